@@ -10,6 +10,10 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corpus.records import Criterion, Document, Revision
 
 _SPACE = re.compile(r"\s+")
 
@@ -40,3 +44,83 @@ def normalize_passage(text: str) -> str:
 def passage_key(text: str) -> str:
     """Stable hash of the normalised passage, for exact-repeat grouping and caches."""
     return hashlib.sha1(normalize_passage(text).encode("utf-8")).hexdigest()
+
+
+MAX_CHARS = 300
+_SENTENCE_END = re.compile(r"(?<=[。．!?！？])")
+
+
+def _bounded(paragraph: str, max_chars: int) -> list[str]:
+    """Split an over-long paragraph at sentence ends so each piece stays embeddable."""
+    if len(paragraph) <= max_chars:
+        return [paragraph]
+    pieces: list[str] = []
+    current = ""
+    for sentence in (s for s in _SENTENCE_END.split(paragraph) if s):
+        if current and len(current) + len(sentence) > max_chars:
+            pieces.append(current)
+            current = ""
+        current += sentence
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
+    """Paragraphs and bullets (the parser puts each on its own line), bounded in length."""
+    out: list[str] = []
+    for paragraph in text.split("\n"):
+        paragraph = paragraph.strip()
+        if paragraph:
+            out.extend(_bounded(paragraph, max_chars))
+    return out
+
+
+TEXT_FIELDS = ("aws_status", "customer_controls")
+
+
+def criterion_passages(criterion: "Criterion", *, max_chars: int = MAX_CHARS) -> list[Passage]:
+    out: list[Passage] = []
+    for field in TEXT_FIELDS:
+        for k, piece in enumerate(split_text(getattr(criterion, field), max_chars=max_chars)):
+            out.append(Passage(criterion.id, field, k, piece))
+    return out
+
+
+def revision_passages(revision: "Revision", *, max_chars: int = MAX_CHARS) -> list[Passage]:
+    pieces = split_text(revision.text, max_chars=max_chars)
+    return [Passage(cid, "revision", k, piece) for cid in revision.ids for k, piece in enumerate(pieces)]
+
+
+def document_passages(doc: "Document", *, max_chars: int = MAX_CHARS) -> list[Passage]:
+    """All passages of all criteria (実88 borrows 実87's AWS text), then revisions."""
+    out: list[Passage] = []
+    for c in doc.criteria:
+        own = criterion_passages(c, max_chars=max_chars)
+        source = doc.text_of(c)
+        if source is not c:
+            own = [p for p in own if p.field != "aws_status"] + [
+                Passage(c.id, p.field, p.index, p.text) for p in criterion_passages(source, max_chars=max_chars)
+                if p.field == "aws_status"]
+        out.extend(own)
+    for r in doc.revisions:
+        out.extend(revision_passages(r, max_chars=max_chars))
+    return out
+
+
+BOILERPLATE_MIN_SHARE = 0.2
+BOILERPLATE_MIN_CRITERIA = 10
+
+
+def boilerplate_keys(passages: list[Passage], *, min_share: float = BOILERPLATE_MIN_SHARE,
+                     min_criteria: int = BOILERPLATE_MIN_CRITERIA) -> set[str]:
+    """Passages repeated across a large share of criteria: they say nothing about any one.
+
+    The one definition used by the keyword index, the embedding index, snippets
+    and the duplicate finder.
+    """
+    owners: dict[str, set[str]] = {}
+    for p in passages:
+        owners.setdefault(p.key, set()).add(p.criterion_id)
+    total = len({p.criterion_id for p in passages}) or 1
+    return {k for k, ids in owners.items() if len(ids) >= min_criteria and len(ids) / total >= min_share}

@@ -1,0 +1,210 @@
+"""Typed records for the criteria document, and the criterion-ID grammar.
+
+Records are plain frozen dataclasses so they can be compared in golden tests,
+written to `criteria.jsonl` for review, and rebuilt from it without the parser.
+"""
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Iterable
+
+SERIES = {"実": "実務基準", "監": "監査基準", "統": "統制基準", "設": "設備基準"}
+PRIMARY = "◯"  # 主体として対応する
+INFO = "-"  # 必要に応じて情報を提供する
+ROLE_LABELS = {PRIMARY: "主体として対応する", INFO: "必要に応じて情報を提供する"}
+
+
+class UnknownCriterion(KeyError):
+    """An ID that is well-formed or not, but names no criterion in the corpus."""
+
+    def __init__(self, raw: str, hint: str = "") -> None:
+        self.raw = raw
+        msg = f"no criterion {raw!r} in the corpus"
+        super().__init__(msg + (f"; {hint}" if hint else ""))
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One row of the response table: a practice (実) or audit (監) criterion."""
+
+    id: str
+    series: str
+    number: int
+    aws_role: str
+    customer_role: str
+    aws_status: str
+    customer_controls: str
+    references: tuple[str, ...]
+    urls: tuple[str, ...]
+    page: int | None
+    same_as: str | None
+    line_start: int
+    line_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["references"] = list(self.references)
+        d["urls"] = list(self.urls)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Criterion":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        kw["references"] = tuple(kw.get("references", ()))
+        kw["urls"] = tuple(kw.get("urls", ()))
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One entry of the change history (変更履歴).
+
+    An entry may concern several criteria at once (the document lists 統20,
+    統21 and 統24 against one pair of texts); `ids` keeps them all.
+    """
+
+    ids: tuple[str, ...]
+    branches: tuple[str, ...]
+    old: str
+    new: str
+    note: str
+    urls: tuple[str, ...]
+    line_start: int
+    line_end: int
+
+    @property
+    def text(self) -> str:
+        return "\n".join(t for t in (self.note, self.old, self.new) if t)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("ids", "branches", "urls"):
+            d[k] = list(d[k])
+        d["kind"] = "revision"
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Revision":
+        names = {f.name for f in fields(cls)}
+        kw = {k: v for k, v in d.items() if k in names}
+        for k in ("ids", "branches", "urls"):
+            kw[k] = tuple(kw.get(k, ()))
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Edition:
+    """A dated edition of the response (the ■ lines of the change history)."""
+
+    date: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Document:
+    criteria: tuple[Criterion, ...]
+    revisions: tuple[Revision, ...] = ()
+    editions: tuple[Edition, ...] = ()
+    source_sha256: str = ""
+    _by_id: dict[str, Criterion] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({c.id: c for c in self.criteria})
+
+    def get(self, raw_id: str) -> Criterion:
+        """Look a criterion up by any spelling a user types (実２６, 実 26, 監3)."""
+        cid = normalize_id(raw_id)
+        if cid is None:
+            raise UnknownCriterion(raw_id, "IDs look like 実26 or 監3")
+        try:
+            return self._by_id[cid]
+        except KeyError:
+            raise UnknownCriterion(raw_id, _range_hint(self.criteria)) from None
+
+    def __contains__(self, raw_id: str) -> bool:
+        cid = normalize_id(raw_id)
+        return cid is not None and cid in self._by_id
+
+    def text_of(self, criterion: Criterion) -> Criterion:
+        """The criterion whose text stands for this one (実88 → 実87)."""
+        if criterion.same_as and criterion.same_as in self._by_id:
+            return self._by_id[criterion.same_as]
+        return criterion
+
+    def revisions_for(self, cid: str) -> list[Revision]:
+        return [r for r in self.revisions if cid in r.ids]
+
+
+_ID = re.compile(r"^\s*([実監統設])\s*[-第]?\s*(\d{1,4})\s*(?:号)?\s*$")
+
+
+def normalize_id(raw: str) -> str | None:
+    """'実２６', '実 26', ' 監3 ' → '実26'; anything else → None."""
+    m = _ID.match(unicodedata.normalize("NFKC", raw or ""))
+    if not m:
+        return None
+    return f"{m.group(1)}{int(m.group(2))}"
+
+
+def _range_hint(criteria: Iterable[Criterion]) -> str:
+    by_series: dict[str, list[int]] = {}
+    for c in criteria:
+        by_series.setdefault(c.id[0], []).append(c.number)
+    parts = [f"{s}{min(n)}–{s}{max(n)}" for s, n in by_series.items()]
+    return "the corpus has " + ", ".join(parts)
+
+
+def criterion_sort_key(cid: str) -> tuple[int, int]:
+    order = "実監統設"
+    return (order.index(cid[0]) if cid[0] in order else 9, int(cid[1:]) if cid[1:].isdigit() else 0)
+
+
+def write_jsonl(doc: Document, path: Path) -> None:
+    """One criterion per line, then one revision per line; stable for diffing."""
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        for c in doc.criteria:
+            f.write(json.dumps({"kind": "criterion", **c.to_dict()}, ensure_ascii=False) + "\n")
+        for r in doc.revisions:
+            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+        for e in doc.editions:
+            f.write(json.dumps({"kind": "edition", **asdict(e)}, ensure_ascii=False) + "\n")
+
+
+def read_jsonl(path: Path, *, source_sha256: str = "") -> Document:
+    criteria, revisions, editions = [], [], []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                kind = d.pop("kind", "criterion")
+                if kind == "revision":
+                    revisions.append(Revision.from_dict(d))
+                elif kind == "edition":
+                    editions.append(Edition(**d))
+                else:
+                    criteria.append(Criterion.from_dict(d))
+            except (ValueError, TypeError) as e:
+                raise ValueError(f"{path}:{n}: not a criterion record ({e}); re-create it with `kijun parse`") from e
+    return Document(tuple(criteria), tuple(revisions), tuple(editions), source_sha256)
+
+
+def document_hash(doc: Document) -> str:
+    """Hash of the parsed records: changes when the source or the parser's output does."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for c in doc.criteria:
+        h.update(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    for r in doc.revisions:
+        h.update(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    return h.hexdigest()

@@ -1,0 +1,184 @@
+"""The embedding index: one vector per distinct passage, scored per document.
+
+The document repeats paragraphs a lot, so each distinct passage (by its
+normalised hash) is embedded once, and vectors are cached by passage hash and
+model so a rebuild embeds only what changed. Boilerplate passages are left out:
+they say nothing about any one criterion. A document (criterion or change-
+history entry, keyed like the keyword index) scores by its best passage.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from corpus.passages import Passage, boilerplate_keys, document_passages
+from corpus.records import Document, document_hash
+from indexer import store
+
+if TYPE_CHECKING:
+    from indexer.encoder import Encoder
+
+FORMAT_VERSION = 1
+SECOND_PASSAGE_WEIGHT = 0.1  # a document with two good passages beats one with one
+
+
+def doc_key_of(p: Passage, doc: Document) -> str:
+    """The keyword index's document key for a passage (criterion id or rev{n}:{id})."""
+    if p.field != "revision":
+        return p.criterion_id
+    for n, r in enumerate(doc.revisions):
+        if p.criterion_id in r.ids and p.text in r.text:
+            return f"rev{n}:{p.criterion_id}"
+    return p.criterion_id
+
+
+def wanted_meta(doc: Document, settings: dict[str, Any]) -> dict[str, Any]:
+    return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": document_hash(doc),
+            "boilerplate": "left out", "second_passage_weight": SECOND_PASSAGE_WEIGHT}
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
+
+
+def _load_cache(path: Path, dim: int) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path) as z:
+            keys, vecs = z["keys"], z["vectors"]
+        if vecs.ndim != 2 or vecs.shape[1] != dim:
+            return {}
+        return {str(k): v for k, v in zip(keys, vecs)}
+    except (OSError, ValueError, KeyError):
+        return {}  # a damaged cache only costs time
+
+
+def _save_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    keys = np.array(sorted(cache))
+    vectors = np.stack([cache[k] for k in keys]) if len(keys) else np.zeros((0, 0), np.float32)
+    np.savez(tmp, keys=keys, vectors=vectors)
+    tmp.replace(path)
+
+
+@dataclass
+class BuildReport:
+    passages: int
+    distinct: int
+    embedded: int  # newly embedded (not from the cache)
+    seconds: float
+
+
+def build(doc: Document, root: Path, encoder: "Encoder", *, show_progress: bool = False) -> BuildReport:
+    from indexer.encoder import encoder_settings
+
+    started = time.perf_counter()
+    settings = encoder_settings(encoder)
+    passages = document_passages(doc)
+    boiler = boilerplate_keys(passages)
+    kept = [p for p in passages if p.key not in boiler]
+    texts: dict[str, str] = {}
+    for p in kept:
+        texts.setdefault(p.key, p.text)
+    cache_path = root / "cache" / f"{_slug(settings['name'])}-{settings['dim']}.npz"
+    cache = _load_cache(cache_path, settings["dim"])
+    missing = [k for k in texts if k not in cache]
+    if missing:
+        vecs = encoder.encode_documents([texts[k] for k in missing], show_progress=show_progress)
+        cache.update(zip(missing, vecs.astype(np.float32)))
+        _save_cache(cache_path, cache)
+    keys = list(texts)
+    matrix = np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, settings["dim"]), np.float32)
+    row = {k: i for i, k in enumerate(keys)}
+    postings = [{"doc_key": doc_key_of(p, doc), "id": p.criterion_id, "field": p.field, "row": row[p.key],
+                 "text": p.text} for p in kept]
+    gen = store.new_generation(root)
+    np.save(gen / "vectors.npy", matrix)
+    (gen / "postings.json").write_text(json.dumps(postings, ensure_ascii=False), encoding="utf-8")
+    seconds = time.perf_counter() - started
+    store.write_meta(gen, wanted_meta(doc, settings) | {"passages": len(kept), "distinct": len(keys),
+                                                       "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                       "build_seconds": round(seconds, 3)})
+    store.publish(root, gen)
+    return BuildReport(len(kept), len(keys), len(missing), seconds)
+
+
+@dataclass(frozen=True)
+class SemanticHit:
+    doc_key: str
+    id: str
+    score: float
+    passage: str
+    field: str
+
+
+class EmbeddingIndex:
+    def __init__(self, gen: Path) -> None:
+        self.dir = gen
+        self.meta = store.read_meta(gen)
+        try:
+            self.matrix = np.load(gen / "vectors.npy")
+            self.postings = json.loads((gen / "postings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise store.IndexCorrupted(f"the embedding index in {gen} cannot be read ({e}); "
+                                       "rebuild it with `kijun index --rebuild`") from e
+        if self.matrix.ndim != 2 or self.matrix.shape[1] != self.meta["model"]["dim"]:
+            raise store.IndexCorrupted(f"the embedding index in {gen} has vectors of the wrong shape "
+                                       f"{self.matrix.shape}; rebuild it with `kijun index --rebuild`")
+        self._doc_rows: dict[str, list[int]] = {}
+        for k, p in enumerate(self.postings):
+            self._doc_rows.setdefault(p["doc_key"], []).append(k)
+
+    @property
+    def model_name(self) -> str:
+        return self.meta["model"]["name"]
+
+    def scores(self, query_vector: np.ndarray) -> list[SemanticHit]:
+        """Every document's score, best first."""
+        sims = self.matrix @ query_vector.astype(np.float32)
+        hits = []
+        for doc_key, rows in self._doc_rows.items():
+            ranked = sorted(rows, key=lambda r: -sims[self.postings[r]["row"]])
+            best = float(sims[self.postings[ranked[0]]["row"]])
+            second = float(sims[self.postings[ranked[1]]["row"]]) if len(ranked) > 1 else best
+            score = best + SECOND_PASSAGE_WEIGHT * (second - best)
+            p = self.postings[ranked[0]]
+            hits.append(SemanticHit(doc_key, p["id"], score, p["text"], p["field"]))
+        hits.sort(key=lambda h: -h.score)
+        return hits
+
+
+def open_index(root: Path) -> EmbeddingIndex:
+    return EmbeddingIndex(store.current_generation(root))
+
+
+def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *, model_settings: dict[str, Any],
+           rebuild: bool = False, show_progress: bool = False,
+           notify: Callable[[str], None] | None = None) -> EmbeddingIndex:
+    """Open the index, (re)building it when missing or built from another corpus or model."""
+    wanted = wanted_meta(doc, model_settings)
+    if not rebuild:
+        try:
+            gen = store.current_generation(root)
+            stale = store.mismatches(store.read_meta(gen), wanted)
+            if not stale:
+                return EmbeddingIndex(gen)
+            if notify:
+                notify(f"embedding index is out of date ({', '.join(stale)} changed); rebuilding")
+        except store.IndexMissing:
+            if notify:
+                notify(f"no embedding index in {root}; building it (embeds each distinct passage once)")
+        except store.IndexCorrupted as e:
+            if notify:
+                notify(f"{e}; rebuilding")
+    build(doc, root, encoder_factory(), show_progress=show_progress)
+    return open_index(root)

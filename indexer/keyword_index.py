@@ -1,0 +1,274 @@
+"""The Whoosh inverted index of criteria and change-history entries.
+
+Each text column is indexed three times, one field per granularity (Whoosh
+must not see overlapping tokens in one field): Sudachi mode C words, mode A
+words, and character bigrams. Boilerplate passages (see
+`corpus.passages.boilerplate_keys`) are left out of the indexed text, so the
+sentence 136 criteria share cannot make every criterion match.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from whoosh import index as whoosh_index
+from whoosh import query as Q
+from whoosh import scoring
+from whoosh.fields import ID, TEXT, Schema
+
+from corpus.passages import boilerplate_keys, document_passages, split_text, passage_key
+from corpus.records import Document, document_hash
+from indexer import store
+from indexer.analyzer import analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, tokenize
+
+FORMAT_VERSION = 1
+TEXT_FIELDS = ("aws_status", "customer_controls", "references", "revision")
+GRANULARITIES = ("c", "a", "bg")
+FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0}
+GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25}
+BM25 = {"B": 0.75, "K1": 1.2}
+# In a long pasted question, words found in this share of documents or more
+# (対策, 管理, について…) only add noise; short queries keep every word.
+GENERIC_DF_SHARE = 0.3
+LONG_QUERY_TOKENS = 6
+
+Progress = Callable[[int, int], None]
+
+
+def _schema() -> Schema:
+    fields: dict[str, Any] = {
+        "doc_key": ID(stored=True, unique=True),
+        "id": ID(stored=True),
+        "kind": ID(stored=True),
+        "series": ID(stored=True),
+        "aws_role": ID(stored=True),
+        "customer_role": ID(stored=True),
+    }
+    analyzers = {"c": japanese_analyzer("C"), "a": japanese_analyzer("A"), "bg": bigram_analyzer()}
+    for f in TEXT_FIELDS:
+        for g in GRANULARITIES:
+            fields[f"{f}_{g}"] = TEXT(analyzer=analyzers[g], phrase=(g != "a"))
+    return Schema(**fields)
+
+
+def wanted_meta(doc: Document) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "analyzer": analyzer_settings(modes=("A", "C")),
+        "corpus_hash": document_hash(doc),
+        "fields": list(TEXT_FIELDS),
+        "field_boosts": FIELD_BOOSTS,
+        "granularity_boosts": GRANULARITY_BOOSTS,
+        "bm25": BM25,
+        "boilerplate": "left out of indexed text",
+    }
+
+
+def role_name(mark: str) -> str:
+    return "primary" if mark == "◯" else "info"
+
+
+def _strip_boilerplate(text: str, boiler: set[str]) -> str:
+    return "\n".join(p for p in split_text(text, max_chars=10**9) if passage_key(p) not in boiler)
+
+
+def documents(doc: Document) -> Iterator[dict[str, str]]:
+    """Index documents: one per criterion, one per (revision, criterion it concerns)."""
+    boiler = boilerplate_keys(document_passages(doc))
+    for c in doc.criteria:
+        source = doc.text_of(c)
+        texts = {
+            "aws_status": source.aws_status,
+            "customer_controls": _strip_boilerplate(c.customer_controls, boiler),
+            "references": "\n".join(c.references),
+            "revision": "",
+        }
+        yield _fields(c.id, c.id, "criterion", c.series, role_name(c.aws_role), role_name(c.customer_role), texts)
+    for n, r in enumerate(doc.revisions):
+        for cid in r.ids:
+            texts = {"aws_status": "", "customer_controls": "", "references": "", "revision": r.text}
+            yield _fields(f"rev{n}:{cid}", cid, "revision", "変更履歴", "", "", texts)
+
+
+def _fields(key: str, cid: str, kind: str, series: str, aws: str, cust: str, texts: dict[str, str]) -> dict[str, str]:
+    out = {"doc_key": key, "id": cid, "kind": kind, "series": series, "aws_role": aws, "customer_role": cust}
+    for f, text in texts.items():
+        for g in GRANULARITIES:
+            out[f"{f}_{g}"] = text
+    return out
+
+
+def build(doc: Document, root: Path, *, progress: Progress | None = None) -> Path:
+    """Build a new generation and publish it; returns its directory."""
+    started = time.perf_counter()
+    gen = store.new_generation(root)
+    ix = whoosh_index.create_in(str(gen), _schema())
+    docs = list(documents(doc))
+    writer = ix.writer()
+    for k, d in enumerate(docs, 1):
+        writer.add_document(**d)
+        if progress:
+            progress(k, len(docs))
+    writer.commit()
+    meta = wanted_meta(doc) | {"documents": len(docs), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                               "build_seconds": round(time.perf_counter() - started, 3)}
+    store.write_meta(gen, meta)
+    store.publish(root, gen)
+    return gen
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    doc_key: str
+    id: str
+    kind: str
+    score: float
+    fields: tuple[str, ...]  # base fields that matched, best first
+
+
+class KeywordIndex:
+    """An open keyword index generation; cheap to keep, safe to share across threads
+    (each search opens its own searcher)."""
+
+    def __init__(self, gen: Path) -> None:
+        self.dir = gen
+        self.meta = store.read_meta(gen)
+        try:
+            self._ix = whoosh_index.open_dir(str(gen))
+            self.doc_count = self._ix.doc_count()
+        except Exception as e:  # whoosh raises many types for damaged files
+            raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e}); "
+                                       "rebuild it with `kijun index --rebuild`") from e
+
+    def search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
+               filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
+        phrases, excludes = list(phrases), list(excludes)
+        try:
+            with self._ix.searcher(weighting=scoring.BM25F(**BM25)) as s:
+                q = self._query(s, text, phrases, excludes)
+                if q is None:
+                    return []
+                flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
+                results = s.search(q, limit=limit, filter=flt, terms=True)
+                return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score), _matched_fields(r))
+                        for r in results]
+        except store.IndexCorrupted:
+            raise
+        except (OSError, EOFError, ValueError, KeyError) as e:
+            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while searching "
+                                       f"({type(e).__name__}: {e}); rebuild it with `kijun index --rebuild`") from e
+
+    def _query(self, s: Any, text: str, phrases: list[str], excludes: list[str]) -> Q.Query | None:
+        should = _terms_query(s, self.doc_count, text)
+        must = [q for q in (_phrase_query(p) for p in phrases) if q is not None]
+        if must:
+            # the required phrases gate the result; the free words still rank it
+            q: Q.Query = Q.AndMaybe(Q.And(must), should) if should is not None else Q.And(must)
+        elif should is not None:
+            q = should
+        else:
+            return None
+        nots = [x for x in (_terms_query(s, self.doc_count, e, all_terms=True) for e in excludes) if x is not None]
+        if nots:
+            q = Q.AndNot(q, Q.Or(nots))
+        return q
+
+
+def _matched_fields(hit: Any) -> tuple[str, ...]:
+    score: dict[str, float] = {}
+    for fieldname, _ in hit.matched_terms() or ():
+        base = fieldname.rsplit("_", 1)[0]
+        score[base] = score.get(base, 0) + FIELD_BOOSTS.get(base, 0)
+    return tuple(sorted(score, key=lambda f: -score[f]))
+
+
+def query_tokens(text: str) -> dict[str, list[str]]:
+    """The query's tokens per granularity, deduplicated in order."""
+    return {"c": list(dict.fromkeys(tokenize(text, "C"))),
+            "a": list(dict.fromkeys(tokenize(text, "A"))),
+            # bigrams rescue Japanese words Sudachi splits oddly; on English words
+            # they only add noise (cloudtrail ~ cloudwatch), so keep non-ASCII ones
+            "bg": list(dict.fromkeys(b for b in bigrams(text) if not b.isascii()))}
+
+
+def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> Q.Query | None:
+    if not text.strip():
+        return None
+    tokens = query_tokens(text)
+    long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
+    subqueries: list[Q.Query] = []
+    for g, toks in tokens.items():
+        if long_query:
+            toks = [t for t in toks if _df_share(s, g, t, n_docs) < GENERIC_DF_SHARE]
+        for f in TEXT_FIELDS:
+            boost = FIELD_BOOSTS[f] * GRANULARITY_BOOSTS[g]
+            subqueries += [Q.Term(f"{f}_{g}", t, boost=boost) for t in toks]
+    return Q.Or(subqueries) if subqueries else None
+
+
+def _df_share(s: Any, g: str, token: str, n_docs: int) -> float:
+    df = max(s.doc_frequency(f"{f}_{g}", token) for f in TEXT_FIELDS)
+    return df / max(n_docs, 1)
+
+
+def _phrase_query(phrase: str) -> Q.Query | None:
+    """A phrase matches as consecutive mode-C words, or as consecutive bigrams
+    (so a phrase Sudachi splits differently in context still matches)."""
+    words = tokenize(phrase, "C")
+    grams = bigrams(phrase)
+    alts: list[Q.Query] = []
+    for f in TEXT_FIELDS:
+        if len(words) == 1:
+            alts.append(Q.Term(f"{f}_c", words[0]))
+        elif words:
+            alts.append(Q.Phrase(f"{f}_c", words))
+        if len(grams) > 1:
+            alts.append(Q.Phrase(f"{f}_bg", grams))
+        elif grams:
+            alts.append(Q.Term(f"{f}_bg", grams[0]))
+    return Q.Or(alts) if alts else None
+
+
+def open_index(root: Path) -> KeywordIndex:
+    return KeywordIndex(store.current_generation(root))
+
+
+def ensure(doc: Document, root: Path, *, rebuild: bool = False, progress: Progress | None = None,
+           notify: Callable[[str], None] | None = None) -> KeywordIndex:
+    """Open the index, building or rebuilding it when missing or stale (with a message)."""
+    wanted = wanted_meta(doc)
+    if not rebuild:
+        try:
+            gen = store.current_generation(root)
+            stale = store.mismatches(store.read_meta(gen), wanted)
+            if not stale:
+                return KeywordIndex(gen)
+            if notify:
+                notify(f"keyword index is out of date ({', '.join(stale)} changed); rebuilding")
+        except store.IndexMissing:
+            if notify:
+                notify(f"no keyword index in {root}; building it")
+        except store.IndexCorrupted as e:
+            if notify:
+                notify(f"{e}; rebuilding")
+    build(doc, root, progress=progress)
+    return open_index(root)
+
+
+def idf(doc_freq: int, n_docs: int) -> float:
+    """BM25's idf, used to weight highlighted terms when choosing a snippet."""
+    return math.log(1 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+
+
+def specific_tokens(index: KeywordIndex, text: str) -> dict[str, list[str]]:
+    """The query's tokens minus the generic ones a long question carries (for highlighting)."""
+    tokens = query_tokens(text)
+    if len(tokens["c"]) < LONG_QUERY_TOKENS:
+        return tokens
+    with index._ix.searcher() as s:
+        return {g: [t for t in toks if _df_share(s, g, t, index.doc_count) < GENERIC_DF_SHARE]
+                for g, toks in tokens.items()}

@@ -1,0 +1,91 @@
+"""What a user typed, understood: free words, "quoted phrases", -exclusions, IDs.
+
+Parsed by hand rather than by Whoosh's query parser so that nothing a user can
+type (unbalanced quotes, AND/OR/NOT, field:value, emoji) is a syntax error.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from corpus.records import normalize_id
+
+MAX_QUERY_CHARS = 10_000
+
+_QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "”": "”"}
+_ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])([実監統設])\s?(\d{1,3})(?![0-9])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+class QueryError(ValueError):
+    """A query that cannot be searched; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    raw: str
+    text: str  # free text, for ranking (quotes and exclusions removed)
+    phrases: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()  # criterion IDs named in the query, in order
+    only_ids: bool = False  # the whole query is one or more IDs
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def positive_text(self) -> str:
+        return " ".join([self.text, *self.phrases]).strip()
+
+
+def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
+    """Understand a query; raise QueryError only when there is nothing to search."""
+    if raw is None or not str(raw).strip():
+        raise QueryError("the query is empty; type a word such as パスワード, a question, or an ID such as 実26")
+    if len(raw) > max_chars:
+        raise QueryError(f"the query is {len(raw):,} characters; the limit is {max_chars:,}. "
+                         "Split a long questionnaire into one question per line and use `kijun answer`.")
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", str(raw)))
+    phrases, rest = _take_phrases(text)
+    excludes: list[str] = []
+    words: list[str] = []
+    for token in rest.split():
+        if token.startswith("-") and len(token) > 1 and not token[1:].startswith("-"):
+            excludes.append(token[1:])
+        else:
+            words.append(token)
+    free = " ".join(words)
+    ids = _ids_in(text)
+    only_ids = bool(ids) and not _ID_IN_TEXT.sub("", free).strip(" ,、・/") and not phrases
+    if not free.strip() and not phrases and not ids:
+        raise QueryError("the query only excludes words; add a word to search for, e.g. パスワード -IAM")
+    return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids)
+
+
+def _take_phrases(text: str) -> tuple[list[str], str]:
+    """Pull out quoted phrases; an unclosed quote is just a character."""
+    phrases: list[str] = []
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        close = _QUOTES.get(ch)
+        end = text.find(close, i + 1) if close else -1
+        if close and end > i + 1:
+            phrase = text[i + 1:end].strip()
+            if phrase:
+                phrases.append(phrase)
+            out.append(" ")
+            i = end + 1
+        else:
+            out.append(" " if close else ch)
+            i += 1
+    return phrases, "".join(out)
+
+
+def _ids_in(text: str) -> list[str]:
+    seen: list[str] = []
+    for m in _ID_IN_TEXT.finditer(text):
+        cid = normalize_id(m.group(1) + m.group(2))
+        if cid and cid not in seen:
+            seen.append(cid)
+    return seen
