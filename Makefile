@@ -25,7 +25,7 @@ index: install
 
 run: install
 	$(BIN)/kijun index
-	$(BIN)/kijun serve
+	@if $(BIN)/kijun serve --help >/dev/null 2>&1; then $(BIN)/kijun serve; else $(BIN)/kijun shell; fi
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -253,5 +253,27 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if fmt == "json" else format_table(report))
 
 
+@main.command()
+@data_dir_option
+@model_option
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
+def shell(data_dir: str | None, model: str | None, mode: str) -> None:
+    """Interactive search in the terminal (empty line or Ctrl-D quits)."""
+    from search.query import QueryError
+
+    engine = _engine(data_dir, model)
+    while True:
+        try:
+            line = input("kijun> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            break
+        if not line:
+            break
+        try:
+            click.echo(_render_hits(engine.search(line, mode=mode, limit=5), False))
+        except QueryError as e:
+            click.echo(f"! {e}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,34 @@
+"""Shared fixtures: one engine over the real corpus per test session.
+
+Indexes go to a session temp directory, so tests never touch ./data, and the
+embedding index is built once (about 25 s on two cores) for the whole run.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("kijun-data")
+
+
+@pytest.fixture(scope="session")
+def engine(data_root):
+    from search.engine import Engine
+
+    e = Engine(data_dir=data_root)
+    e.build()
+    return e
+
+
+@pytest.fixture(scope="session")
+def doc():
+    from corpus.parser import parse_file
+
+    return parse_file()
