@@ -1,0 +1,528 @@
+"""Japanese text analysis for Whoosh: Sudachi morphemes and character bigrams.
+
+Two tokenizers, meant to index the same text into two fields:
+
+* :class:`SudachiTokenizer` -- dictionary words (SudachiPy + sudachidict-core),
+  normalised by Sudachi (表記揺れ such as サーバ/サーバー, ﾊﾟｽﾜｰﾄﾞ, 二/2) and
+  then by :func:`normalize`.  Precise, and the basis for BM25 scoring.
+* :class:`BigramTokenizer` -- overlapping character bigrams.  Coarse, but it
+  still matches when Sudachi splits a word oddly or the source has a typo
+  (the document says パックアップ for バックアップ).
+
+Both report ``startchar``/``endchar`` into the ORIGINAL text, so highlights
+line up even when normalisation changes lengths (ﾊﾟ -> パ, ㍻ -> 平成).
+
+Whoosh pickles the schema, and with it these objects, into the index.  The
+module path ``indexer.analyzer`` and the class names are therefore part of the
+on-disk format, and the objects hold nothing but plain settings; Sudachi
+handles live in module globals and are created lazily.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import sudachipy
+from whoosh.analysis import Analyzer, CompositeAnalyzer, Token, Tokenizer
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "DEFAULT_DROP_POS",
+    "ALWAYS_DROP_POS",
+    "SPLIT_MODES",
+    "normalize",
+    "sudachi_tokenizer",
+    "sudachi_morphemes",
+    "SudachiTokenizer",
+    "BigramTokenizer",
+    "japanese_analyzer",
+    "bigram_analyzer",
+    "tokenize",
+    "bigrams",
+    "analyzer_settings",
+]
+
+#: Bump whenever a code change here changes the tokens produced, so indexes
+#: built by an older version are rebuilt (see :func:`analyzer_settings`).
+ANALYZER_VERSION: int = 1
+
+#: Sudachi split modes: A = short units, B = middle, C = long (named entities).
+SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
+
+#: Top-level Sudachi POS dropped by default: particles and auxiliary verbs
+#: (は, が, を, です, ます ...) carry no topic and match nearly every passage.
+DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞")
+
+#: Top-level POS that are never tokens: punctuation/symbols and whitespace.
+ALWAYS_DROP_POS: tuple[str, ...] = ("補助記号", "空白")
+
+#: Human-readable name of what :func:`normalize` does (recorded in settings).
+NORMALIZATION: str = "NFKC+lower"
+
+#: Sudachi rejects input over 49149 UTF-8 bytes (and over 65535 bytes after
+#: its own input normalisation, which can expand e.g. ㌀ to アパート).  4096
+#: characters is at most 16 KiB of UTF-8, leaving room for a 4x expansion.
+MAX_CHUNK_CHARS: int = 4096
+
+_SUDACHI_DICT: str = "core"
+
+
+def normalize(text: str) -> str:
+    """NFKC + lower case: the one normalisation applied at index and query time.
+
+    NFKC folds full/half width (ＡＷＳ -> AWS, ﾊﾟ -> パ) and compatibility
+    characters (① -> 1); lower() makes Latin matching case-insensitive.
+    """
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _check_mode(mode: str) -> str:
+    """Return *mode* as an upper-case Sudachi split mode, or raise ValueError."""
+    upper = str(mode).upper()
+    if upper not in SPLIT_MODES:
+        raise ValueError(f"Sudachi split mode must be one of {SPLIT_MODES}, got {mode!r}")
+    return upper
+
+
+# ---------------------------------------------------------------------------
+# Sudachi handles
+#
+# A Dictionary is large (the whole system.dic) and only read once built: one
+# per process.  A sudachipy.Tokenizer keeps mutable lattice state and is NOT
+# thread-safe: one per thread and split mode.  Both remember the pid that
+# created them so a forked worker builds its own instead of sharing state.
+
+_dictionary: sudachipy.Dictionary | None = None
+_dictionary_pid: int = -1
+_dictionary_lock = threading.Lock()
+_local = threading.local()
+
+
+def _sudachi_dictionary() -> sudachipy.Dictionary:
+    """The process-wide Sudachi dictionary, created on first use."""
+    global _dictionary, _dictionary_pid
+    pid = os.getpid()
+    if _dictionary is None or _dictionary_pid != pid:
+        with _dictionary_lock:
+            if _dictionary is None or _dictionary_pid != pid:
+                _dictionary = sudachipy.Dictionary(dict=_SUDACHI_DICT)
+                _dictionary_pid = pid
+    return _dictionary
+
+
+def sudachi_tokenizer(mode: str = "C") -> sudachipy.Tokenizer:
+    """This thread's Sudachi tokenizer for split *mode* (created on first use)."""
+    mode = _check_mode(mode)
+    pid = os.getpid()
+    if getattr(_local, "pid", None) != pid:
+        _local.pid = pid
+        _local.tokenizers = {}
+    tokenizers: dict[str, sudachipy.Tokenizer] = _local.tokenizers
+    tok = tokenizers.get(mode)
+    if tok is None:
+        tok = _sudachi_dictionary().tokenizer(mode)
+        tokenizers[mode] = tok
+    return tok
+
+
+# ---------------------------------------------------------------------------
+# Long input: Sudachi has a hard input size limit, so split at safe places.
+
+_SOUND_MARKS = frozenset("\uff9e\uff9f\u3099\u309a")  # ﾞ ﾟ and combining (semi-)voiced marks
+
+
+def _attaches_to_previous(ch: str) -> bool:
+    """True if *ch* modifies the preceding character (never cut before it)."""
+    return ch in _SOUND_MARKS or unicodedata.category(ch).startswith("M")
+
+
+def _cut_point(text: str, start: int, limit: int) -> int:
+    """End of the chunk starting at *start*: after the last newline, 。 or
+    whitespace within *limit* characters, else a hard cut that does not
+    separate a character from its combining/sound mark."""
+    end = start + limit
+    if end >= len(text):
+        return len(text)
+    for sep in ("\n", "。"):
+        i = text.rfind(sep, start, end)
+        if i >= start:
+            return i + 1
+    for i in range(end - 1, start, -1):
+        if text[i].isspace():
+            return i + 1
+    while end - 1 > start and _attaches_to_previous(text[end]):
+        end -= 1
+    return end
+
+
+def _chunks(text: str, limit: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, str]]:
+    """Yield ``(offset, chunk)`` pieces of *text*, each at most *limit* chars."""
+    start = 0
+    while start < len(text):
+        end = _cut_point(text, start, limit)
+        yield start, text[start:end]
+        start = end
+
+
+def _morphemes(
+    tok: sudachipy.Tokenizer, text: str, offset: int
+) -> Iterator[tuple[int, int, str, str]]:
+    """Yield ``(start, end, normalized_form, top-level POS)`` for *text*.
+
+    Offsets are shifted by *offset*.  If Sudachi still finds the piece too
+    long (extreme expansion under its input normalisation), halve and retry.
+    """
+    try:
+        morphemes = tok.tokenize(text)
+    except Exception as exc:  # sudachipy raises a generic SudachiError
+        if "too long" not in str(exc) or len(text) < 2:
+            raise
+        mid = _cut_point(text, 0, len(text) // 2)
+        yield from _morphemes(tok, text[:mid], offset)
+        yield from _morphemes(tok, text[mid:], offset + mid)
+        return
+    # Copy out before any nested tokenize() call reuses the tokenizer.
+    found = [(m.begin(), m.end(), m.normalized_form(), m.part_of_speech()[0]) for m in morphemes]
+    for begin, end, form, pos in found:
+        if end <= begin:
+            # Rare: a compatibility character that Sudachi expanded (㍻ -> 平成)
+            # followed by a combining mark can leave a morpheme with an empty
+            # span; it came from the character before, so point there.
+            begin, end = (begin - 1, begin) if begin > 0 else (0, min(1, len(text)))
+        surface = text[begin:end]
+        if pos not in ALWAYS_DROP_POS and _HAS_SPACE(surface):
+            # Multi-word dictionary entries ("data center") would give a token
+            # containing a space, which no whitespace-split query can match:
+            # analyse each word on its own instead.
+            for word in _WORDS(surface):
+                yield from _morphemes(tok, word.group(), offset + begin + word.start())
+            continue
+        yield offset + begin, offset + end, form, pos
+
+
+_HAS_SPACE = re.compile(r"\s").search
+_WORDS = re.compile(r"\S+").finditer
+
+
+def sudachi_morphemes(text: str, mode: str = "C") -> Iterator[tuple[int, int, str, str]]:
+    """Yield ``(start, end, normalized_form, top-level POS)`` for any length of
+    *text*, with offsets into *text*; nothing is filtered yet."""
+    tok = sudachi_tokenizer(mode)
+    for offset, chunk in _chunks(text):
+        yield from _morphemes(tok, chunk, offset)
+
+
+def _has_word_char(text: str) -> bool:
+    """True if *text* has a letter or digit (kana and kanji count as letters)."""
+    return any(ch.isalnum() for ch in text)
+
+
+# ---------------------------------------------------------------------------
+# Tokenizers
+
+
+class SudachiTokenizer(Tokenizer):
+    """Dictionary-word tokenizer backed by Sudachi.
+
+    Sudachi reads the original text (so offsets are exact) and supplies a
+    normalized form per word; that form is passed through :func:`normalize`
+    because Sudachi's own casing is inconsistent (IAM -> iam, access ->
+    ACCESS).  Whitespace and symbols are not tokens.  Words whose top-level
+    POS is in *drop_pos* are treated as stop words: removed, or yielded with
+    ``stopped=True`` when whoosh asks for ``removestops=False``.  There is no
+    minimum length: 鍵, 日 and 火 are whole words.
+    """
+
+    def __init__(self, mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS) -> None:
+        """:param mode: Sudachi split mode, "A" (short), "B" or "C" (long).
+        :param drop_pos: top-level Sudachi POS names treated as stop words.
+        """
+        self.mode: str = _check_mode(mode)
+        self.drop_pos: tuple[str, ...] = tuple(sorted(set(drop_pos)))
+
+    def settings(self) -> dict[str, Any]:
+        """Plain, JSON-serialisable settings: all that defines this object."""
+        return {"mode": self.mode, "drop_pos": list(self.drop_pos)}
+
+    # Pickle only the settings, re-validated on load, never a Sudachi handle.
+    def __getstate__(self) -> dict[str, Any]:
+        return self.settings()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(**state)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, SudachiTokenizer)
+            and self.__class__ is other.__class__
+            and self.settings() == other.settings()
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.__class__, self.mode, self.drop_pos))
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r})"
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield one reused :class:`whoosh.analysis.Token` per word of *value*.
+
+        Positions count kept words only, so a phrase query still matches when
+        the document has a particle the query lacks (or vice versa).
+        """
+        assert isinstance(value, str), f"{value!r} is not str"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.text = normalize(value)
+            t.original = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+
+        drop = frozenset(self.drop_pos)
+        pos = start_pos
+        for begin, end, form, pos_name in sudachi_morphemes(value, self.mode):
+            if pos_name in ALWAYS_DROP_POS:
+                continue
+            text = normalize(form)
+            if not _has_word_char(text):
+                continue
+            stopped = pos_name in drop
+            if stopped and removestops:
+                continue
+            t.text = text
+            t.boost = 1.0
+            t.stopped = stopped
+            if keeporiginal:
+                t.original = value[begin:end]
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + begin
+                t.endchar = start_char + end
+            if not stopped:
+                pos += 1
+            yield t
+
+
+def _aligned_normalize(text: str) -> tuple[str, list[int], list[int]]:
+    """:func:`normalize` *text* keeping, per output character, the span of
+    original characters it came from: ``(normalized, starts, ends)``.
+
+    Characters are normalised in the smallest groups that normalise
+    independently: a combining or sound mark always joins the current group,
+    any other character joins it when normalising them together differs from
+    normalising them apart (ﾊ + ﾟ -> パ).  Every output character of a group
+    maps to the whole group's span.
+    """
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+
+    def emit(begin: int, end: int, normed: str) -> None:
+        out.append(normed)
+        starts.extend([begin] * len(normed))
+        ends.extend([end] * len(normed))
+
+    n = len(text)
+    if n == 0:
+        return "", [], []
+    group_start = 0
+    group_norm = normalize(text[0])
+    for i in range(1, n):
+        ch = text[i]
+        if ch.isascii() and text[i - 1].isascii():
+            # ASCII never composes with a preceding ASCII character.
+            joined = None
+        elif _attaches_to_previous(ch):
+            # Marks always join: NFKC may reorder them past a mark that did
+            # not compose on its own (ス + ́ + ゙ -> ズ + ́).
+            joined = normalize(text[group_start : i + 1])
+        else:
+            ch_norm = normalize(ch)
+            together = normalize(text[group_start : i + 1])
+            joined = together if together != group_norm + ch_norm else None
+        if joined is None:
+            emit(group_start, i, group_norm)
+            group_start = i
+            group_norm = normalize(ch)
+        else:
+            group_norm = joined
+    emit(group_start, n, group_norm)
+    return "".join(out), starts, ends
+
+
+def _is_gram_char(ch: str) -> bool:
+    """Letters, digits, kana, kanji (and marks attached to them) form runs."""
+    return ch.isalnum() or unicodedata.category(ch).startswith("M")
+
+
+class BigramTokenizer(Tokenizer):
+    """Overlapping character bigrams over normalised text, for recall.
+
+    Bigrams never span whitespace or punctuation: text is cut into runs of
+    letters/digits/kana/kanji and each run of length n yields n-1 bigrams (a
+    lone character yields itself).  Offsets point into the original text.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
+
+    def __eq__(self, other: object) -> bool:
+        return self.__class__ is other.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}()"
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield one reused :class:`whoosh.analysis.Token` per bigram."""
+        assert isinstance(value, str), f"{value!r} is not str"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            t.text = normalize(value)
+            t.original = value
+            t.boost = 1.0
+            if positions:
+                t.pos = start_pos
+            if chars:
+                t.startchar = start_char
+                t.endchar = start_char + len(value)
+            yield t
+            return
+
+        normed, starts, ends = _aligned_normalize(value)
+        pos = start_pos
+        for run in _runs(normed):
+            first, last = run
+            grams = [(first, last)] if last - first == 1 else [(i, i + 2) for i in range(first, last - 1)]
+            for i, j in grams:
+                t.text = normed[i:j]
+                t.boost = 1.0
+                t.stopped = False
+                begin, end = starts[i], ends[j - 1]
+                if keeporiginal:
+                    t.original = value[begin:end]
+                if positions:
+                    t.pos = pos
+                    pos += 1
+                if chars:
+                    t.startchar = start_char + begin
+                    t.endchar = start_char + end
+                yield t
+
+
+def _runs(text: str) -> Iterator[tuple[int, int]]:
+    """Yield ``(start, end)`` of maximal runs of :func:`_is_gram_char` chars."""
+    start = -1
+    for i, ch in enumerate(text):
+        if _is_gram_char(ch):
+            if start < 0:
+                start = i
+        elif start >= 0:
+            yield start, i
+            start = -1
+    if start >= 0:
+        yield start, len(text)
+
+
+# ---------------------------------------------------------------------------
+# Analyzers and plain token lists
+
+
+def japanese_analyzer(mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS) -> Analyzer:
+    """Whoosh analyzer yielding Sudachi words (see :class:`SudachiTokenizer`).
+
+    Returned as a one-item ``CompositeAnalyzer`` so it is an ``Analyzer`` and
+    can be extended with ``| SomeFilter()``.
+    """
+    return CompositeAnalyzer(SudachiTokenizer(mode, drop_pos))
+
+
+def bigram_analyzer() -> Analyzer:
+    """Whoosh analyzer yielding character bigrams (see :class:`BigramTokenizer`)."""
+    return CompositeAnalyzer(BigramTokenizer())
+
+
+def tokenize(text: str, mode: str = "C") -> list[str]:
+    """Sudachi word tokens of *text*, exactly as :func:`japanese_analyzer` indexes them."""
+    return [t.text for t in SudachiTokenizer(mode)(text)]
+
+
+def bigrams(text: str) -> list[str]:
+    """Character bigram tokens of *text*, exactly as :func:`bigram_analyzer` indexes them."""
+    return [t.text for t in BigramTokenizer()(text)]
+
+
+def _dist_version(name: str) -> str:
+    """Installed version of distribution *name*, or "unknown"."""
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def analyzer_settings(
+    modes: Iterable[str] = ("C",), drop_pos: Iterable[str] = DEFAULT_DROP_POS
+) -> dict[str, Any]:
+    """JSON-serialisable description of everything that changes the tokens.
+
+    The index stores this and is rebuilt when it differs: a new dictionary
+    release, Unicode version (NFKC tables) or setting changes the terms, and
+    old postings would silently stop matching new queries.
+
+    :param modes: the Sudachi split modes the index uses.
+    :param drop_pos: the POS the Sudachi fields treat as stop words.
+    """
+    return {
+        "analyzer_version": ANALYZER_VERSION,
+        "normalization": NORMALIZATION,
+        "unicode_version": unicodedata.unidata_version,
+        "sudachipy": _dist_version("sudachipy"),
+        "sudachidict_core": _dist_version("sudachidict-core"),
+        "sudachi_modes": sorted({_check_mode(m) for m in modes}),
+        "drop_pos": sorted(set(drop_pos)),
+        "always_drop_pos": list(ALWAYS_DROP_POS),
+        "max_chunk_chars": MAX_CHUNK_CHARS,
+        "bigram": {"n": 2, "single_char_runs": "unigram"},
+    }
