@@ -25,7 +25,7 @@ index: install
 
 run: install
 	$(BIN)/kijun index
-	@if $(BIN)/kijun serve --help >/dev/null 2>&1; then $(BIN)/kijun serve; else $(BIN)/kijun shell; fi
+	$(BIN)/kijun serve
 
 test: install
 	$(BIN)/python -m pytest -q

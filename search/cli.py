@@ -136,7 +136,7 @@ def render_criterion(doc: Document, c: Criterion, shared: list[dict[str, Any]] |
     if shared:
         lines.append("\n■ 他の基準と共通の段落")
         for s in shared:
-            lines.append(f"・{s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {', '.join(s['criteria'])}")
+            lines.append(f"  {s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {', '.join(s['criteria'])}")
     return "\n".join(lines)
 
 
@@ -251,6 +251,71 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10).ids) for m in modes}
     report = evaluate_modes(queries, rankers)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if fmt == "json" else format_table(report))
+
+
+@main.command()
+@click.option("--min-criteria", type=click.IntRange(2, None), default=2, show_default=True,
+              help="Only passages shared by at least this many criteria.")
+@click.option("--threshold", type=click.FloatRange(0.5, 1.0), default=0.8, show_default=True,
+              help="Jaccard similarity (character 5-grams) for near repeats.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
+def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
+    """Passages repeated across criteria (exact and near), and near-identical records."""
+    from search.duplicates import find_duplicates, format_text, write_csv
+
+    report = find_duplicates(_load_doc(), threshold=threshold, min_criteria=min_criteria)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
+    elif fmt == "csv":
+        write_csv(report, sys.stdout)
+    else:
+        click.echo(format_text(report))
+
+
+@main.command()
+@data_dir_option
+@model_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (localhost unless told otherwise).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None:
+    """Start the web app (search, criteria, duplicates, questionnaire) and the JSON API."""
+    import uvicorn
+
+    from search.web import create_app
+
+    engine = _engine(data_dir, model)
+    engine.build()
+    click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)", err=True)
+    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="OUT.csv or OUT.xlsx")
+@click.option("--column", default=None, help="Question column: header name or 1-based index.")
+@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
+@click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True)
+@data_dir_option
+@model_option
+def answer(file: str, output: str, column: str | None, mode: str, top: int, data_dir: str | None,
+           model: str | None) -> None:
+    """Answer a questionnaire (CSV or XLSX): top criteria and the text to quote per question."""
+    from search.answer import QuestionnaireError, answer_questions, read_questions, write_csv, write_xlsx
+
+    try:
+        questions = read_questions(Path(file).read_bytes(), Path(file).name, column=column)
+    except QuestionnaireError as e:
+        _fail(str(e))
+        return
+    engine = _engine(data_dir, model)
+    answers = answer_questions(engine, questions, mode=mode, top=top)
+    if output.lower().endswith(".xlsx"):
+        write_xlsx(answers, output)
+    else:
+        with open(output, "w", encoding="utf-8-sig", newline="") as f:
+            write_csv(answers, f)
+    unmatched = sum(1 for a in answers if a.status != "answered")
+    click.echo(f"{len(answers)} questions → {output} ({unmatched} marked 要確認: no good match)")
 
 
 @main.command()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-DEFAULT_WEIGHT = 0.5
+DEFAULT_WEIGHT = 0.4  # keyword share; 0.3–0.6 are within 0.015 nDCG on the dev set, 0.4 best
 
 
 def max_normalize(scores: Mapping[str, float]) -> dict[str, float]:
