@@ -19,6 +19,7 @@ REFERENCE_MAX = 37.0  # no reference-column line is wider
 HISTORY_FULL = 66.0  # change-history columns wrap at about this width
 
 TERMINAL = tuple("。．.!！?？")
+BROKEN_LINE_SHARE = 0.4
 _BULLET = re.compile(r"^(?:[・■●◆※]|-\s|\d+[.)．]\S|\(参考訳\)|\[)")
 _URL = re.compile(r"https?://[A-Za-z0-9._~:/?#@!$&'*+,;=%-]+")
 
@@ -53,7 +54,8 @@ def ends_sentence(line: str) -> bool:
 
 def join_pair(left: str, right: str) -> str:
     """Rejoin a wrapped line: no space inside Japanese, one between English words."""
-    if left and right and left[-1].isascii() and not left[-1].isspace() and right[0].isascii() and right[0].isalnum():
+    if left and right and left[-1].isascii() and (left[-1].isalnum() or left[-1] in ",;:)") \
+            and right[0].isascii() and right[0].isalnum():
         return f"{left} {right}"
     return left + right
 
@@ -66,7 +68,11 @@ def continues(line: str, nxt: str, full: float) -> bool:
         return True  # an English phrase broken between words
     if nxt[0].isascii() and nxt[0].islower() and not ends_sentence(line):
         return True
-    return width(line) >= full and not ends_sentence(line)
+    if ends_sentence(line) or line.endswith((":", ":")):
+        return False
+    # a full line wrapped; a line broken early mid-sentence (PDF quirk) is still at
+    # least a good part of the column wide, unlike a short heading
+    return width(line) >= full * BROKEN_LINE_SHARE
 
 
 def paragraphs(lines: list[str], full: float) -> list[str]:

@@ -100,11 +100,11 @@ def _furniture(lines: list[Line]) -> set[int]:
         if _LEGEND.match(t) or t in _HEADERS or _FOOTER.match(t):
             drop.add(lines[i].no)
         elif t.startswith("注意:") and "本文書" in t:
-            # the disclaimer runs over up to three wrapped lines, ending "…ありません。"
+            # the disclaimer runs over up to four wrapped lines, ending "…変更されることもありません。"
             j = i
             while j < len(lines) and j < i + 5:
                 drop.add(lines[j].no)
-                if lines[j].text.endswith("ありません。"):
+                if lines[j].text.endswith("変更されることもありません。"):
                     break
                 j += 1
             i = j

@@ -136,7 +136,8 @@ def render_criterion(doc: Document, c: Criterion, shared: list[dict[str, Any]] |
     if shared:
         lines.append("\n■ 他の基準と共通の段落")
         for s in shared:
-            lines.append(f"  {s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {', '.join(s['criteria'])}")
+            others = f"定型文: 他 {len(s['criteria'])} 基準と共通" if s.get("boilerplate") else ", ".join(s["criteria"])
+            lines.append(f"  {s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {others}")
     return "\n".join(lines)
 
 
