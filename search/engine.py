@@ -203,8 +203,10 @@ class Engine:
         hits = []
         kw_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(kw), 1)}
         sem_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(sem), 1)}
+        tokens = keyword_index.specific_tokens(self.keyword, q.positive_text) if q.positive_text \
+            else {"c": [], "a": [], "bg": []}
         for key, score in ranking[: int(limit)]:
-            hits.append(self._hit(key, score, q, kw_fields.get(key), sem_passage.get(key),
+            hits.append(self._hit(key, score, tokens, kw_fields.get(key), sem_passage.get(key),
                                   {"keyword_rank": kw_rank.get(key), "keyword_score": kw.get(key),
                                    "semantic_rank": sem_rank.get(key), "semantic_score": sem.get(key),
                                    "fused_score": score} if explain else None))
@@ -255,10 +257,9 @@ class Engine:
         head = [(k, top) for k in dict.fromkeys(named)]
         return head + [(k, s) for k, s in ranking if k not in dict(head)]
 
-    def _hit(self, key: str, score: float, q: ParsedQuery, kw_fields: tuple[str, ...] | None,
+    def _hit(self, key: str, score: float, tokens: dict[str, list[str]], kw_fields: tuple[str, ...] | None,
              sem_passage: tuple[str, str] | None, explain: dict[str, Any] | None) -> Hit:
         d = self._docs[key]
-        tokens = keyword_index.specific_tokens(self.keyword, q.positive_text) if q.positive_text else {"c": [], "a": [], "bg": []}
         words = set(tokens["c"]) | set(tokens["a"])
         snip = snippet.best_passage(d.passages, words, set())
         if snip is None or not snip.highlights:
