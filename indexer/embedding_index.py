@@ -167,18 +167,8 @@ def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], 
     """Open the index, (re)building it when missing or built from another corpus or model."""
     wanted = wanted_meta(doc, model_settings)
     if not rebuild:
-        try:
-            gen = store.current_generation(root)
-            stale = store.mismatches(store.read_meta(gen), wanted)
-            if not stale:
-                return EmbeddingIndex(gen)
-            if notify:
-                notify(f"embedding index is out of date ({', '.join(stale)} changed); rebuilding")
-        except store.IndexMissing:
-            if notify:
-                notify(f"no embedding index in {root}; building it (embeds each distinct passage once)")
-        except store.IndexCorrupted as e:
-            if notify:
-                notify(f"{e}; rebuilding")
+        gen = store.usable_generation(root, wanted, label="embedding index", notify=notify)
+        if gen is not None:
+            return EmbeddingIndex(gen)
     build(doc, root, encoder_factory(), show_progress=show_progress)
     return open_index(root)

@@ -242,19 +242,9 @@ def ensure(doc: Document, root: Path, *, rebuild: bool = False, progress: Progre
     """Open the index, building or rebuilding it when missing or stale (with a message)."""
     wanted = wanted_meta(doc)
     if not rebuild:
-        try:
-            gen = store.current_generation(root)
-            stale = store.mismatches(store.read_meta(gen), wanted)
-            if not stale:
-                return KeywordIndex(gen)
-            if notify:
-                notify(f"keyword index is out of date ({', '.join(stale)} changed); rebuilding")
-        except store.IndexMissing:
-            if notify:
-                notify(f"no keyword index in {root}; building it")
-        except store.IndexCorrupted as e:
-            if notify:
-                notify(f"{e}; rebuilding")
+        gen = store.usable_generation(root, wanted, label="keyword index", notify=notify)
+        if gen is not None:
+            return KeywordIndex(gen)
     build(doc, root, progress=progress)
     return open_index(root)
 

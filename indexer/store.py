@@ -12,7 +12,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 META = "meta.json"
@@ -84,3 +84,20 @@ def read_meta(gen: Path) -> dict[str, Any]:
 def mismatches(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """Names of the settings that differ: why an index must be rebuilt."""
     return sorted(k for k in wanted if stored.get(k) != wanted.get(k))
+
+
+def usable_generation(root: Path, wanted: dict[str, Any], *, label: str,
+                      notify: "Callable[[str], None] | None" = None) -> Path | None:
+    """The live generation if it matches `wanted`; None (after saying why) if it must be rebuilt."""
+    say = notify or (lambda msg: None)
+    try:
+        gen = current_generation(root)
+        stale = mismatches(read_meta(gen), wanted)
+        if not stale:
+            return gen
+        say(f"{label} is out of date ({', '.join(stale)} changed); rebuilding")
+    except IndexMissing:
+        say(f"no {label} in {root}; building it")
+    except IndexCorrupted as e:
+        say(f"{e}; rebuilding")
+    return None
