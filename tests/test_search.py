@@ -167,3 +167,37 @@ def test_model_missing_falls_back_to_keyword_with_warning(data_root):
     assert r.hits[0].id == "実26"
     assert any("unavailable" in w for w in r.warnings)
     assert e.search("パスワード", mode="semantic").hits[0].id == "実26"
+
+
+def test_top_two_per_group():
+    import numpy as np
+
+    from indexer.embedding_index import top_two
+
+    groups = np.array([1, 0, 1, 2, 1, 0])
+    values = np.array([0.5, 0.2, 0.9, 0.4, 0.7, 0.3])
+    best, second = top_two(groups, values)
+    assert best.tolist() == [5, 2, 3]  # group 0: 0.3 at 5; group 1: 0.9 at 2; group 2: its only member
+    assert second.tolist() == [1, 4, 3]
+
+
+def test_semantic_scores_are_best_passage_plus_a_nudge_from_the_second(engine):
+    import numpy as np
+
+    from indexer.embedding_index import SECOND_PASSAGE_WEIGHT
+
+    index = engine.semantic()
+    vec = engine._encoder.encode_queries(["パスワードの有効期限"])[0]
+    sims = index.matrix @ vec
+    per_doc: dict[str, list[float]] = {}
+    for p in index.postings:
+        per_doc.setdefault(p["doc_key"], []).append(float(sims[p["row"]]))
+    want = {}
+    for key, s in per_doc.items():
+        s.sort(reverse=True)
+        second = s[1] if len(s) > 1 else s[0]
+        want[key] = s[0] + SECOND_PASSAGE_WEIGHT * (second - s[0])
+    got = {h.doc_key: h.score for h in index.scores(vec)}
+    assert got.keys() == want.keys()
+    assert np.allclose([got[k] for k in want], list(want.values()), atol=1e-6)
+    assert [h.score for h in index.scores(vec)] == sorted(got.values(), reverse=True)
