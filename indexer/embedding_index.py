@@ -78,11 +78,11 @@ class BuildReport:
     seconds: float
 
 
-def build(doc: Document, root: Path, encoder: "Encoder", *, show_progress: bool = False) -> BuildReport:
-    from indexer.encoder import encoder_settings
-
+def build(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *, settings: dict[str, Any],
+          show_progress: bool = False) -> BuildReport:
+    """Build and publish a generation; the encoder is made only if some passage is not cached
+    (so a rebuild of an unchanged corpus never loads torch)."""
     started = time.perf_counter()
-    settings = encoder_settings(encoder)
     passages = document_passages(doc)
     boiler = boilerplate_keys(passages)
     kept = [p for p in passages if p.key not in boiler]
@@ -93,7 +93,7 @@ def build(doc: Document, root: Path, encoder: "Encoder", *, show_progress: bool 
     cache = _load_cache(cache_path, settings["dim"])
     missing = [k for k in texts if k not in cache]
     if missing:
-        vecs = encoder.encode_documents([texts[k] for k in missing], show_progress=show_progress)
+        vecs = encoder_factory().encode_documents([texts[k] for k in missing], show_progress=show_progress)
         cache.update(zip(missing, vecs.astype(np.float32)))
         _save_cache(cache_path, cache)
     keys = list(texts)
@@ -184,5 +184,5 @@ def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], 
         gen = store.usable_generation(root, wanted, label="embedding index", notify=notify)
         if gen is not None:
             return EmbeddingIndex(gen)
-    build(doc, root, encoder_factory(), show_progress=show_progress)
+    build(doc, root, encoder_factory, settings=model_settings, show_progress=show_progress)
     return open_index(root)

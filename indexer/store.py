@@ -3,7 +3,9 @@
 Each build goes into a fresh generation directory; a small `CURRENT` file
 names the live one and is replaced with `os.replace`, so a reader sees the old
 index or the new one, never a half-written one. The previous generation is
-kept so readers that opened it just before a swap can finish.
+kept so readers that opened it just before a swap can finish. Each
+generation's `meta.json` lists its files and their sizes, so a truncated or
+half-copied index is caught when it is opened, not halfway through a search.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from typing import Any, Callable
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 META = "meta.json"
+ABANDONED_AFTER_S = 3600  # an unfinished generation this old is a crashed build, not a running one
 
 
 class IndexMissing(FileNotFoundError):
@@ -35,11 +38,19 @@ def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     return Path(path or os.environ.get("KIJUN_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
+def live_name(root: Path) -> str | None:
+    """The live generation's name, or None; cheap enough to ask before every search."""
+    try:
+        return (root / "CURRENT").read_text(encoding="utf-8").strip() or None
+    except FileNotFoundError:
+        return None
+
+
 def current_generation(root: Path) -> Path:
-    pointer = root / "CURRENT"
-    if not pointer.exists():
+    name = live_name(root)
+    if name is None:
         raise IndexMissing(f"no index in {root}; build it with `kijun index`")
-    name = pointer.read_text(encoding="utf-8").strip()
+    pointer = root / "CURRENT"
     gen = root / name
     if not name or not gen.is_dir():
         raise IndexCorrupted(f"{pointer} names {name!r}, which is missing; rebuild with `kijun index --rebuild`")
@@ -54,7 +65,8 @@ def new_generation(root: Path) -> Path:
 
 
 def publish(root: Path, gen: Path) -> None:
-    """Make `gen` the live generation; drop all but it and its predecessor."""
+    """Make `gen` the live generation; drop finished generations but it and its predecessor
+    (another process may be building one right now: unfinished ones are left alone)."""
     previous = None
     try:
         previous = current_generation(root).name
@@ -64,21 +76,54 @@ def publish(root: Path, gen: Path) -> None:
     tmp.write_text(gen.name, encoding="utf-8")
     os.replace(tmp, root / "CURRENT")
     for old in root.glob("gen-*"):
-        if old.name not in (gen.name, previous):
+        if old.name not in (gen.name, previous) and _finished_or_abandoned(old):
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _finished_or_abandoned(gen: Path) -> bool:
+    try:
+        return (gen / META).exists() or time.time() - gen.stat().st_mtime > ABANDONED_AFTER_S
+    except FileNotFoundError:
+        return False
+
+
+def manifest(gen: Path) -> dict[str, int]:
+    """Every file of a generation (but the metadata) and its size in bytes."""
+    return {p.name: p.stat().st_size for p in sorted(gen.iterdir()) if p.is_file() and p.name != META}
+
+
 def write_meta(gen: Path, meta: dict[str, Any]) -> None:
+    """Written last, when every other file is complete: it is what marks a generation finished."""
+    meta = meta | {"files": manifest(gen)}
     (gen / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
 
 
 def read_meta(gen: Path) -> dict[str, Any]:
+    """The generation's metadata, once its files are checked against the manifest."""
     try:
-        return json.loads((gen / META).read_text(encoding="utf-8"))
+        meta = json.loads((gen / META).read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise IndexCorrupted(f"{gen} has no {META}; rebuild with `kijun index --rebuild`") from e
+        raise IndexCorrupted(f"{gen} has no {META} (a build that never finished); "
+                             "rebuild with `kijun index --rebuild`") from e
     except ValueError as e:
         raise IndexCorrupted(f"{gen / META} is not valid JSON; rebuild with `kijun index --rebuild`") from e
+    if not isinstance(meta, dict):
+        raise IndexCorrupted(f"{gen / META} is not an index description; rebuild with `kijun index --rebuild`")
+    damaged = _damaged_files(gen, meta.get("files"))
+    if damaged:
+        raise IndexCorrupted(f"the index in {gen} is damaged ({'; '.join(damaged)}); "
+                             "rebuild it with `kijun index --rebuild`")
+    return meta
+
+
+def _damaged_files(gen: Path, expected: Any) -> list[str]:
+    if not isinstance(expected, dict):
+        return [f"{META} lists no files"]
+    found = manifest(gen)
+    out = [f"{name} is missing" for name in expected if name not in found]
+    out += [f"{name} is {found[name]} bytes, {size} expected" for name, size in expected.items()
+            if name in found and found[name] != size]
+    return out
 
 
 def mismatches(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:

@@ -68,6 +68,10 @@ class SearchResult:
         return [h.id for h in self.hits]
 
 
+def _is_live(index: Any, root: Path) -> bool:
+    return index is not None and index.dir.name == store.live_name(root)
+
+
 @dataclass
 class _Doc:
     key: str
@@ -103,17 +107,20 @@ class Engine:
 
     @property
     def keyword(self) -> keyword_index.KeywordIndex:
-        if self._keyword is None:
+        """The live keyword index; reopened when another process (`kijun index`) swapped in a new one."""
+        root = self.root / "keyword"
+        if not _is_live(self._keyword, root):
             with self._lock:
-                if self._keyword is None:
-                    self._keyword = keyword_index.ensure(self.doc, self.root / "keyword", notify=self.notify)
+                if not _is_live(self._keyword, root):
+                    self._keyword = keyword_index.ensure(self.doc, root, notify=self.notify)
+        assert self._keyword is not None
         return self._keyword
 
     def semantic(self) -> embedding_index.EmbeddingIndex | None:
         """The embedding index and query encoder, or None (with the reason kept) if unavailable."""
-        if self._semantic is None and self._model_error is None:
+        if self._model_error is None and not _is_live(self._semantic, self.root / "embeddings" / "index"):
             with self._lock:
-                if self._semantic is None and self._model_error is None:
+                if self._model_error is None and not _is_live(self._semantic, self.root / "embeddings" / "index"):
                     self._open_semantic()
         return self._semantic
 
@@ -173,7 +180,7 @@ class Engine:
         sem_passage: dict[str, tuple[str, str]] = {}
         if q.text or q.phrases:
             if mode in ("keyword", "hybrid") or q.phrases or q.excludes:
-                for h in self.keyword.search(text=q.text, phrases=q.phrases, excludes=q.excludes,
+                for h in self._keyword_search(text=q.text, phrases=q.phrases, excludes=q.excludes,
                                              filters=filters, limit=CANDIDATES):
                     kw[h.doc_key], kw_fields[h.doc_key] = h.score, h.fields
             if mode in ("semantic", "hybrid"):
@@ -212,9 +219,18 @@ class Engine:
                                    "fused_score": score} if explain else None))
         return SearchResult(query, mode, tuple(hits), tuple(warnings))
 
+    def _keyword_search(self, **kwargs: Any) -> list[keyword_index.KeywordHit]:
+        index = self.keyword
+        try:
+            return index.search(**kwargs)
+        except store.IndexCorrupted:
+            if _is_live(index, self.root / "keyword"):
+                raise
+            return self.keyword.search(**kwargs)  # swapped out mid-search: the new one answers
+
     def _keyword_only(self, q: ParsedQuery, filters: dict[str, str]) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
         kw, fields = {}, {}
-        for h in self.keyword.search(text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters,
+        for h in self._keyword_search(text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters,
                                      limit=CANDIDATES):
             kw[h.doc_key], fields[h.doc_key] = h.score, h.fields
         return kw, fields
@@ -241,7 +257,7 @@ class Engine:
         if q.phrases:
             keys &= set(kw)
         if q.excludes:
-            banned = {h.doc_key for h in self.keyword.search(text=" ".join(q.excludes), limit=MAX_LIMIT * 2)}
+            banned = {h.doc_key for h in self._keyword_search(text=" ".join(q.excludes), limit=MAX_LIMIT * 2)}
             keys -= banned
         return keys
 

@@ -1,0 +1,150 @@
+"""Damaged, half-written and concurrently rebuilt indexes.
+
+Each test works on its own copy of the session's data directory, so damage
+done here never reaches other tests.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from indexer import store
+from indexer.keyword_index import KeywordIndex
+from search.cli import main
+from search.engine import Engine
+
+
+@pytest.fixture
+def data_copy(engine, tmp_path: Path) -> Path:
+    dst = tmp_path / "data"
+    shutil.copytree(engine.root, dst)
+    return dst
+
+
+def _largest_file(gen: Path) -> Path:
+    return max((p for p in gen.iterdir() if p.name != store.META), key=lambda p: p.stat().st_size)
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_keyword_file_is_named_in_a_clear_error(data_copy: Path):
+    gen = store.current_generation(data_copy / "keyword")
+    victim = _largest_file(gen)
+    _truncate(victim)
+    with pytest.raises(store.IndexCorrupted) as e:
+        KeywordIndex(gen)
+    assert victim.name in str(e.value) and "kijun index --rebuild" in str(e.value)
+
+
+def test_truncated_index_is_rebuilt_with_a_message_and_search_still_answers(data_copy: Path):
+    _truncate(_largest_file(store.current_generation(data_copy / "keyword")))
+    said: list[str] = []
+    e = Engine(data_dir=data_copy, notify=said.append)
+    assert e.search("パスワード", mode="keyword").hits[0].id == "実26"
+    assert any("damaged" in m and "rebuilding" in m for m in said)
+
+
+def test_truncated_vectors_are_detected(data_copy: Path):
+    gen = store.current_generation(data_copy / "embeddings" / "index")
+    _truncate(gen / "vectors.npy")
+    with pytest.raises(store.IndexCorrupted, match="vectors.npy"):
+        store.read_meta(gen)
+    said: list[str] = []
+    e = Engine(data_dir=data_copy, notify=said.append)
+    assert e.search("password policy", mode="semantic").hits
+    assert any("vectors.npy" in m for m in said)
+
+
+def test_index_from_another_format_version_is_rebuilt(data_copy: Path):
+    gen = store.current_generation(data_copy / "keyword")
+    meta = json.loads((gen / store.META).read_text(encoding="utf-8"))
+    meta["format_version"] = 0
+    (gen / store.META).write_text(json.dumps(meta), encoding="utf-8")
+    said: list[str] = []
+    e = Engine(data_dir=data_copy, notify=said.append)
+    assert e.search("パスワード", mode="keyword").hits[0].id == "実26"
+    assert said == ["keyword index is out of date (format_version changed); rebuilding"]
+    assert store.current_generation(data_copy / "keyword") != gen
+
+
+def test_pointer_to_a_missing_generation_is_reported(data_copy: Path):
+    (data_copy / "keyword" / "CURRENT").write_text("gen-gone", encoding="utf-8")
+    with pytest.raises(store.IndexCorrupted, match="gen-gone.*kijun index --rebuild"):
+        store.current_generation(data_copy / "keyword")
+
+
+def test_cli_rebuild_repairs_a_damaged_index(data_copy: Path):
+    gen = store.current_generation(data_copy / "keyword")
+    _truncate(_largest_file(gen))
+    runner = CliRunner()
+    r = runner.invoke(main, ["index", "--rebuild", "--keyword-only", "--data-dir", str(data_copy)])
+    assert r.exit_code == 0, r.output
+    new = store.current_generation(data_copy / "keyword")
+    assert new != gen
+    assert KeywordIndex(new).search(text="パスワード")[0].id == "実26"
+    r = runner.invoke(main, ["search", "パスワード", "--mode", "keyword", "--data-dir", str(data_copy)])
+    assert r.exit_code == 0 and r.output.lstrip().startswith("1. 実26")
+
+
+def test_publish_leaves_another_builders_unfinished_generation_alone(tmp_path: Path):
+    root = tmp_path / "idx"
+    unfinished = store.new_generation(root)  # no meta.json yet: someone is still writing it
+    done = []
+    for _ in range(3):
+        gen = store.new_generation(root)
+        (gen / "f").write_text("x")
+        store.write_meta(gen, {})
+        store.publish(root, gen)
+        done.append(gen)
+    assert unfinished.exists()
+    assert not done[0].exists() and done[1].exists() and done[2].exists()
+    assert store.current_generation(root) == done[2]
+
+
+def test_searches_during_repeated_rebuilds_never_fail(data_copy: Path):
+    """Readers in threads while another engine (as `kijun index --rebuild` would) rebuilds
+    both indexes several times: every search sees the old or the new index."""
+    reader = Engine(data_dir=data_copy)
+    writer = Engine(data_dir=data_copy)
+    queries = [("パスワード", "keyword", "実26"), ("パスワード", "hybrid", "実26"),
+               ("password policy", "semantic", None), ("実55", "hybrid", "実55")]
+    for q, mode, _ in queries:
+        reader.search(q, mode=mode)
+    stop = threading.Event()
+    failures: list[str] = []
+    done = [0]
+    seen_generations: set[str] = set()
+
+    def read() -> None:
+        while not stop.is_set():
+            for q, mode, top in queries:
+                try:
+                    hits = reader.search(q, mode=mode).hits
+                    if not hits or (top and hits[0].id != top):
+                        failures.append(f"{q}/{mode}: {[h.id for h in hits[:3]]}")
+                    seen_generations.add(reader.keyword.dir.name)
+                    done[0] += 1
+                except Exception as e:  # counted, not raised: the point is to count them
+                    failures.append(f"{q}/{mode}: {type(e).__name__}: {e}")
+
+    threads = [threading.Thread(target=read) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(4):
+            writer.build(rebuild=True, semantic=(n % 2 == 0))
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert failures == []
+    assert done[0] > 20
+    assert len(seen_generations) >= 2  # the readers really moved to rebuilt indexes
