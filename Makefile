@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed.stamp
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test index bench clean
+.PHONY: install run test index bench clean browser screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -32,6 +32,19 @@ test: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Debian's Chromium for tests/test_e2e_browser.py (skipped without it) and a Japanese font
+# for the screenshots. From apt, never `playwright install`; quick when already present.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@test -x /usr/bin/chromium && fc-list :lang=ja | grep -q . || { \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk; }
+	@/usr/bin/chromium --version 2>/dev/null
+
+# docs/search.png, docs/criterion.png, docs/answer.png for the README (index built if needed).
+screenshots: install browser
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) data

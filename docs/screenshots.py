@@ -1,0 +1,75 @@
+"""Regenerate the README screenshots: docs/search.png, docs/criterion.png, docs/answer.png.
+
+    .venv/bin/python docs/screenshots.py [--data-dir DIR] [--out DIR]     (or: make screenshots)
+
+Uses the same real server and headless Debian Chromium as tests/test_e2e_browser.py
+(helpers in tests/browser.py), so the pictures show what the test checks. The index
+is built first if missing or stale (`kijun index`, a no-op when current).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser import browser_context, build_index, missing_prerequisites, serve  # noqa: E402
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+QUERY = "パスワード"
+CRITERION = "実26"
+QUESTIONS = ("パスワードの複雑さや有効期限について規定を設けていますか。",
+             "データセンターの消火設備について説明してください。")
+# Full pages can run to several screens; past this height a README image stops being readable.
+MAX_HEIGHT = 1600
+
+
+def shoot(page: Page, path: Path, *, full_page: bool) -> None:
+    """Save a screenshot, capping full-page shots at MAX_HEIGHT pixels."""
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    width = (page.viewport_size or {"width": 1280})["width"]
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_HEIGHT)} if full_page else None
+    page.screenshot(path=str(path), full_page=full_page, clip=clip, animations="disabled")  # type: ignore[arg-type]
+    print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", type=Path, default=None,
+                    help="index directory (default: kijun's own, ./data or $KIJUN_DATA_DIR)")
+    ap.add_argument("--out", type=Path, default=ROOT / "docs", help="where the PNGs go (default docs/)")
+    args = ap.parse_args(argv)
+    reason = missing_prerequisites()
+    if reason:
+        print(f"screenshots: {reason}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    build_index(args.data_dir)
+    with serve(args.data_dir) as base, browser_context() as ctx:
+        page = ctx.new_page()
+
+        page.goto(base + "/")
+        page.locator("#q").fill(QUERY)
+        page.keyboard.press("Control+Enter")
+        page.locator("ol.hits > li.card").first.wait_for()
+        shoot(page, args.out / "search.png", full_page=False)
+
+        page.locator("ol.hits > li.card a.cid", has_text=CRITERION).first.click()
+        page.locator("h1", has_text=CRITERION).wait_for()
+        shoot(page, args.out / "criterion.png", full_page=True)
+
+        page.goto(base + "/answer")
+        page.locator("#questions").fill("\n".join(QUESTIONS))
+        page.get_by_role("button", name="回答を探す").click()
+        page.locator("table.answers > tbody > tr").nth(len(QUESTIONS) - 1).wait_for()
+        shoot(page, args.out / "answer.png", full_page=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
