@@ -156,8 +156,8 @@ class KeywordIndex:
                 results = s.search(q, limit=limit, filter=flt, terms=True)
                 return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score), _matched_fields(r))
                         for r in results]
-        except store.IndexCorrupted:
-            raise
+        except (store.IndexCorrupted, UnicodeError):
+            raise  # a bad query string is not a damaged index
         except (OSError, EOFError, ValueError, KeyError) as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while searching "
                                        f"({type(e).__name__}: {e}); rebuild it with `kijun index --rebuild`") from e

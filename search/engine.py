@@ -24,6 +24,9 @@ MODES = ("keyword", "semantic", "hybrid")
 DEFAULT_MODE = "hybrid"
 MAX_LIMIT = 200
 CANDIDATES = 100
+# About one 512-token window of e5 for Japanese text: a longer paste would be embedded
+# window by window (seconds per query) for a vector that averages away its point.
+MAX_SEMANTIC_QUERY_CHARS = 1000
 ROLE_FILTERS = {"primary": "primary", "info": "info", "◯": "primary", "-": "info"}
 
 
@@ -191,7 +194,10 @@ class Engine:
                     if mode == "semantic":
                         kw, kw_fields = self._keyword_only(q, filters)
                 else:
-                    vec = self._encoder.encode_queries([q.positive_text])[0]
+                    if len(q.positive_text) > MAX_SEMANTIC_QUERY_CHARS:
+                        warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
+                                        "of the query (the model's window); keyword matching read all of it")
+                    vec = self._encoder.encode_queries([q.positive_text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
                     allowed = self._allowed(filters, q, kw)
                     for h in index.scores(vec):
                         if h.doc_key in allowed:

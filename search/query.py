@@ -44,7 +44,9 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     if len(raw) > max_chars:
         raise QueryError(f"the query is {len(raw):,} characters; the limit is {max_chars:,}. "
                          "Split a long questionnaire into one question per line and use `kijun answer`.")
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", str(raw)))
+    # lone surrogates (undecodable bytes from a terminal or file) cannot be encoded for the tokenizer
+    text = str(raw).encode("utf-8", "replace").decode("utf-8")
+    text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
     phrases, rest = _take_phrases(text)
     excludes: list[str] = []
     words: list[str] = []

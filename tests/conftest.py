@@ -28,6 +28,17 @@ def engine(data_root):
 
 
 @pytest.fixture(scope="session")
+def client(engine):
+    """The web app over the session engine, through FastAPI's real HTTP stack."""
+    from fastapi.testclient import TestClient
+
+    from search.web import create_app
+
+    with TestClient(create_app(engine)) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
 def doc():
     from corpus.parser import parse_file
 

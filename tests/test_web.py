@@ -21,12 +21,6 @@ TWO_QUESTIONS = ("管理者権限を持つアカウントには多要素認証(M
                  "従業員の入社時に、在職中および退職後の秘密保持に関する誓約書を取得していますか。")
 
 
-@pytest.fixture(scope="module")
-def client(engine):
-    with TestClient(create_app(engine)) as c:
-        yield c
-
-
 def first_card(html: str) -> str:
     start = html.index('<li class="card">')
     return html[start:html.index("</li>", start)]
