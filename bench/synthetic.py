@@ -39,7 +39,8 @@ def _edit(text: str, rng: random.Random) -> str:
     return text[:k] + ("の" if text[k] != "の" else "を") + text[k + 1:]
 
 
-def synthetic_document(n: int, seed: int = 0, source: Document | None = None) -> Document:
+def synthetic_document(n: int, seed: int = 0, source: Document | None = None,
+                       edit_rate: float = EDIT_RATE) -> Document:
     """n criteria 実1…実n, each 1–6 passages drawn (with their field) from the real pool.
 
     The pool is every non-revision passage occurrence, so a passage repeated
@@ -52,7 +53,7 @@ def synthetic_document(n: int, seed: int = 0, source: Document | None = None) ->
     criteria = []
     for i in range(1, n + 1):
         chosen = [rng.choice(pool) for _ in range(rng.randint(1, 6))]
-        if rng.random() < EDIT_RATE:
+        if rng.random() < edit_rate:
             k = rng.randrange(len(chosen))
             chosen[k] = (chosen[k][0], _edit(chosen[k][1], rng))
         fields = {"aws_status": [], "customer_controls": []}

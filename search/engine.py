@@ -88,7 +88,7 @@ class _Doc:
 
 class Engine:
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
-                 model: str | None = None, weight: float = fusion.DEFAULT_WEIGHT,
+                 document: Document | None = None, model: str | None = None, weight: float = fusion.DEFAULT_WEIGHT,
                  build_backend: str = "auto", notify: Callable[[str], None] | None = None) -> None:
         from indexer.encoder import DEFAULT_MODEL
 
@@ -98,7 +98,7 @@ class Engine:
         self.weight = weight
         self.build_backend = build_backend
         self.notify = notify or (lambda msg: None)
-        self.doc: Document = parse_file(self.source)
+        self.doc: Document = document if document is not None else parse_file(self.source)
         self._docs = self._doc_table(self.doc)
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
