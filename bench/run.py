@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
-    ap.add_argument("--scale-queries", type=int, default=20, help="dev queries timed at each scale point")
+    ap.add_argument("--scale-queries", type=int, default=15, help="dev queries timed at each scale point")
     ap.add_argument("--requests", type=int, default=2000, help="load test size (0 skips it)")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--queries", type=Path, default=DEV_SET)

@@ -47,7 +47,7 @@ def passage_key(text: str) -> str:
 
 
 MAX_CHARS = 300
-_SENTENCE_END = re.compile(r"(?<=[。．!?！？])")
+_SENTENCE_END = re.compile(r"(?<=[。．!?！？])|(?<=\.)(?=\s)")  # Japanese stops; ". " in English
 
 
 def _bounded(paragraph: str, max_chars: int) -> list[str]:
@@ -66,14 +66,44 @@ def _bounded(paragraph: str, max_chars: int) -> list[str]:
     return pieces
 
 
+SHORT_LINE = 30  # a line this short with no sentence end is a heading, a lead-in or a list item
+_ENDS_SENTENCE = re.compile(r"[。．!?！？]$")
+
+
+def _is_short(line: str) -> bool:
+    return len(line) < SHORT_LINE and not _ENDS_SENTENCE.search(line)
+
+
 def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
-    """Paragraphs and bullets (the parser puts each on its own line), bounded in length."""
+    """Paragraphs and bullets (the parser puts each on its own line), bounded in length.
+
+    Headings, lead-ins ("保護機能の例:") and short list items are kept with what
+    follows them, so "- ポートスキャン" is never a passage of its own: alone it
+    neither embeds nor reads as anything.
+    """
     out: list[str] = []
-    for paragraph in text.split("\n"):
-        paragraph = paragraph.strip()
-        if paragraph:
-            out.extend(_bounded(paragraph, max_chars))
+    pending = ""
+    for line in (raw.strip() for raw in text.split("\n")):
+        if not line:
+            continue
+        if pending and len(pending) + 1 + len(line) > max_chars:
+            out.append(pending)
+            pending = ""
+        joined = f"{pending}\n{line}" if pending else line
+        if _is_short(line):
+            pending = joined
+        else:
+            out.extend(_bounded(joined, max_chars))
+            pending = ""
+    if pending:
+        out.append(pending)
     return out
+
+
+def passage_settings() -> dict[str, int | float]:
+    """What decides passage boundaries and boilerplate; indexes built on passages store it."""
+    return {"splitting_version": 2, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
+            "boilerplate_min_share": BOILERPLATE_MIN_SHARE, "boilerplate_min_criteria": BOILERPLATE_MIN_CRITERIA}
 
 
 TEXT_FIELDS = ("aws_status", "customer_controls")

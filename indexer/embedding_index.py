@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from corpus.passages import Passage, boilerplate_keys, document_passages
+from corpus.passages import Passage, boilerplate_keys, document_passages, passage_settings
 from corpus.records import Document, document_hash
 from indexer import store
 
@@ -41,7 +41,7 @@ def doc_key_of(p: Passage, doc: Document) -> str:
 
 def wanted_meta(doc: Document, settings: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": document_hash(doc),
-            "boilerplate": "left out", "second_passage_weight": SECOND_PASSAGE_WEIGHT}
+            "boilerplate": "left out", "passages": passage_settings(), "second_passage_weight": SECOND_PASSAGE_WEIGHT}
 
 
 def _slug(name: str) -> str:

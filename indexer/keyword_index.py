@@ -9,6 +9,7 @@ sentence 136 criteria share cannot make every criterion match.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.fields import ID, TEXT, Schema
 
-from corpus.passages import boilerplate_keys, document_passages, split_text, passage_key
+from corpus.passages import boilerplate_keys, document_passages, passage_key, passage_settings, split_text
 from corpus.records import Document, document_hash
 from indexer import store
 from indexer.analyzer import analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, tokenize
@@ -65,6 +66,7 @@ def wanted_meta(doc: Document) -> dict[str, Any]:
         "granularity_boosts": GRANULARITY_BOOSTS,
         "bm25": BM25,
         "boilerplate": "left out of indexed text",
+        "passages": passage_settings(),
     }
 
 
@@ -73,7 +75,7 @@ def role_name(mark: str) -> str:
 
 
 def _strip_boilerplate(text: str, boiler: set[str]) -> str:
-    return "\n".join(p for p in split_text(text, max_chars=10**9) if passage_key(p) not in boiler)
+    return "\n".join(p for p in split_text(text) if passage_key(p) not in boiler)
 
 
 def documents(doc: Document) -> Iterator[dict[str, str]]:
@@ -108,7 +110,9 @@ def build(doc: Document, root: Path, *, progress: Progress | None = None) -> Pat
     gen = store.new_generation(root)
     ix = whoosh_index.create_in(str(gen), _schema())
     docs = list(documents(doc))
-    writer = ix.writer()
+    # Whoosh's indexing is pure Python: one process per core. Their segments are merged at
+    # the end (build 45 s instead of 28 s at 10k criteria) because one segment searches faster.
+    writer = ix.writer(procs=max(1, min(os.cpu_count() or 1, 4)), limitmb=256, multisegment=False)
     for k, d in enumerate(docs, 1):
         writer.add_document(**d)
         if progress:

@@ -79,6 +79,7 @@ def create_app(engine: Any) -> FastAPI:
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
                        LABELS=LABELS, FIELD_LABELS=FIELD_LABELS, ROLE_LABELS=ROLE_LABELS, role=_role,
                        STATUS_LABELS=qa.STATUS_LABELS, CONFIDENCE_LABELS=qa.CONFIDENCE_LABELS,
+                       SEMANTIC_THRESHOLD=qa.SEMANTIC_THRESHOLD,
                        crit_url=lambda cid: "/criteria/" + quote(cid))
     templates = Jinja2Templates(env=env)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -223,6 +223,10 @@ def test_answer_pasted_questions_table(client):
     assert rows[0].startswith("answered") and "回答候補あり" in rows[0]
     assert rows[1].startswith("no_match") and "要確認" in rows[1]
     assert len(re.findall(r'href="/criteria/', rows[0])) == 3
+    # the judgement shows the cosine it was made on, next to the threshold
+    shown = [float(m) for m in re.findall(r"類似度 (0\.\d{3})", r.text)]
+    assert len(shown) == 2 and shown[0] >= 0.861 > shown[1]
+    assert "0.861 未満は要確認" in r.text
     assert "/answer.csv" in r.text and "/answer.xlsx" in r.text
 
 
