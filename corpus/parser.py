@@ -113,28 +113,41 @@ def _furniture(lines: list[Line]) -> set[int]:
 
 
 def _pages(lines: list[Line]) -> dict[int, int]:
-    """Page number of every line: each legend starts a page, footers name it.
+    """Page number of every line: a legend starts a page, a footer names it.
 
-    Some pages lost their footer in extraction; they take the previous page + 1.
+    Pages 2 and 3 lost legend and footer in extraction; their first line still
+    shows the page break: indented, with no blank line before it (every other
+    line of the extraction is followed by one). Pages without a footer take the
+    previous page + 1.
     """
-    starts = [k for k, ln in enumerate(lines) if ln.text.startswith("「対応の主体」凡例")] or [0]
-    if starts[0] != 0:
-        starts.insert(0, 0)
+    breaks = [k for k in range(1, len(lines)) if _page_break(lines[k - 1], lines[k])]
+    legends = [k for k, ln in enumerate(lines) if ln.text.startswith("「対応の主体」凡例")
+               and not any(0 < k - b <= LEGEND_AFTER_BREAK for b in breaks)]  # the same page's top
+    starts = sorted({0, *breaks, *legends})
     bounds = starts[1:] + [len(lines)]
     numbers: list[int | None] = []
     for a, b in zip(starts, bounds):
         found = [int(m.group(1)) for ln in lines[a:b] if (m := _FOOTER.match(ln.text))]
         numbers.append(found[0] if found else None)
     for k, n in enumerate(numbers):
-        if n is None:
-            prev = numbers[k - 1] if k else None
-            numbers[k] = prev + 1 if prev is not None else None
+        if n is None and k and numbers[k - 1] is not None:
+            numbers[k] = numbers[k - 1] + 1  # type: ignore[operator]
+    for k in range(len(numbers) - 2, -1, -1):  # pages before the first footer count back from it
+        if numbers[k] is None and numbers[k + 1] is not None:
+            numbers[k] = numbers[k + 1] - 1  # type: ignore[operator]
     out: dict[int, int] = {}
     for (a, b), n in zip(zip(starts, bounds), numbers):
         for ln in lines[a:b]:
             if n is not None:
                 out[ln.no] = n
     return out
+
+
+LEGEND_AFTER_BREAK = 10  # lines: a disclaimer can sit above a page's legend
+
+
+def _page_break(previous: Line, line: Line) -> bool:
+    return line.indented and previous.no == line.no - 1
 
 
 def _split_history(lines: list[Line]) -> tuple[list[Line], list[Line]]:

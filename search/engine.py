@@ -121,9 +121,10 @@ class Engine:
 
     def semantic(self) -> embedding_index.EmbeddingIndex | None:
         """The embedding index and query encoder, or None (with the reason kept) if unavailable."""
-        if self._model_error is None and not _is_live(self._semantic, self.root / "embeddings" / "index"):
+        root = self.root / "embeddings" / "index"
+        if self._model_error is None and not _is_live(self._semantic, root):
             with self._lock:
-                if self._model_error is None and not _is_live(self._semantic, self.root / "embeddings" / "index"):
+                if self._model_error is None and not _is_live(self._semantic, root):
                     self._open_semantic()
         return self._semantic
 
@@ -183,16 +184,14 @@ class Engine:
         sem_passage: dict[str, tuple[str, str]] = {}
         if q.text or q.phrases:
             if mode in ("keyword", "hybrid") or q.phrases or q.excludes:
-                for h in self._keyword_search(text=q.text, phrases=q.phrases, excludes=q.excludes,
-                                             filters=filters, limit=CANDIDATES):
-                    kw[h.doc_key], kw_fields[h.doc_key] = h.score, h.fields
+                kw, kw_fields = self._keyword_hits(q, filters)
             if mode in ("semantic", "hybrid"):
                 index = self.semantic()
                 if index is None:
                     warnings.append(f"semantic search is unavailable ({self._model_error}); "
                                     "showing keyword results")
                     if mode == "semantic":
-                        kw, kw_fields = self._keyword_only(q, filters)
+                        kw, kw_fields = self._keyword_hits(q, filters)
                 else:
                     if len(q.positive_text) > MAX_SEMANTIC_QUERY_CHARS:
                         warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
@@ -234,7 +233,7 @@ class Engine:
                 raise
             return self.keyword.search(**kwargs)  # swapped out mid-search: the new one answers
 
-    def _keyword_only(self, q: ParsedQuery, filters: dict[str, str]) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
+    def _keyword_hits(self, q: ParsedQuery, filters: dict[str, str]) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
         kw, fields = {}, {}
         for h in self._keyword_search(text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters,
                                      limit=CANDIDATES):

@@ -503,53 +503,29 @@ GOLDEN: dict[str, dict] = {
     ),
 }
 
-# Page numbers the parser gets wrong (see test_golden_page): lines 1–461 carry a single
-# footer (page 4, line 461) but hold four pages. Pages 2 and 3 lost their legend and
-# footer; their first lines are indented and follow the previous line without the
-# blank line every other line has — the same signature as the footer-less legends
-# the parser does treat as page starts (1599, 1695, …): line 117 " 実14", line 232
-# " 対応の主体" (column header), line 361 " 実21". So 実1–実13 are on page 1, 実14–実15
-# on page 2, 実16–実20 on page 3 and only 実21–実24 on page 4; the parser gives 4 for all.
-PAGE_BUG = ("parser bug: corpus/parser.py _pages() starts a page only at a 「対応の主体」凡例 line, "
-            "so lines 1–460 (pages 1–3, whose legends/footers were lost in extraction, page starts "
-            "visible as indented lines with no preceding blank line at 117, 232, 361) all get the "
-            "page-4 footer's number")
-PAGE_BUG_IDS = {"実1", "実14", "実15"}
-
-DISCLAIMER_BUG = ("parser bug: corpus/parser.py _furniture() ends the disclaimer at the first line ending "
-                  "「ありません。」; the audit page's disclaimer (lines 3231–3235) wraps differently, so its "
-                  "third line 3235 「お客様に対する AWS の責任は AWS 契約によって規定されています。…変更されることも"
-                  "ありません。」 is kept and lands in 実148.aws_status (expected \"\"; line_end 3235, expected 3230)")
-
-GOLDEN_PARAMS = [pytest.param(cid, marks=())
-                 if cid == "実148" else cid for cid in GOLDEN]
+# Pages 1–3 lost their legend and footer in extraction (lines 1–461 carry only page 4's
+# footer); their first lines (117 " 実14", 232, 361 " 実21") are indented and follow the
+# previous line with no blank line. So 実1–実13 are on page 1, 実14–実15 on page 2,
+# 実16–実20 on page 3 and 実21–実24 on page 4.
 
 
-@pytest.mark.parametrize("cid", GOLDEN_PARAMS)
+@pytest.mark.parametrize("cid", list(GOLDEN))
 def test_golden_record(doc, cid):
     expected = dict(GOLDEN[cid])
     got = doc.get(cid).to_dict()
     got["references"], got["urls"] = tuple(got["references"]), tuple(got["urls"])
-    if cid in PAGE_BUG_IDS:  # checked separately, in test_golden_page
-        expected.pop("page"), got.pop("page")
     for field in expected:  # one field at a time, for a readable failure
         assert got[field] == expected[field], f"{cid}.{field}"
     assert got == expected
 
 
-@pytest.mark.parametrize("cid", [
-    pytest.param(cid, marks=pytest.mark.xfail(strict=True, reason=PAGE_BUG)) if cid in PAGE_BUG_IDS else cid
-    for cid in GOLDEN
-])
+@pytest.mark.parametrize("cid", list(GOLDEN))
 def test_golden_page(doc, cid):
     assert doc.get(cid).page == GOLDEN[cid]["page"]
 
 
 @pytest.mark.parametrize("cid, page", [
-    pytest.param("実13", 1, marks=pytest.mark.xfail(strict=True, reason=PAGE_BUG)),
-    pytest.param("実16", 3, marks=pytest.mark.xfail(strict=True, reason=PAGE_BUG)),
-    pytest.param("実20", 3, marks=pytest.mark.xfail(strict=True, reason=PAGE_BUG)),
-    ("実21", 4), ("実24", 4), ("実25", 5), ("実56", 14), ("実60", 16), ("実70", 17), ("実148", 28),
+    ("実1", 1), ("実13", 1), ("実14", 2), ("実15", 2), ("実16", 3), ("実20", 3), ("実21", 4), ("実24", 4), ("実25", 5), ("実56", 14), ("実60", 16), ("実70", 17), ("実148", 28),
 ])
 def test_pages_around_known_footers(doc, cid, page):
     # footers: 4 (line 461), 5, …, 13 (line 1493), 16 (line 1816); later pages count legends
@@ -581,52 +557,34 @@ def test_same_as_points_at_the_referenced_criterion(doc):
 
 # ---------------------------------------------------------------- invariants over all records
 
-KNOWN_AWS_DASH_LEAK = {"実148"}  # DISCLAIMER_BUG
-
-
 def test_aws_dash_rows_have_no_aws_text(doc):
     # every "実N - ◯" row has "- " (an empty AWS cell) on its header line
     offenders = {c.id for c in doc.criteria if c.series == "実務基準" and c.aws_role == "-" and c.aws_status}
-    assert offenders - KNOWN_AWS_DASH_LEAK == set()
+    assert offenders == set()
 
 
-def test_aws_dash_rows_have_no_aws_text_known_leak(doc):
+def test_audit_page_disclaimer_does_not_leak_into_the_last_row(doc):
+    # the audit page's disclaimer wraps differently from the others (lines 3231–3235)
     assert doc.get("実148").aws_status == ""
     assert doc.get("実148").line_end == 3230
 
 
-WRAP_BUG = ("parser bug: corpus/layout.py paragraphs()/continues() joins a Japanese line to the next only "
-            "when it is at least 'full' width, so a line the PDF broke early — mid-word — starts a new "
-            "paragraph: 「決定さ\\nれて」 (実37, lines 825–827), 「アラームが\\n設定されています」 (実47, 1079–1081; "
-            "実46 has the same sentence as one paragraph), 「アプリケー\\nション」 (実103, 2780–2782), "
-            "「Amazon DynamoDB\\nテーブル」 (customer column of 実101/実102/実103, e.g. 2711–2713)")
-
-
+# lines the PDF broke early, mid-word: 「決定さ\nれて」 (実37, lines 825–827),
+# 「アラームが\n設定されています」 (実47), 「アプリケー\nション」 (実103), 「Amazon DynamoDB\nテーブル」
 @pytest.mark.parametrize("cid, field, phrase", [
-    pytest.param("実37", "aws_status", "根本的な原因が決定されて適切な措置が取られます。",
-                 marks=()),
-    pytest.param("実47", "aws_status", "通知されるよう、アラームが設定されています。",
-                 marks=()),
+    ("実37", "aws_status", "根本的な原因が決定されて適切な措置が取られます。"),
+    ("実47", "aws_status", "通知されるよう、アラームが設定されています。"),
     ("実46", "aws_status", "通知されるよう、アラームが設定されています。"),  # same sentence, wrapped at full width
-    pytest.param("実103", "aws_status", "ポートスキャニングアクティビティ、アプリケーションの利用状況",
-                 marks=()),
-    pytest.param("実101", "customer_controls", "Amazon DynamoDBテーブル",
-                 marks=()),
-    pytest.param("実102", "customer_controls", "Amazon DynamoDBテーブル",
-                 marks=()),
-    pytest.param("実103", "customer_controls", "Amazon DynamoDBテーブル",
-                 marks=()),
+    ("実103", "aws_status", "ポートスキャニングアクティビティ、アプリケーションの利用状況"),
+    ("実101", "customer_controls", "Amazon DynamoDBテーブル"),
+    ("実102", "customer_controls", "Amazon DynamoDBテーブル"),
+    ("実103", "customer_controls", "Amazon DynamoDBテーブル"),
 ])
 def test_words_broken_by_an_early_wrap_are_rejoined(doc, cid, field, phrase):
     assert phrase in getattr(doc.get(cid), field)
 
 
-PAREN_BUG = ("parser bug (minor): corpus/layout.py join_pair() puts a space between any ASCII last character "
-             "and an ASCII alphanumeric, and NFKC makes the full-width 「（」 ending line 1871 ASCII, so "
-             "「…ご参照ください。（」 + 「https://aws.amazon.com/jp/premiumsupport/ ）」 becomes "
-             "「ご参照ください。( https://…」 in 実70/実71/実72; no English phrase was broken there")
-
-
+# line 1871 ends with a full-width 「（」 that NFKC makes ASCII; no space may follow it
 @pytest.mark.parametrize("cid", ["実70", "実71", "実72"])
 def test_no_space_inserted_after_an_opening_parenthesis(doc, cid):
     assert doc.get(cid).customer_controls.endswith(
@@ -670,13 +628,7 @@ FURNITURE = [
     # footer
     "© 2022", "©", "All rights reserved", "Affiliates",
 ]
-LEAKED_BY_DISCLAIMER_BUG = {"本文書によって変更されることもありません", "AWS 契約によって規定されています"}
-
-
-@pytest.mark.parametrize("marker", [
-    pytest.param(m, marks=()) if m in LEAKED_BY_DISCLAIMER_BUG else m
-    for m in FURNITURE
-])
+@pytest.mark.parametrize("marker", FURNITURE)
 def test_no_page_furniture_in_any_field(doc, marker):
     hits = [(c.id, f) for c in doc.criteria for f, v in _fields(c) if marker in v]
     assert hits == []
