@@ -164,9 +164,9 @@ def scale_point(n: int, workdir: Path, cache_from: Path, queries: list[str]) -> 
     ref = Bm25sReference.build(doc)
     point = {"criteria": n, "keyword_build_s": round(keyword_s, 2), "embeddings_build_s": round(embeddings_s, 2),
              "bm25s_build_s": round(ref.build_seconds, 2),
-             "keyword": latency(lambda q: engine.search(q, mode="keyword"), queries),
-             "hybrid": latency(lambda q: engine.search(q, mode="hybrid"), queries),
-             "bm25s": latency(ref.search, queries)}
+             "keyword": latency(lambda q: engine.search(q, mode="keyword"), queries, warmup=1),
+             "hybrid": latency(lambda q: engine.search(q, mode="hybrid"), queries, warmup=1),
+             "bm25s": latency(ref.search, queries, warmup=1)}
     shutil.rmtree(root, ignore_errors=True)
     return point
 
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="*", default=[1000, 10000, 50000])
-    ap.add_argument("--scale-queries", type=int, default=15, help="dev queries timed at each scale point")
+    ap.add_argument("--scale-queries", type=int, default=10, help="dev queries timed at each scale point")
     ap.add_argument("--requests", type=int, default=2000, help="load test size (0 skips it)")
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--queries", type=Path, default=DEV_SET)

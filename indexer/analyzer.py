@@ -35,6 +35,7 @@ __all__ = [
     "ANALYZER_VERSION",
     "DEFAULT_DROP_POS",
     "ALWAYS_DROP_POS",
+    "COMPOUND_PARTICLE_VERBS",
     "SPLIT_MODES",
     "normalize",
     "sudachi_tokenizer",
@@ -50,14 +51,24 @@ __all__ = [
 
 #: Bump whenever a code change here changes the tokens produced, so indexes
 #: built by an older version are rebuilt (see :func:`analyzer_settings`).
-ANALYZER_VERSION: int = 1
+ANALYZER_VERSION: int = 2
 
 #: Sudachi split modes: A = short units, B = middle, C = long (named entities).
 SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
 
-#: Top-level Sudachi POS dropped by default: particles and auxiliary verbs
-#: (は, が, を, です, ます ...) carry no topic and match nearly every passage.
-DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞")
+#: Sudachi POS (a top level, or "level,sublevel") dropped by default: particles
+#: and auxiliary verbs (は, が, を, です, ます ...), verbs that only carry grammar
+#: (いる, する, できる, ある after て/で/が) and the stem of ように: they carry no
+#: topic and match nearly every passage.
+DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "動詞,非自立可能", "形状詞,助動詞語幹")
+
+#: Verbs that, right after the particle に, form a compound particle (複合辞):
+#: について, において, に関して, に対して, によって, に基づき, に伴い, に際して,
+#: に応じて, に従って, にとって. There they mean "about", "in", "by": grammar, not
+#: topic (「つい」 in について is not 付く). Sudachi normalized forms.
+COMPOUND_PARTICLE_VERBS: frozenset[str] = frozenset(
+    {"つく", "付く", "おく", "於く", "関する", "対する", "よる", "因る", "依る", "基づく", "伴う", "際する",
+     "応じる", "従う", "取る", "とる"})
 
 #: Top-level POS that are never tokens: punctuation/symbols and whitespace.
 ALWAYS_DROP_POS: tuple[str, ...] = ("補助記号", "空白")
@@ -188,7 +199,7 @@ def _morphemes(
         yield from _morphemes(tok, text[mid:], offset + mid)
         return
     # Copy out before any nested tokenize() call reuses the tokenizer.
-    found = [(m.begin(), m.end(), m.normalized_form(), m.part_of_speech()[0]) for m in morphemes]
+    found = [(m.begin(), m.end(), m.normalized_form(), ",".join(m.part_of_speech()[:2])) for m in morphemes]
     for begin, end, form, pos in found:
         if end <= begin:
             # Rare: a compatibility character that Sudachi expanded (㍻ -> 平成)
@@ -196,7 +207,7 @@ def _morphemes(
             # span; it came from the character before, so point there.
             begin, end = (begin - 1, begin) if begin > 0 else (0, min(1, len(text)))
         surface = text[begin:end]
-        if pos not in ALWAYS_DROP_POS and _HAS_SPACE(surface):
+        if not _pos_in(pos, ALWAYS_DROP_POS) and _HAS_SPACE(surface):
             # Multi-word dictionary entries ("data center") would give a token
             # containing a space, which no whitespace-split query can match:
             # analyse each word on its own instead.
@@ -211,11 +222,16 @@ _WORDS = re.compile(r"\S+").finditer
 
 
 def sudachi_morphemes(text: str, mode: str = "C") -> Iterator[tuple[int, int, str, str]]:
-    """Yield ``(start, end, normalized_form, top-level POS)`` for any length of
+    """Yield ``(start, end, normalized_form, "POS,sub-POS")`` for any length of
     *text*, with offsets into *text*; nothing is filtered yet."""
     tok = sudachi_tokenizer(mode)
     for offset, chunk in _chunks(text):
         yield from _morphemes(tok, chunk, offset)
+
+
+def _pos_in(pos: str, names: Iterable[str]) -> bool:
+    """True if *pos* ("動詞,非自立可能") is one of *names* or below one ("動詞")."""
+    return any(pos == n or pos.startswith(n + ",") for n in names)
 
 
 def _has_word_char(text: str) -> bool:
@@ -302,15 +318,17 @@ class SudachiTokenizer(Tokenizer):
             yield t
             return
 
-        drop = frozenset(self.drop_pos)
         pos = start_pos
+        after_ni = False
         for begin, end, form, pos_name in sudachi_morphemes(value, self.mode):
-            if pos_name in ALWAYS_DROP_POS:
+            if _pos_in(pos_name, ALWAYS_DROP_POS):
                 continue
             text = normalize(form)
             if not _has_word_char(text):
                 continue
-            stopped = pos_name in drop
+            stopped = _pos_in(pos_name, self.drop_pos) or (
+                after_ni and pos_name.startswith("動詞") and form in COMPOUND_PARTICLE_VERBS)
+            after_ni = form == "に" and pos_name.startswith("助詞")
             if stopped and removestops:
                 continue
             t.text = text
@@ -522,6 +540,7 @@ def analyzer_settings(
         "sudachidict_core": _dist_version("sudachidict-core"),
         "sudachi_modes": sorted({_check_mode(m) for m in modes}),
         "drop_pos": sorted(set(drop_pos)),
+        "compound_particle_verbs": sorted(COMPOUND_PARTICLE_VERBS),
         "always_drop_pos": list(ALWAYS_DROP_POS),
         "max_chunk_chars": MAX_CHUNK_CHARS,
         "bigram": {"n": 2, "single_char_runs": "unigram"},

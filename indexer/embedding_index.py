@@ -41,7 +41,7 @@ def doc_key_of(p: Passage, doc: Document) -> str:
 
 def wanted_meta(doc: Document, settings: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": document_hash(doc),
-            "boilerplate": "left out", "passages": passage_settings(), "second_passage_weight": SECOND_PASSAGE_WEIGHT}
+            "boilerplate": "left out", "passage_splitting": passage_settings(), "second_passage_weight": SECOND_PASSAGE_WEIGHT}
 
 
 def _slug(name: str) -> str:

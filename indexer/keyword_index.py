@@ -66,7 +66,7 @@ def wanted_meta(doc: Document) -> dict[str, Any]:
         "granularity_boosts": GRANULARITY_BOOSTS,
         "bm25": BM25,
         "boilerplate": "left out of indexed text",
-        "passages": passage_settings(),
+        "passage_splitting": passage_settings(),
     }
 
 

@@ -51,11 +51,9 @@ def test_normalize_folds_width_case_and_compatibility_chars() -> None:
 
 
 def test_password_sentence_mode_c() -> None:
-    # Particles (は, が, に) and auxiliaries (で=だ, れ, ます) are dropped;
-    # verbs come back in Sudachi's normalized form (ある -> 有る, さ -> 為る).
-    assert tokenize(PASSWORD_SENTENCE, "C") == [
-        "パスワード", "複雑", "有る", "必要", "有る", "90", "日", "置き", "変更", "為る",
-    ]
+    # Particles (は, が, に), auxiliaries (で=だ, れ, ます) and grammatical verbs
+    # (である, があり, される) are dropped; the rest come back in Sudachi's normalized form.
+    assert tokenize(PASSWORD_SENTENCE, "C") == ["パスワード", "複雑", "必要", "90", "日", "置き", "変更"]
 
 
 def test_password_sentence_mode_a_is_same_no_compounds() -> None:
@@ -105,7 +103,7 @@ def test_kanji_and_arabic_numerals_match() -> None:
 def test_one_character_words_are_kept() -> None:
     assert tokenize("火災の鎮火") == ["火災", "鎮火"]
     assert tokenize("鍵") == ["鍵"]
-    assert tokenize("鍵を金庫に保管する") == ["鍵", "金庫", "保管", "為る"]
+    assert tokenize("鍵を金庫に保管する") == ["鍵", "金庫", "保管"]
     assert tokenize("火を使う") == ["火", "使う"]
 
 
@@ -131,6 +129,14 @@ def test_drop_pos_is_a_setting() -> None:
     assert [t.text for t in keep_all("火災の鎮火")] == ["火災", "の", "鎮火"]
     no_aux = SudachiTokenizer("C", drop_pos=["助詞"])
     assert [t.text for t in no_aux("変更されます")] == ["変更", "為る", "れる", "ます"]
+
+
+def test_compound_particles_are_function_words() -> None:
+    # について, において, に関して, によって: the verb is grammar there, not 付く or 置く
+    assert tokenize("暗号鍵の管理について記載") == ["暗号", "鍵", "管理", "記載"]
+    assert tokenize("データセンターにおける入館管理に関して") == ["データセンター", "入館", "管理"]
+    assert tokenize("リスク評価によって決定") == ["リスク", "評価", "決定"]
+    assert tokenize("金庫に納める") == ["金庫", "納める"]  # a verb of its own after に stays
 
 
 def test_removestops_false_marks_function_words_stopped() -> None:
@@ -396,7 +402,7 @@ def test_analyzer_settings_json_and_sensitive_to_settings() -> None:
     assert base["sudachipy"] == "0.7.0"
     assert base["sudachidict_core"] not in ("", "unknown")
     assert base["sudachi_modes"] == ["C"]
-    assert base["drop_pos"] == ["助動詞", "助詞"]
+    assert base["drop_pos"] == sorted(["助詞", "助動詞", "動詞,非自立可能", "形状詞,助動詞語幹"])
     assert analyzer_settings(["C", "A"]) != base
     assert analyzer_settings(["A", "C"]) == analyzer_settings(["c", "a", "C"])
     assert analyzer_settings(drop_pos=["助詞"]) != base

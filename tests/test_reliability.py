@@ -148,3 +148,12 @@ def test_searches_during_repeated_rebuilds_never_fail(data_copy: Path):
     assert failures == []
     assert done[0] > 20
     assert len(seen_generations) >= 2  # the readers really moved to rebuilt indexes
+
+
+def test_a_fresh_index_is_used_as_is(engine):
+    """Opening what was just built must not find it stale (a key clash once rebuilt it every time)."""
+    said: list[str] = []
+    e = Engine(data_dir=engine.root, notify=said.append)
+    assert e.search("パスワード", mode="hybrid").hits[0].id == "実26"
+    assert said == []
+    assert e.keyword.dir == engine.keyword.dir and e.semantic().dir == engine.semantic().dir
