@@ -45,6 +45,11 @@ def test_search_password_shows_jitsu26_first_with_mark(client):
     assert "<mark>パスワード</mark>" in card
     assert "AWS <b>◯</b>" in card and "PCI DSS 8.2.3" in card
     assert 'value="パスワード"' in r.text or ">パスワード</textarea>" in r.text  # the query stays in the box
+    # hits no query word matched say so, rather than looking like weak keyword matches
+    cards = r.text.split('<li class="card">')[1:]
+    assert "意味的に近い候補" not in cards[0]
+    assert all(("意味的に近い候補" in c) == ("<mark>" not in c) for c in cards)
+    assert "意味的に近い候補" not in client.get("/", params={"q": "パスワード", "mode": "keyword"}).text
 
 
 def test_search_filters_and_revision_tag(client):
