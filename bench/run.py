@@ -67,7 +67,7 @@ def run_timed(cmd: list[str]) -> dict[str, float]:
         proc = subprocess.Popen(cmd, stdout=output, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 (for its rusage): tell Popen
         if proc.returncode != 0:
             output.seek(0)
             raise RuntimeError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{output.read().decode()}")

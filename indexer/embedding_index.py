@@ -144,11 +144,10 @@ class EmbeddingIndex:
             self.matrix = np.load(gen / "vectors.npy")
             self.postings = json.loads((gen / "postings.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise store.IndexCorrupted(f"the embedding index in {gen} cannot be read ({e}); "
-                                       "rebuild it with `kijun index --rebuild`") from e
+            raise store.IndexCorrupted(f"the embedding index in {gen} cannot be read ({e})") from e
         if self.matrix.ndim != 2 or self.matrix.shape[1] != self.meta["model"]["dim"]:
             raise store.IndexCorrupted(f"the embedding index in {gen} has vectors of the wrong shape "
-                                       f"{self.matrix.shape}; rebuild it with `kijun index --rebuild`")
+                                       f"{self.matrix.shape}")
         keys = {p["doc_key"]: None for p in self.postings}
         self._doc_number = {k: n for n, k in enumerate(keys)}
         self._posting_doc = np.array([self._doc_number[p["doc_key"]] for p in self.postings], dtype=np.int64)

@@ -156,8 +156,7 @@ class KeywordIndex:
             self._ix = whoosh_index.open_dir(str(gen))
             self.doc_count = self._ix.doc_count()
         except Exception as e:  # whoosh raises many types for damaged files
-            raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e}); "
-                                       "rebuild it with `kijun index --rebuild`") from e
+            raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e})") from e
 
     def search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
                filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
@@ -175,7 +174,7 @@ class KeywordIndex:
             raise  # a bad query string is not a damaged index
         except (OSError, EOFError, ValueError, KeyError) as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while searching "
-                                       f"({type(e).__name__}: {e}); rebuild it with `kijun index --rebuild`") from e
+                                       f"({type(e).__name__}: {e})") from e
 
     def _query(self, s: Any, text: str, phrases: list[str], excludes: list[str]) -> Q.Query | None:
         should = _terms_query(s, self.doc_count, text)

@@ -26,7 +26,14 @@ class IndexMissing(FileNotFoundError):
 
 
 class IndexCorrupted(RuntimeError):
-    """An index exists but cannot be read (truncated file, foreign format)."""
+    """An index exists but cannot be read (truncated file, foreign format).
+
+    `problem` says what is wrong; the message adds what to do about it.
+    """
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"{problem}; rebuild it with `kijun index --rebuild`")
 
 
 class IndexStale(RuntimeError):
@@ -53,7 +60,7 @@ def current_generation(root: Path) -> Path:
     pointer = root / "CURRENT"
     gen = root / name
     if not name or not gen.is_dir():
-        raise IndexCorrupted(f"{pointer} names {name!r}, which is missing; rebuild with `kijun index --rebuild`")
+        raise IndexCorrupted(f"{pointer} names {name!r}, which is missing")
     return gen
 
 
@@ -103,16 +110,14 @@ def read_meta(gen: Path) -> dict[str, Any]:
     try:
         meta = json.loads((gen / META).read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise IndexCorrupted(f"{gen} has no {META} (a build that never finished); "
-                             "rebuild with `kijun index --rebuild`") from e
+        raise IndexCorrupted(f"{gen} has no {META} (a build that never finished)") from e
     except ValueError as e:
-        raise IndexCorrupted(f"{gen / META} is not valid JSON; rebuild with `kijun index --rebuild`") from e
+        raise IndexCorrupted(f"{gen / META} is not valid JSON") from e
     if not isinstance(meta, dict):
-        raise IndexCorrupted(f"{gen / META} is not an index description; rebuild with `kijun index --rebuild`")
+        raise IndexCorrupted(f"{gen / META} is not an index description")
     damaged = _damaged_files(gen, meta.get("files"))
     if damaged:
-        raise IndexCorrupted(f"the index in {gen} is damaged ({'; '.join(damaged)}); "
-                             "rebuild it with `kijun index --rebuild`")
+        raise IndexCorrupted(f"the index in {gen} is damaged ({'; '.join(damaged)})")
     return meta
 
 
@@ -144,5 +149,5 @@ def usable_generation(root: Path, wanted: dict[str, Any], *, label: str,
     except IndexMissing:
         say(f"no {label} in {root}; building it")
     except IndexCorrupted as e:
-        say(f"{e}; rebuilding")
+        say(f"{e.problem}; rebuilding")
     return None
