@@ -120,7 +120,8 @@ def _pages(lines: list[Line]) -> dict[int, int]:
     line of the extraction is followed by one). Pages without a footer take the
     previous page + 1.
     """
-    breaks = [k for k in range(1, len(lines)) if _page_break(lines[k - 1], lines[k])]
+    breaks = [k for k in range(1, len(lines)) if _page_break(lines[k - 1], lines[k])] \
+        if _blank_separated(lines) else []
     legends = [k for k, ln in enumerate(lines) if ln.text.startswith("「対応の主体」凡例")
                and not any(0 < k - b <= LEGEND_AFTER_BREAK for b in breaks)]  # the same page's top
     starts = sorted({0, *breaks, *legends})
@@ -133,7 +134,7 @@ def _pages(lines: list[Line]) -> dict[int, int]:
         if n is None and k and numbers[k - 1] is not None:
             numbers[k] = numbers[k - 1] + 1  # type: ignore[operator]
     for k in range(len(numbers) - 2, -1, -1):  # pages before the first footer count back from it
-        if numbers[k] is None and numbers[k + 1] is not None:
+        if numbers[k] is None and numbers[k + 1] is not None and numbers[k + 1] > 1:  # type: ignore[operator]
             numbers[k] = numbers[k + 1] - 1  # type: ignore[operator]
     out: dict[int, int] = {}
     for (a, b), n in zip(zip(starts, bounds), numbers):
@@ -144,6 +145,13 @@ def _pages(lines: list[Line]) -> dict[int, int]:
 
 
 LEGEND_AFTER_BREAK = 10  # lines: a disclaimer can sit above a page's legend
+
+
+def _blank_separated(lines: list[Line]) -> bool:
+    """True if most lines are followed by a blank one, as in this extraction: only then does
+    a missing blank line mean anything."""
+    gaps = [b.no - a.no for a, b in zip(lines, lines[1:])]
+    return bool(gaps) and sum(g == 2 for g in gaps) >= len(gaps) / 2
 
 
 def _page_break(previous: Line, line: Line) -> bool:

@@ -86,15 +86,20 @@ def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
     for line in (raw.strip() for raw in text.split("\n")):
         if not line:
             continue
-        if pending and len(pending) + 1 + len(line) > max_chars:
-            out.append(pending)
-            pending = ""
-        joined = f"{pending}\n{line}" if pending else line
         if _is_short(line):
-            pending = joined
-        else:
-            out.extend(_bounded(joined, max_chars))
+            if pending and len(pending) + 1 + len(line) > max_chars:
+                out.append(pending)
+                pending = ""
+            pending = f"{pending}\n{line}" if pending else line
+            continue
+        pieces = _bounded(line, max_chars)
+        if pending:  # the heading goes with the first piece of what it heads
+            if len(pending) + 1 + len(pieces[0]) <= max_chars:
+                pieces[0] = f"{pending}\n{pieces[0]}"
+            else:
+                out.append(pending)
             pending = ""
+        out.extend(pieces)
     if pending:
         out.append(pending)
     return out
@@ -102,7 +107,7 @@ def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
 
 def passage_settings() -> dict[str, int | float]:
     """What decides passage boundaries and boilerplate; indexes built on passages store it."""
-    return {"splitting_version": 2, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
+    return {"splitting_version": 3, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
             "boilerplate_min_share": BOILERPLATE_MIN_SHARE, "boilerplate_min_criteria": BOILERPLATE_MIN_CRITERIA}
 
 

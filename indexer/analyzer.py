@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_DROP_POS",
     "ALWAYS_DROP_POS",
     "COMPOUND_PARTICLE_VERBS",
+    "GRAMMATICAL_VERBS",
     "SPLIT_MODES",
     "normalize",
     "sudachi_tokenizer",
@@ -51,24 +52,28 @@ __all__ = [
 
 #: Bump whenever a code change here changes the tokens produced, so indexes
 #: built by an older version are rebuilt (see :func:`analyzer_settings`).
-ANALYZER_VERSION: int = 2
+ANALYZER_VERSION: int = 3
 
 #: Sudachi split modes: A = short units, B = middle, C = long (named entities).
 SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
 
 #: Sudachi POS (a top level, or "level,sublevel") dropped by default: particles
-#: and auxiliary verbs (は, が, を, です, ます ...), verbs that only carry grammar
-#: (いる, する, できる, ある after て/で/が) and the stem of ように: they carry no
-#: topic and match nearly every passage.
-DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "動詞,非自立可能", "形状詞,助動詞語幹")
+#: and auxiliary verbs (は, が, を, です, ます ...) and the stem of ように: they carry
+#: no topic and match nearly every passage.
+DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "形状詞,助動詞語幹")
+
+#: Verbs that only carry grammar (〜している, 〜する, 〜できる, 〜である, 〜となる), by
+#: normalized form. Sudachi tags many content verbs 非自立可能 too (見る, 置く, 出す),
+#: so that category alone would drop too much.
+GRAMMATICAL_VERBS: frozenset[str] = frozenset({"為る", "居る", "有る", "成る", "出来る"})
 
 #: Verbs that, right after the particle に, form a compound particle (複合辞):
 #: について, において, に関して, に対して, によって, に基づき, に伴い, に際して,
-#: に応じて, に従って, にとって. There they mean "about", "in", "by": grammar, not
-#: topic (「つい」 in について is not 付く). Sudachi normalized forms.
+#: にとって. There they mean "about", "in", "by": grammar, not topic (「つい」 in
+#: について is not 付く). に従って and に応じて stay: "comply with" is a topic here.
 COMPOUND_PARTICLE_VERBS: frozenset[str] = frozenset(
     {"つく", "付く", "おく", "於く", "関する", "対する", "よる", "因る", "依る", "基づく", "伴う", "際する",
-     "応じる", "従う", "取る", "とる"})
+     "取る", "とる"})
 
 #: Top-level POS that are never tokens: punctuation/symbols and whitespace.
 ALWAYS_DROP_POS: tuple[str, ...] = ("補助記号", "空白")
@@ -255,16 +260,23 @@ class SudachiTokenizer(Tokenizer):
     minimum length: 鍵, 日 and 火 are whole words.
     """
 
-    def __init__(self, mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS) -> None:
+    def __init__(self, mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS,
+                 drop_verbs: Iterable[str] = GRAMMATICAL_VERBS,
+                 compound_verbs: Iterable[str] = COMPOUND_PARTICLE_VERBS) -> None:
         """:param mode: Sudachi split mode, "A" (short), "B" or "C" (long).
-        :param drop_pos: top-level Sudachi POS names treated as stop words.
+        :param drop_pos: Sudachi POS ("助詞", or "形状詞,助動詞語幹") treated as stop words.
+        :param drop_verbs: verbs (normalized form) treated as stop words anywhere.
+        :param compound_verbs: verbs treated as stop words right after the particle に.
         """
         self.mode: str = _check_mode(mode)
         self.drop_pos: tuple[str, ...] = tuple(sorted(set(drop_pos)))
+        self.drop_verbs: tuple[str, ...] = tuple(sorted(set(drop_verbs)))
+        self.compound_verbs: tuple[str, ...] = tuple(sorted(set(compound_verbs)))
 
     def settings(self) -> dict[str, Any]:
         """Plain, JSON-serialisable settings: all that defines this object."""
-        return {"mode": self.mode, "drop_pos": list(self.drop_pos)}
+        return {"mode": self.mode, "drop_pos": list(self.drop_pos), "drop_verbs": list(self.drop_verbs),
+                "compound_verbs": list(self.compound_verbs)}
 
     # Pickle only the settings, re-validated on load, never a Sudachi handle.
     def __getstate__(self) -> dict[str, Any]:
@@ -281,10 +293,11 @@ class SudachiTokenizer(Tokenizer):
         )
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self.mode, self.drop_pos))
+        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.compound_verbs))
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r})"
+        return (f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r}, "
+                f"drop_verbs={self.drop_verbs!r}, compound_verbs={self.compound_verbs!r})")
 
     def __call__(
         self,
@@ -322,12 +335,14 @@ class SudachiTokenizer(Tokenizer):
         after_ni = False
         for begin, end, form, pos_name in sudachi_morphemes(value, self.mode):
             if _pos_in(pos_name, ALWAYS_DROP_POS):
+                after_ni = after_ni and pos_name.startswith("空白")  # 「に、つい」 is not について
                 continue
             text = normalize(form)
             if not _has_word_char(text):
                 continue
-            stopped = _pos_in(pos_name, self.drop_pos) or (
-                after_ni and pos_name.startswith("動詞") and form in COMPOUND_PARTICLE_VERBS)
+            verb = pos_name.startswith("動詞")
+            stopped = _pos_in(pos_name, self.drop_pos) or (verb and form in self.drop_verbs) or (
+                after_ni and verb and form in self.compound_verbs)
             after_ni = form == "に" and pos_name.startswith("助詞")
             if stopped and removestops:
                 continue
@@ -540,6 +555,7 @@ def analyzer_settings(
         "sudachidict_core": _dist_version("sudachidict-core"),
         "sudachi_modes": sorted({_check_mode(m) for m in modes}),
         "drop_pos": sorted(set(drop_pos)),
+        "grammatical_verbs": sorted(GRAMMATICAL_VERBS),
         "compound_particle_verbs": sorted(COMPOUND_PARTICLE_VERBS),
         "always_drop_pos": list(ALWAYS_DROP_POS),
         "max_chunk_chars": MAX_CHUNK_CHARS,

@@ -72,6 +72,7 @@ def _save_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
 
 @dataclass
 class BuildReport:
+    generation: Path
     passages: int
     distinct: int
     embedded: int  # newly embedded (not from the cache)
@@ -105,11 +106,10 @@ def build(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *
     np.save(gen / "vectors.npy", matrix)
     (gen / "postings.json").write_text(json.dumps(postings, ensure_ascii=False), encoding="utf-8")
     seconds = time.perf_counter() - started
-    store.write_meta(gen, wanted_meta(doc, settings) | {"passages": len(kept), "distinct": len(keys),
-                                                       "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                       "build_seconds": round(seconds, 3)})
-    store.publish(root, gen)
-    return BuildReport(len(kept), len(keys), len(missing), seconds)
+    store.publish(root, gen, wanted_meta(doc, settings) | {"passages": len(kept), "distinct": len(keys),
+                                                          "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                                          "build_seconds": round(seconds, 3)})
+    return BuildReport(gen, len(kept), len(keys), len(missing), seconds)
 
 
 def top_two(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,9 +170,6 @@ class EmbeddingIndex:
         return hits
 
 
-def open_index(root: Path) -> EmbeddingIndex:
-    return EmbeddingIndex(store.current_generation(root))
-
 
 def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *, model_settings: dict[str, Any],
            rebuild: bool = False, show_progress: bool = False,
@@ -183,5 +180,5 @@ def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], 
         gen = store.usable_generation(root, wanted, label="embedding index", notify=notify)
         if gen is not None:
             return EmbeddingIndex(gen)
-    build(doc, root, encoder_factory, settings=model_settings, show_progress=show_progress)
-    return open_index(root)
+    return EmbeddingIndex(build(doc, root, encoder_factory, settings=model_settings,
+                                show_progress=show_progress).generation)

@@ -131,8 +131,7 @@ def build(doc: Document, root: Path, *, progress: Progress | None = None) -> Pat
     writer.commit()
     meta = wanted_meta(doc) | {"documents": len(docs), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "build_seconds": round(time.perf_counter() - started, 3)}
-    store.write_meta(gen, meta)
-    store.publish(root, gen)
+    store.publish(root, gen, meta)
     return gen
 
 
@@ -142,7 +141,6 @@ class KeywordHit:
     id: str
     kind: str
     score: float
-    fields: tuple[str, ...]  # base fields that matched, best first
 
 
 class KeywordIndex:
@@ -167,8 +165,8 @@ class KeywordIndex:
                 if q is None:
                     return []
                 flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
-                results = s.search(q, limit=limit, filter=flt, terms=True)
-                return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score), _matched_fields(r))
+                results = s.search(q, limit=limit, filter=flt)
+                return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score))
                         for r in results]
         except (store.IndexCorrupted, UnicodeError):
             raise  # a bad query string is not a damaged index
@@ -190,14 +188,6 @@ class KeywordIndex:
         if nots:
             q = Q.AndNot(q, Q.Or(nots))
         return q
-
-
-def _matched_fields(hit: Any) -> tuple[str, ...]:
-    score: dict[str, float] = {}
-    for fieldname, _ in hit.matched_terms() or ():
-        base = fieldname.rsplit("_", 1)[0]
-        score[base] = score.get(base, 0) + FIELD_BOOSTS.get(base, 0)
-    return tuple(sorted(score, key=lambda f: -score[f]))
 
 
 def query_tokens(text: str) -> dict[str, list[str]]:
@@ -253,9 +243,6 @@ def _phrase_query(phrase: str) -> Q.Query | None:
     return Q.Or(alts) if alts else None
 
 
-def open_index(root: Path) -> KeywordIndex:
-    return KeywordIndex(store.current_generation(root))
-
 
 def ensure(doc: Document, root: Path, *, rebuild: bool = False, progress: Progress | None = None,
            notify: Callable[[str], None] | None = None) -> KeywordIndex:
@@ -265,8 +252,7 @@ def ensure(doc: Document, root: Path, *, rebuild: bool = False, progress: Progre
         gen = store.usable_generation(root, wanted, label="keyword index", notify=notify)
         if gen is not None:
             return KeywordIndex(gen)
-    build(doc, root, progress=progress)
-    return open_index(root)
+    return KeywordIndex(build(doc, root, progress=progress))
 
 
 def idf(doc_freq: int, n_docs: int) -> float:

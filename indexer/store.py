@@ -9,10 +9,13 @@ half-copied index is caught when it is opened, not halfway through a search.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -71,20 +74,34 @@ def new_generation(root: Path) -> Path:
     return gen
 
 
-def publish(root: Path, gen: Path) -> None:
-    """Make `gen` the live generation; drop finished generations but it and its predecessor
-    (another process may be building one right now: unfinished ones are left alone)."""
-    previous = None
-    try:
-        previous = current_generation(root).name
-    except (IndexMissing, IndexCorrupted):
-        pass
-    tmp = root / f"CURRENT.{os.getpid()}.tmp"
-    tmp.write_text(gen.name, encoding="utf-8")
-    os.replace(tmp, root / "CURRENT")
-    for old in root.glob("gen-*"):
-        if old.name not in (gen.name, previous) and _finished_or_abandoned(old):
-            shutil.rmtree(old, ignore_errors=True)
+def publish(root: Path, gen: Path, meta: dict[str, Any]) -> None:
+    """Finish `gen` (write its metadata) and make it the live generation, then drop finished
+    generations but it and its predecessor.
+
+    All of it happens under a lock on the data directory: another builder's cleanup must
+    never see this generation finished but not yet live (it would delete it), and two
+    builders must not swap `CURRENT` at once. Unfinished generations (another process is
+    still writing one) are left alone.
+    """
+    with _locked(root):
+        write_meta(gen, meta)
+        previous = live_name(root)
+        tmp = root / f"CURRENT.{os.getpid()}.tmp"
+        tmp.write_text(gen.name, encoding="utf-8")
+        os.replace(tmp, root / "CURRENT")
+        for old in root.glob("gen-*"):
+            if old.name not in (gen.name, previous) and _finished_or_abandoned(old):
+                shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    with open(root / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _finished_or_abandoned(gen: Path) -> bool:
@@ -100,7 +117,8 @@ def manifest(gen: Path) -> dict[str, int]:
 
 
 def write_meta(gen: Path, meta: dict[str, Any]) -> None:
-    """Written last, when every other file is complete: it is what marks a generation finished."""
+    """Written last, when every other file is complete: it is what marks a generation
+    finished (call it through `publish`)."""
     meta = meta | {"files": manifest(gen)}
     (gen / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
 

@@ -43,7 +43,17 @@ model_option = click.option("--model", default=None, envvar="KIJUN_MODEL",
                                  "model directory or name.")
 
 
-@click.group()
+class _Group(click.Group):
+    """Every command reports a damaged index as a one-line error with its remedy."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IndexCorrupted as e:
+            raise click.ClickException(str(e)) from e
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="kijun")
 def main() -> None:
     """kijun (基準): search the FISC安全対策基準 × AWS response document."""
@@ -163,9 +173,6 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
 
     try:
         meta = engine.build(rebuild=rebuild, progress=progress, show_progress=True, semantic=not keyword_only)
-    except IndexCorrupted as e:
-        _fail(str(e))
-        return
     finally:
         bar.close()
     kw = meta["keyword"]
@@ -220,7 +227,7 @@ def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, 
     try:
         result = engine.search(" ".join(query), mode=mode, limit=limit, aws=aws, customer=customer,
                                series=series, explain=explain)
-    except (QueryError, IndexCorrupted) as e:
+    except QueryError as e:
         _fail(str(e))
         return
     if fmt == "json":

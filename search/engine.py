@@ -71,10 +71,6 @@ class SearchResult:
         return [h.id for h in self.hits]
 
 
-def _is_live(index: Any, root: Path) -> bool:
-    return index is not None and index.dir.name == store.live_name(root)
-
-
 @dataclass
 class _Doc:
     key: str
@@ -105,28 +101,53 @@ class Engine:
         self._encoder: Any = None
         self._model_error: str | None = None
         self._lock = threading.Lock()
+        self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
 
     # ------------------------------------------------------------ indexes
 
     @property
     def keyword(self) -> keyword_index.KeywordIndex:
-        """The live keyword index; reopened when another process (`kijun index`) swapped in a new one."""
+        """The keyword index, built if missing or stale; follows a swap made by another process."""
         root = self.root / "keyword"
-        if not _is_live(self._keyword, root):
+        if self._keyword is None or not self._up_to_date(self._keyword, root):
             with self._lock:
-                if not _is_live(self._keyword, root):
+                if self._keyword is None:
                     self._keyword = keyword_index.ensure(self.doc, root, notify=self.notify)
-        assert self._keyword is not None
+                elif not self._up_to_date(self._keyword, root):
+                    self._keyword = self._follow(self._keyword, root, keyword_index.wanted_meta(self.doc),
+                                                 keyword_index.KeywordIndex)
         return self._keyword
 
     def semantic(self) -> embedding_index.EmbeddingIndex | None:
         """The embedding index and query encoder, or None (with the reason kept) if unavailable."""
+        from indexer.encoder import encoder_settings
+
         root = self.root / "embeddings" / "index"
-        if self._model_error is None and not _is_live(self._semantic, root):
+        if self._model_error is None and (self._semantic is None or not self._up_to_date(self._semantic, root)):
             with self._lock:
-                if self._model_error is None and not _is_live(self._semantic, root):
+                if self._model_error is None and self._semantic is None:
                     self._open_semantic()
+                elif self._semantic is not None and not self._up_to_date(self._semantic, root):
+                    wanted = embedding_index.wanted_meta(self.doc, encoder_settings(self._encoder))
+                    self._semantic = self._follow(self._semantic, root, wanted, embedding_index.EmbeddingIndex)
         return self._semantic
+
+    def _up_to_date(self, index: Any, root: Path) -> bool:
+        return store.live_name(root) in (index.dir.name, self._declined.get(root))
+
+    def _follow(self, index: Any, root: Path, wanted: dict[str, Any], open_generation: Callable[[Path], Any]) -> Any:
+        """Another process swapped in a new generation: adopt it if it was built for what this
+        process serves; otherwise keep the open one (rebuilding here would undo that build)."""
+        live = store.live_name(root)
+        try:
+            if live and not store.mismatches(store.read_meta(root / live), wanted):
+                return open_generation(root / live)
+        except store.IndexCorrupted:
+            pass
+        self._declined[root] = live
+        self.notify(f"{root} now holds an index built from another corpus, model or settings; "
+                    "this process keeps the one it opened (restart it to use the new one)")
+        return index
 
     def _open_semantic(self, *, rebuild: bool = False, show_progress: bool = False) -> None:
         from indexer.encoder import ModelUnavailable, encoder_settings, load_encoder
@@ -179,19 +200,18 @@ class Engine:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
 
         kw: dict[str, float] = {}
-        kw_fields: dict[str, tuple[str, ...]] = {}
         sem: dict[str, float] = {}
         sem_passage: dict[str, tuple[str, str]] = {}
         if q.text or q.phrases:
             if mode in ("keyword", "hybrid") or q.phrases or q.excludes:
-                kw, kw_fields = self._keyword_hits(q, filters)
+                kw = self._keyword_hits(q, filters)
             if mode in ("semantic", "hybrid"):
                 index = self.semantic()
                 if index is None:
                     warnings.append(f"semantic search is unavailable ({self._model_error}); "
                                     "showing keyword results")
                     if mode == "semantic":
-                        kw, kw_fields = self._keyword_hits(q, filters)
+                        kw = self._keyword_hits(q, filters)
                 else:
                     if len(q.positive_text) > MAX_SEMANTIC_QUERY_CHARS:
                         warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
@@ -218,7 +238,7 @@ class Engine:
         tokens = keyword_index.specific_tokens(self.keyword, q.positive_text) if q.positive_text \
             else {"c": [], "a": [], "bg": []}
         for key, score in ranking[: int(limit)]:
-            hits.append(self._hit(key, score, tokens, kw_fields.get(key), sem_passage.get(key),
+            hits.append(self._hit(key, score, tokens, sem_passage.get(key),
                                   {"keyword_rank": kw_rank.get(key), "keyword_score": kw.get(key),
                                    "semantic_rank": sem_rank.get(key), "semantic_score": sem.get(key),
                                    "fused_score": score} if explain else None))
@@ -229,16 +249,13 @@ class Engine:
         try:
             return index.search(**kwargs)
         except store.IndexCorrupted:
-            if _is_live(index, self.root / "keyword"):
+            if self._up_to_date(index, self.root / "keyword"):
                 raise
             return self.keyword.search(**kwargs)  # swapped out mid-search: the new one answers
 
-    def _keyword_hits(self, q: ParsedQuery, filters: dict[str, str]) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
-        kw, fields = {}, {}
-        for h in self._keyword_search(text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters,
-                                     limit=CANDIDATES):
-            kw[h.doc_key], fields[h.doc_key] = h.score, h.fields
-        return kw, fields
+    def _keyword_hits(self, q: ParsedQuery, filters: dict[str, str]) -> dict[str, float]:
+        return {h.doc_key: h.score for h in self._keyword_search(
+            text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters, limit=CANDIDATES)}
 
     def _filters(self, aws: str | None, customer: str | None, series: str | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -278,7 +295,7 @@ class Engine:
         head = [(k, top) for k in dict.fromkeys(named)]
         return head + [(k, s) for k, s in ranking if k not in dict(head)]
 
-    def _hit(self, key: str, score: float, tokens: dict[str, list[str]], kw_fields: tuple[str, ...] | None,
+    def _hit(self, key: str, score: float, tokens: dict[str, list[str]],
              sem_passage: tuple[str, str] | None, explain: dict[str, Any] | None) -> Hit:
         d = self._docs[key]
         words = set(tokens["c"]) | set(tokens["a"])
@@ -289,8 +306,7 @@ class Engine:
                 snip = with_grams
             elif sem_passage is not None:
                 snip = snippet.window(snippet.Snippet(sem_passage[0], sem_passage[1], (), sem_passage[1]))
-        field = (snip.field if snip and snip.highlights else None) or (kw_fields[0] if kw_fields else None) \
-            or (snip.field if snip else "")
+        field = snip.field if snip else ""
         crit = self.doc.get(d.id) if d.kind == "criterion" and d.id in self.doc else None
         return Hit(id=d.id, score=round(float(score), 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=field, snippet=snip.text if snip else "",

@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 from corpus.records import ROLE_LABELS, UnknownCriterion, normalize_id
 from search import answer as qa
 from search.cli import LABELS, criterion_json
+from indexer.store import IndexCorrupted
 from search.query import QueryError
 
 HERE = Path(__file__).resolve().parent
@@ -350,6 +351,13 @@ def create_app(engine: Any) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": detail}, status_code=404)
         return render(request, "error.html", 404, title="ページが見つかりません", message=str(detail))
+
+    @app.exception_handler(IndexCorrupted)
+    async def index_unreadable(request: Request, exc: IndexCorrupted):
+        """A damaged index is the server's problem, not the user's: 503, with what to do."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        return render(request, "error.html", 503, title="索引を読み込めません", message=str(exc))
 
     app.state.engine = engine
     return app

@@ -125,9 +125,9 @@ def test_multi_word_entries_are_split_at_spaces() -> None:
 
 
 def test_drop_pos_is_a_setting() -> None:
-    keep_all = SudachiTokenizer("C", drop_pos=())
+    keep_all = SudachiTokenizer("C", drop_pos=(), drop_verbs=(), compound_verbs=())
     assert [t.text for t in keep_all("火災の鎮火")] == ["火災", "の", "鎮火"]
-    no_aux = SudachiTokenizer("C", drop_pos=["助詞"])
+    no_aux = SudachiTokenizer("C", drop_pos=["助詞"], drop_verbs=())
     assert [t.text for t in no_aux("変更されます")] == ["変更", "為る", "れる", "ます"]
 
 
@@ -137,6 +137,15 @@ def test_compound_particles_are_function_words() -> None:
     assert tokenize("データセンターにおける入館管理に関して") == ["データセンター", "入館", "管理"]
     assert tokenize("リスク評価によって決定") == ["リスク", "評価", "決定"]
     assert tokenize("金庫に納める") == ["金庫", "納める"]  # a verb of its own after に stays
+    assert tokenize("規則に従う") == ["規則", "従う"]  # complying is a topic in this document
+    assert tokenize("に、ついて") == ["付く"]  # punctuation breaks the compound
+
+
+def test_grammatical_verbs_go_content_verbs_stay() -> None:
+    assert tokenize("することができるようにしている") == ["こと"]
+    assert tokenize("ログを見る") == ["ログ", "見る"]  # Sudachi tags 見る 非自立可能 too
+    assert tokenize("鍵を金庫に置く") == ["鍵", "金庫", "置く"]
+    assert tokenize("見直す", "A") == ["見る", "直す"]
 
 
 def test_removestops_false_marks_function_words_stopped() -> None:
@@ -402,7 +411,8 @@ def test_analyzer_settings_json_and_sensitive_to_settings() -> None:
     assert base["sudachipy"] == "0.7.0"
     assert base["sudachidict_core"] not in ("", "unknown")
     assert base["sudachi_modes"] == ["C"]
-    assert base["drop_pos"] == sorted(["助詞", "助動詞", "動詞,非自立可能", "形状詞,助動詞語幹"])
+    assert base["drop_pos"] == sorted(["助詞", "助動詞", "形状詞,助動詞語幹"])
+    assert base["grammatical_verbs"] == sorted(["為る", "居る", "有る", "成る", "出来る"])
     assert analyzer_settings(["C", "A"]) != base
     assert analyzer_settings(["A", "C"]) == analyzer_settings(["c", "a", "C"])
     assert analyzer_settings(drop_pos=["助詞"]) != base

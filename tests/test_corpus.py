@@ -908,3 +908,15 @@ def test_strict_false_keeps_what_parses_from_a_garbled_file(source_lines):
     doc = parse(duplicated, strict=False)
     assert [c.id for c in doc.criteria].count("実26") == 2
     assert len(doc.criteria) == 154
+
+
+def test_page_breaks_without_the_blank_line_pattern_do_not_invent_pages():
+    """Without the extraction's blank lines, the missing-blank-line signal means nothing:
+    no page may be numbered below 1 and pages still never decrease."""
+    from corpus.parser import SOURCE, parse
+
+    text = "\n".join(line for line in SOURCE.read_text(encoding="utf-8").splitlines() if line.strip())
+    pages = [c.page for c in parse(text).criteria]
+    assert all(p is None or p >= 1 for p in pages)
+    known = [p for p in pages if p is not None]
+    assert known == sorted(known)

@@ -44,3 +44,8 @@ def test_blank_lines_and_edges():
     assert split_text("\n  \n") == []
     assert split_text("見出し") == ["見出し"]
     assert split_text("見出し\n\n本文です。") == ["見出し\n本文です。"]
+
+
+def test_a_heading_goes_with_the_first_piece_of_a_long_paragraph():
+    body = "あ" * 200 + "。" + "い" * 200 + "。"
+    assert split_text("保護機能の例:\n" + body) == ["保護機能の例:\n" + "あ" * 200 + "。", "い" * 200 + "。"]

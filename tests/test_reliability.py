@@ -101,12 +101,37 @@ def test_publish_leaves_another_builders_unfinished_generation_alone(tmp_path: P
     for _ in range(3):
         gen = store.new_generation(root)
         (gen / "f").write_text("x")
-        store.write_meta(gen, {})
-        store.publish(root, gen)
+        store.publish(root, gen, {})
         done.append(gen)
     assert unfinished.exists()
     assert not done[0].exists() and done[1].exists() and done[2].exists()
     assert store.current_generation(root) == done[2]
+
+
+def test_concurrent_builders_always_leave_a_live_finished_index(tmp_path: Path):
+    """Builders racing to finish and publish (as two `kijun index` runs would) never
+    delete each other's generation out from under `CURRENT`."""
+    root = tmp_path / "idx"
+    errors: list[str] = []
+
+    def builder(n: int) -> None:
+        for _ in range(5):
+            gen = store.new_generation(root)
+            (gen / "f").write_text(str(n))
+            store.publish(root, gen, {"builder": n})
+            try:
+                store.read_meta(store.current_generation(root))
+            except (store.IndexCorrupted, store.IndexMissing) as e:
+                errors.append(str(e))
+
+    threads = [threading.Thread(target=builder, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.read_meta(store.current_generation(root))["builder"] in range(6)
+    assert len(list(root.glob("gen-*"))) == 2  # the live one and its predecessor
 
 
 def test_searches_during_repeated_rebuilds_never_fail(data_copy: Path):
@@ -157,3 +182,51 @@ def test_a_fresh_index_is_used_as_is(engine):
     assert e.search("パスワード", mode="hybrid").hits[0].id == "実26"
     assert said == []
     assert e.keyword.dir == engine.keyword.dir and e.semantic().dir == engine.semantic().dir
+
+
+def test_a_running_engine_does_not_undo_an_index_built_for_another_corpus(data_copy: Path, doc):
+    """Another process indexes a changed document into the same directory: the running
+    engine keeps serving what it opened and says so, instead of rebuilding over it."""
+    from dataclasses import replace
+
+    running = Engine(data_dir=data_copy)
+    assert running.search("パスワード", mode="keyword").hits[0].id == "実26"
+    served = running.keyword.dir
+    changed = replace(doc, criteria=doc.criteria[:-1])  # 監5 dropped: another corpus hash
+    Engine(data_dir=data_copy, document=changed).build(semantic=False)
+    theirs = store.current_generation(data_copy / "keyword")
+    said: list[str] = []
+    running.notify = said.append
+    for _ in range(3):
+        assert running.search("パスワード", mode="keyword").hits[0].id == "実26"
+    assert running.keyword.dir == served
+    assert store.current_generation(data_copy / "keyword") == theirs  # not rebuilt over
+    assert len(said) == 1 and "keeps the one it opened" in said[0]
+
+
+def test_unreadable_index_is_a_clear_error_in_every_command_and_a_503_on_the_web(data_copy: Path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from search.web import create_app
+
+    def broken(*args, **kwargs):
+        raise store.IndexCorrupted("the keyword index in /x cannot be read (OSError: disk)")
+
+    monkeypatch.setattr(KeywordIndex, "search", broken)
+    questions = data_copy / "questions.csv"
+    questions.write_text("質問\nパスワードの規定はありますか\n", encoding="utf-8")
+    evalset = data_copy / "eval.jsonl"
+    evalset.write_text('{"query": "パスワード", "relevant": {"実26": 2}, "kind": "keyword"}\n', encoding="utf-8")
+    runner = CliRunner()
+    for args in (["search", "パスワード", "--mode", "keyword"],
+                 ["answer", str(questions), "-o", str(data_copy / "out.csv"), "--mode", "keyword"],
+                 ["eval", str(evalset), "--mode", "keyword"]):
+        r = runner.invoke(main, [*args, "--data-dir", str(data_copy)])
+        assert r.exit_code == 1, (args, r.output)
+        assert r.output.startswith("Error: the keyword index in /x cannot be read") and "kijun index --rebuild" in r.output
+        assert "Traceback" not in r.output
+    with TestClient(create_app(Engine(data_dir=data_copy)), raise_server_exceptions=False) as client:
+        api = client.get("/api/search", params={"q": "パスワード", "mode": "keyword"})
+        assert api.status_code == 503 and "kijun index --rebuild" in api.json()["detail"]
+        page = client.get("/", params={"q": "パスワード", "mode": "keyword"})
+        assert page.status_code == 503 and "索引を読み込めません" in page.text
