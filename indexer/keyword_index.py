@@ -109,7 +109,7 @@ PARALLEL_FROM = 5000  # documents
 
 def writer_options(n_docs: int) -> dict[str, Any]:
     """Whoosh indexing is pure Python. A small corpus builds in a second in one process and
-    one segment (the fastest to search). A large one builds on every core, and the segments
+    one segment (the fastest to search). A large one builds on every core (up to 4), and the segments
     are kept rather than merged: the merge cost ~40% of the build at 10k criteria, while a
     few segments cost little per query at that size (statistics stay index-wide)."""
     if n_docs < PARALLEL_FROM:
@@ -173,6 +173,19 @@ class KeywordIndex:
         except (OSError, EOFError, ValueError, KeyError) as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while searching "
                                        f"({type(e).__name__}: {e})") from e
+
+    def specific_tokens(self, text: str) -> dict[str, list[str]]:
+        """The query's tokens minus the generic ones a long question carries (for highlighting)."""
+        tokens = query_tokens(text)
+        if len(tokens["c"]) < LONG_QUERY_TOKENS:
+            return tokens
+        try:
+            with self._ix.searcher() as s:
+                return {g: [t for t in toks if _df_share(s, g, t, self.doc_count) < GENERIC_DF_SHARE]
+                        for g, toks in tokens.items()}
+        except (OSError, EOFError, ValueError, KeyError) as e:
+            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while reading term "
+                                       f"statistics ({type(e).__name__}: {e})") from e
 
     def _query(self, s: Any, text: str, phrases: list[str], excludes: list[str]) -> Q.Query | None:
         should = _terms_query(s, self.doc_count, text)
@@ -259,12 +272,3 @@ def idf(doc_freq: int, n_docs: int) -> float:
     """BM25's idf, used to weight highlighted terms when choosing a snippet."""
     return math.log(1 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
 
-
-def specific_tokens(index: KeywordIndex, text: str) -> dict[str, list[str]]:
-    """The query's tokens minus the generic ones a long question carries (for highlighting)."""
-    tokens = query_tokens(text)
-    if len(tokens["c"]) < LONG_QUERY_TOKENS:
-        return tokens
-    with index._ix.searcher() as s:
-        return {g: [t for t in toks if _df_share(s, g, t, index.doc_count) < GENERIC_DF_SHARE]
-                for g, toks in tokens.items()}

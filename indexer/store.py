@@ -128,6 +128,8 @@ def read_meta(gen: Path) -> dict[str, Any]:
     try:
         meta = json.loads((gen / META).read_text(encoding="utf-8"))
     except FileNotFoundError as e:
+        if not gen.is_dir():
+            raise IndexCorrupted(f"{gen} is gone (a newer build replaced it)") from e
         raise IndexCorrupted(f"{gen} has no {META} (a build that never finished)") from e
     except ValueError as e:
         raise IndexCorrupted(f"{gen / META} is not valid JSON") from e

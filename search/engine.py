@@ -235,7 +235,7 @@ class Engine:
         hits = []
         kw_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(kw), 1)}
         sem_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(sem), 1)}
-        tokens = keyword_index.specific_tokens(self.keyword, q.positive_text) if q.positive_text \
+        tokens = self.keyword.specific_tokens(q.positive_text) if q.positive_text \
             else {"c": [], "a": [], "bg": []}
         for key, score in ranking[: int(limit)]:
             hits.append(self._hit(key, score, tokens, sem_passage.get(key),
