@@ -116,7 +116,7 @@ def warm_latency(data_dir: Path, queries: list[str]) -> dict[str, Any]:
     from search.engine import Engine
 
     engine = Engine(data_dir=data_dir)
-    engine.semantic()
+    engine.warm()  # as `kijun serve` does at start-up
     out: dict[str, Any] = {m: latency(lambda q, m=m: engine.search(q, mode=m), queries) for m in MODES}
     out["peak_rss_mb"] = peak_rss_mb()
     out["torch_imported"] = "torch" in sys.modules

@@ -13,6 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -205,11 +206,17 @@ class KeywordIndex:
 
 def query_tokens(text: str) -> dict[str, list[str]]:
     """The query's tokens per granularity, deduplicated in order."""
-    return {"c": list(dict.fromkeys(tokenize(text, "C"))),
-            "a": list(dict.fromkeys(tokenize(text, "A"))),
+    return {g: list(toks) for g, toks in zip(GRANULARITIES, _query_tokens(text))}
+
+
+@lru_cache(maxsize=256)
+def _query_tokens(text: str) -> tuple[tuple[str, ...], ...]:
+    """Cached: one search tokenises its query for ranking, exclusions and highlighting."""
+    return (tuple(dict.fromkeys(tokenize(text, "C"))),
+            tuple(dict.fromkeys(tokenize(text, "A"))),
             # bigrams rescue Japanese words Sudachi splits oddly; on English words
             # they only add noise (cloudtrail ~ cloudwatch), so keep non-ASCII ones
-            "bg": list(dict.fromkeys(b for b in bigrams(text) if not b.isascii()))}
+            tuple(dict.fromkeys(b for b in bigrams(text) if not b.isascii())))
 
 
 def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> Q.Query | None:
@@ -219,11 +226,13 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> 
     long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
     subqueries: list[Q.Query] = []
     for g, toks in tokens.items():
-        if long_query:
-            toks = [t for t in toks if _df_share(s, g, t, n_docs) < GENERIC_DF_SHARE]
-        for f in TEXT_FIELDS:
-            boost = FIELD_BOOSTS[f] * GRANULARITY_BOOSTS[g]
-            subqueries += [Q.Term(f"{f}_{g}", t, boost=boost) for t in toks]
+        for t in toks:
+            dfs = {f: s.doc_frequency(f"{f}_{g}", t) for f in TEXT_FIELDS}
+            if long_query and max(dfs.values()) / max(n_docs, 1) >= GENERIC_DF_SHARE:
+                continue
+            # a clause for a term a field lacks scores nothing but costs a matcher
+            subqueries += [Q.Term(f"{f}_{g}", t, boost=FIELD_BOOSTS[f] * GRANULARITY_BOOSTS[g])
+                           for f, df in dfs.items() if df]
     if not subqueries:
         return None
     q = Q.Or(subqueries)

@@ -293,6 +293,7 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
 
     engine = _engine(data_dir, model)
     engine.build()
+    engine.warm()
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)", err=True)
     uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
 

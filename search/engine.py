@@ -180,6 +180,14 @@ class Engine:
         return {"keyword": self._keyword.meta,
                 "embeddings": self._semantic.meta if self._semantic else {"error": self._model_error}}
 
+    def warm(self) -> None:
+        """Pay the first-search costs now (a server at start-up): open both indexes, load the
+        model, and tokenise every passage for highlighting (static text, cached)."""
+        self.semantic()
+        for d in self._docs.values():
+            for _, text in d.passages:
+                snippet.word_tokens(text)
+
     @property
     def model_error(self) -> str | None:
         return self._model_error

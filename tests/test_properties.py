@@ -56,9 +56,13 @@ def test_text_beyond_the_cap_is_refused_by_its_length(engine, query: str):
         engine.search(query)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+# a URL caps the length and cannot carry a lone surrogate: both stop at the client, not the server
+url_text = (any_text | syntaxy).filter(lambda q: not any("\ud800" <= c <= "\udfff" for c in q))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                                                    HealthCheck.function_scoped_fixture])
-@given(query=any_text | syntaxy, mode=st.sampled_from(MODES))  # URLs cap length before the server does
+@given(query=url_text, mode=st.sampled_from(MODES))
 def test_api_never_answers_with_a_server_error(client, query: str, mode: str):
     r = client.get("/api/search", params={"q": query, "mode": mode})
     assert r.status_code in (200, 400, 422), r.text[:300]
