@@ -234,6 +234,19 @@ def sudachi_morphemes(text: str, mode: str = "C") -> Iterator[tuple[int, int, st
         yield from _morphemes(tok, chunk, offset)
 
 
+def _whole_value(t: Token, value: str, start_pos: int, start_char: int) -> Token:
+    """The whole (normalised) value as one token: what Whoosh asks for with tokenize=False."""
+    t.text = normalize(value)
+    t.original = value
+    t.boost = 1.0
+    if t.positions:
+        t.pos = start_pos
+    if t.chars:
+        t.startchar = start_char
+        t.endchar = start_char + len(value)
+    return t
+
+
 def _pos_in(pos: str, names: Iterable[str]) -> bool:
     """True if *pos* ("動詞,非自立可能") is one of *names* or below one ("動詞")."""
     return pos in names or pos.partition(",")[0] in names
@@ -320,15 +333,7 @@ class SudachiTokenizer(Tokenizer):
         assert isinstance(value, str), f"{value!r} is not str"
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            t.text = normalize(value)
-            t.original = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar = start_char
-                t.endchar = start_char + len(value)
-            yield t
+            yield _whole_value(t, value, start_pos, start_char)
             return
 
         pos = start_pos
@@ -453,15 +458,7 @@ class BigramTokenizer(Tokenizer):
         assert isinstance(value, str), f"{value!r} is not str"
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         if not tokenize:
-            t.text = normalize(value)
-            t.original = value
-            t.boost = 1.0
-            if positions:
-                t.pos = start_pos
-            if chars:
-                t.startchar = start_char
-                t.endchar = start_char + len(value)
-            yield t
+            yield _whole_value(t, value, start_pos, start_char)
             return
 
         normed, starts, ends = _aligned_normalize(value)
