@@ -41,7 +41,7 @@ Ranker = Callable[[str], Sequence[str]]
 """Takes a query, returns ids best first (duplicates allowed; they are deduped)."""
 
 MAX_GRADE = 2
-_KNOWN_FIELDS = ("query", "relevant", "kind", "topic", "answerable")
+_KNOWN_FIELDS = ("query", "relevant", "kind", "topic", "answerable", "source")
 
 
 # --------------------------------------------------------------------------- loading
