@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--mode", choices=["keyword", "semantic", "hybrid"], default="hybrid")
     ap.add_argument("--data-dir", type=Path, default=None)
-    ap.add_argument("--queries", type=Path, default=ROOT.parent / "shared" / "eval" / "dev.jsonl")
+    ap.add_argument("--queries", type=Path, default=ROOT / "eval" / "dev.jsonl")
     args = ap.parse_args(argv)
     queries = [q.query for q in load_eval_set(args.queries)]
     print(json.dumps(load_test(args.data_dir, queries, requests=args.requests, clients=args.clients,

@@ -37,7 +37,7 @@ from bench.load import load_test, percentile  # noqa: E402
 from bench.reference import Bm25sReference  # noqa: E402
 from tests.browser import kijun_command  # noqa: E402
 
-DEV_SET = ROOT.parent / "shared" / "eval" / "dev.jsonl"
+DEV_SET = ROOT / "eval" / "dev.jsonl"
 MODES = ("keyword", "semantic", "hybrid")
 
 

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from corpus.parser import parse_file  # noqa: E402
 from corpus.passages import document_passages  # noqa: E402
-from corpus.records import INFO, PRIMARY, SERIES, Criterion, Document  # noqa: E402
+from corpus.records import Criterion, Document  # noqa: E402
+from corpus.vocabulary import INFO, PRIMARY, SERIES  # noqa: E402
 
 EDIT_RATE = 0.2  # share of records with one edited passage
 _WORD = re.compile(r"[A-Za-z]+|\d+")
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threshold", type=float, default=0.8)
     args = ap.parse_args(argv)
 
-    from search.duplicates import find_duplicates
+    from corpus.duplicates import find_duplicates
 
     source = parse_file()
     find_duplicates(source)  # warm up imports (datasketch pulls in scipy)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus import layout
-from corpus.records import INFO, PRIMARY, SERIES, Criterion, Document, Edition, Revision
+from corpus.records import Criterion, Document, Edition, Revision
+from corpus.vocabulary import INFO, PRIMARY, SERIES
 
 SOURCE = Path(__file__).with_name("fisc_aws_response.txt")
+CRITERIA_JSONL = Path(__file__).with_name("criteria.jsonl")  # the parse, checked in for review
 SOURCE_SHA256 = "7673a262e68f6899dffe002e0247f1229c7c3b0fe49bbe8df48e18ae99edadbc"
 
 

@@ -1,4 +1,4 @@
-"""Typed records for the criteria document, and the criterion-ID grammar.
+"""Typed records for the criteria document.
 
 Records are plain frozen dataclasses so they can be compared in golden tests,
 written to `criteria.jsonl` for review, and rebuilt from it without the parser.
@@ -6,16 +6,11 @@ written to `criteria.jsonl` for review, and rebuilt from it without the parser.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterable
 
-SERIES = {"実": "実務基準", "監": "監査基準", "統": "統制基準", "設": "設備基準"}
-PRIMARY = "◯"  # 主体として対応する
-INFO = "-"  # 必要に応じて情報を提供する
-ROLE_LABELS = {PRIMARY: "主体として対応する", INFO: "必要に応じて情報を提供する"}
+from corpus.vocabulary import normalize_id
 
 
 class UnknownCriterion(KeyError):
@@ -143,28 +138,12 @@ class Document:
         return [r for r in self.revisions if cid in r.ids]
 
 
-_ID = re.compile(r"^\s*([実監統設])\s*[-第]?\s*(\d{1,4})\s*(?:号)?\s*$")
-
-
-def normalize_id(raw: str) -> str | None:
-    """'実２６', '実 26', ' 監3 ' → '実26'; anything else → None."""
-    m = _ID.match(unicodedata.normalize("NFKC", raw or ""))
-    if not m:
-        return None
-    return f"{m.group(1)}{int(m.group(2))}"
-
-
 def _range_hint(criteria: Iterable[Criterion]) -> str:
     by_series: dict[str, list[int]] = {}
     for c in criteria:
         by_series.setdefault(c.id[0], []).append(c.number)
     parts = [f"{s}{min(n)}–{s}{max(n)}" for s, n in by_series.items()]
     return "the corpus has " + ", ".join(parts)
-
-
-def criterion_sort_key(cid: str) -> tuple[int, int]:
-    order = "実監統設"
-    return (order.index(cid[0]) if cid[0] in order else 9, int(cid[1:]) if cid[1:].isdigit() else 0)
 
 
 def write_jsonl(doc: Document, path: Path) -> None:

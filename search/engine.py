@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from corpus.documents import CRITERION, REVISION, DocumentTable, document_table
 from corpus.parser import SOURCE, parse_file
-from corpus.passages import boilerplate_keys, document_passages, split_text, passage_key
 from corpus.records import Document
+from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
+from indexer.e5 import DEFAULT_MODEL
 from search import fusion, snippet
-from search.query import ParsedQuery, QueryError, parse_query
+from search.errors import LimitOutOfRange, UnknownFilter, UnknownMode
+from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
 
-MODES = ("keyword", "semantic", "hybrid")
-DEFAULT_MODE = "hybrid"
-MAX_LIMIT = 200
 CANDIDATES = 100
 # About one 512-token window of e5 for Japanese text: a longer paste would be embedded
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
-ROLE_FILTERS = {"primary": "primary", "info": "info", "◯": "primary", "-": "info"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -71,23 +72,12 @@ class SearchResult:
         return [h.id for h in self.hits]
 
 
-@dataclass
-class _Doc:
-    key: str
-    id: str
-    kind: str
-    series: str
-    aws_role: str
-    customer_role: str
-    passages: list[tuple[str, str]] = field(default_factory=list)  # (field, text), boilerplate removed
-
-
 class Engine:
+    """One corpus, its two indexes and the query encoder; safe to share across threads."""
+
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
                  document: Document | None = None, model: str | None = None, weight: float = fusion.DEFAULT_WEIGHT,
                  build_backend: str = "auto", notify: Callable[[str], None] | None = None) -> None:
-        from indexer.encoder import DEFAULT_MODEL
-
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
@@ -95,12 +85,13 @@ class Engine:
         self.build_backend = build_backend
         self.notify = notify or (lambda msg: None)
         self.doc: Document = document if document is not None else parse_file(self.source)
-        self._docs = self._doc_table(self.doc)
+        self.table: DocumentTable = document_table(self.doc)
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
         self._encoder: Any = None
         self._model_error: str | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # opening and swapping indexes
+        self._encode_lock = threading.Lock()  # the query encoder is not known to be thread-safe
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
 
     # ------------------------------------------------------------ indexes
@@ -112,9 +103,9 @@ class Engine:
         if self._keyword is None or not self._up_to_date(self._keyword, root):
             with self._lock:
                 if self._keyword is None:
-                    self._keyword = keyword_index.ensure(self.doc, root, notify=self.notify)
+                    self._keyword = keyword_index.ensure(self.table, root, notify=self.notify)
                 elif not self._up_to_date(self._keyword, root):
-                    self._keyword = self._follow(self._keyword, root, keyword_index.wanted_meta(self.doc),
+                    self._keyword = self._follow(self._keyword, root, keyword_index.wanted_meta(self.table),
                                                  keyword_index.KeywordIndex)
         return self._keyword
 
@@ -128,7 +119,7 @@ class Engine:
                 if self._model_error is None and self._semantic is None:
                     self._open_semantic()
                 elif self._semantic is not None and not self._up_to_date(self._semantic, root):
-                    wanted = embedding_index.wanted_meta(self.doc, encoder_settings(self._encoder))
+                    wanted = embedding_index.wanted_meta(self.table, encoder_settings(self._encoder))
                     self._semantic = self._follow(self._semantic, root, wanted, embedding_index.EmbeddingIndex)
         return self._semantic
 
@@ -156,7 +147,7 @@ class Engine:
             self._encoder = load_encoder(self.model_name)
             settings = encoder_settings(self._encoder)
             self._semantic = embedding_index.ensure(
-                self.doc, self.root / "embeddings" / "index", self._build_encoder, model_settings=settings,
+                self.table, self.root / "embeddings" / "index", self._build_encoder, model_settings=settings,
                 rebuild=rebuild, show_progress=show_progress, notify=self.notify)
         except ModelUnavailable as e:
             self._model_error = str(e)
@@ -172,7 +163,7 @@ class Engine:
               show_progress: bool = False, semantic: bool = True) -> dict[str, Any]:
         """Build (or check) both indexes now; what `kijun index` runs."""
         with self._lock:
-            self._keyword = keyword_index.ensure(self.doc, self.root / "keyword", rebuild=rebuild,
+            self._keyword = keyword_index.ensure(self.table, self.root / "keyword", rebuild=rebuild,
                                                  progress=progress, notify=self.notify)
             if semantic:
                 self._semantic, self._model_error = None, None
@@ -184,8 +175,8 @@ class Engine:
         """Pay the first-search costs now (a server at start-up): open both indexes, load the
         model, and tokenise every passage for highlighting (static text, cached)."""
         self.semantic()
-        for d in self._docs.values():
-            for _, text in d.passages:
+        for d in self.table:
+            for _, text in d.display_passages:
                 snippet.word_tokens(text)
 
     @property
@@ -197,13 +188,13 @@ class Engine:
     def search(self, query: str, *, mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None,
                customer: str | None = None, series: str | None = None, explain: bool = False) -> SearchResult:
         if mode not in MODES:
-            raise QueryError(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+            raise UnknownMode(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if not 1 <= int(limit) <= MAX_LIMIT:
-            raise QueryError(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+            raise LimitOutOfRange(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
         q = parse_query(query)
         filters = self._filters(aws, customer, series)
         warnings = list(q.warnings)
-        unknown = [i for i in q.ids if i not in self.doc and not any(i in r.ids for r in self.doc.revisions)]
+        unknown = [i for i in q.ids if not self.table.about(i)]
         if unknown:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
 
@@ -224,8 +215,9 @@ class Engine:
                     if len(q.positive_text) > MAX_SEMANTIC_QUERY_CHARS:
                         warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
                                         "of the query (the model's window); keyword matching read all of it")
-                    vec = self._encoder.encode_queries([q.positive_text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
-                    allowed = self._allowed(filters, q, kw)
+                    with self._encode_lock:
+                        vec = self._encoder.encode_queries([q.positive_text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
+                    allowed = self._allowed(filters, q)
                     for h in index.scores(vec):
                         if h.doc_key in allowed:
                             sem[h.doc_key] = h.score
@@ -239,11 +231,11 @@ class Engine:
         else:
             scores = fusion.convex_fusion(kw, sem, self.weight)
         ranking = fusion.ranked(scores)
-        ranking = self._ids_first(q, ranking, filters)
+        ranking = self._ids_first(q, ranking, filters, warnings)
         hits = []
         kw_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(kw), 1)}
         sem_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(sem), 1)}
-        tokens = self.keyword.specific_tokens(q.positive_text) if q.positive_text \
+        tokens = self._on_keyword(lambda ix: ix.specific_tokens(q.positive_text)) if q.positive_text \
             else {"c": [], "a": [], "bg": []}
         for key, score in ranking[: int(limit)]:
             hits.append(self._hit(key, score, tokens, sem_passage.get(key),
@@ -252,51 +244,57 @@ class Engine:
                                    "fused_score": score} if explain else None))
         return SearchResult(query, mode, tuple(hits), tuple(warnings))
 
-    def _keyword_search(self, **kwargs: Any) -> list[keyword_index.KeywordHit]:
+    def _on_keyword(self, call: Callable[[keyword_index.KeywordIndex], T]) -> T:
+        """Run `call` on the keyword index; if another process swapped the index out mid-search,
+        the new one answers."""
         index = self.keyword
         try:
-            return index.search(**kwargs)
+            return call(index)
         except store.IndexCorrupted:
             if self._up_to_date(index, self.root / "keyword"):
                 raise
-            return self.keyword.search(**kwargs)  # swapped out mid-search: the new one answers
+            return call(self.keyword)
 
     def _keyword_hits(self, q: ParsedQuery, filters: dict[str, str]) -> dict[str, float]:
-        return {h.doc_key: h.score for h in self._keyword_search(
-            text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters, limit=CANDIDATES)}
+        return {h.doc_key: h.score for h in self._on_keyword(lambda ix: ix.search(
+            text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters, limit=CANDIDATES))}
 
     def _filters(self, aws: str | None, customer: str | None, series: str | None) -> dict[str, str]:
         out: dict[str, str] = {}
         for name, value in (("aws_role", aws), ("customer_role", customer)):
             if value:
-                if value not in ROLE_FILTERS:
-                    raise QueryError(f"{name.replace('_role', '')} filter must be 'primary' (◯) or 'info' (-), got {value!r}")
-                out[name] = ROLE_FILTERS[value]
+                role = parse_role(value)
+                if role is None:
+                    raise UnknownFilter(f"{name.replace('_role', '')} filter must be 'primary' (◯) or 'info' (-), "
+                                        f"got {value!r}")
+                out[name] = role
         if series:
-            names = {"実": "実務基準", "監": "監査基準", "実務基準": "実務基準", "監査基準": "監査基準",
-                     "変更履歴": "変更履歴", "revision": "変更履歴"}
-            if series not in names:
-                raise QueryError(f"series must be 実務基準 (実), 監査基準 (監) or 変更履歴, got {series!r}")
-            out["series"] = names[series]
+            if series not in SERIES_ALIASES:
+                raise UnknownFilter(f"series must be 実務基準 (実), 監査基準 (監) or 変更履歴, got {series!r}")
+            out["series"] = SERIES_ALIASES[series]
         return out
 
-    def _allowed(self, filters: dict[str, str], q: ParsedQuery, kw: dict[str, float]) -> set[str]:
+    def _allowed(self, filters: dict[str, str], q: ParsedQuery) -> set[str]:
         """Documents semantic ranking may return: the filters, the required phrases and the
-        exclusions apply to it as they do to keyword search."""
-        keys = {k for k, d in self._docs.items() if all(getattr(d, f) == v for f, v in filters.items())}
+        exclusions apply to it over the whole document set, as they do to keyword search."""
+        keys = {d.key for d in self.table if d.matches(filters)}
         if q.phrases:
-            keys &= set(kw)
+            keys &= self._on_keyword(lambda ix: ix.with_phrases(q.phrases))
         if q.excludes:
-            banned = {h.doc_key for h in self._keyword_search(text=" ".join(q.excludes), limit=MAX_LIMIT * 2)}
-            keys -= banned
+            keys -= self._on_keyword(lambda ix: ix.with_any_word(q.excludes))
         return keys
 
-    def _ids_first(self, q: ParsedQuery, ranking: list[tuple[str, float]], filters: dict[str, str]
-                   ) -> list[tuple[str, float]]:
-        """Criteria named by ID go first; a query that is only IDs lists them and their history."""
-        named = [i for i in q.ids if i in self._docs]
-        if q.only_ids:
-            named += [k for i in q.ids for k, d in self._docs.items() if d.kind == "revision" and d.id == i]
+    def _ids_first(self, q: ParsedQuery, ranking: list[tuple[str, float]], filters: dict[str, str],
+                   warnings: list[str]) -> list[tuple[str, float]]:
+        """Criteria named by ID go first (if they pass the filters); a query that is only IDs
+        lists them and their history."""
+        named: list[str] = []
+        for i in q.ids:
+            about = [d for d in self.table.about(i) if d.kind == CRITERION or (q.only_ids and d.kind == REVISION)]
+            passing = [d.key for d in about if d.matches(filters)]
+            if about and not passing:
+                warnings.append(f"{i} does not match the filters, so it is not listed")
+            named += passing
         if not named:
             return ranking
         top = (ranking[0][1] if ranking else 0.0) + 1.0
@@ -305,36 +303,19 @@ class Engine:
 
     def _hit(self, key: str, score: float, tokens: dict[str, list[str]],
              sem_passage: tuple[str, str] | None, explain: dict[str, Any] | None) -> Hit:
-        d = self._docs[key]
+        d = self.table[key]
+        passages = d.display_passages
         words = set(tokens["c"]) | set(tokens["a"])
-        snip = snippet.best_passage(d.passages, words, set())
+        snip = snippet.best_passage(passages, words, set())
         if snip is None or not snip.highlights:
-            with_grams = snippet.best_passage(d.passages, words, set(tokens["bg"]))
+            with_grams = snippet.best_passage(passages, words, set(tokens["bg"]))
             if with_grams is not None and with_grams.highlights:
                 snip = with_grams
             elif sem_passage is not None:
                 snip = snippet.window(snippet.Snippet(sem_passage[0], sem_passage[1], (), sem_passage[1]))
         field = snip.field if snip else ""
-        crit = self.doc.get(d.id) if d.kind == "criterion" and d.id in self.doc else None
+        crit = self.doc.get(d.id) if d.kind == CRITERION else None
         return Hit(id=d.id, score=round(float(score), 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=field, snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
                    explain=(explain | {"passage": sem_passage[1] if sem_passage else None}) if explain else None)
-
-    @staticmethod
-    def _doc_table(doc: Document) -> dict[str, _Doc]:
-        boiler = boilerplate_keys(document_passages(doc))
-        table: dict[str, _Doc] = {}
-        for c in doc.criteria:
-            d = _Doc(c.id, c.id, "criterion", c.series, keyword_index.role_name(c.aws_role),
-                     keyword_index.role_name(c.customer_role))
-            source = doc.text_of(c)
-            for fname, text in (("aws_status", source.aws_status), ("customer_controls", c.customer_controls)):
-                d.passages += [(fname, p) for p in split_text(text) if passage_key(p) not in boiler]
-            d.passages += [("references", r) for r in c.references]
-            table[c.id] = d
-        for n, r in enumerate(doc.revisions):
-            for cid in r.ids:
-                table[f"rev{n}:{cid}"] = _Doc(f"rev{n}:{cid}", cid, "revision", "変更履歴", "", "",
-                                              [("revision", p) for p in split_text(r.text)])
-        return table

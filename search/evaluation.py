@@ -192,7 +192,7 @@ def load_eval_set(path: str | Path) -> list[EvalQuery]:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise EvalFileError(
-            path, None, "eval set not found", "Check the path (e.g. /work/shared/eval/dev.jsonl)"
+            path, None, "eval set not found", "Check the path (the project's own set is eval/dev.jsonl)"
         ) from None
     except IsADirectoryError:
         raise EvalFileError(

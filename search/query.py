@@ -1,4 +1,5 @@
-"""What a user typed, understood: free words, "quoted phrases", -exclusions, IDs.
+"""What a user asked, understood: free words, "quoted phrases", -exclusions, IDs; and the
+request's vocabulary (modes, limits).
 
 Parsed by hand rather than by Whoosh's query parser so that nothing a user can
 type (unbalanced quotes, AND/OR/NOT, field:value, emoji) is a syntax error.
@@ -9,17 +10,17 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from corpus.records import normalize_id
+from corpus.vocabulary import ids_in, strip_ids
+from search.errors import EmptyQuery, QueryTooLong
 
+MODES = ("keyword", "semantic", "hybrid")
+DEFAULT_MODE = "hybrid"
 MAX_QUERY_CHARS = 10_000
+MAX_LIMIT = 200
+"""The most hits one search returns (CLI, API and web pages all take it from here)."""
 
 _QUOTES = {'"': '"', "“": "”", "「": "」", "『": "』", "”": "”"}
-_ID_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])([実監統設])\s?(\d{1,3})(?![0-9])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
-
-
-class QueryError(ValueError):
-    """A query that cannot be searched; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class ParsedQuery:
 def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     """Understand a query; raise QueryError only when there is nothing to search."""
     if raw is None or not str(raw).strip():
-        raise QueryError("the query is empty; type a word such as パスワード, a question, or an ID such as 実26")
+        raise EmptyQuery("the query is empty; type a word such as パスワード, a question, or an ID such as 実26")
     if len(raw) > max_chars:
-        raise QueryError(f"the query is {len(raw):,} characters; the limit is {max_chars:,}. "
+        raise QueryTooLong(f"the query is {len(raw):,} characters; the limit is {max_chars:,}. "
                          "Split a long questionnaire into one question per line and use `kijun answer`.")
     # lone surrogates (undecodable bytes from a terminal or file) cannot be encoded for the tokenizer
     text = str(raw).encode("utf-8", "replace").decode("utf-8")
@@ -56,10 +57,12 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         else:
             words.append(token)
     free = " ".join(words)
-    ids = _ids_in(text)
-    only_ids = bool(ids) and not _ID_IN_TEXT.sub("", free).strip(" ,、・/") and not phrases
+    ids = ids_in(text)
+    only_ids = bool(ids) and not strip_ids(free).strip(" ,、・/") and not phrases
     if not free.strip() and not phrases and not ids:
-        raise QueryError("the query only excludes words; add a word to search for, e.g. パスワード -IAM")
+        if excludes:
+            raise EmptyQuery("the query only excludes words; add a word to search for, e.g. パスワード -IAM")
+        raise EmptyQuery("the query is empty once its quotes are removed; type a word such as パスワード")
     return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids)
 
 
@@ -82,12 +85,3 @@ def _take_phrases(text: str) -> tuple[list[str], str]:
             out.append(" " if close else ch)
             i += 1
     return phrases, "".join(out)
-
-
-def _ids_in(text: str) -> list[str]:
-    seen: list[str] = []
-    for m in _ID_IN_TEXT.finditer(text):
-        cid = normalize_id(m.group(1) + m.group(2))
-        if cid and cid not in seen:
-            seen.append(cid)
-    return seen

@@ -51,11 +51,11 @@ def free_port() -> int:
 
 
 def kijun_command() -> list[str]:
-    """The installed `kijun` script of this interpreter's venv, else `python -m search.cli`."""
+    """The installed `kijun` script of this interpreter's venv, else `python -m search.app.cli`."""
     script = Path(sys.executable).with_name("kijun")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "search.cli"]
+    return [sys.executable, "-m", "search.app.cli"]
 
 
 def _env() -> dict[str, str]:

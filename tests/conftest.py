@@ -32,7 +32,7 @@ def client(engine):
     """The web app over the session engine, through FastAPI's real HTTP stack."""
     from fastapi.testclient import TestClient
 
-    from search.web import create_app
+    from search.app.web import create_app
 
     with TestClient(create_app(engine)) as c:
         yield c

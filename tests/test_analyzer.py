@@ -408,7 +408,7 @@ def test_analyzer_settings_json_and_sensitive_to_settings() -> None:
     base = analyzer_settings()
     assert json.loads(json.dumps(base)) == base
     assert base["analyzer_version"] == ANALYZER_VERSION
-    assert base["sudachipy"] == "0.7.0"
+    assert base["sudachipy"] not in ("", "unknown")
     assert base["sudachidict_core"] not in ("", "unknown")
     assert base["sudachi_modes"] == ["C"]
     assert base["drop_pos"] == sorted(["助詞", "助動詞", "形状詞,助動詞語幹"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from search.cli import main
+from search.app.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 CRITERIA_JSONL = ROOT / "corpus" / "criteria.jsonl"

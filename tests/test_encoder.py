@@ -24,8 +24,8 @@ from indexer.encoder import (
     SentenceTransformerEncoder,
     encoder_settings,
     load_encoder,
-    split_e5_prefix,
 )
+from indexer.e5 import split_e5_prefix
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -17,7 +17,7 @@ from search.evaluation import (
     load_eval_set,
 )
 
-DEV_SET = Path("/work/shared/eval/dev.jsonl")
+DEV_SET = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
 LOG2_3 = math.log2(3)
 
 
@@ -140,10 +140,9 @@ def test_non_utf8_file(tmp_path):
         load_eval_set(path)
 
 
-@pytest.mark.skipif(not DEV_SET.exists(), reason="shared dev set not available")
 def test_real_dev_set_parses():
     queries = load_eval_set(DEV_SET)
-    assert len(queries) == 55
+    assert len(queries) >= 55
     assert {q.kind for q in queries} == {"keyword", "id", "paraphrase", "english", "questionnaire"}
     assert all(q.topic for q in queries if q.kind == "questionnaire")
     unanswerable = [q for q in queries if not q.answerable]

@@ -11,9 +11,11 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from search.cli import main
-from search.engine import MODES, SearchResult
-from search.query import MAX_QUERY_CHARS, QueryError
+from search.app.cli import main
+from search.engine import SearchResult
+from search.query import MODES
+from search.errors import QueryError
+from search.query import MAX_QUERY_CHARS
 
 SYNTAX = list('()[]{}"\'*?~^:+-!&|\\/<>=,.;@#%$`') + ["AND", "OR", "NOT", "TO", "field:", "*:*", "\x00", "\u3000"]
 WORDS = ["パスワード", "ﾊﾟｽﾜｰﾄﾞ", "実26", "監3", "暗号化", "データセンター", "password", "対策", "について", "実", "監"]

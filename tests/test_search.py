@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.query import QueryError, parse_query
+from search.errors import EmptyQuery, LimitOutOfRange, QueryError, QueryTooLong, UnknownFilter, UnknownMode
+from search.query import parse_query
 
 
 def ids(result, n=None):
@@ -84,29 +85,37 @@ def test_typo_in_document_found_through_bigrams(engine):
     assert {"実55", "実60"} <= set(ids(r, 5))
 
 
-@pytest.mark.parametrize("query", ['"unbalanced', "(AND OR NOT", "field:value", "*?~^", "😀🔒",
-                                   "パスワード AND NOT", "\\", '""', "-", "a" * 10_000])
-def test_any_typed_text_returns_results_or_a_clear_error(engine, query):
-    try:
-        r = engine.search(query, mode="keyword")
-    except QueryError as e:
-        assert str(e)
-    else:
-        assert isinstance(r.hits, tuple)
+@pytest.mark.parametrize("query", ['"unbalanced', "field:value", "*?~^", "😀🔒", "\\", "-", "a" * 10_000])
+def test_syntax_a_user_types_is_searched_as_text(engine, query):
+    assert engine.search(query, mode="keyword").hits == ()  # no error, and nothing in the document matches
+
+
+@pytest.mark.parametrize("query", ["パスワード AND NOT", "パスワード field:value", "(パスワード", '"パスワード'])
+def test_operators_around_a_word_do_not_change_what_it_finds(engine, query):
+    assert engine.search(query, mode="keyword").hits[0].id == "実26"
+
+
+def test_quotes_with_nothing_inside_are_an_empty_query(engine):
+    with pytest.raises(EmptyQuery, match="empty"):
+        engine.search('""')
 
 
 def test_empty_and_oversized_queries_get_clear_messages(engine):
-    with pytest.raises(QueryError, match="empty"):
+    with pytest.raises(EmptyQuery, match="empty"):
         engine.search("   ")
-    with pytest.raises(QueryError, match="limit"):
+    with pytest.raises(QueryTooLong, match="the limit is 10,000"):
         engine.search("a" * 10_001)
 
 
 def test_bad_mode_and_filters_are_rejected_clearly(engine):
-    with pytest.raises(QueryError, match="mode"):
+    with pytest.raises(UnknownMode, match="keyword, semantic, hybrid"):
         engine.search("パスワード", mode="fuzzy")
-    with pytest.raises(QueryError, match="primary"):
+    with pytest.raises(UnknownFilter, match="primary"):
         engine.search("パスワード", aws="yes")
+    with pytest.raises(UnknownFilter, match="実務基準"):
+        engine.search("パスワード", series="統制")
+    with pytest.raises(LimitOutOfRange, match="between 1 and 200"):
+        engine.search("パスワード", limit=201)
 
 
 def test_unknown_id_gives_a_warning_not_a_crash(engine):

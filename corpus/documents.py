@@ -1,0 +1,115 @@
+"""Searchable documents: the one table both indexes, the engine and the questionnaire rank.
+
+A searchable document is a criterion, or one change-history entry as it concerns
+one criterion (an entry about 統20, 統21 and 統24 is three documents, keyed
+``rev{n}:{id}``, so 準拠法 finds each of them). Its text is split into passages
+(`corpus.passages`), and passages repeated across a large share of criteria
+(boilerplate) are set apart: they say nothing about any one criterion, so they
+are neither indexed nor embedded, but they stay known for display. Built once per
+corpus and handed to every consumer, so what a "document" is is decided here only.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from corpus.passages import Passage, boilerplate_keys, document_passages, revision_passages
+from corpus.records import Document, document_hash
+from corpus.vocabulary import REVISION_SERIES, role_name
+
+CRITERION = "criterion"
+REVISION = "revision"
+FIELDS = ("aws_status", "customer_controls", "references", "revision")
+"""The text fields of a searchable document, in display order."""
+
+
+def revision_key(entry: int, criterion_id: str) -> str:
+    """Key of change-history entry number `entry` as it concerns `criterion_id`."""
+    return f"rev{entry}:{criterion_id}"
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """One rankable unit: its identity, its filter values and its passages."""
+
+    key: str  # "実26", or revision_key(n, "統20")
+    id: str  # the criterion it is about
+    kind: str  # CRITERION | REVISION
+    series: str  # 実務基準, 監査基準 … or 変更履歴
+    aws_role: str  # "primary" | "info" ("" for revisions)
+    customer_role: str
+    passages: tuple[Passage, ...]  # boilerplate left out, in display order
+    references: tuple[str, ...] = ()
+    boilerplate: tuple[Passage, ...] = ()  # the passages left out
+
+    def text(self, field_name: str) -> str:
+        """The indexed text of one field (boilerplate left out)."""
+        if field_name == "references":
+            return "\n".join(self.references)
+        return "\n".join(p.text for p in self.passages if p.field == field_name)
+
+    @property
+    def display_passages(self) -> tuple[tuple[str, str], ...]:
+        """(field, text) of every passage a snippet may quote, references included."""
+        return tuple((p.field, p.text) for p in self.passages) + tuple(("references", r) for r in self.references)
+
+    def matches(self, filters: dict[str, str]) -> bool:
+        """Whether the document has every filter value (aws_role, customer_role, series, kind)."""
+        return all(getattr(self, name) == value for name, value in filters.items())
+
+
+@dataclass(frozen=True)
+class DocumentTable:
+    """Every searchable document of one corpus, in a stable order (document numbers)."""
+
+    documents: tuple[SearchDocument, ...]
+    corpus_hash: str
+    _by_key: dict[str, SearchDocument] = field(default_factory=dict, compare=False, repr=False)
+    _by_id: dict[str, list[SearchDocument]] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for d in self.documents:
+            self._by_key[d.key] = d
+            self._by_id.setdefault(d.id, []).append(d)
+
+    def __iter__(self) -> Iterator[SearchDocument]:
+        return iter(self.documents)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+    def __getitem__(self, key: str) -> SearchDocument:
+        return self._by_key[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._by_key
+
+    def about(self, criterion_id: str) -> list[SearchDocument]:
+        """The documents about one ID: its own (if it is a criterion), then its change-history entries."""
+        return list(self._by_id.get(criterion_id, ()))
+
+
+def document_table(doc: Document) -> DocumentTable:
+    """Build the table: criteria first (実88 borrows 実87's AWS text), then change-history entries."""
+    passages = document_passages(doc)
+    boiler = boilerplate_keys(passages)
+    by_criterion: dict[str, list[Passage]] = {}
+    for p in passages:
+        if p.field != "revision":
+            by_criterion.setdefault(p.criterion_id, []).append(p)
+    out: list[SearchDocument] = []
+    for c in doc.criteria:
+        own = by_criterion.get(c.id, [])
+        out.append(SearchDocument(
+            key=c.id, id=c.id, kind=CRITERION, series=c.series, aws_role=role_name(c.aws_role),
+            customer_role=role_name(c.customer_role), passages=tuple(p for p in own if p.key not in boiler),
+            references=tuple(c.references), boilerplate=tuple(p for p in own if p.key in boiler)))
+    for n, r in enumerate(doc.revisions):
+        pieces = revision_passages(r)
+        for cid in r.ids:
+            mine = [p for p in pieces if p.criterion_id == cid]
+            out.append(SearchDocument(
+                key=revision_key(n, cid), id=cid, kind=REVISION, series=REVISION_SERIES, aws_role="",
+                customer_role="", passages=tuple(p for p in mine if p.key not in boiler),
+                boilerplate=tuple(p for p in mine if p.key in boiler)))
+    return DocumentTable(tuple(out), document_hash(doc))

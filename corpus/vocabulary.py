@@ -1,0 +1,89 @@
+"""The document's vocabulary: criterion IDs, series, responsibility roles.
+
+Every other module asks here, so an ID past 実999 or a new role spelling is
+changed in one place. Roles have two spellings: the mark the document prints
+(◯ / -) and the name the indexes, filters and API use (primary / info).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# ---------------------------------------------------------------- series
+
+SERIES: dict[str, str] = {"実": "実務基準", "監": "監査基準", "統": "統制基準", "設": "設備基準"}
+"""ID prefix → series name; 統 and 設 only occur in the change history."""
+
+REVISION_SERIES = "変更履歴"
+"""The series of change-history entries, which are searchable documents of their own."""
+
+SERIES_ALIASES: dict[str, str] = {"実": "実務基準", "監": "監査基準", "実務基準": "実務基準", "監査基準": "監査基準",
+                                  REVISION_SERIES: REVISION_SERIES, "revision": REVISION_SERIES}
+"""What a user may type to filter by series → the series name."""
+
+# ---------------------------------------------------------------- IDs
+
+ID_PATTERN = r"([実監統設])[ \t\u3000]?(\d+)"
+"""The one ID grammar: a series prefix, an optional space, any number of digits (実26, 監 3, 実1000)."""
+
+_ID_ALONE = re.compile(rf"^\s*{ID_PATTERN}\s*$")
+_ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){ID_PATTERN}(?![0-9])")
+
+
+def normalize_id(raw: str) -> str | None:
+    """'実２６', '実 26', ' 監3 ' → '実26'; anything else → None."""
+    m = _ID_ALONE.match(unicodedata.normalize("NFKC", raw or ""))
+    return f"{m.group(1)}{int(m.group(2))}" if m else None
+
+
+def ids_in(text: str) -> list[str]:
+    """Every ID written in a text (NFKC first), normalised, in order, without repeats."""
+    return list(dict.fromkeys(f"{m.group(1)}{int(m.group(2))}" for m in _ID_IN_TEXT.finditer(
+        unicodedata.normalize("NFKC", text))))
+
+
+def strip_ids(text: str) -> str:
+    """The text without its IDs (what is left to search for)."""
+    return _ID_IN_TEXT.sub(" ", text)
+
+
+def id_sort_key(cid: str) -> tuple[int, int]:
+    """Document order: 実 before 監 before 統 before 設, then by number."""
+    order = list(SERIES)
+    prefix, number = cid[:1], cid[1:]
+    return (order.index(prefix) if prefix in order else len(order), int(number) if number.isdigit() else 0)
+
+
+def id_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Character spans of the IDs in a text (already NFKC), for linking them."""
+    for m in _ID_IN_TEXT.finditer(text):
+        yield m.start(), m.end()
+
+
+# ---------------------------------------------------------------- roles
+
+PRIMARY = "◯"  # 主体として対応する
+INFO = "-"  # 必要に応じて情報を提供する
+ROLE_MARKS: tuple[str, str] = (PRIMARY, INFO)
+ROLE_LABELS: dict[str, str] = {PRIMARY: "主体として対応する", INFO: "必要に応じて情報を提供する"}
+ROLE_NAMES: dict[str, str] = {PRIMARY: "primary", INFO: "info"}
+"""Mark → the name indexes, filters and the API use."""
+
+_ROLE_SPELLINGS: dict[str, str] = {**ROLE_NAMES, **{name: name for name in ROLE_NAMES.values()}, "○": "primary",
+                                   "〇": "primary"}
+
+
+def role_name(mark: str) -> str:
+    """◯ → 'primary', - → 'info'."""
+    return ROLE_NAMES[mark]
+
+
+def role_mark(name: str) -> str:
+    """'primary' → ◯, 'info' → -; anything else (a revision's empty role) → ''."""
+    return next((mark for mark, n in ROLE_NAMES.items() if n == name), "")
+
+
+def parse_role(value: str) -> str | None:
+    """A role a user typed (primary, info, ◯, -) → its name, or None if it is not one."""
+    return _ROLE_SPELLINGS.get(value.strip().lower() if value.isascii() else value.strip())

@@ -1,0 +1,59 @@
+"""Server-side rendering: one Jinja2 environment (autoescaped) and the highlight marker.
+
+Highlighted snippets are built from the plain text and the hit's offsets,
+escaping every segment, so nothing from the document or the query is ever
+trusted as HTML.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from corpus.vocabulary import ROLE_LABELS, role_mark
+from search.answer import CONFIDENCE_LABELS, SEMANTIC_THRESHOLD, STATUS_LABELS
+from search.app.presentation import FIELD_LABELS, LABELS, MODE_LABELS
+
+HERE = Path(__file__).resolve().parent
+STATIC = HERE / "static"
+ROLE_CHOICES = {"": "指定なし", "primary": "◯ (主体として対応)", "info": "- (情報を提供)"}
+SERIES_CHOICES = {"": "すべて", "実務基準": "実務基準 (実)", "監査基準": "監査基準 (監)", "変更履歴": "変更履歴"}
+
+
+def mark(text: str, highlights: Any) -> Markup:
+    """`text` with each (start, end) span wrapped in <mark>; every segment escaped."""
+    out, last = [], 0
+    for a, b in sorted((int(a), int(b)) for a, b in highlights or ()):
+        a, b = max(a, last), min(b, len(text))
+        if a >= b:
+            continue
+        out += [escape(text[last:a]), Markup("<mark>"), escape(text[a:b]), Markup("</mark>")]
+        last = b
+    out.append(escape(text[last:]))
+    return Markup("").join(out)
+
+
+def criterion_url(cid: str) -> str:
+    return "/criteria/" + quote(cid)
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True))
+    env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
+                       LABELS=LABELS, FIELD_LABELS=FIELD_LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark,
+                       STATUS_LABELS=STATUS_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
+                       SEMANTIC_THRESHOLD=SEMANTIC_THRESHOLD, crit_url=criterion_url)
+    return env
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+def render(request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, ctx, status_code=status)

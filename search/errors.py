@@ -1,0 +1,33 @@
+"""What can be wrong with a search request, one exception per condition.
+
+All are `QueryError`s (a `ValueError`), so a front-end that only needs "the
+user's request cannot be answered, here is why" catches one type, while code
+that must tell them apart (the questionnaire refuses a bad mode outright but
+reports an unsearchable question on its row) catches the precise one.
+Messages say what to do.
+"""
+from __future__ import annotations
+
+
+class QueryError(ValueError):
+    """A request that cannot be searched; the message says how to fix it."""
+
+
+class EmptyQuery(QueryError):
+    """Nothing to search for: blank, or only exclusions."""
+
+
+class QueryTooLong(QueryError):
+    """Longer than the engine reads in one query."""
+
+
+class UnknownMode(QueryError):
+    """A search mode other than keyword, semantic or hybrid."""
+
+
+class LimitOutOfRange(QueryError):
+    """A result count outside what the engine returns."""
+
+
+class UnknownFilter(QueryError):
+    """A role or series filter value the document does not use."""
