@@ -57,6 +57,7 @@ class EvalQuery:
     topic: str | None = None
     answerable: bool = True
     line: int = 0
+    source: str | None = None  # the kind of material the item was written from
 
     def __post_init__(self) -> None:
         # A query with nothing relevant cannot be answered, whatever the flag says;
@@ -171,12 +172,17 @@ def _parse_line(path: Path, lineno: int, text: str) -> EvalQuery:
     if topic is not None and not isinstance(topic, str):
         raise fail('"topic" must be a string or null', f"Got {topic!r}")
 
+    source = obj.get("source")
+    if source is not None and not isinstance(source, str):
+        raise fail('"source" must be a string or null', f"Got {source!r}")
+
     answerable = obj.get("answerable", True)
     if not isinstance(answerable, bool):
         raise fail('"answerable" must be true or false', f"Got {answerable!r}")
 
     return EvalQuery(
-        query=query, relevant=relevant, kind=kind, topic=topic, answerable=answerable, line=lineno
+        query=query, relevant=relevant, kind=kind, topic=topic, answerable=answerable, line=lineno,
+        source=source
     )
 
 

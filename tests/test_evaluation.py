@@ -1,5 +1,6 @@
 """Loading the JSONL eval set, scoring rankers, and the report/table built from it."""
 
+import hashlib
 import json
 import math
 from pathlib import Path
@@ -140,14 +141,27 @@ def test_non_utf8_file(tmp_path):
         load_eval_set(path)
 
 
+ORIGINAL_55_SHA256 = "24ee062b42af6f4ef79e29390c2be725d977381057b214e9a7530a78e30c05bd"
+
+
 def test_real_dev_set_parses():
     queries = load_eval_set(DEV_SET)
-    assert len(queries) >= 55
     assert {q.kind for q in queries} == {"keyword", "id", "paraphrase", "english", "questionnaire"}
     assert all(q.topic for q in queries if q.kind == "questionnaire")
     unanswerable = [q for q in queries if not q.answerable]
     assert unanswerable and all(q.relevant == {} for q in unanswerable)
-    assert [q.line for q in queries] == list(range(1, 56))
+    assert [q.line for q in queries] == list(range(1, len(queries) + 1))
+
+
+def test_dev_set_keeps_the_original_55_and_grows_past_150():
+    lines = DEV_SET.read_bytes().splitlines(keepends=True)
+    assert hashlib.sha256(b"".join(lines[:55])).hexdigest() == ORIGINAL_55_SHA256  # numbers stay comparable
+    added = load_eval_set(DEV_SET)[55:]
+    assert len(added) >= 95
+    questionnaire = [q for q in added if q.kind == "questionnaire"]
+    assert len(questionnaire) >= 60 and sum(not q.answerable for q in questionnaire) >= 25
+    assert all(q.source for q in added)
+    assert {"paraphrase", "english"} <= {q.kind for q in added}
 
 
 # --------------------------------------------------------------------------- evaluate
