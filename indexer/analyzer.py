@@ -26,10 +26,11 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import sudachipy
-from whoosh.analysis import Analyzer, CompositeAnalyzer, Token, Tokenizer
+from whoosh.analysis import STOP_WORDS, Analyzer, CompositeAnalyzer, Token, Tokenizer
+from whoosh.lang.porter import stem
 
 __all__ = [
     "ANALYZER_VERSION",
@@ -45,14 +46,16 @@ __all__ = [
     "BigramTokenizer",
     "japanese_analyzer",
     "bigram_analyzer",
+    "synonym_analyzer",
     "tokenize",
     "bigrams",
+    "synonyms",
     "analyzer_settings",
 ]
 
 #: Bump whenever a code change here changes the tokens produced, so indexes
 #: built by an older version are rebuilt (see :func:`analyzer_settings`).
-ANALYZER_VERSION: int = 3
+ANALYZER_VERSION: int = 4
 
 #: Sudachi split modes: A = short units, B = middle, C = long (named entities).
 SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
@@ -74,6 +77,19 @@ GRAMMATICAL_VERBS: frozenset[str] = frozenset({"為る", "居る", "有る", "�
 COMPOUND_PARTICLE_VERBS: frozenset[str] = frozenset(
     {"つく", "付く", "おく", "於く", "関する", "対する", "よる", "因る", "依る", "基づく", "伴う", "際する",
      "取る", "とる"})
+
+#: English function words: Whoosh's STOP_WORDS plus the pronouns, auxiliaries, question
+#: words and prepositions an English questionnaire sentence carries ("How are … managed?").
+#: The document's English passages are full of them, so they would match (and highlight)
+#: everywhere. Other Latin-script words are Porter-stemmed (managed, management → manag).
+ENGLISH_STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS | {
+    "about", "above", "after", "again", "against", "all", "am", "any", "been", "before", "being", "below",
+    "between", "both", "but", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "further",
+    "had", "has", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "into", "its", "itself", "just",
+    "me", "more", "most", "my", "no", "nor", "now", "off", "once", "only", "other", "our", "ours", "out", "over",
+    "own", "same", "she", "should", "so", "some", "such", "than", "their", "theirs", "them", "then", "there",
+    "these", "they", "those", "through", "too", "under", "until", "up", "very", "was", "were", "what", "where",
+    "which", "while", "who", "whom", "why", "would", "yours", "e.g", "etc", "i.e", "please"})
 
 #: Top-level POS that are never tokens: punctuation/symbols and whitespace.
 ALWAYS_DROP_POS: tuple[str, ...] = ("補助記号", "空白")
@@ -186,10 +202,18 @@ def _chunks(text: str, limit: int = MAX_CHUNK_CHARS) -> Iterator[tuple[int, str]
         start = end
 
 
-def _morphemes(
-    tok: sudachipy.Tokenizer, text: str, offset: int
-) -> Iterator[tuple[int, int, str, str]]:
-    """Yield ``(start, end, normalized_form, top-level POS)`` for *text*.
+class Morpheme(NamedTuple):
+    """One Sudachi word: its span in the text, normalized form, "POS,sub-POS" and synonym groups."""
+
+    start: int
+    end: int
+    form: str
+    pos: str
+    synonyms: tuple[int, ...]
+
+
+def _morphemes(tok: sudachipy.Tokenizer, text: str, offset: int) -> Iterator[Morpheme]:
+    """Yield the morphemes of *text*.
 
     Offsets are shifted by *offset*.  If Sudachi still finds the piece too
     long (extreme expansion under its input normalisation), halve and retry.
@@ -204,8 +228,9 @@ def _morphemes(
         yield from _morphemes(tok, text[mid:], offset + mid)
         return
     # Copy out before any nested tokenize() call reuses the tokenizer.
-    found = [(m.begin(), m.end(), m.normalized_form(), ",".join(m.part_of_speech()[:2])) for m in morphemes]
-    for begin, end, form, pos in found:
+    found = [(m.begin(), m.end(), m.normalized_form(), ",".join(m.part_of_speech()[:2]),
+              tuple(m.synonym_group_ids())) for m in morphemes]
+    for begin, end, form, pos, synonyms in found:
         if end <= begin:
             # Rare: a compatibility character that Sudachi expanded (㍻ -> 平成)
             # followed by a combining mark can leave a morpheme with an empty
@@ -219,16 +244,15 @@ def _morphemes(
             for word in _WORDS(surface):
                 yield from _morphemes(tok, word.group(), offset + begin + word.start())
             continue
-        yield offset + begin, offset + end, form, pos
+        yield Morpheme(offset + begin, offset + end, form, pos, synonyms)
 
 
 _HAS_SPACE = re.compile(r"\s").search
 _WORDS = re.compile(r"\S+").finditer
 
 
-def sudachi_morphemes(text: str, mode: str = "C") -> Iterator[tuple[int, int, str, str]]:
-    """Yield ``(start, end, normalized_form, "POS,sub-POS")`` for any length of
-    *text*, with offsets into *text*; nothing is filtered yet."""
+def sudachi_morphemes(text: str, mode: str = "C") -> Iterator[Morpheme]:
+    """The morphemes of any length of *text*, with offsets into *text*; nothing is filtered yet."""
     tok = sudachi_tokenizer(mode)
     for offset, chunk in _chunks(text):
         yield from _morphemes(tok, chunk, offset)
@@ -270,26 +294,32 @@ class SudachiTokenizer(Tokenizer):
     ACCESS).  Whitespace and symbols are not tokens.  Words whose top-level
     POS is in *drop_pos* are treated as stop words: removed, or yielded with
     ``stopped=True`` when whoosh asks for ``removestops=False``.  There is no
-    minimum length: 鍵, 日 and 火 are whole words.
+    minimum length: 鍵, 日 and 火 are whole words. English words (Latin letters only) in
+    *english_stop_words* are stop words; the others are Porter-stemmed after normalisation
+    (Sudachi maps some to katakana, data → データ, which is kept: it matches the Japanese).
     """
 
     def __init__(self, mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS,
                  drop_verbs: Iterable[str] = GRAMMATICAL_VERBS,
-                 compound_verbs: Iterable[str] = COMPOUND_PARTICLE_VERBS) -> None:
+                 compound_verbs: Iterable[str] = COMPOUND_PARTICLE_VERBS,
+                 english_stop_words: Iterable[str] = ENGLISH_STOP_WORDS) -> None:
         """:param mode: Sudachi split mode, "A" (short), "B" or "C" (long).
         :param drop_pos: Sudachi POS ("助詞", or "形状詞,助動詞語幹") treated as stop words.
         :param drop_verbs: verbs (normalized form) treated as stop words anywhere.
         :param compound_verbs: verbs treated as stop words right after the particle に.
+        :param english_stop_words: lower-case English words treated as stop words.
         """
         self.mode: str = _check_mode(mode)
         self.drop_pos: tuple[str, ...] = tuple(sorted(set(drop_pos)))
         self.drop_verbs: tuple[str, ...] = tuple(sorted(set(drop_verbs)))
         self.compound_verbs: tuple[str, ...] = tuple(sorted(set(compound_verbs)))
+        self.english_stop_words: frozenset[str] = frozenset(english_stop_words)
 
     def settings(self) -> dict[str, Any]:
         """Plain, JSON-serialisable settings: all that defines this object."""
         return {"mode": self.mode, "drop_pos": list(self.drop_pos), "drop_verbs": list(self.drop_verbs),
-                "compound_verbs": list(self.compound_verbs)}
+                "compound_verbs": list(self.compound_verbs),
+                "english_stop_words": sorted(self.english_stop_words)}
 
     # Pickle only the settings, re-validated on load, never a Sudachi handle.
     def __getstate__(self) -> dict[str, Any]:
@@ -306,7 +336,8 @@ class SudachiTokenizer(Tokenizer):
         )
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.compound_verbs))
+        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.compound_verbs,
+                     self.english_stop_words))
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r}, "
@@ -338,7 +369,7 @@ class SudachiTokenizer(Tokenizer):
 
         pos = start_pos
         after_ni = False
-        for begin, end, form, pos_name in sudachi_morphemes(value, self.mode):
+        for begin, end, form, pos_name, _ in sudachi_morphemes(value, self.mode):
             if _pos_in(pos_name, ALWAYS_DROP_POS):
                 after_ni = after_ni and pos_name.startswith("空白")  # 「に、つい」 is not について
                 continue
@@ -349,6 +380,11 @@ class SudachiTokenizer(Tokenizer):
             stopped = _pos_in(pos_name, self.drop_pos) or (verb and form in self.drop_verbs) or (
                 after_ni and verb and form in self.compound_verbs)
             after_ni = form == "に" and pos_name.startswith("助詞")
+            surface = value[begin:end]
+            if surface.isascii() and surface.isalpha():
+                stopped = stopped or surface.lower() in self.english_stop_words
+                if text.isascii():
+                    text = stem(text)
             if stopped and removestops:
                 continue
             t.text = text
@@ -496,6 +532,72 @@ def _runs(text: str) -> Iterator[tuple[int, int]]:
         yield start, len(text)
 
 
+#: The parts of speech whose synonym groups are indexed: nouns that name things. Verbs and
+#: very general words share groups too widely (入る, 使う) to help ranking.
+SYNONYM_POS: tuple[str, ...] = ("名詞,普通名詞", "名詞,固有名詞")
+
+
+class SynonymTokenizer(Tokenizer):
+    """The synonym groups of content nouns (sudachidict's ``synonym_group_ids``) as tokens.
+
+    ログイン and サインイン share group 298, 外部委託 and アウトソーシング group 36, so a
+    field of these tokens lets either word find the other. One token per group
+    ("syn298"), at the word's offsets; a word without a group yields nothing.
+    """
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()
+
+    def __eq__(self, other: object) -> bool:
+        return self.__class__ is other.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__)
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}()"
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield one reused :class:`whoosh.analysis.Token` per synonym group of each content noun."""
+        assert isinstance(value, str), f"{value!r} is not str"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            yield _whole_value(t, value, start_pos, start_char)
+            return
+        pos = start_pos
+        for m in sudachi_morphemes(value, "C"):
+            if m.pos not in SYNONYM_POS:
+                continue
+            for group in m.synonyms:
+                t.text = f"syn{group}"
+                t.boost = 1.0
+                t.stopped = False
+                if keeporiginal:
+                    t.original = value[m.start:m.end]
+                if positions:
+                    t.pos = pos
+                    pos += 1
+                if chars:
+                    t.startchar = start_char + m.start
+                    t.endchar = start_char + m.end
+                yield t
+
+
 # ---------------------------------------------------------------------------
 # Analyzers and plain token lists
 
@@ -512,6 +614,16 @@ def japanese_analyzer(mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_PO
 def bigram_analyzer() -> Analyzer:
     """Whoosh analyzer yielding character bigrams (see :class:`BigramTokenizer`)."""
     return CompositeAnalyzer(BigramTokenizer())
+
+
+def synonym_analyzer() -> Analyzer:
+    """Whoosh analyzer yielding synonym-group tokens (see :class:`SynonymTokenizer`)."""
+    return CompositeAnalyzer(SynonymTokenizer())
+
+
+def synonyms(text: str) -> list[str]:
+    """Synonym-group tokens of *text*, exactly as :func:`synonym_analyzer` indexes them."""
+    return [t.text for t in SynonymTokenizer()(text)]
 
 
 def tokenize(text: str, mode: str = "C") -> list[str]:
@@ -554,7 +666,10 @@ def analyzer_settings(
         "drop_pos": sorted(set(drop_pos)),
         "grammatical_verbs": sorted(GRAMMATICAL_VERBS),
         "compound_particle_verbs": sorted(COMPOUND_PARTICLE_VERBS),
+        "english_stop_words": sorted(ENGLISH_STOP_WORDS),
+        "latin_stemmer": "porter",
         "always_drop_pos": list(ALWAYS_DROP_POS),
         "max_chunk_chars": MAX_CHUNK_CHARS,
         "bigram": {"n": 2, "single_char_runs": "unigram"},
+        "synonym_pos": list(SYNONYM_POS),
     }

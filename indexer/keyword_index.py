@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh import scoring
@@ -25,14 +26,17 @@ from whoosh.fields import ID, TEXT, Schema
 
 from corpus.documents import FIELDS, DocumentTable, SearchDocument
 from corpus.passages import passage_settings
-from indexer import store
-from indexer.analyzer import analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, tokenize
+from indexer import impact, store
+from indexer.analyzer import (analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, synonym_analyzer,
+                              synonyms, tokenize)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: impact arrays beside the Whoosh index
 TEXT_FIELDS = FIELDS
-GRANULARITIES = ("c", "a", "bg")
+COLUMNS = ("doc_key", "id", "kind", "series", "aws_role", "customer_role")  # stored per document
+WORD_GRANULARITIES = ("c", "a", "bg")  # what keyword search ranks by: the query's own words
+GRANULARITIES = (*WORD_GRANULARITIES, "syn")  # plus synonym groups, a separate signal for hybrid ranking
 FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0}
-GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25}
+GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25, "syn": 1.0}
 BM25 = {"B": 0.75, "K1": 1.2}
 # In a long pasted question, words found in this share of documents or more
 # (対策, 管理, について…) only add noise; short queries keep every word.
@@ -51,10 +55,11 @@ def _schema() -> Schema:
         "aws_role": ID(stored=True),
         "customer_role": ID(stored=True),
     }
-    analyzers = {"c": japanese_analyzer("C"), "a": japanese_analyzer("A"), "bg": bigram_analyzer()}
+    analyzers = {"c": japanese_analyzer("C"), "a": japanese_analyzer("A"), "bg": bigram_analyzer(),
+                 "syn": synonym_analyzer()}
     for f in TEXT_FIELDS:
         for g in GRANULARITIES:
-            fields[f"{f}_{g}"] = TEXT(analyzer=analyzers[g], phrase=(g != "a"))
+            fields[f"{f}_{g}"] = TEXT(analyzer=analyzers[g], phrase=g in ("c", "bg"))
     return Schema(**fields)
 
 
@@ -67,6 +72,7 @@ def wanted_meta(table: DocumentTable) -> dict[str, Any]:
         "field_boosts": FIELD_BOOSTS,
         "granularity_boosts": GRANULARITY_BOOSTS,
         "bm25": BM25,
+        "impact_format": impact.FORMAT_VERSION,
         "boilerplate": "left out of indexed text",
         "passage_splitting": passage_settings(),
     }
@@ -113,10 +119,29 @@ def build(table: DocumentTable, root: Path, *, progress: Progress | None = None)
         if progress:
             progress(k, len(docs))
     writer.commit()
+    with ix.searcher() as s:
+        matrices = {g: impact.export(s, granularity_fields(g), b=BM25["B"], k1=BM25["K1"]) for g in GRANULARITIES}
+        columns = {c: [s.stored_fields(n)[c] for n in range(s.doc_count_all())] for c in COLUMNS}
+    impact.save(gen / impact.FILE, matrices, columns)
     meta = wanted_meta(table) | {"documents": len(docs), "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
                                "build_seconds": round(time.perf_counter() - started, 3)}
     store.publish(root, gen, meta)
     return gen
+
+
+def granularity_fields(g: str) -> dict[str, float]:
+    """The Whoosh fields of one granularity and the boost each clause gets (field × granularity)."""
+    return {f"{f}_{g}": FIELD_BOOSTS[f] * GRANULARITY_BOOSTS[g] for f in TEXT_FIELDS}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How much of a query one document says (each word weighted by its idf)."""
+
+    share: float  # of the query's words, the share the document contains
+    idf_total: float  # the query's total idf
+    unknown: float  # the share of words no document contains
+    missing: float  # the most specific word of the corpus the document lacks: its idf over the highest possible
 
 
 @dataclass(frozen=True)
@@ -128,8 +153,11 @@ class KeywordHit:
 
 
 class KeywordIndex:
-    """An open keyword index generation; cheap to keep, safe to share across threads
-    (each search opens its own searcher)."""
+    """An open keyword index generation; cheap to keep, safe to share across threads.
+
+    Free words are scored from the impact arrays (`indexer.impact`), exactly as Whoosh's
+    BM25F scores them; required phrases are matched by Whoosh (each call opens its own
+    searcher)."""
 
     def __init__(self, gen: Path) -> None:
         self.dir = gen
@@ -137,43 +165,123 @@ class KeywordIndex:
         try:
             self._ix = whoosh_index.open_dir(str(gen))
             self.doc_count = self._ix.doc_count()
-        except Exception as e:  # whoosh raises many types for damaged files
+            self._impacts, columns = impact.load(gen / impact.FILE)
+        except Exception as e:  # whoosh and numpy raise many types for damaged files
             raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e})") from e
-        self._keys: list[str] | None = None
+        self.keys: list[str] = columns["doc_key"].tolist()
+        self._columns = columns
+        self._ids, self._kinds = columns["id"].tolist(), columns["kind"].tolist()
+        if len(self.keys) != self.doc_count:
+            raise store.IndexCorrupted(f"the keyword index in {gen} has {len(self.keys)} documents in its impact "
+                                       f"arrays but {self.doc_count} in Whoosh")
 
     def search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
                filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
         """The best `limit` documents for the words, gated by the phrases, without the excluded words."""
         phrases, excludes = list(phrases), list(excludes)
-        with self._reading("searching") as s:
-            q = self._query(s, text, phrases, excludes)
-            if q is None:
-                return []
-            flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
-            results = s.search(q, limit=limit, filter=flt)
-            return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score)) for r in results]
+        if phrases:
+            return self.whoosh_search(text=text, phrases=phrases, excludes=excludes, filters=filters, limit=limit)
+        totals = self.scores(text)
+        if totals is None:
+            return []
+        mask = self.mask(filters or {})
+        if excludes:
+            mask &= ~self._containing(excludes)
+        return [KeywordHit(self.keys[n], self._ids[n], self._kinds[n], float(totals[n]))
+                for n in impact.top_k(totals, limit, mask)]
+
+    def scores(self, text: str, granularities: tuple[str, ...] = WORD_GRANULARITIES) -> np.ndarray | None:
+        """Every document's BM25F score for the free words (None: no word the index knows)."""
+        parts = self._terms(text, granularities=granularities)
+        return impact.scores(parts, self.doc_count) if parts else None
+
+    def coverage(self, text: str, doc: int) -> Coverage:
+        """How much of the query one document says, over the query's mode-A words (short units, so a
+        compound the document never uses still counts its parts; the generic words of a long question
+        left out), each weighted by its idf: see `Coverage`."""
+        tokens = query_tokens(text)["a"]
+        m = self._impacts["a"]
+        long_query = len(query_tokens(text)["c"]) >= LONG_QUERY_TOKENS
+        ceiling = float(np.log((self.doc_count + 1) / 0.5))
+        total = found = unknown = missing = 0.0
+        for t in tokens:
+            row = m.terms.get(t)
+            df = int(m.df_max[row]) if row is not None else 0
+            if long_query and df / max(self.doc_count, 1) >= GENERIC_DF_SHARE:
+                continue
+            idf = float(np.log((self.doc_count + 1) / (df + 0.5)))
+            total += idf
+            docs = m.docs[m.indptr[row]:m.indptr[row + 1]] if row is not None else m.docs[:0]
+            i = int(np.searchsorted(docs, doc))
+            if i < len(docs) and docs[i] == doc:
+                found += idf
+            elif row is None:
+                unknown += idf
+            else:
+                missing = max(missing, idf / ceiling)
+        return Coverage(found / total if total else 0.0, total, unknown / total if total else 0.0, missing)
+
+    def mask(self, filters: dict[str, str]) -> np.ndarray:
+        """The documents whose columns have the filter values (aws_role, customer_role, series, kind)."""
+        mask = np.ones(self.doc_count, dtype=bool)
+        for column, value in filters.items():
+            mask &= self._columns[column] == value
+        return mask
+
+    def _terms(self, text: str, *, all_terms: bool = False, granularities: tuple[str, ...] = WORD_GRANULARITIES
+               ) -> list[tuple[impact.ImpactMatrix, list[int]]]:
+        """Per granularity, the query's terms that score: in a long question, not the generic ones."""
+        if not text.strip():
+            return []
+        tokens = query_tokens(text)
+        long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
+        out = []
+        for g in granularities:
+            toks = tokens[g]
+            m = self._impacts[g]
+            ids = m.ids(toks)
+            if long_query:
+                ids = [i for i in ids if m.df_max[i] / max(self.doc_count, 1) < GENERIC_DF_SHARE]
+            if ids:
+                out.append((m, ids))
+        return out
+
+    def _containing(self, texts: Iterable[str]) -> np.ndarray:
+        """Mask of the documents containing any word of the texts (what `-word` excludes)."""
+        return impact.containing([p for t in texts for p in self._terms(t, all_terms=True)], self.doc_count)
 
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:
         """Every document containing all the phrases (no limit: a gate, not a ranking)."""
         with self._reading("searching") as s:
             must = [q for q in (_phrase_query(p) for p in phrases) if q is not None]
-            return self._keys_of(s, Q.And(must)) if must else set()
+            return {self.keys[n] for n in s.docs_for_query(Q.And(must))} if must else set()
 
     def with_any_word(self, texts: Iterable[str]) -> set[str]:
         """Every document containing any word of the texts (what `-word` excludes), no limit."""
+        return {self.keys[n] for n in np.flatnonzero(self._containing(texts))}
+
+    def specific_tokens(self, text: str) -> dict[str, list[str]]:
+        """The query's tokens minus the generic ones a long question carries (for highlighting)."""
+        tokens = query_tokens(text)
+        if len(tokens["c"]) < LONG_QUERY_TOKENS:
+            return tokens
+        return {g: [t for t in toks if self._df_share(g, t) < GENERIC_DF_SHARE] for g, toks in tokens.items()}
+
+    def _df_share(self, g: str, token: str) -> float:
+        m = self._impacts[g]
+        return m.df_max[m.terms[token]] / max(self.doc_count, 1) if token in m.terms else 0.0
+
+    def whoosh_search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
+                      filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
+        """The same search run by Whoosh's own scorer: for phrases, and as the reference
+        the impact arrays are checked against."""
         with self._reading("searching") as s:
-            qs = [q for q in (_terms_query(s, self.doc_count, t, all_terms=True) for t in texts) if q is not None]
-            return self._keys_of(s, Q.Or(qs)) if qs else set()
-
-    def _keys_of(self, s: Any, q: Q.Query) -> set[str]:
-        keys = self._doc_keys(s)
-        return {keys[n] for n in s.docs_for_query(q)}
-
-    def _doc_keys(self, s: Any) -> list[str]:
-        """Document key per Whoosh document number, read once per open index."""
-        if self._keys is None:
-            self._keys = [s.stored_fields(n)["doc_key"] for n in range(s.doc_count_all())]
-        return self._keys
+            q = self._query(s, text, list(phrases), list(excludes))
+            if q is None:
+                return []
+            flt = Q.And([Q.Term(k, v) for k, v in (filters or {}).items()]) if filters else None
+            results = s.search(q, limit=limit, filter=flt)
+            return [KeywordHit(r["doc_key"], r["id"], r["kind"], float(r.score)) for r in results]
 
     @contextmanager
     def _reading(self, doing: str) -> Iterator[Any]:
@@ -186,15 +294,6 @@ class KeywordIndex:
         except (OSError, EOFError, ValueError, KeyError) as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
                                        f"({type(e).__name__}: {e})") from e
-
-    def specific_tokens(self, text: str) -> dict[str, list[str]]:
-        """The query's tokens minus the generic ones a long question carries (for highlighting)."""
-        tokens = query_tokens(text)
-        if len(tokens["c"]) < LONG_QUERY_TOKENS:
-            return tokens
-        with self._reading("reading term statistics") as s:
-            return {g: [t for t in toks if _df_share(s, g, t, self.doc_count) < GENERIC_DF_SHARE]
-                    for g, toks in tokens.items()}
 
     def _query(self, s: Any, text: str, phrases: list[str], excludes: list[str]) -> Q.Query | None:
         should = _terms_query(s, self.doc_count, text)
@@ -213,7 +312,7 @@ class KeywordIndex:
 
 
 def query_tokens(text: str) -> dict[str, list[str]]:
-    """The query's tokens per granularity, deduplicated in order."""
+    """The query's tokens per granularity (synonym groups included), deduplicated in order."""
     return {g: list(toks) for g, toks in zip(GRANULARITIES, _query_tokens(text))}
 
 
@@ -224,7 +323,8 @@ def _query_tokens(text: str) -> tuple[tuple[str, ...], ...]:
             tuple(dict.fromkeys(tokenize(text, "A"))),
             # bigrams rescue Japanese words Sudachi splits oddly; on English words
             # they only add noise (cloudtrail ~ cloudwatch), so keep non-ASCII ones
-            tuple(dict.fromkeys(b for b in bigrams(text) if not b.isascii())))
+            tuple(dict.fromkeys(b for b in bigrams(text) if not b.isascii())),
+            tuple(dict.fromkeys(synonyms(text))))
 
 
 def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> Q.Query | None:
@@ -233,8 +333,8 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> 
     tokens = query_tokens(text)
     long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
     subqueries: list[Q.Query] = []
-    for g, toks in tokens.items():
-        for t in toks:
+    for g in WORD_GRANULARITIES:
+        for t in tokens[g]:
             dfs = {f: s.doc_frequency(f"{f}_{g}", t) for f in TEXT_FIELDS}
             if long_query and max(dfs.values()) / max(n_docs, 1) >= GENERIC_DF_SHARE:
                 continue
@@ -248,11 +348,6 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> 
     # time in block-quality bookkeeping; preloading the scores into an array is 3x faster
     q.matcher_type = Q.Or.ARRAY_MATCHER
     return q
-
-
-def _df_share(s: Any, g: str, token: str, n_docs: int) -> float:
-    df = max(s.doc_frequency(f"{f}_{g}", token) for f in TEXT_FIELDS)
-    return df / max(n_docs, 1)
 
 
 def _phrase_query(phrase: str) -> Q.Query | None:

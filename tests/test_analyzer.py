@@ -25,6 +25,7 @@ from indexer.analyzer import (
     japanese_analyzer,
     normalize,
     sudachi_tokenizer,
+    synonyms,
     tokenize,
 )
 
@@ -84,10 +85,22 @@ def test_english_is_lower_cased_after_sudachi_normalisation() -> None:
     # Sudachi maps some English words to katakana and leaves others upper
     # case (access -> ACCESS, IAM -> iam); lower() after it makes them stable.
     assert tokenize("AWS Identity and Access Management(IAM)") == [
-        "aws", "アイデンティティー", "アンド", "access", "マネージメント", "iam",
+        "aw", "アイデンティティー", "access", "マネージメント", "iam",  # "and" is a stop word; aws stems to aw
     ]
     assert tokenize("access") == tokenize("ACCESS") == tokenize("Access") == ["access"]
     assert tokenize("iam") == tokenize("IAM") == ["iam"]
+
+
+def test_english_function_words_never_match_and_words_are_stemmed() -> None:
+    assert tokenize("How are encryption keys managed?") == ["encryption", "kei", "マネージド"]
+    assert tokenize("physical access to data centers") == ["フィジカル", "access", "データ", "center"]
+    assert tokenize("The logs are encrypted") == ["log", "encrypt"]
+
+
+def test_synonym_groups_let_either_word_find_the_other() -> None:
+    assert set(synonyms("ログイン")) & set(synonyms("サインイン"))
+    assert set(synonyms("外部委託")) == set(synonyms("アウトソーシング"))
+    assert synonyms("使う") == []  # verbs share groups too widely; only nouns count
 
 
 def test_half_width_katakana_matches_full_width() -> None:
