@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from corpus.passages import Passage, boilerplate_keys, document_passages, revision_passages
+from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, revision_passages
 from corpus.records import Document, document_hash
 from corpus.vocabulary import REVISION_SERIES, role_name
 
@@ -53,6 +53,12 @@ class SearchDocument:
         """(field, text) of every passage a snippet may quote, references included."""
         return tuple((p.field, p.text) for p in self.passages) + tuple(("references", r) for r in self.references)
 
+    @property
+    def text_key(self) -> str:
+        """Its whole text (boilerplate included), normalised: equal keys mean identical criteria."""
+        return normalize_passage("\n".join(p.text for p in sorted(self.passages + self.boilerplate,
+                                                                   key=lambda p: (p.field, p.index))))
+
     def matches(self, filters: dict[str, str]) -> bool:
         """Whether the document has every filter value (aws_role, customer_role, series, kind)."""
         return all(getattr(self, name) == value for name, value in filters.items())
@@ -66,11 +72,18 @@ class DocumentTable:
     corpus_hash: str
     _by_key: dict[str, SearchDocument] = field(default_factory=dict, compare=False, repr=False)
     _by_id: dict[str, list[SearchDocument]] = field(default_factory=dict, compare=False, repr=False)
+    _same: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        by_text: dict[str, list[str]] = {}
         for d in self.documents:
             self._by_key[d.key] = d
             self._by_id.setdefault(d.id, []).append(d)
+            if d.kind == CRITERION and d.passages:
+                by_text.setdefault(d.text_key, []).append(d.key)
+        for keys in by_text.values():
+            if len(keys) > 1:
+                self._same.update({k: tuple(keys) for k in keys})
 
     def __iter__(self) -> Iterator[SearchDocument]:
         return iter(self.documents)
@@ -83,6 +96,11 @@ class DocumentTable:
 
     def __contains__(self, key: object) -> bool:
         return key in self._by_key
+
+    def same_text(self, key: str) -> tuple[str, ...]:
+        """The criteria whose text is identical to this one's, itself included, in document order
+        (実57 and 実58; 実88, which refers to 実87); () if it has no twin."""
+        return self._same.get(key, ())
 
     def about(self, criterion_id: str) -> list[SearchDocument]:
         """The documents about one ID: its own (if it is a criterion), then its change-history entries."""

@@ -105,9 +105,20 @@ def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
     return out
 
 
+MIN_SENTENCE_CHARS = 8  # shorter pieces ("以下の通り。") say nothing on their own
+_SENTENCES = re.compile(r"(?<=[。．!?！？])|(?<=\.)\s+|\n")
+
+
+def split_sentences(passage: str) -> list[str]:
+    """The sentences of a passage (and its lines: a heading or bullet is one), for the finer
+    semantic match a long passage's single vector averages away."""
+    return [s for s in (piece.strip() for piece in _SENTENCES.split(passage)) if len(s) >= MIN_SENTENCE_CHARS]
+
+
 def passage_settings() -> dict[str, int | float]:
     """What decides passage boundaries and boilerplate; indexes built on passages store it."""
     return {"splitting_version": 3, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
+            "min_sentence_chars": MIN_SENTENCE_CHARS,
             "boilerplate_min_share": BOILERPLATE_MIN_SHARE, "boilerplate_min_criteria": BOILERPLATE_MIN_CRITERIA}
 
 
@@ -133,10 +144,9 @@ def document_passages(doc: "Document", *, max_chars: int = MAX_CHARS) -> list[Pa
     for c in doc.criteria:
         own = criterion_passages(c, max_chars=max_chars)
         source = doc.text_of(c)
-        if source is not c:
-            own = [p for p in own if p.field != "aws_status"] + [
-                Passage(c.id, p.field, p.index, p.text) for p in criterion_passages(source, max_chars=max_chars)
-                if p.field == "aws_status"]
+        if source is not c:  # its AWS column first, as for every other criterion
+            own = [Passage(c.id, p.field, p.index, p.text) for p in criterion_passages(source, max_chars=max_chars)
+                   if p.field == "aws_status"] + [p for p in own if p.field != "aws_status"]
         out.extend(own)
     for r in doc.revisions:
         out.extend(revision_passages(r, max_chars=max_chars))

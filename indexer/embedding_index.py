@@ -1,10 +1,15 @@
-"""The embedding index: one vector per distinct passage, scored per document.
+"""The embedding index: vectors of every passage and every sentence, scored per document.
 
-The document repeats paragraphs a lot, so each distinct passage (by its
-normalised hash) is embedded once, and vectors are cached by passage hash and
-model so a rebuild embeds only what changed. The passages are those of the
-searchable documents (`corpus.documents`, boilerplate left out); a document
-scores by its best passage.
+The document repeats paragraphs a lot, so each distinct text (by its normalised
+hash) is embedded once, and vectors are cached by hash and model so a rebuild
+embeds only what changed. The texts are those of the searchable documents
+(`corpus.documents`, boilerplate left out), at two granularities: whole passages,
+and their sentences, whose vectors keep the point a long passage's one vector
+averages away. A document scores by its best passage and, separately, by its
+best sentence (each nudged by its second best).
+
+Units are stored in document order (the table's document numbers), so a query's
+per-document scores are a matrix product, a gather and `np.maximum.reduceat`.
 """
 from __future__ import annotations
 
@@ -19,19 +24,22 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from corpus.documents import DocumentTable
-from corpus.passages import passage_settings
+from corpus.passages import passage_key, passage_settings, split_sentences
 from indexer import store
 
 if TYPE_CHECKING:
     from indexer.encoder import Encoder
 
-FORMAT_VERSION = 1
-SECOND_PASSAGE_WEIGHT = 0.1  # a document with two good passages beats one with one
+FORMAT_VERSION = 2  # 2: sentence units beside passages, in document order
+SECOND_UNIT_WEIGHT = 0.1  # a document with two good passages beats one with one
+PASSAGE, SENTENCE = 0, 1
+UNIT_KINDS = {"passage": PASSAGE, "sentence": SENTENCE}
 
 
 def wanted_meta(table: DocumentTable, settings: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": table.corpus_hash,
-            "boilerplate": "left out", "passage_splitting": passage_settings(), "second_passage_weight": SECOND_PASSAGE_WEIGHT}
+            "boilerplate": "left out", "passage_splitting": passage_settings(),
+            "second_unit_weight": SECOND_UNIT_WEIGHT}
 
 
 def _slug(name: str) -> str:
@@ -60,10 +68,29 @@ def _save_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
     tmp.replace(path)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One embedded text of one document: a passage, or a sentence of one."""
+
+    doc: int  # the document's number in the table
+    passage: int  # the passage's position in the document's passages
+    kind: int  # PASSAGE | SENTENCE
+    text: str
+
+
+def units(table: DocumentTable) -> list[Unit]:
+    """Every passage and sentence of every document, in document order (passages first)."""
+    out: list[Unit] = []
+    for n, d in enumerate(table):
+        out += [Unit(n, i, PASSAGE, p.text) for i, p in enumerate(d.passages)]
+        out += [Unit(n, i, SENTENCE, s) for i, p in enumerate(d.passages) for s in split_sentences(p.text)]
+    return out
+
+
 @dataclass
 class BuildReport:
     generation: Path
-    passages: int
+    units: int
     distinct: int
     embedded: int  # newly embedded (not from the cache)
     seconds: float
@@ -71,13 +98,13 @@ class BuildReport:
 
 def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
           settings: dict[str, Any], show_progress: bool = False) -> BuildReport:
-    """Build and publish a generation; the encoder is made only if some passage is not cached
+    """Build and publish a generation; the encoder is made only if some text is not cached
     (so a rebuild of an unchanged corpus never loads torch)."""
     started = time.perf_counter()
-    kept = [(d, p) for d in table for p in d.passages]
+    all_units = units(table)
     texts: dict[str, str] = {}
-    for _, p in kept:
-        texts.setdefault(p.key, p.text)
+    for u in all_units:
+        texts.setdefault(passage_key(u.text), u.text)
     cache_path = root / "cache" / f"{_slug(settings['name'])}-{settings['dim']}.npz"
     cache = _load_cache(cache_path, settings["dim"])
     missing = [k for k in texts if k not in cache]
@@ -88,40 +115,47 @@ def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encod
     keys = list(texts)
     matrix = np.stack([cache[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, settings["dim"]), np.float32)
     row = {k: i for i, k in enumerate(keys)}
-    postings = [{"doc_key": d.key, "id": d.id, "field": p.field, "row": row[p.key], "text": p.text}
-                for d, p in kept]
     gen = store.new_generation(root)
     np.save(gen / "vectors.npy", matrix)
-    (gen / "postings.json").write_text(json.dumps(postings, ensure_ascii=False), encoding="utf-8")
+    np.savez(gen / "units.npz", doc=np.array([u.doc for u in all_units], dtype=np.int32),
+             passage=np.array([u.passage for u in all_units], dtype=np.int32),
+             kind=np.array([u.kind for u in all_units], dtype=np.int8),
+             row=np.array([row[passage_key(u.text)] for u in all_units], dtype=np.int32),
+             keys=np.array([d.key for d in table], dtype=str))
     seconds = time.perf_counter() - started
-    store.publish(root, gen, wanted_meta(table, settings) | {"passages": len(kept), "distinct": len(keys),
-                                                          "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                                          "build_seconds": round(seconds, 3)})
-    return BuildReport(gen, len(kept), len(keys), len(missing), seconds)
+    store.publish(root, gen, wanted_meta(table, settings) | {
+        "units": len(all_units), "passages": sum(u.kind == PASSAGE for u in all_units), "distinct": len(keys),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S"), "build_seconds": round(seconds, 3)})
+    return BuildReport(gen, len(all_units), len(keys), len(missing), seconds)
 
 
-def top_two(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per group, the positions of its highest and second-highest value (the highest again
-    when the group has one member). Groups are numbered 0..n-1 and each is non-empty."""
-    order = np.lexsort((-values, groups))
-    starts = np.flatnonzero(np.r_[True, groups[order][1:] != groups[order][:-1]])
-    ends = np.r_[starts[1:], len(order)]
-    second = np.where(ends - starts > 1, starts + 1, starts)
-    return order[starts], order[second]
+def best_per_group(values: np.ndarray, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per contiguous group (its first position in `starts`, each group non-empty): the highest
+    value and the second highest (the highest again when it is reached twice or the group has one
+    member)."""
+    best = np.maximum.reduceat(values, starts)
+    sizes = np.diff(np.r_[starts, len(values)])
+    at_best = values == np.repeat(best, sizes)
+    ties = np.add.reduceat(at_best.astype(np.int32), starts)
+    second = np.maximum.reduceat(np.where(at_best, -np.inf, values), starts)
+    second = np.where((ties > 1) | (sizes == 1), best, second)
+    return best, second
 
 
-def best_passage_score(best: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """A document scores by its best passage, nudged by its second best."""
-    return best + SECOND_PASSAGE_WEIGHT * (second - best)
+def unit_score(best: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A document scores by its best unit, nudged by its second best."""
+    return best + SECOND_UNIT_WEIGHT * (second - best)
 
 
 @dataclass(frozen=True)
-class SemanticHit:
-    doc_key: str
-    id: str
-    score: float
-    passage: str
-    field: str
+class DocScores:
+    """One query's semantic scores per document number (-inf: the document has no such unit)."""
+
+    passage: np.ndarray
+    sentence: np.ndarray
+    best_passage: np.ndarray  # per document, the position of its best passage in its passages (-1: none)
+    top_cosine: float  # the highest passage cosine of the query over the whole corpus
+    cosines: np.ndarray  # the query's cosine with every distinct text (for answerability statistics)
 
 
 class EmbeddingIndex:
@@ -130,33 +164,70 @@ class EmbeddingIndex:
         self.meta = store.read_meta(gen)
         try:
             self.matrix = np.load(gen / "vectors.npy")
-            self.postings = json.loads((gen / "postings.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
+            with np.load(gen / "units.npz") as z:
+                doc, passage, kind, row = z["doc"], z["passage"], z["kind"], z["row"]
+                self.keys: list[str] = z["keys"].tolist()
+        except (OSError, ValueError, KeyError) as e:
             raise store.IndexCorrupted(f"the embedding index in {gen} cannot be read ({e})") from e
         if self.matrix.ndim != 2 or self.matrix.shape[1] != self.meta["model"]["dim"]:
             raise store.IndexCorrupted(f"the embedding index in {gen} has vectors of the wrong shape "
                                        f"{self.matrix.shape}")
-        keys = {p["doc_key"]: None for p in self.postings}
-        self._doc_number = {k: n for n, k in enumerate(keys)}
-        self._posting_doc = np.array([self._doc_number[p["doc_key"]] for p in self.postings], dtype=np.int64)
-        self._posting_row = np.array([p["row"] for p in self.postings], dtype=np.int64)
+        self._groups = {}
+        for k in (PASSAGE, SENTENCE):
+            sel = np.flatnonzero(kind == k)
+            d = doc[sel]
+            starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.zeros(0, np.int64)
+            self._groups[k] = (row[sel], passage[sel], d[starts] if len(d) else d, starts)
 
     @property
     def model_name(self) -> str:
         return self.meta["model"]["name"]
 
-    def scores(self, query_vector: np.ndarray) -> list[SemanticHit]:
-        """Every document's score, best first."""
-        if not self.postings:
-            return []
-        sims = (self.matrix @ query_vector.astype(np.float32))[self._posting_row]
-        best, second = top_two(self._posting_doc, sims)
-        scores = best_passage_score(sims[best], sims[second])
-        hits = [SemanticHit(p["doc_key"], p["id"], float(s), p["text"], p["field"])
-                for p, s in zip((self.postings[i] for i in best), scores)]
-        hits.sort(key=lambda h: -h.score)
-        return hits
+    @property
+    def vector_rows(self) -> np.ndarray:
+        """Per unit of passage kind, its row in `matrix` (document order)."""
+        return self._groups[PASSAGE][0]
 
+    def similar_to(self, doc: int) -> np.ndarray:
+        """Every document's similarity to document `doc`, from the stored vectors (no encoding): the
+        best cosine between any passage of the one and any passage of the other (-inf: no passage)."""
+        rows, _, docs, starts = self._groups[PASSAGE]
+        n = len(self.keys)
+        out = np.full(n, -np.inf, dtype=np.float32)
+        at = np.flatnonzero(docs == doc)
+        if not len(at) or not len(rows):
+            return out
+        begin, end = starts[at[0]], (starts[at[0] + 1] if at[0] + 1 < len(starts) else len(rows))
+        own = self.matrix[rows[begin:end]]
+        best = (self.matrix[rows] @ own.T).max(axis=1)
+        out[docs] = np.maximum.reduceat(best, starts)
+        return out
+
+    def doc_scores(self, query_vector: np.ndarray) -> DocScores:
+        """Every document's best-passage and best-sentence score for one query vector."""
+        n = len(self.keys)
+        cosines = self.matrix @ query_vector.astype(np.float32)
+        out: dict[int, np.ndarray] = {}
+        best_passage = np.full(n, -1, dtype=np.int64)
+        for k, (rows, passages, docs, starts) in self._groups.items():
+            scores = np.full(n, -np.inf, dtype=np.float32)
+            if len(rows):
+                sims = cosines[rows]
+                best, second = best_per_group(sims, starts)
+                scores[docs] = unit_score(best, second)
+                if k == PASSAGE:
+                    at = _first_at(sims, best, starts)
+                    best_passage[docs] = passages[at]
+            out[k] = scores
+        top = float(cosines[self._groups[PASSAGE][0]].max()) if len(self._groups[PASSAGE][0]) else 0.0
+        return DocScores(out[PASSAGE], out[SENTENCE], best_passage, top, cosines)
+
+
+def _first_at(values: np.ndarray, best: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per group, the position of the first value equal to the group's best."""
+    sizes = np.diff(np.r_[starts, len(values)])
+    positions = np.where(values == np.repeat(best, sizes), np.arange(len(values)), len(values))
+    return np.minimum.reduceat(positions, starts)
 
 
 def ensure(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
