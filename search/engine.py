@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+
+import numpy as np
 
 from corpus.documents import CRITERION, REVISION, DocumentTable, document_table
 from corpus.parser import SOURCE, parse_file
@@ -19,16 +21,19 @@ from corpus.records import Document
 from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
 from indexer.e5 import DEFAULT_MODEL
+from corpus.duplicates import jaccard, shingles
 from search import fusion, snippet
+from search.answerability import NO_MATCH, Evidence, Match, Models, judge, load_models
 from search.errors import LimitOutOfRange, UnknownFilter, UnknownMode
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
 
 CANDIDATES = 100
+FILTER_COLUMNS = ("aws_role", "customer_role", "series", "kind")
+NEAR_TEXT = 0.8  # Jaccard of character 5-grams: "nearly identical" (the duplicate finder's threshold)
 # About one 512-token window of e5 for Japanese text: a longer paste would be embedded
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
 
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,14 @@ class Hit:
     snippet: str
     highlights: tuple[tuple[int, int], ...]
     same_as: str | None = None
+    same_text: tuple[str, ...] = ()  # other criteria with identical text, folded into this hit
+    near_text: tuple[str, ...] = ()  # other hits of this result whose text is nearly identical
     explain: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["highlights"] = [list(h) for h in self.highlights]
+        d["same_text"], d["near_text"] = list(self.same_text), list(self.near_text)
         if self.explain is None:
             d.pop("explain")
         return d
@@ -62,30 +70,39 @@ class SearchResult:
     mode: str
     hits: tuple[Hit, ...]
     warnings: tuple[str, ...] = ()
+    match: Match | None = None  # does the document answer it? (None for a lookup by ID)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "mode": self.mode, "hits": [h.to_dict() for h in self.hits],
-                "warnings": list(self.warnings)}
+        return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
+                "hits": [h.to_dict() for h in self.hits], "warnings": list(self.warnings)}
 
     @property
     def ids(self) -> list[str]:
-        return [h.id for h in self.hits]
+        """Every criterion in rank order, identical ones unfolded (what `kijun eval` scores)."""
+        return [i for h in self.hits for i in (h.id, *h.same_text)]
 
 
 class Engine:
     """One corpus, its two indexes and the query encoder; safe to share across threads."""
 
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
-                 document: Document | None = None, model: str | None = None, weight: float = fusion.DEFAULT_WEIGHT,
+                 document: Document | None = None, model: str | None = None,
                  build_backend: str = "auto", notify: Callable[[str], None] | None = None) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
-        self.weight = weight
         self.build_backend = build_backend
         self.notify = notify or (lambda msg: None)
         self.doc: Document = document if document is not None else parse_file(self.source)
         self.table: DocumentTable = document_table(self.doc)
+        self.weights: fusion.Weights = fusion.load_weights()
+        self.answerability: Models = load_models()
+        self._position = {d.key: n for n, d in enumerate(self.table)}
+        self._columns = {c: np.array([getattr(d, c) for d in self.table]) for c in FILTER_COLUMNS}
+        self._is_criterion = np.array([d.kind == CRITERION for d in self.table])
+        self._kw_order: tuple[keyword_index.KeywordIndex, np.ndarray, np.ndarray] | None = None
+        self._pinned = threading.local()  # the keyword index one search resolved
+        self._shingle_cache: dict[str, frozenset[str]] = {}
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
         self._encoder: Any = None
@@ -187,6 +204,23 @@ class Engine:
 
     def search(self, query: str, *, mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None,
                customer: str | None = None, series: str | None = None, explain: bool = False) -> SearchResult:
+        """Search the criteria and change history; the keyword index is resolved once per search
+        (following a swap made since the last one), and a search whose index was swapped out
+        under it is answered again by the new one."""
+        for attempt in (1, 2):
+            index = self._pinned.keyword = self.keyword
+            try:
+                return self._search(query, mode=mode, limit=limit, aws=aws, customer=customer, series=series,
+                                    explain=explain)
+            except store.IndexCorrupted:
+                if attempt == 2 or self._up_to_date(index, self.root / "keyword"):
+                    raise
+            finally:
+                self._pinned.keyword = None
+        raise AssertionError("unreachable")
+
+    def _search(self, query: str, *, mode: str, limit: int, aws: str | None, customer: str | None,
+                series: str | None, explain: bool) -> SearchResult:
         if mode not in MODES:
             raise UnknownMode(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         if not 1 <= int(limit) <= MAX_LIMIT:
@@ -197,67 +231,186 @@ class Engine:
         unknown = [i for i in q.ids if not self.table.about(i)]
         if unknown:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
+        sig = self.signals(q, filters, mode, warnings)
+        scores, candidates = self.rank_scores(sig, mode, self.weights)
+        ranked = _best_first(scores, candidates, 2 * int(limit))  # room for identical criteria folded away
+        order = self._ids_first(q, ranked, filters, warnings)
+        named_score = (float(scores[ranked[0]]) if ranked else 0.0) + 1.0  # IDs typed go first, above any score
+        tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
+            else {g: [] for g in keyword_index.GRANULARITIES}
+        hits = [self._hit(n, float(scores[n]) if n in ranked else named_score, tokens, sig, twins, explain)
+                for n, twins in self._collapse(order, candidates, int(limit))]
+        evidence = None if q.only_ids else self.evidence(q, sig, scores, candidates)
+        match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
+        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match)
 
-        kw: dict[str, float] = {}
-        sem: dict[str, float] = {}
-        sem_passage: dict[str, tuple[str, str]] = {}
-        if q.text or q.phrases:
-            if mode in ("keyword", "hybrid") or q.phrases or q.excludes:
-                kw = self._keyword_hits(q, filters)
-            if mode in ("semantic", "hybrid"):
-                index = self.semantic()
-                if index is None:
-                    warnings.append(f"semantic search is unavailable ({self._model_error}); "
-                                    "showing keyword results")
-                    if mode == "semantic":
-                        kw = self._keyword_hits(q, filters)
-                else:
-                    if len(q.positive_text) > MAX_SEMANTIC_QUERY_CHARS:
-                        warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
-                                        "of the query (the model's window); keyword matching read all of it")
-                    with self._encode_lock:
-                        vec = self._encoder.encode_queries([q.positive_text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
-                    allowed = self._allowed(filters, q)
-                    for h in index.scores(vec):
-                        if h.doc_key in allowed:
-                            sem[h.doc_key] = h.score
-                            sem_passage[h.doc_key] = (h.field, h.passage)
-        if mode == "keyword" or (mode == "hybrid" and not sem):
-            scores = dict(kw)
-        elif mode == "semantic" and sem:
-            scores = dict(sem)
-        elif mode == "semantic":
-            scores = dict(kw)
-        else:
-            scores = fusion.convex_fusion(kw, sem, self.weight)
-        ranking = fusion.ranked(scores)
-        ranking = self._ids_first(q, ranking, filters, warnings)
-        hits = []
-        kw_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(kw), 1)}
-        sem_rank = {k: r for r, (k, _) in enumerate(fusion.ranked(sem), 1)}
-        tokens = self._on_keyword(lambda ix: ix.specific_tokens(q.positive_text)) if q.positive_text \
-            else {"c": [], "a": [], "bg": []}
-        for key, score in ranking[: int(limit)]:
-            hits.append(self._hit(key, score, tokens, sem_passage.get(key),
-                                  {"keyword_rank": kw_rank.get(key), "keyword_score": kw.get(key),
-                                   "semantic_rank": sem_rank.get(key), "semantic_score": sem.get(key),
-                                   "fused_score": score} if explain else None))
-        return SearchResult(query, mode, tuple(hits), tuple(warnings))
+    def encode_query(self, text: str) -> np.ndarray:
+        """The query's vector (its first MAX_SEMANTIC_QUERY_CHARS characters: one model window)."""
+        with self._encode_lock:
+            return self._encoder.encode_queries([text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
 
-    def _on_keyword(self, call: Callable[[keyword_index.KeywordIndex], T]) -> T:
-        """Run `call` on the keyword index; if another process swapped the index out mid-search,
-        the new one answers."""
-        index = self.keyword
-        try:
-            return call(index)
-        except store.IndexCorrupted:
-            if self._up_to_date(index, self.root / "keyword"):
-                raise
-            return call(self.keyword)
+    def similar(self, criterion_id: str, limit: int = 5) -> list[tuple[str, float]]:
+        """The criteria whose text is closest to this one's (its identical twins left out), from the
+        stored passage vectors: (ID, similarity), best first. [] without the model."""
+        index = self.semantic()
+        if index is None or criterion_id not in self._position:
+            return []
+        n = self._position[criterion_id]
+        scores = index.similar_to(n)
+        exclude = {n} | {self._position[k] for k in self.table.same_text(criterion_id)}
+        same_as = self.doc.get(criterion_id).same_as
+        candidates = self._is_criterion & np.isfinite(scores)
+        candidates[list(exclude)] = False
+        out = []
+        for m in _best_first(scores, candidates, limit + 5):
+            cid = self.table.documents[m].id
+            if cid != same_as and self.doc.get(cid).same_as != criterion_id:
+                out.append((cid, float(scores[m])))
+        return out[:limit]
 
-    def _keyword_hits(self, q: ParsedQuery, filters: dict[str, str]) -> dict[str, float]:
-        return {h.doc_key: h.score for h in self._on_keyword(lambda ix: ix.search(
-            text=q.text, phrases=q.phrases, excludes=q.excludes, filters=filters, limit=CANDIDATES))}
+    def signals(self, q: ParsedQuery, filters: dict[str, str], mode: str = DEFAULT_MODE,
+                warnings: list[str] | None = None) -> Signals:
+        """Every document's raw signals for one query (what ranking, answerability and `kijun fit`
+        read); semantic ones only for a semantic or hybrid search, and only if the model loads."""
+        warnings = warnings if warnings is not None else []
+        n = len(self.table)
+        absent = [p for p in q.phrases if not self._kw().with_phrases([p])]
+        if absent:  # a pasted question quoting 「…」 must not come back empty: search those words instead
+            warnings.append("; ".join(f"「{p}」 appears nowhere in the document" for p in absent)
+                            + ", so it was searched as words")
+            q = replace(q, text=" ".join([q.text, *absent]).strip(),
+                        phrases=tuple(p for p in q.phrases if p not in absent))
+        allowed = self._allowed(filters, q)
+        text = q.positive_text
+        keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
+        synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
+        dense: embedding_index.DocScores | None = None
+        if mode in ("semantic", "hybrid") and text:
+            index = self.semantic()
+            if index is None:
+                warnings.append(f"semantic search is unavailable ({self._model_error}); showing keyword results")
+            else:
+                if len(text) > MAX_SEMANTIC_QUERY_CHARS:
+                    warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
+                                    "of the query (the model's window); keyword matching read all of it")
+                dense = index.doc_scores(self.encode_query(text))
+        words = len(keyword_index.query_tokens(text)["c"]) if text else 0
+        coverage = self._coverage(text, int(np.argmax(keyword))).share if keyword.any() else 0.0
+        return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage)
+
+    def rank_scores(self, sig: Signals, mode: str, weights: fusion.Weights,
+                     normalized: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The scores a mode ranks by, and which documents it may return."""
+        if mode == "keyword" or sig.dense is None:
+            return sig.keyword, sig.allowed & (sig.keyword > 0)
+        has_text = np.isfinite(sig.dense.passage)
+        norm = normalized if normalized is not None else fusion.normalized(sig.raw())
+        if mode == "semantic":
+            return fusion.fuse({k: norm[k] for k in ("passage", "sentence")}, weights, sig.shape, sig.coverage), \
+                sig.allowed & has_text
+        return fusion.fuse(norm, weights, sig.shape, sig.coverage), sig.allowed & (has_text | (sig.keyword > 0))
+
+    def rank_ids(self, q: ParsedQuery, sig: Signals, weights: fusion.Weights, *, mode: str = DEFAULT_MODE,
+                 limit: int = 10, normalized: dict[str, np.ndarray] | None = None) -> list[str]:
+        """The criterion IDs a search would list, identical ones unfolded, under other weights
+        (what `kijun fit` compares; the same ranking `search` makes)."""
+        scores, candidates = self.rank_scores(sig, mode, weights, normalized)
+        order = self._ids_first(q, _best_first(scores, candidates, 2 * limit), {}, [])
+        return [self.table.documents[n].id for n in order][: 2 * limit]
+
+    def _keyword_scores(self, text: str, granularities: tuple[str, ...]) -> np.ndarray:
+        """BM25F per table document (0 where nothing matched)."""
+        out = np.zeros(len(self.table))
+        if text:
+            ix = self._kw()
+            values, order = ix.scores(text, granularities), self._table_order(ix)
+            if values is not None:
+                out[order] = values
+        return out
+
+    def _table_order(self, ix: keyword_index.KeywordIndex) -> np.ndarray:
+        """Table position of each of the keyword index's documents (its own numbering)."""
+        return self._orders(ix)[0]
+
+    def _inverse_order(self, ix: keyword_index.KeywordIndex) -> np.ndarray:
+        """The keyword index's number of each table document."""
+        return self._orders(ix)[1]
+
+    def _orders(self, ix: keyword_index.KeywordIndex) -> tuple[np.ndarray, np.ndarray]:
+        cached = self._kw_order
+        if cached is None or cached[0] is not ix:
+            position = np.array([self._position[k] for k in ix.keys], dtype=np.int64)
+            inverse = np.empty(len(self.table), dtype=np.int64)
+            inverse[position] = np.arange(len(position))
+            cached = self._kw_order = (ix, position, inverse)
+        return cached[1], cached[2]
+
+    def _collapse(self, order: list[int], candidates: np.ndarray, limit: int) -> list[tuple[int, tuple[str, ...]]]:
+        """The first `limit` hits, criteria with identical text folded into the best-ranked one."""
+        taken: set[int] = set()
+        out: list[tuple[int, tuple[str, ...]]] = []
+        for n in order:
+            if n in taken:
+                continue
+            key = self.table.documents[n].key
+            twins = tuple(k for k in self.table.same_text(key)
+                          if k != key and candidates[self._position[k]])
+            taken.update(self._position[k] for k in twins)
+            out.append((n, twins))
+            if len(out) == limit:
+                break
+        return out
+
+    def _near(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+        """Say which criteria of the result are nearly identical (実56 and 実57): kept apart, but said."""
+        crit = [h for h in hits if h.kind == CRITERION]
+        near: dict[str, list[str]] = {h.id: [] for h in crit}
+        for i, a in enumerate(crit):
+            for b in crit[i + 1:]:
+                sa, sb = self._shingles(a.id), self._shingles(b.id)
+                if min(len(sa), len(sb)) >= NEAR_TEXT * max(len(sa), len(sb)) and jaccard(sa, sb) >= NEAR_TEXT:
+                    near[a.id].append(b.id)
+                    near[b.id].append(a.id)
+        return tuple(replace(h, near_text=tuple(near[h.id])) if near.get(h.id) else h for h in hits)
+
+    def _shingles(self, key: str) -> frozenset[str]:
+        if key not in self._shingle_cache:
+            self._shingle_cache[key] = shingles(self.table[key].text_key)
+        return self._shingle_cache[key]
+
+    def _coverage(self, text: str, n: int) -> keyword_index.Coverage:
+        """How much of the query table document n says."""
+        ix = self._kw()
+        return ix.coverage(text, int(self._inverse_order(ix)[n]))
+
+    def evidence(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray) -> Evidence | None:
+        """What the answerability judgement reads about a ranked result (None: nothing to judge)."""
+        crit = candidates & self._is_criterion
+        if not crit.any():
+            return None
+        top = int(np.argmax(np.where(crit, scores, -np.inf)))
+        cov = self._coverage(q.positive_text, top) if q.positive_text else keyword_index.Coverage(0, 0, 0, 0)
+        words = len(keyword_index.query_tokens(q.positive_text)["c"]) if q.positive_text else 0
+        base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
+                "keyword_strength": float(sig.keyword[top]) / cov.idf_total if cov.idf_total else 0.0,
+                "words": float(np.log1p(words)), "latin": float(sig.shape == "latin")}
+        if sig.dense is None:
+            return Evidence(**base)
+        cos = sig.dense.cosines
+        passage = sig.dense.passage
+        finite = np.sort(passage[np.isfinite(passage)])[::-1]
+        in_top3 = lambda values: bool((values > values[top]).sum() < 3)  # noqa: E731
+        sentence = sig.dense.sentence[np.isfinite(sig.dense.sentence)]
+        return Evidence(**base, cosine_top=sig.dense.top_cosine,
+                        sentence_top=float(sentence.max()) if len(sentence) else 0.0,
+                        cosine_z=float((cos.max() - cos.mean()) / (cos.std() or 1.0)),
+                        cosine_gap=float(passage[top] - finite[min(4, len(finite) - 1)]) if np.isfinite(passage[top])
+                        else 0.0,
+                        agreement=float(in_top3(sig.keyword) and sig.keyword[top] > 0 and in_top3(passage)))
+
+    def _kw(self) -> keyword_index.KeywordIndex:
+        """The keyword index this search resolved (or the live one, outside a search)."""
+        return getattr(self._pinned, "keyword", None) or self.keyword
 
     def _filters(self, aws: str | None, customer: str | None, series: str | None) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -274,36 +427,36 @@ class Engine:
             out["series"] = SERIES_ALIASES[series]
         return out
 
-    def _allowed(self, filters: dict[str, str], q: ParsedQuery) -> set[str]:
-        """Documents semantic ranking may return: the filters, the required phrases and the
-        exclusions apply to it over the whole document set, as they do to keyword search."""
-        keys = {d.key for d in self.table if d.matches(filters)}
-        if q.phrases:
-            keys &= self._on_keyword(lambda ix: ix.with_phrases(q.phrases))
-        if q.excludes:
-            keys -= self._on_keyword(lambda ix: ix.with_any_word(q.excludes))
-        return keys
+    def _allowed(self, filters: dict[str, str], q: ParsedQuery) -> np.ndarray:
+        """Documents a search may return: the filters, the required phrases and the exclusions,
+        over the whole document set."""
+        allowed = np.ones(len(self.table), dtype=bool)
+        for name, value in filters.items():
+            allowed &= self._columns[name] == value
+        for keys, keep in ((self._kw().with_phrases(q.phrases) if q.phrases else None, True),
+                           (self._kw().with_any_word(q.excludes) if q.excludes else None, False)):
+            if keys is not None:
+                gate = np.zeros(len(self.table), dtype=bool)
+                gate[[self._position[k] for k in keys]] = True
+                allowed &= gate if keep else ~gate
+        return allowed
 
-    def _ids_first(self, q: ParsedQuery, ranking: list[tuple[str, float]], filters: dict[str, str],
-                   warnings: list[str]) -> list[tuple[str, float]]:
+    def _ids_first(self, q: ParsedQuery, order: list[int], filters: dict[str, str], warnings: list[str]) -> list[int]:
         """Criteria named by ID go first (if they pass the filters); a query that is only IDs
         lists them and their history."""
-        named: list[str] = []
+        named: list[int] = []
         for i in q.ids:
             about = [d for d in self.table.about(i) if d.kind == CRITERION or (q.only_ids and d.kind == REVISION)]
-            passing = [d.key for d in about if d.matches(filters)]
+            passing = [self._position[d.key] for d in about if d.matches(filters)]
             if about and not passing:
                 warnings.append(f"{i} does not match the filters, so it is not listed")
             named += passing
-        if not named:
-            return ranking
-        top = (ranking[0][1] if ranking else 0.0) + 1.0
-        head = [(k, top) for k in dict.fromkeys(named)]
-        return head + [(k, s) for k, s in ranking if k not in dict(head)]
+        head = list(dict.fromkeys(named))
+        return head + [n for n in order if n not in head]
 
-    def _hit(self, key: str, score: float, tokens: dict[str, list[str]],
-             sem_passage: tuple[str, str] | None, explain: dict[str, Any] | None) -> Hit:
-        d = self.table[key]
+    def _hit(self, n: int, score: float, tokens: dict[str, list[str]], sig: Signals, same_text: tuple[str, ...],
+             explain: bool) -> Hit:
+        d = self.table.documents[n]
         passages = d.display_passages
         words = set(tokens["c"]) | set(tokens["a"])
         snip = snippet.best_passage(passages, words, set())
@@ -311,11 +464,50 @@ class Engine:
             with_grams = snippet.best_passage(passages, words, set(tokens["bg"]))
             if with_grams is not None and with_grams.highlights:
                 snip = with_grams
-            elif sem_passage is not None:
-                snip = snippet.window(snippet.Snippet(sem_passage[0], sem_passage[1], (), sem_passage[1]))
-        field = snip.field if snip else ""
+            elif sig.dense is not None and sig.dense.best_passage[n] >= 0:
+                p = d.passages[int(sig.dense.best_passage[n])]
+                snip = snippet.window(snippet.Snippet(p.field, p.text, (), p.text))
         crit = self.doc.get(d.id) if d.kind == CRITERION else None
-        return Hit(id=d.id, score=round(float(score), 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
-                   customer_role=d.customer_role, field=field, snippet=snip.text if snip else "",
+        return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
+                   customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
-                   explain=(explain | {"passage": sem_passage[1] if sem_passage else None}) if explain else None)
+                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None)
+
+    def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
+        """Each signal's rank and raw score for one document (`--explain`)."""
+        out: dict[str, Any] = {"fused_score": round(score, 6)}
+        for name, values in sig.raw().items():
+            v = float(values[n])
+            present = v > 0 if name in ("keyword", "synonym") else np.isfinite(v)
+            out[f"{name}_score"] = round(v, 6) if present else None
+            out[f"{name}_rank"] = int((values > v).sum()) + 1 if present else None
+        if sig.dense is not None and sig.dense.best_passage[n] >= 0:
+            out["passage"] = self.table.documents[n].passages[int(sig.dense.best_passage[n])].text
+        return out
+
+
+@dataclass(frozen=True)
+class Signals:
+    """One query's raw signals over the table's documents (see `search.fusion`)."""
+
+    allowed: np.ndarray  # bool: passes the filters, phrases and exclusions
+    keyword: np.ndarray  # BM25F over the query's words (0: no match)
+    synonym: np.ndarray  # BM25F over their synonym groups
+    dense: embedding_index.DocScores | None  # None: keyword mode, or no model
+    shape: str  # the query's shape (search.fusion.query_shape)
+    coverage: float  # idf share of the query's words the best keyword match contains (0: none)
+
+    def raw(self) -> dict[str, np.ndarray]:
+        out = {"keyword": self.keyword, "synonym": self.synonym}
+        if self.dense is not None:
+            out |= {"passage": self.dense.passage, "sentence": self.dense.sentence}
+        return out
+
+
+def _best_first(scores: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
+    """The k best candidates, ties in document order."""
+    n = np.flatnonzero(candidates)
+    if len(n) > k:
+        cut = scores[n[np.argpartition(-scores[n], k - 1)[:k]]].min()
+        n = n[scores[n] >= cut]  # every tie at the cut, so document order decides between them
+    return n[np.lexsort((n, -scores[n]))][:k].tolist()

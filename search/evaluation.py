@@ -37,8 +37,9 @@ __all__ = [
     "format_table",
 ]
 
-Ranker = Callable[[str], Sequence[str]]
-"""Takes a query, returns ids best first (duplicates allowed; they are deduped)."""
+Ranker = Callable[[str], Any]
+"""Takes a query, returns ids best first (duplicates allowed; they are deduped), or a search
+result with ``ids`` and ``match`` (its answerability judgement: ``status`` and ``score``)."""
 
 MAX_GRADE = 2
 _KNOWN_FIELDS = ("query", "relevant", "kind", "topic", "answerable", "source")
@@ -254,6 +255,8 @@ class QueryResult:
     ndcg: float
     recall: float
     hit: bool
+    flagged: bool | None = None  # judged "not in this document" (None: the ranker does not judge)
+    judgement: float | None = None  # the judgement's score, higher = more likely answered
 
     def to_dict(self, k: int = 10, recall_k: int = 5) -> dict[str, Any]:
         return {
@@ -265,6 +268,8 @@ class QueryResult:
             f"ndcg@{k}": self.ndcg,
             f"recall@{recall_k}": self.recall,
             "hit": self.hit,
+            "flagged": self.flagged,
+            "judgement": self.judgement,
         }
 
 
@@ -278,12 +283,25 @@ class ModeReport:
     k: int = 10
     recall_k: int = 5
 
+    def answerability(self) -> dict[str, Any] | None:
+        """How the no-match judgement did: unanswerable queries flagged, answerable ones flagged
+        wrongly, and the AUC of its score (None if the ranker does not judge)."""
+        judged = [r for r in self.queries if r.flagged is not None]
+        if not judged:
+            return None
+        unanswerable = [r for r in judged if not r.query.answerable]
+        answerable = [r for r in judged if r.query.answerable]
+        return {"unanswerable": len(unanswerable), "unanswerable_flagged": sum(r.flagged for r in unanswerable),
+                "answerable": len(answerable), "answerable_flagged": sum(r.flagged for r in answerable),
+                "auc": metrics.auc([r.judgement or 0.0 for r in judged], [r.query.answerable for r in judged])}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "overall": self.overall.to_dict(self.k, self.recall_k),
             "by_kind": {
                 kind: agg.to_dict(self.k, self.recall_k) for kind, agg in self.by_kind.items()
             },
+            "answerability": self.answerability(),
             "queries": [row.to_dict(self.k, self.recall_k) for row in self.queries],
         }
 
@@ -340,7 +358,9 @@ def evaluate(
             where = f" on line {q.line}" if q.line else ""
             exc.add_note(f"while ranking the eval query{where}: {q.query!r}")
             raise
-        ranked = _checked_ranking(ranked, q)
+        match = getattr(ranked, "match", None) if hasattr(ranked, "ids") else None
+        judged = hasattr(ranked, "ids")
+        ranked = _checked_ranking(ranked.ids if judged else ranked, q)
         rows.append(
             QueryResult(
                 query=q,
@@ -349,6 +369,8 @@ def evaluate(
                 ndcg=metrics.ndcg(ranked, q.relevant, k=k),
                 recall=metrics.recall(ranked, q.relevant, k=recall_k),
                 hit=metrics.hit(ranked, q.relevant, k=k),
+                flagged=(match is None or match.status == "no_match") if judged else None,
+                judgement=(match.score if match is not None else 0.0) if judged else None,
             )
         )
 
@@ -385,7 +407,8 @@ def evaluate_modes(
     modes = {}
     for mode, report in reports.items():
         full = report.to_dict()
-        modes[mode] = {"overall": full["overall"], "by_kind": full["by_kind"]}
+        modes[mode] = {"overall": full["overall"], "by_kind": full["by_kind"],
+                       "answerability": full["answerability"]}
 
     rows = []
     for i, q in enumerate(queries):
@@ -518,6 +541,15 @@ def format_table(report: Mapping[str, Any]) -> str:
             n_text = "-" if n is None else str(n)
             left = _pad(label, label_w) + " " + _pad(n_text, 4, ">")
             lines.append(left + "".join(_SEP + cell for cell in cells))
+
+    judged = {m: modes[m].get("answerability") for m in mode_names if modes[m].get("answerability")}
+    if judged:
+        lines += ["", "No-match judgement (in-sample here; `kijun fit` reports the cross-validated figures):"]
+        for mode, a in judged.items():
+            share = a["answerable_flagged"] / a["answerable"] if a["answerable"] else 0.0
+            lines.append(f"  {mode:9s} unanswerable flagged {a['unanswerable_flagged']}/{a['unanswerable']}, "
+                         f"answerable flagged {a['answerable_flagged']}/{a['answerable']} ({share:.0%}), "
+                         f"AUC {a['auc']:.3f}")
 
     unanswerable = [row for row in report.get("queries", []) if not row["answerable"]]
     lines.append("")

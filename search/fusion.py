@@ -1,51 +1,108 @@
-"""Score fusion for the hybrid ranker: pure functions over {doc: score} maps.
+"""How the hybrid ranker combines its signals: pure functions over per-document arrays.
 
-hybrid(d) = w · norm_kw(d) + (1 − w) · norm_sem(d), where
-  norm_kw(d)  = bm25(d) / max bm25          (0 for documents keyword search did not find)
-  norm_sem(d) = (cos(d) − min cos) / (max cos − min cos) over all documents
+Four signals, each normalised per query so scales are comparable:
 
-BM25 is divided by its maximum rather than min-max'd because its floor is a
-true zero (no matching word); the semantic scores have no such floor, so they
-are min-max'd over the whole corpus, which every query scores. Degenerate
-inputs are defined, not divided by zero: an empty map gives {}, and a map whose
-scores are all equal (one hit included) normalises to 1.0 when positive, 0.0
-otherwise.
+* keyword  — BM25F over the query's own words / its maximum (0 where no word matched);
+* synonym  — BM25F over Sudachi synonym groups of the query's nouns / its maximum;
+* passage  — best-passage cosine, min-max over the documents that have text;
+* sentence — best-sentence cosine, min-max likewise.
+
+hybrid(d) = Σ weight(signal) · signal(d). How far the keyword signal is trusted depends
+on the query's shape: a long pasted question (many words, generic ones among them), a
+short term the user typed, or an English question (the document is Japanese, so its
+English words match little but incidental text). The weights are fitted on the dev set
+with cross-validation (`kijun fit`, `search/fitting.py`) and stored in `weights.json`
+beside this module, with the held-out figures they were chosen by.
+
+Degenerate inputs are defined, not divided by zero: an all-zero keyword signal stays
+zero; a semantic signal whose finite values are all equal normalises to 1.0.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-DEFAULT_WEIGHT = 0.4  # keyword share; 0.3–0.6 are within 0.015 nDCG on the dev set, 0.4 best
+import numpy as np
 
-
-def max_normalize(scores: Mapping[str, float]) -> dict[str, float]:
-    if not scores:
-        return {}
-    top = max(scores.values())
-    if top <= 0:
-        return {k: 0.0 for k in scores}
-    return {k: max(v, 0.0) / top for k, v in scores.items()}
-
-
-def minmax_normalize(scores: Mapping[str, float]) -> dict[str, float]:
-    if not scores:
-        return {}
-    lo, hi = min(scores.values()), max(scores.values())
-    if hi == lo:
-        return {k: (1.0 if hi > 0 else 0.0) for k in scores}
-    return {k: (v - lo) / (hi - lo) for k, v in scores.items()}
+SIGNALS = ("keyword", "synonym", "passage", "sentence")
+SHAPES = ("long", "short", "latin")
+LONG_QUERY_WORDS = 6  # a pasted question rather than a term (mode-C words)
+LATIN_SHARE = 0.5  # share of letters that are Latin: an English question
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
 
-def convex_fusion(keyword: Mapping[str, float], semantic: Mapping[str, float],
-                  weight: float = DEFAULT_WEIGHT) -> dict[str, float]:
-    """Fused scores for the union of documents; `weight` is keyword's share."""
-    if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"fusion weight must be between 0 and 1, got {weight}")
-    kw = max_normalize(keyword)
-    sem = minmax_normalize(semantic)
-    return {d: weight * kw.get(d, 0.0) + (1 - weight) * sem.get(d, 0.0) for d in set(kw) | set(sem)}
+def max_normalize(values: np.ndarray) -> np.ndarray:
+    """values / max (BM25 has a true zero floor); all zeros stay zeros."""
+    top = float(values.max()) if len(values) else 0.0
+    return np.clip(values, 0, None) / top if top > 0 else np.zeros_like(values, dtype=np.float64)
 
 
-def ranked(scores: Mapping[str, float]) -> list[tuple[str, float]]:
-    """Best first; ties broken by key so results are stable."""
-    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+def minmax_normalize(values: np.ndarray) -> np.ndarray:
+    """(v − min) / (max − min) over the finite values; non-finite → 0; equal values → 1."""
+    finite = np.isfinite(values)
+    out = np.zeros(len(values), dtype=np.float64)
+    if not finite.any():
+        return out
+    lo, hi = float(values[finite].min()), float(values[finite].max())
+    out[finite] = (values[finite] - lo) / (hi - lo) if hi > lo else 1.0
+    return out
+
+
+def query_shape(text: str, words: int) -> str:
+    """'latin' for an English question, 'long' for a pasted question, else 'short'."""
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(c.isascii() for c in letters) / len(letters) if letters else 0.0
+    if latin > LATIN_SHARE:
+        return "latin"
+    return "long" if words >= LONG_QUERY_WORDS else "short"
+
+
+@dataclass(frozen=True)
+class Weights:
+    """The weight of each signal; the keyword weight per query shape."""
+
+    keyword: Mapping[str, float]
+    synonym: float
+    passage: float
+    sentence: float
+    coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
+    fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
+
+    def of(self, signal: str, shape: str, coverage: float = 1.0) -> float:
+        if signal == "keyword":
+            return float(self.keyword[shape]) * coverage ** self.coverage
+        return float(getattr(self, signal))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"keyword": dict(self.keyword), "synonym": self.synonym, "passage": self.passage,
+                "sentence": self.sentence, "coverage": self.coverage, "fitted": dict(self.fitted)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Weights":
+        return cls(keyword={s: float(d["keyword"][s]) for s in SHAPES}, synonym=float(d["synonym"]),
+                   passage=float(d["passage"]), sentence=float(d["sentence"]),
+                   coverage=float(d.get("coverage", 0.0)), fitted=d.get("fitted", {}))
+
+
+def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
+    return Weights.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def normalized(raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each raw signal on its comparable scale (see the module docstring)."""
+    return {name: (max_normalize(v) if name in ("keyword", "synonym") else minmax_normalize(v))
+            for name, v in raw.items()}
+
+
+def fuse(signals: Mapping[str, np.ndarray], weights: Weights, shape: str, coverage: float = 1.0) -> np.ndarray:
+    """The hybrid score of every document from its normalised signals."""
+    n = len(next(iter(signals.values())))
+    total = np.zeros(n, dtype=np.float64)
+    for name, values in signals.items():
+        w = weights.of(name, shape, coverage)
+        if w:
+            total += w * values
+    return total

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["dedupe", "reciprocal_rank", "ndcg", "recall", "hit"]
+__all__ = ["dedupe", "reciprocal_rank", "ndcg", "recall", "hit", "auc"]
 
 
 def dedupe(ranked: Sequence[str]) -> list[str]:
@@ -87,3 +87,14 @@ def recall(
 def hit(ranked: Sequence[str], relevant: Mapping[str, int], k: int = 10) -> bool:
     """True if any id with grade > 0 is in the top k (a query that is not a miss)."""
     return any(relevant.get(doc_id, 0) > 0 for doc_id in _top(ranked, k))
+
+
+def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """Area under the ROC curve: the probability that a random positive scores above a random
+    negative (ties count half); NaN without both classes."""
+    pos = [s for s, y in zip(scores, positive) if y]
+    neg = [s for s, y in zip(scores, positive) if not y]
+    if not pos or not neg:
+        return math.nan
+    wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
+    return wins / (len(pos) * len(neg))

@@ -249,7 +249,8 @@ def test_evaluate_top_is_deduped_and_cut_at_k():
 def test_mode_report_to_dict():
     data = evaluate(QUERIES, fake(RANKINGS)).to_dict()
     metric_keys = {"mrr@10", "ndcg@10", "recall@5", "n", "misses"}
-    assert set(data) == {"overall", "by_kind", "queries"}
+    assert set(data) == {"overall", "by_kind", "answerability", "queries"}
+    assert data["answerability"] is None  # a plain ranking is not judged
     assert set(data["overall"]) == metric_keys
     assert all(set(agg) == metric_keys for agg in data["by_kind"].values())
     assert data["queries"][0] == {
@@ -261,8 +262,30 @@ def test_mode_report_to_dict():
         "ndcg@10": pytest.approx(NDCG_K1),
         "recall@5": 1.0,
         "hit": True,
+        "flagged": None,
+        "judgement": None,
     }
     json.dumps(data)  # JSON-ready
+
+
+def test_a_judging_ranker_is_scored_on_its_no_match_verdicts():
+    class Judgement:
+        def __init__(self, status, score):
+            self.status, self.score = status, score
+
+    class Result:
+        def __init__(self, ids, match):
+            self.ids, self.match = ids, match
+
+    verdicts = {"k1": ("answered", 0.9), "k2": ("no_match", 0.4), "p1": ("answered", 0.3),
+                "u1": ("no_match", 0.2), "u2": ("answered", 0.35)}
+    report = evaluate(QUERIES, lambda q: Result(RANKINGS[q], Judgement(*verdicts[q])))
+    a = report.answerability()
+    # u1 and u2 are unanswerable: u1 flagged, u2 answered wrongly; k2 is answerable and flagged wrongly
+    assert (a["unanswerable"], a["unanswerable_flagged"], a["answerable"], a["answerable_flagged"]) == (2, 1, 3, 1)
+    # pairs (answerable, unanswerable) ranked right: 0.9 and 0.4 beat both, 0.3 beats 0.2 only → 5 of 6
+    assert a["auc"] == pytest.approx(5 / 6)
+    assert [r.flagged for r in report.queries] == [False, True, False, True, False]
 
 
 def test_ranker_returning_a_string_is_rejected():
@@ -305,7 +328,7 @@ def test_evaluate_modes_json_shape():
     assert list(report["modes"]) == ["bm25", "hybrid"]
     metric_keys = {"mrr@10", "ndcg@10", "recall@5", "n", "misses"}
     for mode in report["modes"].values():
-        assert set(mode) == {"overall", "by_kind"}
+        assert set(mode) == {"overall", "by_kind", "answerability"}
         assert set(mode["overall"]) == metric_keys
         assert set(mode["by_kind"]) == {"keyword", "paraphrase", "questionnaire"}
         assert all(set(agg) == metric_keys for agg in mode["by_kind"].values())

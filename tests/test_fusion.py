@@ -1,39 +1,48 @@
-"""The hybrid fusion formula on hand-made score lists, degenerate cases included."""
+"""Score fusion: normalisation over arrays, degenerate inputs defined, query shapes, weights."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
 import pytest
 
-from search.fusion import convex_fusion, max_normalize, minmax_normalize, ranked
+from search import fusion
+from search.fusion import Weights, fuse, max_normalize, minmax_normalize, normalized, query_shape
+
+W = Weights(keyword={"long": 0.4, "short": 0.8, "latin": 0.2}, synonym=0.1, passage=0.6, sentence=0.3)
 
 
-def test_max_normalize():
-    assert max_normalize({"a": 4.0, "b": 2.0, "c": 0.0}) == {"a": 1.0, "b": 0.5, "c": 0.0}
+def test_max_normalize_divides_by_the_maximum_and_keeps_zero():
+    assert max_normalize(np.array([0.0, 2.0, 4.0])).tolist() == [0.0, 0.5, 1.0]
+    assert max_normalize(np.zeros(3)).tolist() == [0.0, 0.0, 0.0]  # nothing matched: no division by zero
 
 
-def test_minmax_normalize():
-    assert minmax_normalize({"a": 0.9, "b": 0.8, "c": 0.7}) == pytest.approx({"a": 1.0, "b": 0.5, "c": 0.0})
+def test_minmax_normalize_over_finite_values_only():
+    out = minmax_normalize(np.array([0.8, -np.inf, 0.9, 0.85]))
+    assert out.tolist() == pytest.approx([0.0, 0.0, 1.0, 0.5])
+    assert minmax_normalize(np.array([0.7, 0.7, -np.inf])).tolist() == [1.0, 1.0, 0.0]  # equal values → 1
+    assert minmax_normalize(np.array([-np.inf, -np.inf])).tolist() == [0.0, 0.0]
 
 
-def test_degenerate_lists():
-    assert max_normalize({}) == {} and minmax_normalize({}) == {}
-    assert minmax_normalize({"only": 0.42}) == {"only": 1.0}  # one hit: no division by zero
-    assert minmax_normalize({"a": 0.5, "b": 0.5}) == {"a": 1.0, "b": 1.0}  # equal scores
-    assert minmax_normalize({"a": 0.0, "b": 0.0}) == {"a": 0.0, "b": 0.0}
-    assert max_normalize({"a": 0.0}) == {"a": 0.0}
+def test_query_shapes():
+    assert query_shape("How are encryption keys managed?", 3) == "latin"
+    assert query_shape("パスワード", 1) == "short"
+    assert query_shape("アクセスログを定期的に点検し、点検した記録を残していますか", 7) == "long"
+    assert query_shape("AWS CloudTrail のログ", 2) == "latin"  # mostly Latin letters
 
 
-def test_convex_fusion_by_hand():
-    kw = {"x": 10.0, "y": 5.0}  # → x 1.0, y 0.5
-    sem = {"x": 0.80, "y": 0.90, "z": 0.70}  # → x 0.5, y 1.0, z 0.0
-    fused = convex_fusion(kw, sem, 0.5)
-    assert fused == pytest.approx({"x": 0.75, "y": 0.75, "z": 0.0})
-    assert ranked(fused)[0][0] == "x"  # tie broken by key
-    assert convex_fusion(kw, sem, 1.0) == pytest.approx({"x": 1.0, "y": 0.5, "z": 0.0})
+def test_fuse_weighs_keyword_by_shape_and_coverage():
+    signals = normalized({"keyword": np.array([10.0, 0.0]), "synonym": np.array([0.0, 0.0]),
+                          "passage": np.array([0.80, 0.90]), "sentence": np.array([0.80, 0.90])})
+    short = fuse(signals, W, "short")
+    assert short.tolist() == pytest.approx([0.8, 0.9])  # keyword 0.8·1 against semantic 0.6 + 0.3
+    assert fuse(signals, W, "latin").tolist() == pytest.approx([0.2, 0.9])
+    damped = Weights(keyword=W.keyword, synonym=0.1, passage=0.6, sentence=0.3, coverage=1.0)
+    assert fuse(signals, damped, "short", coverage=0.5).tolist() == pytest.approx([0.4, 0.9])
 
 
-def test_fusion_with_one_empty_side():
-    assert convex_fusion({}, {"a": 0.3, "b": 0.1}, 0.5) == pytest.approx({"a": 0.5, "b": 0.0})
-    assert convex_fusion({"a": 2.0}, {}, 0.5) == pytest.approx({"a": 0.5})
-
-
-def test_weight_out_of_range():
-    with pytest.raises(ValueError):
-        convex_fusion({}, {}, 1.5)
+def test_weights_round_trip_and_the_shipped_file_is_fitted():
+    assert Weights.from_dict(json.loads(json.dumps(W.to_dict()))) == W
+    shipped = fusion.load_weights()
+    assert set(shipped.keyword) == set(fusion.SHAPES)
+    assert "held_out" in shipped.fitted and shipped.fitted["dev_set"]["queries"] >= 150

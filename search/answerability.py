@@ -1,0 +1,120 @@
+"""Does the document answer this query? One judgement for search, the API, the web and questionnaires.
+
+A single cosine cannot say: it depends on the query's length more than on whether
+the document answers it (short queries reach 0.84–0.86, long ones 0.86–0.91,
+answered or not). So the judgement reads the whole result — how far the best
+passage stands above the query's cosines with every text, how much of the
+query's words the best criterion contains, whether keyword and semantic ranking
+agree on it — and a logistic model turns these into a probability-like score.
+The model, its threshold and its cross-validated figures are fitted on the dev set
+(`kijun fit`, `search/fitting.py`) and stored in `answerability.json` beside this
+module. A keyword search, which computes no vectors, has its own smaller model.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ANSWERED = "answered"
+NO_MATCH = "no_match"
+STATUS_LABELS = {ANSWERED: "回答候補あり", NO_MATCH: "要確認"}
+CONFIDENCE_LABELS = {"high": "高", "medium": "中", "low": "低"}
+MODEL_FILE = Path(__file__).with_name("answerability.json")
+
+SEMANTIC_FEATURES = ("cosine_z", "cosine_top", "sentence_top", "cosine_gap", "coverage", "unknown", "missing",
+                     "agreement", "words", "latin")
+KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one search saw, as the judgement's features (None: not computed in this mode)."""
+
+    coverage: float  # idf share of the query's words the best criterion contains
+    unknown: float  # idf share of the query's words no document contains
+    missing: float  # the most specific query word the best criterion lacks (its idf, scaled to 0..1)
+    keyword_strength: float  # its BM25F / the query's total idf: how much of a match it is
+    words: float  # log(1 + the query's words)
+    latin: float  # 1.0 for an English query
+    cosine_top: float | None = None  # the best passage cosine over the corpus
+    sentence_top: float | None = None  # the best sentence score over the corpus
+    cosine_z: float | None = None  # how far it stands above the query's cosines with every text (z-score)
+    cosine_gap: float | None = None  # best criterion's passage score − the fifth best's
+    agreement: float | None = None  # 1.0 if keyword and semantic ranking both put it in their top 3
+
+    @property
+    def semantic(self) -> bool:
+        return self.cosine_top is not None
+
+    def vector(self, names: Sequence[str]) -> list[float]:
+        return [float(getattr(self, n)) for n in names]
+
+
+@dataclass(frozen=True)
+class Match:
+    status: str  # ANSWERED | NO_MATCH
+    confidence: str  # high | medium | low
+    score: float  # 0..1, higher: more likely the document answers the query
+
+    @property
+    def answered(self) -> bool:
+        return self.status == ANSWERED
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"score": round(self.score, 4)}
+
+
+@dataclass(frozen=True)
+class Logistic:
+    """p = σ(b + Σ wᵢ · (xᵢ − meanᵢ) / scaleᵢ); answered when p ≥ threshold, high when p ≥ high."""
+
+    features: tuple[str, ...]
+    weights: tuple[float, ...]
+    bias: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+    high: float
+
+    def probability(self, x: Sequence[float]) -> float:
+        z = self.bias + sum(w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale))
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Logistic":
+        return cls(tuple(d["features"]), tuple(d["weights"]), float(d["bias"]), tuple(d["mean"]),
+                   tuple(d["scale"]), float(d["threshold"]), float(d["high"]))
+
+
+@dataclass(frozen=True)
+class Models:
+    semantic: Logistic
+    keyword: Logistic
+    fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"semantic": self.semantic.to_dict(), "keyword": self.keyword.to_dict(), "fitted": dict(self.fitted)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Models":
+        return cls(Logistic.from_dict(d["semantic"]), Logistic.from_dict(d["keyword"]), d.get("fitted", {}))
+
+
+def load_models(path: Path = MODEL_FILE) -> Models:
+    return Models.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def judge(evidence: Evidence, models: Models) -> Match:
+    """The verdict for one search."""
+    model = models.semantic if evidence.semantic else models.keyword
+    p = model.probability(evidence.vector(model.features))
+    if p < model.threshold:
+        return Match(NO_MATCH, "low", p)
+    return Match(ANSWERED, "high" if p >= model.high else "medium", p)

@@ -1,0 +1,245 @@
+"""Fitting the hybrid ranker's weights on the dev set, with the held-out figures that justify them.
+
+Protocol (`kijun fit eval/dev.jsonl`): every query's signals are computed once
+(`Engine.signals`); weights are chosen by coordinate ascent over a fixed grid,
+maximising mean nDCG@10 + ½ · mean MRR@10 over the answerable queries; k-fold
+cross-validation (queries shuffled with a fixed seed) fits on k − 1 folds and ranks
+the held-out fold with those weights, so every query is scored by weights that never
+saw it. The reported figures are those held-out ones; the weights written to
+`search/weights.json` are then fitted on every query.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from search import fusion, metrics
+from search.answerability import KEYWORD_FEATURES, SEMANTIC_FEATURES, Evidence, Logistic, Models
+from search.engine import Engine, Signals
+from search.evaluation import EvalQuery
+from search.query import ParsedQuery, parse_query
+
+GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
+START = fusion.Weights(keyword={"long": 0.4, "short": 0.4, "latin": 0.4}, synonym=0.0, passage=0.6, sentence=0.0)
+FOLDS = 5
+SEED = 0
+ROUNDS = 3
+PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] + ["synonym", "passage", "sentence", "coverage"])
+# a document that contains the words typed is never ignored: keyword weights start at 0.1
+GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0)}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One dev query with its signals computed once."""
+
+    query: EvalQuery
+    parsed: ParsedQuery
+    signals: Signals
+    normalized: dict[str, np.ndarray]
+
+
+def prepare(engine: Engine, queries: Sequence[EvalQuery]) -> list[Prepared]:
+    out = []
+    for q in queries:
+        parsed = parse_query(q.query)
+        sig = engine.signals(parsed, {}, "hybrid")
+        out.append(Prepared(q, parsed, sig, fusion.normalized(sig.raw())))
+    return out
+
+
+def with_value(w: fusion.Weights, parameter: str, value: float) -> fusion.Weights:
+    if parameter.startswith("keyword."):
+        return replace(w, keyword={**w.keyword, parameter.split(".", 1)[1]: value})
+    return replace(w, **{parameter: value})
+
+
+def value_of(w: fusion.Weights, parameter: str) -> float:
+    return w.keyword[parameter.split(".", 1)[1]] if parameter.startswith("keyword.") else getattr(w, parameter)
+
+
+def query_metrics(engine: Engine, p: Prepared, w: fusion.Weights) -> tuple[float, float, float]:
+    """MRR@10, nDCG@10, Recall@5 of one query ranked with the weights (as `kijun eval` scores it)."""
+    ranked = engine.rank_ids(p.parsed, p.signals, w, limit=10, normalized=p.normalized)
+    rel = p.query.relevant
+    return metrics.reciprocal_rank(ranked, rel), metrics.ndcg(ranked, rel), metrics.recall(ranked, rel, k=5)
+
+
+def objective(engine: Engine, prepared: Sequence[Prepared], w: fusion.Weights) -> float:
+    rows = [query_metrics(engine, p, w) for p in prepared if p.query.answerable]
+    return float(np.mean([n for _, n, _ in rows]) + 0.5 * np.mean([m for m, _, _ in rows])) if rows else 0.0
+
+
+def fit(engine: Engine, prepared: Sequence[Prepared], start: fusion.Weights = START) -> fusion.Weights:
+    """Coordinate ascent over the grid, from `start`, until a round changes nothing."""
+    w, best = start, objective(engine, prepared, start)
+    for _ in range(ROUNDS):
+        changed = False
+        for parameter in PARAMETERS:
+            for value in GRIDS.get(parameter, GRID):
+                candidate = with_value(w, parameter, value)
+                if not any(value_of(candidate, p) for p in PARAMETERS if p != "coverage"):
+                    continue
+                score = objective(engine, prepared, candidate)
+                if score > best + 1e-9:
+                    w, best, changed = candidate, score, True
+        if not changed:
+            break
+    return w
+
+
+def folds(n: int, k: int = FOLDS, seed: int = SEED) -> list[list[int]]:
+    order = list(range(n))
+    random.Random(seed).shuffle(order)
+    return [order[i::k] for i in range(k)]
+
+
+def cross_validate(engine: Engine, prepared: Sequence[Prepared], k: int = FOLDS,
+                   seed: int = SEED) -> tuple[list[fusion.Weights], list[tuple[float, float, float] | None]]:
+    """Per fold the weights fitted without it; per query its held-out metrics (None: unanswerable)."""
+    held: list[tuple[float, float, float] | None] = [None] * len(prepared)
+    fitted = []
+    for fold in folds(len(prepared), k, seed):
+        inside = set(fold)
+        w = fit(engine, [p for i, p in enumerate(prepared) if i not in inside])
+        fitted.append(w)
+        for i in fold:
+            if prepared[i].query.answerable:
+                held[i] = query_metrics(engine, prepared[i], w)
+    return fitted, held
+
+
+def table(prepared: Sequence[Prepared], rows: Sequence[tuple[float, float, float] | None],
+          subset: Callable[[int], bool] = lambda i: True) -> dict[str, dict[str, float]]:
+    """Mean MRR@10 / nDCG@10 / Recall@5 overall and per kind, over the answerable queries of a subset."""
+    groups: dict[str, list[tuple[float, float, float]]] = {}
+    for i, (p, r) in enumerate(zip(prepared, rows)):
+        if r is not None and subset(i):
+            groups.setdefault("overall", []).append(r)
+            groups.setdefault(p.query.kind, []).append(r)
+    return {kind: {"mrr@10": round(float(np.mean([m for m, _, _ in v])), 3),
+                   "ndcg@10": round(float(np.mean([n for _, n, _ in v])), 3),
+                   "recall@5": round(float(np.mean([r for _, _, r in v])), 3), "n": len(v)}
+            for kind, v in groups.items()}
+
+
+def fit_and_report(engine: Engine, prepared: Sequence[Prepared], dev_set: Path,
+                   original: int = 55) -> tuple[fusion.Weights, dict[str, Any]]:
+    """Held-out figures by cross-validation, then the weights fitted on every query."""
+    fitted, held = cross_validate(engine, prepared)
+    final = fit(engine, prepared)
+    in_sample = [query_metrics(engine, p, final) if p.query.answerable else None for p in prepared]
+    start = [query_metrics(engine, p, START) if p.query.answerable else None for p in prepared]
+    report = {
+        "protocol": f"{FOLDS}-fold cross-validation (seed {SEED}); coordinate ascent over {list(GRID)}, "
+                    "objective mean nDCG@10 + 0.5 mean MRR@10 over answerable queries",
+        "dev_set": {"path": str(dev_set), "queries": len(prepared),
+                    "sha256": hashlib.sha256(dev_set.read_bytes()).hexdigest()},
+        "fitted_at": time.strftime("%Y-%m-%d"),
+        "held_out": {"all": table(prepared, held), f"first_{original}": table(prepared, held, lambda i: i < original)},
+        "in_sample": {"all": table(prepared, in_sample),
+                      f"first_{original}": table(prepared, in_sample, lambda i: i < original)},
+        "start_weights": {"all": table(prepared, start),
+                          f"first_{original}": table(prepared, start, lambda i: i < original)},
+        "fold_weights": [{p: value_of(w, p) for p in PARAMETERS} for w in fitted],
+    }
+    return replace(final, fitted=report), report
+
+
+# ---------------------------------------------------------------- answerability
+
+L2 = 1.0  # ridge penalty on the standardised coefficients: 7 features, ~180 queries
+MAX_FLAGGED_ANSWERABLE = 0.10  # the threshold may flag at most this share of answerable training queries
+
+
+def evidence_of(engine: Engine, p: Prepared, weights: fusion.Weights, mode: str) -> Evidence | None:
+    sig = p.signals if mode == "hybrid" else replace(p.signals, dense=None)
+    scores, candidates = engine.rank_scores(sig, mode, weights, p.normalized if mode == "hybrid" else None)
+    return engine.evidence(p.parsed, sig, scores, candidates)
+
+
+def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50
+                        ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Weights, bias, mean and scale of an L2-regularised logistic regression (Newton's method)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    z = np.c_[np.ones(len(x)), (x - mean) / scale]
+    beta = np.zeros(z.shape[1])
+    penalty = np.diag([0.0] + [l2] * x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-z @ beta))
+        gradient = z.T @ (p - y) + penalty @ beta
+        hessian = z.T @ (z * (p * (1 - p))[:, None]) + penalty
+        step = np.linalg.solve(hessian, gradient)
+        beta -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return beta[1:], float(beta[0]), mean, scale
+
+
+def choose_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
+    """The threshold flagging the most unanswerable queries while flagging at most
+    MAX_FLAGGED_ANSWERABLE of the answerable ones (ties: the lower threshold)."""
+    best, best_t = -1.0, 0.5
+    for t in np.unique(np.r_[p, 0.0, 1.0]):
+        flagged_answerable = float((p[answerable] < t).mean()) if answerable.any() else 0.0
+        caught = float((p[~answerable] < t).mean()) if (~answerable).any() else 0.0
+        if flagged_answerable <= MAX_FLAGGED_ANSWERABLE and caught - flagged_answerable > best:
+            best, best_t = caught - flagged_answerable, float(t)
+    return best_t
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...]) -> Logistic:
+    w, b, mean, scale = logistic_regression(x, y)
+    model = Logistic(features, tuple(map(float, w)), b, tuple(map(float, mean)), tuple(map(float, scale)), 0.5, 1.0)
+    p = np.array([model.probability(v) for v in x])
+    threshold = choose_threshold(p, y.astype(bool))
+    unanswerable = p[~y.astype(bool)]
+    high = max(threshold, float(unanswerable.max()) + 1e-6) if len(unanswerable) else threshold
+    return replace(model, threshold=threshold, high=min(high, 0.999))
+
+
+def judgement_report(p: np.ndarray, answerable: np.ndarray, threshold: np.ndarray,
+                     subset: np.ndarray) -> dict[str, Any]:
+    """Flagged shares and AUC over a subset of queries (held-out scores and thresholds)."""
+    a, u = answerable & subset, ~answerable & subset
+    flagged = p < threshold
+    return {"answerable": int(a.sum()), "unanswerable": int(u.sum()),
+            "unanswerable_flagged": int((flagged & u).sum()),
+            "answerable_flagged": int((flagged & a).sum()),
+            "answerable_flagged_share": round(float((flagged & a).sum() / max(a.sum(), 1)), 3),
+            "auc": round(metrics.auc(p[subset].tolist(), answerable[subset].tolist()), 3)}
+
+
+def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights,
+                      original: int = 55) -> tuple[Models, dict[str, Any]]:
+    """Both judgement models (semantic and keyword-only), cross-validated, then fitted on every query."""
+    y = np.array([p.query.answerable for p in prepared])
+    models: dict[str, Logistic] = {}
+    report: dict[str, Any] = {}
+    for mode, features in (("hybrid", SEMANTIC_FEATURES), ("keyword", KEYWORD_FEATURES)):
+        ev = [evidence_of(engine, p, weights, mode) for p in prepared]
+        x = np.array([e.vector(features) if e else [0.0] * len(features) for e in ev])
+        held_p, held_t = np.zeros(len(prepared)), np.zeros(len(prepared))
+        for fold in folds(len(prepared)):
+            inside = np.zeros(len(prepared), dtype=bool)
+            inside[fold] = True
+            model = fit_logistic(x[~inside], y[~inside].astype(float), features)
+            held_p[inside] = [model.probability(v) for v in x[inside]]
+            held_t[inside] = model.threshold
+        first = np.arange(len(prepared)) < original
+        report[mode] = {"held_out": {"all": judgement_report(held_p, y, held_t, np.ones(len(y), dtype=bool)),
+                                     f"first_{original}": judgement_report(held_p, y, held_t, first)}}
+        models["semantic" if mode == "hybrid" else "keyword"] = fit_logistic(x, y.astype(float), features)
+    report["protocol"] = (f"{FOLDS}-fold cross-validation (seed {SEED}) of an L2-regularised logistic regression "
+                          f"(λ={L2}) on the answerable/unanswerable labels; the threshold flags as many unanswerable "
+                          f"training queries as possible while flagging at most {MAX_FLAGGED_ANSWERABLE:.0%} of "
+                          "the answerable ones; features read from the hybrid ranking with the fitted weights")
+    return Models(models["semantic"], models["keyword"], fitted=report), report
