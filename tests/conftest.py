@@ -43,3 +43,32 @@ def doc():
     from corpus.parser import parse_file
 
     return parse_file()
+
+
+class _Judged:
+    """The real engine with every search's verdict set to one `Match`: the verdict is
+    search.answerability's to get right; this checks what the front-ends do with each one."""
+
+    def __init__(self, engine, match) -> None:
+        self._engine, self._match = engine, match
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+    def search(self, *args, **kwargs):
+        from dataclasses import replace
+
+        result = self._engine.search(*args, **kwargs)
+        return replace(result, match=self._match) if result.match is not None else result
+
+
+@pytest.fixture(scope="session")
+def judged(engine):
+    """`judged("no_match")` / `judged("answered")`: the session engine with that verdict on every search."""
+    from search.answerability import Match
+
+    def make(status: str):
+        return _Judged(engine, Match(status, "high" if status == "answered" else "low",
+                                     0.9 if status == "answered" else 0.1))
+
+    return make

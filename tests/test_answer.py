@@ -1,174 +1,171 @@
-"""The questionnaire library: reading CSV/XLSX, the no-match threshold, injection-safe exports."""
+"""Answering questionnaires: the engine's verdict used as is, identical criteria folded into one
+slot, and a draft (回答案) that is only verbatim sentences of the document followed by their IDs."""
 from __future__ import annotations
 
-import csv
-import io
+from dataclasses import replace
 
 import pytest
-from openpyxl import Workbook, load_workbook
 
+from corpus.documents import document_table
+from corpus.records import Document
 from search import answer as qa
-from search.answer import Answer, Match, QuestionnaireError, read_questions
+from search.answer import ANSWER_COLUMNS, Answer, Candidate, QuestionnaireError
+
+PASSWORD = "パスワードの最低文字数や複雑さ、定期的な変更などのパスワードポリシーを定めていますか。"
+CANTEEN = "社員食堂のメニューを公開していますか。"
+BOILERPLATE = "お客様がAWS上で実装するシステムおよびサービスの管理は"
 
 
-def xlsx(rows) -> bytes:
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+def sentences_of(text: str) -> list[str]:
+    """The quoted sentences of one draft part, without its citation."""
+    return qa.split_sentences(text.rsplit("[", 1)[0])
 
 
-# ------------------------------------------------------------------ reading
+# ------------------------------------------------------------------ sentences
 
 
-def test_csv_picks_question_column_by_header():
-    data = "No.,質問内容,備考\n1,パスワードを定期的に変更していますか,\n2,ログを保管していますか,x\n".encode()
-    assert read_questions(data, "q.csv") == ["パスワードを定期的に変更していますか", "ログを保管していますか"]
+def test_split_sentences_keeps_the_text_verbatim():
+    text = ("AWSではポリシーを定めています。パスワードは複雑です！変更されますか？\nISO 27001 認証を取得しています\n"
+            "See the SOC 2 report. Then ask us.")
+    assert qa.split_sentences(text) == ["AWSではポリシーを定めています。", "パスワードは複雑です！", "変更されますか？",
+                                        "ISO 27001 認証を取得しています", "See the SOC 2 report.", "Then ask us."]
+    assert qa.split_sentences("「はい。」と答えます。") == ["「はい。」と答えます。"]
+    assert qa.split_sentences("保護機能の例としては:\n- 短い") == ["保護機能の例としては:"]  # list markers are no statements
+    assert qa.split_sentences(None) == []
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932"])
-def test_csv_encodings(encoding):
-    data = "質問\n暗号化していますか\n".encode(encoding)
-    assert read_questions(data, "q.csv") == ["暗号化していますか"]
+def test_join_sentences_as_the_document_writes_them():
+    assert qa.join_sentences(["一つ目です。", "二つ目です。"]) == "一つ目です。二つ目です。"
+    assert qa.join_sentences(["First one.", "Second one."]) == "First one. Second one."
+    assert qa.join_sentences(["認証を取得しています", "次の文です。"]) == "認証を取得しています\n次の文です。"
 
 
-def test_csv_without_header_uses_every_row():
-    assert read_questions("暗号化していますか\nログを保管していますか\n".encode(), "q.csv") == \
-        ["暗号化していますか", "ログを保管していますか"]
+def test_pick_sentences_by_specific_words_in_document_order():
+    sentences = ["管理を行います。", "パスワードは複雑である必要があります。", "ログを管理します。", "パスワードを定期的に変更します。"]
+    weights = {"パスワード": 3.0, "複雑": 2.0, "変更": 1.0, "管理": 0.1}
+    words = {"パスワード", "複雑", "変更", "管理"}
+    assert qa.pick_sentences(sentences, words, weights, 3) == [sentences[1], sentences[3]]  # 管理 alone is too weak
+    assert qa.pick_sentences(sentences, words, weights, 1) == [sentences[1]]
+    assert qa.pick_sentences(sentences, {"食堂"}, weights, 3) == []
 
 
-def test_column_by_name_number_and_letter():
-    data = "ID,Question,Note\n1,Do you encrypt data?,n\n".encode()
-    assert read_questions(data, "q.csv", column="question") == ["Do you encrypt data?"]
-    assert read_questions(data, "q.csv", column="3") == ["n"]
-    assert read_questions(data, "q.csv", column=2) == ["Do you encrypt data?"]
-    assert read_questions(data, "q.csv", column="C") == ["n"]
+# ------------------------------------------------------------------ on the real engine
 
 
-def test_unknown_column_names_the_headers():
-    with pytest.raises(QuestionnaireError, match="no column named '回答'.*'Question'"):
-        read_questions("ID,Question\n1,x\n".encode(), "q.csv", column="回答")
-    with pytest.raises(QuestionnaireError, match="no column 9"):
-        read_questions("ID,Question\n1,x\n".encode(), "q.csv", column=9)
+def test_password_policy_is_answered_with_a_verbatim_cited_draft(engine, doc):
+    [a] = qa.answer_questions(engine, [PASSWORD])
+    assert (a.status, a.status_label) == ("answered", "回答候補あり")
+    assert a.candidates[0].ids == ("実26",) and a.candidates[0].citation == "[実26]"
+    aws_part, customer_part = a.draft.split("\n")
+    assert aws_part.endswith("[実26]") and aws_part.startswith(
+        "AWSではISO/IEC 27001およびPCI DSSに則り、AWSリソースへの論理的なアクセスのために必要なパスワードポリシーを定めています。")
+    c = doc.get("実26")
+    assert 1 <= len(sentences_of(aws_part)) <= qa.MAX_DRAFT_SENTENCES
+    assert all(s in c.aws_status for s in sentences_of(aws_part))
+    # the customer is responsible too (お客様 ◯): one sentence of theirs, never the boilerplate
+    assert customer_part.startswith(qa.CUSTOMER_MARK) and customer_part.endswith("[実26]")
+    [mine] = sentences_of(customer_part.removeprefix(qa.CUSTOMER_MARK))
+    assert mine in c.customer_controls and BOILERPLATE not in mine and "パスワード" in mine
+    # the quotes: each column as printed, without the boilerplate line
+    assert c.customer_controls.startswith(BOILERPLATE)
+    assert (a.aws_quote, a.customer_quote) == (c.aws_status, c.customer_controls.split("\n", 1)[1])
 
 
-def test_xlsx_reads_question_column(tmp_path):
-    data = xlsx([["No", "カテゴリ", "質問"], [1, "認証", "多要素認証を必須にしていますか"], [2, "ログ", None],
-                 [3, "ログ", "ログを保管していますか"]])
-    assert read_questions(data, "q.xlsx") == ["多要素認証を必須にしていますか", "ログを保管していますか"]
-    path = tmp_path / "q.xlsx"
-    path.write_bytes(data)
-    assert read_questions(path) == ["多要素認証を必須にしていますか", "ログを保管していますか"]
+def test_the_verdict_is_the_engines(engine):
+    questions = [PASSWORD, CANTEEN, "管理者権限を持つアカウントに多要素認証を必須としていますか。"]
+    for a, q in zip(qa.answer_questions(engine, questions), questions):
+        match = engine.search(q, limit=13).match
+        assert (a.status, a.confidence, a.score) == (match.status, match.confidence, match.score)
 
 
-@pytest.mark.parametrize("data,name,message", [
-    (b"", "q.csv", "empty"),
-    (b"\n\n ,\n", "q.csv", "empty"),
-    (b"PK\x03\x04 not really a zip", "q.xlsx", "not a readable .xlsx"),
-    (b"%PDF-1.4 ...", "q.pdf", "not a spreadsheet"),
-    (b"\x00\x01\x02binary", "q.csv", "binary"),
-    (b"abc", "q.xls", "old .xls"),
-])
-def test_bad_files_say_what_is_wrong(data, name, message):
-    with pytest.raises(QuestionnaireError, match=message):
-        read_questions(data, name)
+def test_out_of_scope_question_is_flagged(engine):
+    [a] = qa.answer_questions(engine, [CANTEEN])
+    assert (a.status, a.status_label, a.draft) == ("no_match", "要確認", "")
 
 
-def test_too_many_rows_and_too_big():
-    rows = "質問\n" + "".join(f"質問{i}\n" for i in range(qa.MAX_ROWS + 1))
-    with pytest.raises(QuestionnaireError, match="2,001 rows; the limit is 2,000"):
-        read_questions(rows.encode(), "q.csv")
-    with pytest.raises(QuestionnaireError, match="larger than the 5 MB limit"):
-        read_questions(b"a" * (qa.MAX_FILE_BYTES + 1), "q.csv")
-    with pytest.raises(QuestionnaireError, match="the limit is 2,000"):
-        qa.split_pasted("q\n" * (qa.MAX_ROWS + 1))
+def test_a_no_match_verdict_gets_candidates_but_no_draft(judged):
+    [a] = qa.answer_questions(judged("no_match"), [PASSWORD])
+    assert (a.status, a.confidence) == ("no_match", "low")
+    assert (a.draft, a.aws_quote, a.customer_quote) == ("", "", "")
+    assert len(a.candidates) == 3 and all(c.text for c in a.candidates)
+    cells = qa.answer_cells(a)
+    assert (cells["判定"], cells["確信度"], cells["回答案"]) == ("要確認", "低", "")
+    assert cells["該当基準"] == a.candidates[0].label and cells["他の候補"]  # still there, for a person to check
+    assert cells["引用(AWSの対応状況)"] == cells["引用(お客様が統制すべき内容)"] == ""
 
 
-def test_split_pasted_skips_blank_lines():
-    assert qa.split_pasted(" a \n\n b\r\n") == ["a", "b"]
+def test_identical_criteria_share_one_slot_and_one_citation(engine):
+    hits = engine.search("データセンターの物理的アクセスの申請と承認", mode="keyword", limit=20).hits
+    hit = next(h for h in hits if {h.id, *h.same_text} == {"実57", "実58"})
+    assert qa.folded_ids(engine, hit) == ("実57", "実58")
+    best = Candidate(("実57", "実58"), 1.0, "", (), "primary", "info")
+    assert (best.label, best.citation) == ("実57 / 実58", "[実57/実58]")
+    draft, note = qa.compose_draft(engine.table, "データセンターへのアクセスの申請はどのように承認されますか。", best)
+    assert note == "" and draft.endswith("[実57/実58]") and "\n" not in draft  # お客様 -: no customer part
+    assert all(s in engine.doc.get("実57").aws_status for s in sentences_of(draft))
 
 
-# ------------------------------------------------------------------ judging
+def test_a_lookup_by_id_quotes_the_criterion_from_its_start(engine):
+    [a] = qa.answer_questions(engine, ["実26"])
+    assert (a.status, a.score) == ("answered", None)
+    assert a.draft.startswith("AWSではISO/IEC 27001およびPCI DSSに則り") and "[実26]" in a.draft
 
 
-def test_judge_thresholds():
-    assert qa.judge(0.89, 10) == ("answered", "high")
-    assert qa.judge(0.865, 10) == ("answered", "medium")
-    assert qa.judge(0.85, 99) == ("no_match", "low")  # semantic decides when present
-    assert qa.judge(None, 50) == ("answered", "high")
-    assert qa.judge(None, 20) == ("no_match", "low")
+def test_a_question_asked_twice_is_answered_alike(engine):
+    answers = qa.answer_questions(engine, [PASSWORD, "  ", PASSWORD])
+    assert len(answers) == 2 and answers[0] == answers[1]  # the blank line is skipped
 
 
-def test_answers_on_the_real_engine(engine):
-    answers = qa.answer_questions(engine, [
-        "管理者権限を持つアカウントには多要素認証(MFA)を必須としていますか。あわせて、認証情報(アクセスキー等)の"
-        "定期的なローテーションと、認証・アクセス管理に対する定期監査の実施有無および頻度を記載してください。",
-        "従業員の入社時に、在職中および退職後の秘密保持に関する誓約書を取得していますか。",
-        "   ",
-    ])
-    assert len(answers) == 2  # blank questions are skipped
-    mfa, nda = answers
-    assert mfa.status == "answered" and len(mfa.matches) == 3
-    assert {"実26", "実27", "実23", "実25"} & {m.id for m in mfa.matches}
-    assert all(m.text for m in mfa.matches)
-    assert nda.status == "no_match" and nda.confidence == "low"
-    assert nda.to_dict()["matches"]  # candidates still listed for a reviewer
-
-
-def test_dev_set_unanswerable_questions_are_flagged(engine):
-    import json
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    items = [r for r in rows if r.get("kind") == "questionnaire"]
-    answers = qa.answer_questions(engine, [r["query"] for r in items])
-    unanswerable = [a for a, r in zip(answers, items) if r["answerable"] is False]
-    answerable = [a for a, r in zip(answers, items) if r["answerable"] is True]
-    assert unanswerable and [(a.question[:12], a.status, a.semantic_score) for a in unanswerable
-                             if a.status != "no_match"] == []
-    assert sum(a.answered for a in answerable) >= 0.75 * len(answerable)
-
-
-def test_keyword_mode_uses_bm25_threshold(engine):
+def test_keyword_mode_and_bad_settings(engine):
     [a] = qa.answer_questions(engine, ["パスワード"], mode="keyword")
-    assert a.semantic_score is None and a.matches[0].id == "実26"
+    assert a.candidates[0].id == "実26"
     with pytest.raises(QuestionnaireError, match="unknown mode"):
         qa.answer_questions(engine, ["パスワード"], mode="fuzzy")
+    with pytest.raises(QuestionnaireError, match="top must be between 1 and 10"):
+        qa.answer_questions(engine, ["パスワード"], top=11)
 
 
-# ------------------------------------------------------------------ export
-
-EVIL = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+# ------------------------------------------------------------------ what cannot be quoted
 
 
-def evil_answers():
-    return [Answer(q, "answered", "high", (Match("実26", 0.9, "=1+1"), Match("実27", 0.5, "ok"))) for q in EVIL] + \
-        [Answer("普通の質問", "no_match", "low", (Match("実59", 0.4, "参考"),))]
+def _table_with(doc, cid: str, **fields):
+    criteria = tuple(replace(c, **fields) if c.id == cid else c for c in doc.criteria)
+    return document_table(Document(criteria, doc.revisions))
 
 
-def test_csv_export_neutralises_formulas():
-    text = qa.csv_bytes(evil_answers()).decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:7] == ["No.", "質問", "判定", "確信度", "基準1", "スコア1", "引用する文章"]
-    for row, q in zip(rows[1:], EVIL):
-        assert row[1] == "'" + q
-        assert row[6] == "'=1+1"
-    last = rows[-1]
-    assert last[1] == "普通の質問" and last[2] == "要確認" and last[4] == "実59" and last[6] == ""
+def test_a_criterion_without_aws_text_is_cited_through_its_customer_text(doc):
+    own = "お客様は、アクセスログを定期的に確認する手順を定める必要があります。"
+    table = _table_with(doc, "実1", aws_status="", customer_controls=doc.get("実1").customer_controls + "\n" + own)
+    draft, note = qa.compose_draft(table, "アクセスログを確認していますか。", Candidate(("実1",), 1.0, "", (), "info", "primary"))
+    assert (draft, note) == (f"{qa.CUSTOMER_MARK}{own}[実1]", "")
 
 
-def test_xlsx_export_neutralises_formulas(tmp_path):
-    path = tmp_path / "a.xlsx"
-    qa.write_xlsx(evil_answers(), path)
-    ws = load_workbook(path).active
-    rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][1] == "質問"
-    for row, q in zip(rows[1:], EVIL):
-        assert row[1].startswith("'") and row[1][2:] == q[1:]  # (a CR comes back from openpyxl as LF)
-        assert row[6] == "'=1+1"
-    for row in ws.iter_rows(min_row=2):
-        assert all(c.data_type != "f" for c in row)
-    assert rows[-1][2] == "要確認"
+def test_a_column_of_boilerplate_only_is_quoted_as_it_is(doc):
+    table = document_table(doc)
+    assert qa.without_boilerplate(doc.get("実1").customer_controls, table["実1"]) == doc.get("実1").customer_controls
+    assert qa.without_boilerplate(doc.get("実26").customer_controls, table["実26"]).startswith("お客様はAWS Identity")
+
+
+def test_a_criterion_with_only_boilerplate_says_so(doc):
+    c = doc.get("実1")
+    assert c.aws_status == "" and c.customer_controls.startswith(BOILERPLATE)
+    draft, note = qa.compose_draft(document_table(doc), "何かを実施していますか。",
+                                   Candidate(("実1",), 1.0, "", (), "info", "primary"))
+    assert draft == "" and "実1 には引用できる固有の記述がありません" in note
+    a = Answer("q", "answered", "medium", 0.5, (Candidate(("実1",), 1.0, ""),), note=note)
+    assert qa.answer_cells(a)["回答案"] == f"（{note}）"
+
+
+# ------------------------------------------------------------------ tables
+
+
+def test_table_rows_name_where_each_question_came_from():
+    from search.sheet import QuestionRow
+
+    a = Answer("q1", "no_match", "low", 0.1, (Candidate(("実1",), 0.5, "x"), Candidate(("実57", "実58"), 0.4, "y")))
+    assert qa.table_rows([a]) == [["No.", "質問", *ANSWER_COLUMNS],
+                                  [1, "q1", "要確認", "実1", "低", "", "", "", "実57 / 実58"]]
+    rows = [QuestionRow("チェックシート", 9, "q1")]
+    assert qa.table_rows([a], rows)[0][:4] == ["No.", "シート", "行", "質問"]
+    assert qa.table_rows([a], rows)[1][:4] == [1, "チェックシート", 9, "q1"]
+    assert qa.table_rows([a], [QuestionRow(None, 4, "q1")])[1][:3] == [1, 4, "q1"]

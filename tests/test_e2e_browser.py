@@ -2,7 +2,8 @@
 
 test_web.py checks the HTML; this checks what only a browser shows: the box is
 focused on load, Ctrl+Enter submits, links navigate, a pasted multi-line text
-keeps its lines, and the CSV button really downloads a file Excel can open.
+keeps its lines, the CSV button really downloads a file Excel can open, and a
+check sheet chosen in the file picker comes back filled in, as a real download.
 Skipped only when Debian's chromium or the playwright package is missing
 (`.ci/run` installs both).
 """
@@ -27,7 +28,7 @@ if REASON:
 
 from playwright.sync_api import expect  # noqa: E402 — only importable once the skip above has passed
 
-from search.answer import export_header  # noqa: E402
+from search.answer import table_rows  # noqa: E402
 from search.app.presentation import LABELS  # noqa: E402
 
 QUESTIONS = ("パスワードの複雑さや有効期限について規定を設けていますか。",
@@ -97,7 +98,7 @@ def test_questionnaire_paste_two_questions_and_download_csv(page: Page, base_url
     assert "実26" in first_ids, first_ids
 
     with page.expect_download() as info:
-        page.get_by_role("button", name="CSV をダウンロード").click()
+        page.get_by_role("link", name="一覧を CSV でダウンロード").click()
     download = info.value
     assert download.failure() is None
     assert download.suggested_filename == "kijun-answers.csv"
@@ -107,8 +108,46 @@ def test_questionnaire_paste_two_questions_and_download_csv(page: Page, base_url
     raw = saved.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM, so Excel reads UTF-8
     table = list(csv.reader(raw.decode("utf-8-sig").splitlines()))
-    assert table[0] == export_header(int(page.locator("select[name=top]").input_value()))
+    header = table_rows([])[0]
+    assert table[0] == header
     assert [r[1] for r in table[1:]] == list(QUESTIONS)
-    ids = [[r[i] for i in range(4, len(r)) if table[0][i].startswith("基準")] for r in table[1:]]
+    ids = [[r[header.index("該当基準")], *r[header.index("他の候補")].split("、")] for r in table[1:]]
     assert "実26" in ids[0], ids
     assert ids[0][0] == first_ids[0]  # the file says what the page showed
+
+
+def test_questionnaire_upload_preview_and_download_the_filled_workbook(page: Page, base_url: str,
+                                                                       tmp_path: Path) -> None:
+    from openpyxl import load_workbook
+
+    import checksheets as cs
+
+    upload = tmp_path / "チェックシート.xlsx"
+    original = cs.cloud_checksheet()
+    upload.write_bytes(original)
+    page.goto(base_url + "/answer")
+    page.locator("input[type=file]").set_input_files(str(upload))
+    page.get_by_role("button", name="回答を探す").click()
+
+    detected = page.locator("section.detected")
+    expect(detected.locator("h2")).to_contain_text("チェックシート.xlsx")
+    row = detected.locator("table.detected-tables > tbody > tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("td").nth(0)).to_have_text("チェックシート")
+    expect(row.locator("td").nth(1)).to_have_text("4 行目")
+    expect(row.locator("td").nth(2)).to_have_text("C 列「確認項目」")
+    expect(row.locator("td").nth(3)).to_have_text("9 問")
+    expect(page.locator("table.answers > tbody > tr")).to_have_count(9)
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile("回答を記入したファイル")).click()
+    download = info.value
+    assert download.failure() is None
+    assert download.suggested_filename == "チェックシート_回答.xlsx"
+    saved = tmp_path / "filled.xlsx"
+    download.save_as(saved)
+    ws = load_workbook(saved)["チェックシート"]
+    assert [ws.cell(4, c).value for c in range(7, 14)][:4] == ["判定", "該当基準", "確信度", "回答案"]
+    assert ws["C9"].value.startswith("パスワードの最低文字数") and ws["H9"].value.startswith("実26")
+    assert ws["J9"].value.split("\n")[0].endswith("[実26]")
+    assert upload.read_bytes() == original

@@ -3,20 +3,18 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import re
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
+from search import answer as qa
 from search.app.web import create_app
 from search.app.web.templating import mark
 
-HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as"}
-TWO_QUESTIONS = ("管理者権限を持つアカウントには多要素認証(MFA)を必須としていますか。あわせて、認証情報(アクセスキー等)の"
-                 "定期的なローテーションと、認証・アクセス管理に対する定期監査の実施有無および頻度を記載してください。\n"
-                 "従業員の入社時に、在職中および退職後の秘密保持に関する誓約書を取得していますか。")
+HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as",
+            "same_text", "near_text"}
 
 
 def first_card(html: str) -> str:
@@ -239,87 +237,293 @@ def test_duplicates_bad_params(client):
     assert client.get("/api/duplicates", params={"threshold": 2}).status_code == 422
 
 
-# ------------------------------------------------------------------ answer
+# ------------------------------------------------------------------ search page: verdict and folded criteria
+
+
+def test_no_match_verdict_shows_a_banner_above_the_candidates(judged):
+    with TestClient(create_app(judged("no_match"))) as c:
+        r = c.get("/", params={"q": "社員食堂のメニュー"})
+        assert r.status_code == 200
+        banner = r.text.index("この文書には直接の記述が見つかりませんでした — 近い候補")
+        assert banner < r.text.index('<ol class="hits">') and '<li class="card">' in r.text
+        assert "直接の記述が見つかりませんでした" not in c.get("/", params={"q": "実26"}).text  # a lookup by ID
+    with TestClient(create_app(judged("answered"))) as c:
+        assert "直接の記述が見つかりませんでした" not in c.get("/", params={"q": "パスワード"}).text
+
+
+def test_identical_criteria_share_one_card_and_near_ones_say_so(client):
+    r = client.get("/", params={"q": "データセンターへの物理的アクセスの申請と承認", "mode": "keyword"})
+    cards = r.text.split('<li class="card">')[1:]
+    folded = [c for c in cards if re.search(r'<span class="cids">[^\n]*>実5[78]</a>', c)]
+    assert len(folded) == 1  # one card, not two
+    assert re.search(r'>実57</a> / <a class="cid" href="/criteria/%E5%AE%9F58">実58</a> <span class="same">— 同一の記述',
+                     folded[0])
+    near = client.get("/api/search", params={"q": "データセンターへの物理的アクセスの申請と承認",
+                                             "mode": "keyword"}).json()["hits"]
+    with_near = next(h for h in near if h["near_text"])
+    card = next(c for c in cards if f'>{with_near["id"]}</a>' in c)
+    assert "ほぼ同一: " in card and f'>{with_near["near_text"][0]}</a>' in card
+
+
+# ------------------------------------------------------------------ questionnaire page
+
+
+PASSWORD = "パスワードの最低文字数や複雑さ、定期的な変更などのパスワードポリシーを定めていますか。"
+NDA = "従業員の入社時に、在職中および退職後の秘密保持に関する誓約書を取得していますか。"
+
+
+@pytest.fixture(scope="module")
+def cloud() -> bytes:
+    import checksheets as cs
+
+    return cs.cloud_checksheet()
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="token" value="([A-Za-z0-9_-]+)"', html).group(1)
+
+
+def download_links(html: str) -> list[str]:
+    return re.findall(r'href="(/answer/[A-Za-z0-9_-]+/[a-z.]+)"', html)
 
 
 def test_answer_form(client):
     r = client.get("/answer")
     assert r.status_code == 200 and 'name="questions"' in r.text and 'type="file"' in r.text
+    assert "読み取った内容" not in r.text
 
 
-def test_answer_pasted_questions_table(client):
-    r = client.post("/answer", data={"questions": TWO_QUESTIONS, "mode": "hybrid", "top": "3"})
+def test_pasted_questions_table_and_downloads(judged):
+    with TestClient(create_app(judged("answered"))) as c:
+        r = c.post("/answer", data={"questions": PASSWORD + "\n\n" + NDA, "mode": "hybrid", "top": "3"})
+        assert r.status_code == 200
+        rows = r.text.split('<tr class="')[1:]
+        assert len(rows) == 2 and rows[0].startswith("answered") and "回答候補あり" in rows[0]
+        assert '<a href="/criteria/%E5%AE%9F26">実26</a>' in rows[0] and "[実26]" in rows[0]
+        assert 'class="copy"' in rows[0] and "読み取った内容" not in r.text  # no file, no detection
+        links = download_links(r.text)
+        assert [link.rsplit("/", 1)[1] for link in links] == ["answers.csv", "answers.xlsx"]
+        got = c.get(links[0])
+        assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
+        assert 'filename="kijun-answers.csv"' in got.headers["content-disposition"]
+        table = list(csv.reader(io.StringIO(got.content.decode("utf-8-sig"), newline="")))
+        assert table[0][:5] == ["No.", "質問", "判定", "該当基準", "確信度"] and table[1][1:4] == [PASSWORD, "回答候補あり", "実26"]
+        ws = load_workbook(io.BytesIO(c.get(links[1]).content)).active
+        assert [c.value for c in ws[2]][:4] == [1, PASSWORD, "回答候補あり", "実26"]
+
+
+def test_pasted_no_match_rows_show_candidates_not_a_draft(judged):
+    with TestClient(create_app(judged("no_match"))) as c:
+        r = c.post("/answer", data={"questions": PASSWORD})
+        [row] = r.text.split('<tr class="')[1:]
+        assert row.startswith("no_match") and "要確認" in row and "[実26]" not in row
+        assert "担当者が確認してください" in row and '<a href="/criteria/%E5%AE%9F26">実26</a>' in row
+
+
+def test_upload_preview_then_download_the_filled_workbook(client, cloud, doc):
+    r = client.post("/answer", files={"file": ("チェックシート.xlsx", cloud)}, data={"mode": "hybrid", "top": "3"})
     assert r.status_code == 200
-    rows = r.text.split('<tr class="')[1:]
-    assert len(rows) == 2
-    assert rows[0].startswith("answered") and "回答候補あり" in rows[0]
-    assert rows[1].startswith("no_match") and "要確認" in rows[1]
-    assert len(re.findall(r'href="/criteria/', rows[0])) == 3
-    # the judgement shows the cosine it was made on, next to the threshold
-    shown = [float(m) for m in re.findall(r"類似度 (0\.\d{3})", r.text)]
-    assert len(shown) == 2 and shown[0] >= 0.861 > shown[1]
-    assert "0.861 未満は要確認" in r.text
-    assert "/answer.csv" in r.text and "/answer.xlsx" in r.text
+    detected = r.text[r.text.index("読み取った内容"):r.text.index('<form class="correct"')]
+    assert "チェックシート.xlsx" in r.text
+    for shown in ("<td>チェックシート</td>", "4 行目", "C 列「確認項目」", "9 問", "5 行", "5 行目: 見出し行 — 【物理的セキュリティ】",
+                  "21 行目: 注記", "表紙 — cover, history, example or instructions sheet"):
+        assert shown in detected, shown
+    assert 'name="sheet"' in r.text and 'name="header_row"' in r.text and 'name="column"' in r.text
+    assert "記入した列: G 判定、H 該当基準、I 確信度、J 回答案" in r.text
+    assert r.text.count('<tr class="') == 9
+
+    links = download_links(r.text)
+    assert [link.rsplit("/", 1)[1] for link in links] == ["filled", "answers.csv", "answers.xlsx"]
+    got = client.get(links[0])
+    assert got.status_code == 200 and got.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert "filename*=utf-8''%E3%83%81%E3%82%A7%E3%83%83%E3%82%AF%E3%82%B7%E3%83%BC%E3%83%88_%E5%9B%9E%E7%AD%94.xlsx" \
+        .lower() in got.headers["content-disposition"].lower()
+    ws = load_workbook(io.BytesIO(got.content))["チェックシート"]
+    assert [ws.cell(4, c).value for c in range(7, 14)] == list(qa.ANSWER_COLUMNS)
+    assert ws["G9"].value == "回答候補あり" and ws["H9"].value.startswith("実26")
+    assert ws["J9"].value.split("\n")[0].endswith("[実26]") and ws["C9"].value == PASSWORD
+    table = client.get(links[1]).content.decode("utf-8-sig")
+    assert table.splitlines()[0].startswith("No.,シート,行,質問,判定")
 
 
-def test_answer_upload_xlsx_with_column(client):
-    wb = Workbook()
-    for row in (["No", "設問", "メモ"], [1, "パスワードの複雑さを強制していますか", "=1+1"]):
-        wb.active.append(row)
-    buf = io.BytesIO()
-    wb.save(buf)
-    r = client.post("/answer", data={"column": "設問"}, files={"file": ("q.xlsx", buf.getvalue())})
-    assert r.status_code == 200 and "パスワードの複雑さを強制していますか" in r.text
-    assert r.text.count('<tr class="') == 1
+def test_correcting_the_detection_rereads_the_kept_upload(client, cloud):
+    r = client.post("/answer", files={"file": ("cloud.xlsx", cloud)})
+    token = token_of(r.text)
+    r = client.post("/answer", data={"token": token, "column": "Z"})
+    assert r.status_code == 400 and "column Z" in r.text and "has no questions" in r.text
+    assert token_of(r.text) == token  # the upload is kept: the user corrects and runs again
+    r = client.post("/answer", data={"token": token, "header_row": "two"})
+    assert r.status_code == 400 and "the header row must be a row number" in r.text and token_of(r.text) == token
+    r = client.post("/answer", data={"token": token, "column": "確認項目", "answer_column": "補足説明"})
+    assert r.status_code == 200 and "J 回答案" not in r.text and "E 回答案(既存の列)" in r.text
+    ws = load_workbook(io.BytesIO(client.get(f"/answer/{token}/filled").content))["チェックシート"]
+    assert ws["E4"].value == "補足説明" and ws["L4"].value == "他の候補" and ws["M4"].value is None
 
 
-@pytest.mark.parametrize("files,data,message", [
-    ({"file": ("q.pdf", b"%PDF-1.4")}, {}, "not a spreadsheet"),
-    ({"file": ("q.xlsx", b"garbage")}, {}, "not a readable .xlsx"),
-    ({"file": ("q.csv", "ID,Question\n1,x\n".encode())}, {"column": "回答"}, "no column named"),
-    ({"file": ("q.csv", b"a" * (5 * 1024 * 1024 + 10))}, {}, "5 MB limit"),
-    (None, {"questions": "   "}, "no questions"),
-    (None, {"questions": "x", "mode": "fuzzy"}, "unknown mode"),
+def test_a_sheet_without_a_question_column_keeps_the_upload_for_a_correction(client):
+    import checksheets as cs
+
+    r = client.post("/answer", files={"file": ("noq.xlsx", cs.no_question_column())})
+    assert r.status_code == 400 and "no question column found" in r.text
+    token = token_of(r.text)
+    r = client.post("/answer", data={"token": token, "column": "備考"})
+    assert r.status_code == 400 and "has no questions below header row 4" in r.text  # 特になし is too short
+
+
+def test_csv_upload_comes_back_as_csv(client):
+    import checksheets as cs
+
+    r = client.post("/answer", files={"file": ("委託先.csv", cs.cp932_csv())})
+    assert r.status_code == 200 and "(CSV)" in r.text and "3 行目" in r.text
+    got = client.get(download_links(r.text)[0])
+    assert got.headers["content-type"].startswith("text/csv")
+    assert "%E5%A7%94%E8%A8%97%E5%85%88_%E5%9B%9E%E7%AD%94.csv" in got.headers["content-disposition"]
+    text = got.content.decode("cp932" if b"\xef\xbb\xbf" not in got.content[:3] else "utf-8-sig")
+    assert text.splitlines()[2].startswith("No.,分類,質問,回答,備考,判定,該当基準")
+
+
+def _encrypted() -> bytes:
+    import checksheets as cs
+
+    pytest.importorskip("msoffcrypto")
+    return cs.encrypted_xlsx()
+
+
+def _xls() -> bytes:
+    import checksheets as cs
+
+    pytest.importorskip("xlwt")
+    return cs.legacy_xls()
+
+
+def _huge() -> bytes:
+    import checksheets as cs
+
+    return cs.huge_sheet()
+
+
+@pytest.mark.parametrize("name, build, message", [
+    ("protected.xlsx", _encrypted, "is password-protected"),
+    ("old.xls", _xls, "old .xls files are not supported"),
+    ("huge.xlsx", _huge, "10,000 questions found; the limit is 2,000"),
+    ("junk.xlsx", lambda: bytes(range(256)) * 20, "is not a valid .xlsx workbook"),
+    ("q.pdf", lambda: b"%PDF-1.4", "PDF files are not supported"),
+    ("big.csv", lambda: b"a" * (5 * 1024 * 1024 + 10), "5 MB"),
 ])
-def test_answer_bad_uploads(client, files, data, message):
-    r = client.post("/answer", data=data, files=files)
-    assert r.status_code == 400
-    assert "読み込めません" in r.text and message in r.text
+def test_bad_uploads_are_a_message_not_a_500(client, name, build, message):
+    r = client.post("/answer", files={"file": (name, build())})
+    assert r.status_code == 400 and "読み込めません" in r.text and message in r.text
+    r = client.post("/api/answer", files={"file": (name, build())})
+    assert r.status_code == 400 and message in r.json()["detail"]
 
 
-def test_answer_downloads_parse_back(client):
-    questions = TWO_QUESTIONS.splitlines() + ["=HYPERLINK(\"http://evil\")"]
-    form = {"questions_json": json.dumps(questions, ensure_ascii=False), "mode": "hybrid", "top": "3"}
-    r = client.post("/answer.csv", data=form)
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"]
-    rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
-    assert rows[0][:4] == ["No.", "質問", "判定", "確信度"]
-    assert [row[1] for row in rows[1:]] == questions[:2] + ["'" + questions[2]]
-    assert rows[1][2] == "回答候補あり" and rows[1][4] and rows[1][6]
-    assert rows[2][2] == "要確認" and rows[2][6] == ""
-
-    r = client.post("/answer.xlsx", data=form)
-    assert r.status_code == 200
-    ws = load_workbook(io.BytesIO(r.content)).active
-    xrows = list(ws.iter_rows(values_only=True))
-    assert [row[1] for row in xrows[1:]] == questions[:2] + ["'" + questions[2]]
-    assert xrows[1][4] == rows[1][4]
-    assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+@pytest.mark.parametrize("data, message", [
+    ({"questions": "   "}, "no questions"),
+    ({"questions": "x", "mode": "fuzzy"}, "unknown mode"),
+    ({"questions": "x", "top": "99"}, "top must be a number from 1 to 10"),
+    ({"questions": "x", "header_row": "two"}, "the header row must be a row number"),
+    ({"token": "A" * 24}, "expired"),
+])
+def test_bad_forms_are_a_message(client, data, message):
+    r = client.post("/answer", data=data)
+    assert r.status_code == 400 and "読み込めません" in r.text and message in r.text
 
 
-def test_download_without_questions_is_400(client):
-    r = client.post("/answer.csv", data={"questions_json": "not json"})
-    assert r.status_code == 400 and "JSON" in r.json()["detail"]
+def test_downloads_expire_and_tokens_are_checked(client):
+    for path in ("/answer/" + "A" * 24 + "/filled", "/answer/..%2F..%2Fetc/passwd", "/answer/x/answers.csv"):
+        r = client.get(path)
+        assert r.status_code == 404
 
 
-def test_api_answer(client):
-    body = {"questions": TWO_QUESTIONS.splitlines(), "mode": "hybrid", "top": 2}
-    r = client.post("/api/answer", json=body)
-    assert r.status_code == 200
-    answers = r.json()["answers"]
-    assert [a["status"] for a in answers] == ["answered", "no_match"]
-    assert set(answers[0]) >= {"question", "status", "confidence", "matches"}
-    assert len(answers[0]["matches"]) == 2 and set(answers[0]["matches"][0]) == {"id", "score", "text"}
+# ------------------------------------------------------------------ API
+
+
+def test_api_answer_json(judged):
+    with TestClient(create_app(judged("answered"))) as c:
+        r = c.post("/api/answer", json={"questions": [PASSWORD, NDA], "mode": "hybrid", "top": 2})
+        assert r.status_code == 200
+        first = r.json()["answers"][0]
+        assert set(first) >= {"question", "status", "confidence", "score", "draft", "quotes", "matches"}
+        assert first["draft"].split("\n")[0].endswith("[実26]") and set(first["quotes"]) == {"aws_status",
+                                                                                             "customer_controls"}
+        assert len(first["matches"]) == 2
+        assert set(first["matches"][0]) == {"id", "same_text", "near_text", "score", "text"}
+
+
+def test_api_answer_json_errors(client):
     assert client.post("/api/answer", json={"questions": ["x"], "mode": "fuzzy"}).status_code == 400
     assert client.post("/api/answer", json={"questions": ["x"] * 2001}).status_code == 422
+    assert client.post("/api/answer", content=b"not json", headers={"content-type": "application/json"}
+                       ).status_code == 422
+
+
+def test_api_answer_upload_returns_the_filled_file(client, cloud):
+    r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)},
+                    data={"answer_column": "補足説明", "top": "2"})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(r.content))["チェックシート"]
+    assert ws["E4"].value == "補足説明" and ws["G4"].value == "判定" and ws["H9"].value.startswith("実26")
+    r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"format": "csv"})
+    assert r.status_code == 200 and r.content.decode("utf-8-sig").startswith("No.,シート,行,質問,判定")
+    r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"column": "設問"})
+    assert r.status_code == 400 and "no column '設問'" in r.json()["detail"]
+    r = client.post("/api/answer", data={"mode": "hybrid"}, files={"other": ("x.txt", b"x")})
+    assert r.status_code == 400 and "no file" in r.json()["detail"]
+
+
+def test_api_answer_is_documented_for_both_bodies(client):
+    body = client.get("/openapi.json").json()["paths"]["/api/answer"]["post"]["requestBody"]["content"]
+    assert set(body) == {"application/json", "multipart/form-data"}
+    assert {"file", "sheet", "header_row", "column", "answer_column", "mode", "top", "format"} == \
+        set(body["multipart/form-data"]["schema"]["properties"])
+
+
+# ------------------------------------------------------------------ the upload store
+
+
+def test_upload_store_expires_and_evicts(tmp_path):
+    from search.app.web.uploads import UploadExpired, UploadStore
+
+    now = [1000.0]
+    store = UploadStore(tmp_path / "store", ttl=60, max_bytes=3000, clock=lambda: now[0])
+    first = store.add("a.xlsx", b"x" * 1000)
+    store.put(first, "filled", b"y" * 1000, download_name="a_回答.xlsx")
+    assert store.output(first.token, "filled")[1] == "a_回答.xlsx" and store.get(first.token).source == b"x" * 1000
+    now[0] += 59
+    second = store.add("b.csv", b"z" * 10)
+    assert store.get(first.token).filename == "a.xlsx"  # a use restarts its clock
+    now[0] += 59
+    assert store.get(first.token).filename == "a.xlsx"
+    now[0] += 61
+    store.add(None, None)
+    for token in (first.token, second.token):
+        with pytest.raises(UploadExpired):
+            store.get(token)
+    third = store.add("c.xlsx", b"c" * 2000)
+    now[0] += 1
+    fourth = store.add("d.xlsx", b"d" * 2000)
+    store.put(fourth, "answers.csv", b"", download_name="kijun-answers.csv")  # over 3000 bytes: the oldest goes
+    with pytest.raises(UploadExpired):
+        store.get(third.token)
+    assert store.output(fourth.token, "answers.csv")[0].read_bytes() == b""
+    for bad in ("../../etc", "A" * 24, ""):
+        with pytest.raises(UploadExpired):
+            store.get(bad)
+    with pytest.raises(UploadExpired):
+        store.output(fourth.token, "filled")  # never made
+    store.discard(fourth)
+    with pytest.raises(UploadExpired):
+        store.get(fourth.token)
+    store.close()
+    assert not (tmp_path / "store").exists()
+
+
+def test_the_app_deletes_its_uploads_when_it_stops(engine, tmp_path):
+    from search.app.web.uploads import UploadStore
+
+    store = UploadStore(tmp_path / "uploads")
+    with TestClient(create_app(engine, store)) as c:
+        c.post("/answer", data={"questions": "パスワード"})
+        assert len(list((tmp_path / "uploads").iterdir())) == 1
+    assert not (tmp_path / "uploads").exists()

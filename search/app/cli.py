@@ -23,6 +23,7 @@ from search.app.presentation import criterion_json, render_criterion
 from search.errors import QueryError
 from search.evaluation import EvalFileError
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
+from search.sheet import SheetError
 
 if TYPE_CHECKING:
     from search.engine import Engine, SearchResult
@@ -43,7 +44,7 @@ mode_option = click.option("--mode", type=click.Choice(MODES), default=DEFAULT_M
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusFormatError, UnknownCriterion, QueryError, IndexCorrupted,
-                                             QuestionnaireError, EvalFileError)
+                                             QuestionnaireError, SheetError, EvalFileError)
 """Conditions every command reports as a one-line error (the message says what to do)."""
 
 
@@ -143,9 +144,9 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
         if explain and h.explain:
-            e = h.explain
-            out.append(f"    keyword #{e['keyword_rank']} {e['keyword_score']}  semantic #{e['semantic_rank']} "
-                       f"{e['semantic_score']}  fused {e['fused_score']:.4f}")
+            out.append("    " + "  ".join(f"{name} #{h.explain[f'{name}_rank']} {h.explain[f'{name}_score']}"
+                                          for name in ("keyword", "synonym", "passage", "sentence")
+                                          if f"{name}_rank" in h.explain) + f"  fused {h.explain['fused_score']:.4f}")
     return "\n".join(out)
 
 
@@ -188,9 +189,47 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
                    err=True)
-    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10).ids) for m in modes}
+    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10)) for m in modes}
     report = evaluate_modes(queries, rankers)
     click.echo(json.dumps(report, ensure_ascii=False, indent=1) if fmt == "json" else format_table(report))
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@data_dir_option
+@model_option
+@click.option("--write/--dry-run", default=True, show_default=True,
+              help="Write the fitted weights to search/weights.json (or only report).")
+def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None:
+    """Fit the hybrid ranker's weights and the answerability judgement on graded queries; print the
+    cross-validated figures."""
+    from search import answerability, fusion
+    from search.evaluation import load_eval_set
+    from search.fitting import fit_and_report, fit_answerability, prepare
+
+    queries = load_eval_set(file)
+    engine = _engine(data_dir, model)
+    prepared = prepare(engine, queries)
+    weights, report = fit_and_report(engine, prepared, Path(file))
+    models, judged = fit_answerability(engine, prepared, weights)
+    click.echo(f"protocol: {report['protocol']}")
+    for label in ("start_weights", "held_out", "in_sample"):
+        for subset, rows in report[label].items():
+            click.echo(f"\n{label} — {subset}:")
+            for kind, r in rows.items():
+                click.echo(f"  {kind:14s} n={r['n']:3d}  MRR {r['mrr@10']:.3f}  nDCG {r['ndcg@10']:.3f}  "
+                           f"R@5 {r['recall@5']:.3f}")
+    click.echo(f"\nweights: {json.dumps({k: v for k, v in weights.to_dict().items() if k != 'fitted'})}")
+    click.echo(f"\nanswerability: {judged['protocol']}")
+    for mode in ("hybrid", "keyword"):
+        for subset, r in judged[mode]["held_out"].items():
+            click.echo(f"  {mode:8s} {subset:9s} AUC {r['auc']:.3f}  unanswerable flagged {r['unanswerable_flagged']}/"
+                       f"{r['unanswerable']}  answerable flagged {r['answerable_flagged']}/{r['answerable']} "
+                       f"({r['answerable_flagged_share']:.0%})")
+    if write:
+        for path, value in ((fusion.WEIGHTS_FILE, weights.to_dict()), (answerability.MODEL_FILE, models.to_dict())):
+            path.write_text(json.dumps(value, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            click.echo(f"written to {path}")
 
 
 @main.command()
@@ -232,27 +271,68 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
 
 @main.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True, help="OUT.csv or OUT.xlsx")
-@click.option("--column", default=None, help="Question column: header name or 1-based index.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Where the answers go: a copy of FILE with answer columns added (same format as FILE), "
+                   "or with --format table a .csv or .xlsx list. Never FILE itself.")
+@click.option("--format", "fmt", type=click.Choice(["sheet", "table"]), default="sheet", show_default=True,
+              help="sheet: your own file, answers in new columns; table: kijun's own list (No., 質問, 判定 …).")
+@click.option("--sheet", default=None, help="Read only this sheet (also one that is hidden or looks like a cover "
+                                            "or example sheet).")
+@click.option("--header-row", type=click.IntRange(1, None), default=None,
+              help="The row holding the column titles (1 = first row), if the detected one is wrong.")
+@click.option("--column", default=None, help="Question column: header name, number (1 = first column) or letter.")
+@click.option("--answer-column", default=None,
+              help="Write the 回答案 into this existing column of yours (e.g. 補足説明) instead of a new one.")
 @mode_option
-@click.option("--top", type=click.IntRange(1, MAX_TOP), default=3, show_default=True)
+@click.option("--top", type=click.IntRange(1, MAX_TOP), default=3, show_default=True,
+              help="Candidate criteria per question.")
 @data_dir_option
 @model_option
-def answer(file: str, output: str, column: str | None, mode: str, top: int, data_dir: str | None,
-           model: str | None) -> None:
-    """Answer a questionnaire (CSV or XLSX): top criteria and the text to quote per question."""
-    from search.answer import answer_questions, read_questions, write_csv, write_xlsx
+def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int | None, column: str | None,
+           answer_column: str | None, mode: str, top: int, data_dir: str | None, model: str | None) -> None:
+    """Answer a check sheet (.xlsx, .xlsm, .csv, .tsv): a copy of it with the answers beside each question.
 
-    questions = read_questions(Path(file).read_bytes(), Path(file).name, column=column)
-    engine = _engine(data_dir, model)
-    answers = answer_questions(engine, questions, mode=mode, top=top)
-    if output.lower().endswith(".xlsx"):
-        write_xlsx(answers, output)
+    The new columns: 判定, 該当基準, 確信度, 回答案 (sentences quoted from the document, with
+    their criterion IDs), 引用(AWSの対応状況), 引用(お客様が統制すべき内容), 他の候補. What was
+    detected and where the answers went are printed to stderr. FILE is never modified.
+    """
+    from search.answer import ANSWER_COLUMNS, DRAFT_COLUMN, answer_sheet, filled_cells, table_rows
+    from search.app.presentation import describe_placements, describe_questionnaire
+    from search.sheet import check_destination, read_questionnaire, table_format, write_answers, write_table
+
+    if answer_column and fmt == "table":
+        raise click.UsageError("--answer-column writes into your own file; leave it out with --format table")
+    source = Path(file)
+    questionnaire = read_questionnaire(source, source.name, sheet=sheet, header_row=header_row, column=column)
+    for line in describe_questionnaire(questionnaire):
+        click.echo(line, err=True)
+    into = {DRAFT_COLUMN: answer_column} if answer_column else None
+    if fmt == "table":
+        table_format(output, source=source)
     else:
-        with open(output, "w", encoding="utf-8-sig", newline="") as f:
-            write_csv(answers, f)
-    unmatched = sum(1 for a in answers if a.status != "answered")
-    click.echo(f"{len(answers)} questions → {output} ({unmatched} marked 要確認: no good match)")
+        check_destination(source, questionnaire, output, ANSWER_COLUMNS, into=into)
+    rows = questionnaire.questions
+    answers = answer_sheet(_engine(data_dir, model), rows, mode=mode, top=top)
+    rows_warned: dict[str, list[str]] = {}  # a search warning, once, with the rows it concerns
+    for r, a in zip(rows, answers):
+        for w in a.warnings:
+            rows_warned.setdefault(w, []).append(f"{r.sheet}!{r.row}" if r.sheet is not None else str(r.row))
+    for w, where in rows_warned.items():
+        more = f" and {len(where) - 5} more" if len(where) > 5 else ""
+        click.echo(f"kijun: {w} (row {', '.join(where[:5])}{more})", err=True)
+    unmatched = sum(1 for a in answers if not a.answered)
+    summary = f"{len(answers)} questions answered ({len(answers) - unmatched} 回答候補あり, {unmatched} 要確認)"
+    if fmt == "table":
+        write_table(table_rows(answers, rows), output, source=source)
+        click.echo(f"{summary} → {output} (kijun's table)", err=True)
+        return
+    report = write_answers(source, source.name, questionnaire, filled_cells(rows, answers), ANSWER_COLUMNS, output,
+                           into=into)
+    click.echo(f"{summary} → {output}" + (f" ({report.encoding})" if report.encoding else "") + ":", err=True)
+    for line in describe_placements(report):
+        click.echo(line, err=True)
+    for w in report.warnings:
+        click.echo(f"warning: {w}", err=True)
 
 
 @main.command()

@@ -1,15 +1,18 @@
-"""How criteria and hits are shown to people: labels and shapes shared by the CLI and the web.
+"""How criteria, hits and check sheets are shown to people: labels and shapes shared by the CLI and the web.
 
 One definition of each Japanese label and of the JSON shape of a criterion, so
 `kijun show --format json` and `GET /api/criteria/{id}` cannot drift apart.
 """
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from corpus.duplicates import shared_passages
 from corpus.records import Criterion, Document
 from corpus.vocabulary import ROLE_LABELS
+from search.sheet import (REASON_AFTER, REASON_EMPTY, REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT,
+                          REASON_NOTE, REASON_SHORT, ColumnPlacement, Questionnaire, WriteReport)
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -64,3 +67,47 @@ def render_criterion(doc: Document, c: Criterion) -> str:
             others = f"定型文: 他 {len(s['criteria'])} 基準と共通" if s.get("boilerplate") else ", ".join(s["criteria"])
             lines.append(f"  {s['text'][:60]}{'…' if len(s['text']) > 60 else ''}  → {others}")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- check sheets (kijun answer, /answer)
+
+
+def describe_questionnaire(q: Questionnaire) -> list[str]:
+    """What was detected in a check sheet, one line per table and per ignored sheet (for stderr)."""
+    lines = []
+    for t in q.tables:
+        where = f"sheet {t.sheet!r}: " if t.sheet is not None else ""
+        header = f"header row {t.header_row}" if t.has_header else "no header row"
+        title = f" ({t.question_header})" if t.question_header else ""
+        reasons = Counter(s.reason for s in t.skipped if s.reason != REASON_EMPTY)
+        skipped = sum(reasons.values())
+        detail = f" ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})" if skipped else ""
+        lines.append(f"{q.filename}: {where}{header}, question column {t.question_column_letter}{title}: "
+                     f"{_count(len(t.questions), 'question')}, {_count(skipped, 'row')} skipped{detail}")
+    lines += [f"{q.filename}: sheet {s.name!r} ignored: {s.reason}" for s in q.ignored_sheets]
+    lines += [f"warning: {w}" for w in q.warnings]
+    return lines
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def describe_placements(report: WriteReport) -> list[str]:
+    """Where the answers went in the user's file, one line per sheet."""
+    by_sheet: dict[str | None, list[ColumnPlacement]] = {}
+    for p in report.placements:
+        by_sheet.setdefault(p.sheet, []).append(p)
+    lines = []
+    for sheet, placed in by_sheet.items():
+        where = f"sheet {sheet!r}: " if sheet is not None else ""
+        cols = ", ".join(f"{p.letter} {p.header}" + (" (existing column)" if p.existing else "") for p in placed)
+        lines.append(f"  {where}{cols}")
+    return lines
+
+
+SKIP_REASON_LABELS: dict[str, str] = {
+    REASON_EMPTY: "空行", REASON_HEADING: "見出し行", REASON_NOTE: "注記", REASON_NO_TEXT: "質問の列が空",
+    REASON_SHORT: "質問としては短すぎる", REASON_NOT_TEXT: "数値または日付", REASON_FORMULA: "計算結果のない数式",
+    REASON_AFTER: "表の終わりより後"}
+"""Why a row was not read as a question (search.sheet's reasons), in Japanese."""

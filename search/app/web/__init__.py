@@ -1,17 +1,25 @@
 """The web UI and JSON API: `create_app(engine)` → a FastAPI app (no globals).
 
-Pages (`pages.py`) and the API (`api.py`) are routers over the one engine kept
-in `app.state`; the engine guards its own shared state, so routes need no locks.
+Pages (`pages.py`) and the API (`api.py`) are routers over what `app.state` holds:
+the one engine (it guards its own shared state, so routes need no locks) and the
+upload store of the questionnaire page (`uploads.py`: a temporary directory the
+app owns, deleted when it stops).
 
 Routes
   GET  /                       search page (?q=&mode=&aws=&customer=&series=&limit=)
   GET  /criteria/{id}          one criterion (実２６ → redirect to /criteria/実26)
   GET  /duplicates             repeated passages and near-identical criteria
-  GET  /answer, POST /answer   questionnaire: paste or upload, table of answers
-  POST /answer.csv, /answer.xlsx   the same answers as a download (re-run, stateless)
+  GET  /answer, POST /answer   questionnaire: paste questions or upload a check sheet; shows what was
+                               detected (re-run with token + sheet/header_row/column/answer_column)
+                               and the answers
+  GET  /answer/{token}/filled  the uploaded check sheet with the answers filled in (same format)
+  GET  /answer/{token}/answers.csv, …/answers.xlsx   kijun's flat table of the same answers
   GET  /api/search, /api/criteria/{id}, /api/duplicates; POST /api/answer   (docs at /docs)
 """
 from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -20,14 +28,27 @@ from fastapi.staticfiles import StaticFiles
 from indexer.store import IndexCorrupted
 from search.app.web import api, pages
 from search.app.web.templating import STATIC, render
+from search.app.web.uploads import UploadStore
 from search.engine import Engine
 
 __all__ = ["create_app"]
 
 
-def create_app(engine: Engine) -> FastAPI:
-    app = FastAPI(title="kijun", description="FISC安全対策基準 × AWS 対応状況の検索 API", version="0.1.0")
+def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
+    """The app over `engine`; questionnaire uploads go to `uploads` (default: a new private temp dir,
+    deleted when the app shuts down)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            app.state.uploads.close()
+
+    app = FastAPI(title="kijun", description="FISC安全対策基準 × AWS 対応状況の検索 API", version="0.1.0",
+                  lifespan=lifespan)
     app.state.engine = engine
+    app.state.uploads = uploads if uploads is not None else UploadStore()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

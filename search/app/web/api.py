@@ -1,28 +1,50 @@
 """The JSON API (OpenAPI docs at /docs): the same shapes as the CLI's --format json."""
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from corpus.duplicates import cached_report
 from corpus.records import UnknownCriterion
 from search import answer as qa
+from search import sheet
 from search.app.presentation import criterion_json
 from search.app.web.deps import EngineDep, blank
-from search.app.web.questionnaire import run_answers
+from search.app.web.questionnaire import (MEDIA_TYPES, answer_file, content_disposition, filled_name, read_form,
+                                          settings_from, uploaded)
 from search.errors import QueryError
 from search.query import DEFAULT_MODE, MODES
 
 router = APIRouter(prefix="/api", tags=["api"])
+UPLOAD_FORMATS = ("sheet", "csv", "xlsx")
 
 
 class AnswerRequest(BaseModel):
-    questions: list[str] = Field(..., max_length=qa.MAX_ROWS, description="One question per item.")
+    questions: list[str] = Field(..., max_length=sheet.MAX_QUESTIONS, description="One question per item.")
     mode: str = Field(DEFAULT_MODE, description=" / ".join(MODES))
-    top: int = Field(3, ge=1, le=qa.MAX_TOP, description="Criteria listed per question")
+    top: int = Field(3, ge=1, le=qa.MAX_TOP, description="Candidate slots per question")
+
+
+UPLOAD_FORM = {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "The check sheet: .xlsx, .xlsm, .csv or .tsv"},
+        "sheet": {"type": "string", "description": "Read only this sheet"},
+        "header_row": {"type": "integer", "minimum": 1, "description": "The header row (1 = first row)"},
+        "column": {"type": "string", "description": "Question column: header name, number or letter"},
+        "answer_column": {"type": "string", "description": "Write the 回答案 into this existing column"},
+        "mode": {"type": "string", "enum": list(MODES), "default": DEFAULT_MODE},
+        "top": {"type": "integer", "minimum": 1, "maximum": qa.MAX_TOP, "default": 3},
+        "format": {"type": "string", "enum": list(UPLOAD_FORMATS), "default": "sheet",
+                   "description": "sheet: the uploaded file, filled in (same format); csv / xlsx: kijun's table"},
+    },
+}
 
 
 @router.get("/search", summary="Search criteria and change history")
@@ -53,10 +75,46 @@ def api_duplicates(engine: EngineDep, min_criteria: int = Query(2, ge=2, le=200)
     return d
 
 
-@router.post("/answer", summary="Answer a questionnaire: best criteria per question")
-async def api_answer(engine: EngineDep, body: AnswerRequest) -> Any:
+@router.post("/answer", summary="Answer a questionnaire: JSON questions, or a check sheet file",
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": AnswerRequest.model_json_schema()},
+                 "multipart/form-data": {"schema": UPLOAD_FORM}}}},
+             responses={200: {"description": "JSON: `{\"answers\": [...]}`. A file upload: the filled file "
+                                             "(or kijun's table) as an attachment."},
+                        400: {"description": "`{\"detail\"}`: what is wrong with the questions or the file"}})
+async def api_answer(request: Request, engine: EngineDep) -> Any:
+    """`{"questions": [...]}` → `{"answers": [...]}`; a multipart upload of a check sheet → that file
+    with the answers filled in (or kijun's table, `format=csv|xlsx`)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await _answer_upload(request, engine)
     try:
-        answers = await run_answers(engine, body.questions, body.mode, body.top)
+        body = AnswerRequest.model_validate_json(await request.body())
+    except ValidationError as e:
+        return JSONResponse({"detail": jsonable_encoder(e.errors(include_url=False))}, status_code=422)
+    try:
+        answers = await run_in_threadpool(qa.answer_questions, engine, body.questions, mode=body.mode, top=body.top)
     except qa.QuestionnaireError as e:
         return JSONResponse({"detail": str(e)}, status_code=400)
     return {"answers": [a.to_dict() for a in answers]}
+
+
+async def _answer_upload(request: Request, engine: EngineDep) -> Response:
+    try:
+        form = await read_form(request)
+        settings = settings_from(form)
+        chosen = await uploaded(form)
+        if chosen is None:
+            raise qa.QuestionnaireError("no file: send the check sheet in the form field 'file'")
+        fmt = str(form.get("format") or "sheet")
+        if fmt not in UPLOAD_FORMATS:
+            raise qa.QuestionnaireError(f"format must be one of {', '.join(UPLOAD_FORMATS)}, got {fmt!r}")
+        filename, data = chosen
+        run = await answer_file(engine, data, filename, settings)
+    except (sheet.SheetError, qa.QuestionnaireError) as e:
+        return JSONResponse({"detail": str(e)}, status_code=400)
+    if fmt == "sheet":
+        body, name = run.filled or b"", filled_name(filename)
+    else:
+        body, name = run.tables[fmt], f"kijun-answers.{fmt}"
+    media = MEDIA_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
+    return Response(body, media_type=media, headers={"Content-Disposition": content_disposition(name)})

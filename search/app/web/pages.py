@@ -4,23 +4,23 @@ Every search is a GET, so a result page's URL can be shared.
 """
 from __future__ import annotations
 
-import json
+from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from corpus.duplicates import cached_report, shared_passages
 from corpus.records import Criterion, UnknownCriterion
 from corpus.vocabulary import normalize_id, strip_ids
 from search import answer as qa
+from search import sheet
 from search.app.presentation import FIELD_LABELS
 from search.app.web.deps import EngineDep, blank
-from search.app.web.questionnaire import MAX_UPLOAD_BYTES, questions_from_form, run_answers, top_from
+from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Settings, answer_file,
+                                          answer_pasted, filled_name, read_form, settings_from, uploaded)
+from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, Hit, SearchResult
 from search.errors import QueryError
@@ -31,11 +31,12 @@ SIMILAR = 5
 
 
 def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
+    """One card per hit; criteria of identical text share one card (実57 / 実58)."""
     out = []
     for h in result.hits:
         refs = engine.doc.get(h.id).references if h.kind == "criterion" else ()
-        out.append({"hit": h, "snippet": mark(h.snippet, h.highlights), "refs": refs,
-                    "field_label": FIELD_LABELS.get(h.field, h.field)})
+        out.append({"hit": h, "ids": qa.folded_ids(engine, h), "snippet": mark(h.snippet, h.highlights),
+                    "refs": refs, "field_label": FIELD_LABELS.get(h.field, h.field)})
     return out
 
 
@@ -114,59 +115,66 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: int = 2, 
 
 @router.get("/answer", response_class=HTMLResponse)
 def answer_form(request: Request) -> HTMLResponse:
-    return render(request, "answer.html", answers=None, error=None, text="", mode="hybrid", top=3, column="")
+    return render(request, "answer.html", **_answer_context())
 
 
-async def _form(request: Request) -> FormData:
-    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise qa.QuestionnaireError(f"the upload is larger than the {qa.MAX_FILE_BYTES // (1024 * 1024)} MB limit; "
-                                    "split the questionnaire")
-    try:
-        return await request.form(max_files=1, max_fields=50, max_part_size=MAX_UPLOAD_BYTES)
-    except MultiPartException as e:  # too many parts, a part too large
-        raise qa.QuestionnaireError(f"the upload could not be read: {e.message}") from None
-    except HTTPException as e:  # starlette's wrapping of the same, inside an app
-        raise qa.QuestionnaireError(f"the upload could not be read: {e.detail}") from None
+def _answer_context(**ctx: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"run": None, "error": None, "text": "", "settings": Settings(), "upload": None,
+                            "sheet_names": [], "filled_ext": ""}
+    return base | ctx
 
 
 @router.post("/answer", response_class=HTMLResponse)
 async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
-    ctx: dict[str, Any] = {"answers": None, "error": None, "text": "", "mode": "hybrid", "top": 3, "column": ""}
+    """Answer pasted questions or a check sheet (a new upload, or the kept one re-read with corrected
+    detection settings); the page shows what was detected, the answers and the downloads."""
+    store: UploadStore = request.app.state.uploads
+    ctx = _answer_context()
+    upload: Upload | None = None
     try:
-        form = await _form(request)
-        ctx.update(text=str(form.get("questions") or ""), mode=str(form.get("mode") or "hybrid"),
-                   column=str(form.get("column") or ""))
-        ctx["top"] = top_from(form.get("top"))
-        questions = await questions_from_form(form)
-        answers = await run_answers(engine, questions, ctx["mode"], ctx["top"])
-        ctx.update(answers=answers, questions_json=json.dumps(questions, ensure_ascii=False),
-                   n_no_match=sum(1 for a in answers if not a.answered))
-    except qa.QuestionnaireError as e:
-        ctx["error"] = str(e)
+        form = await read_form(request)
+        ctx["text"] = str(form.get("questions") or "")
+        chosen = await uploaded(form)
+        if chosen is not None:
+            upload = store.add(*chosen)
+        elif form.get("token"):
+            upload = store.get(str(form["token"]))
+        if upload is not None and upload.filename is not None:
+            ctx["upload"] = upload
+        ctx["settings"] = settings = settings_from(form)
+        if upload is not None and upload.filename is not None:
+            run = await answer_file(engine, upload.source, upload.filename, settings)
+            store.put(upload, FILLED, run.filled or b"", download_name=filled_name(upload.filename))
+            ctx["filled_ext"] = PurePath(upload.filename).suffix.lower()
+        else:
+            upload = store.add(None, None)
+            run = await answer_pasted(engine, ctx["text"], settings)
+        for fmt, name in TABLES.items():
+            store.put(upload, name, run.tables[fmt], download_name=f"kijun-answers.{fmt}")
+        ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
+    except (sheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
+        # a file that can be read stays, so the form below can point at its table (sheet, row, column)
+        keep = upload is not None and upload.filename is not None and not isinstance(e, UNREADABLE)
+        if upload is not None and not keep:
+            store.discard(upload)
+        ctx.update(error=str(e), upload=upload if keep else None)
         return render(request, "answer.html", 400, **ctx)
     return render(request, "answer.html", **ctx)
 
 
-async def _download(request: Request, engine: Engine, kind: str) -> Response:
+def _sheet_names(q: sheet.Questionnaire | None) -> list[str]:
+    if q is None or q.tables[0].sheet is None:
+        return []
+    return [str(t.sheet) for t in q.tables] + [s.name for s in q.ignored_sheets]
+
+
+@router.get("/answer/{token}/{name}", name="answer_download")
+def answer_download(request: Request, token: str, name: str) -> Response:
+    """A file made by an /answer run: the filled check sheet, or kijun's table as CSV or XLSX."""
+    store: UploadStore = request.app.state.uploads
     try:
-        form = await _form(request)
-        questions = await questions_from_form(form)
-        answers = await run_answers(engine, questions, str(form.get("mode") or "hybrid"), top_from(form.get("top")))
-    except qa.QuestionnaireError as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
-    if kind == "csv":
-        return Response(qa.csv_bytes(answers), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="kijun-answers.csv"'})
-    return Response(qa.xlsx_bytes(answers),
-                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": 'attachment; filename="kijun-answers.xlsx"'})
-
-
-@router.post("/answer.csv")
-async def answer_csv(request: Request, engine: EngineDep) -> Response:
-    return await _download(request, engine, "csv")
-
-
-@router.post("/answer.xlsx")
-async def answer_xlsx(request: Request, engine: EngineDep) -> Response:
-    return await _download(request, engine, "xlsx")
+        path, download_name = store.output(token, name)
+    except UploadExpired as e:
+        return render(request, "error.html", 404, title="ダウンロードできません", message=str(e))
+    media = MEDIA_TYPES.get(PurePath(download_name).suffix.lower(), "application/octet-stream")
+    return FileResponse(path, media_type=media, filename=download_name)

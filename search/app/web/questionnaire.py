@@ -1,52 +1,152 @@
-"""Reading a questionnaire from a web form and answering it off the event loop."""
+"""The questionnaire workflow behind /answer and POST /api/answer: read a form, answer off the event loop.
+
+A check sheet (or pasted questions) is read, answered and written in a worker thread
+(a 300-question sheet must not stall other requests); `Run` holds what the page shows
+and the files it offers: the user's own file with the answers filled in, and kijun's
+flat table as CSV and XLSX.
+"""
 from __future__ import annotations
 
-import json
+import io
+from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
 
 from search import answer as qa
+from search import sheet
 from search.engine import Engine
+from search.query import DEFAULT_MODE
 
-MAX_UPLOAD_BYTES = qa.MAX_FILE_BYTES + 1024 * 1024  # the file plus the form's other fields
+MAX_UPLOAD_BYTES = sheet.MAX_FILE_BYTES + 1024 * 1024  # the file plus the form's other fields
+FILLED = "filled"
+TABLES = {"csv": "answers.csv", "xlsx": "answers.xlsx"}
+MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
+               ".csv": "text/csv", ".tsv": "text/tab-separated-values", ".txt": "text/plain"}
+# Files that cannot be read at all: not kept. Any other error (no question column found, an unknown
+# sheet, too many questions, a bad setting) keeps the upload, for the user to correct and run again.
+UNREADABLE = (sheet.UnsupportedFormat, sheet.EncryptedWorkbook, sheet.UnreadableFile, sheet.FileTooLarge)
 
 
-def top_from(value: Any) -> int:
+@dataclass(frozen=True)
+class Settings:
+    """What the user chose on the form (or the API call): detection overrides and search options."""
+
+    sheet: str | None = None
+    header_row: int | None = None
+    column: str | None = None
+    answer_column: str | None = None
+    mode: str = DEFAULT_MODE
+    top: int = 3
+
+    @property
+    def into(self) -> dict[str, str] | None:
+        return {qa.DRAFT_COLUMN: self.answer_column} if self.answer_column else None
+
+
+@dataclass
+class Run:
+    """One answered questionnaire: what was read, the answers, and the files made from them."""
+
+    answers: list[qa.Answer]
+    questionnaire: sheet.Questionnaire | None = None  # None for pasted questions
+    report: sheet.WriteReport | None = None  # where the answers went in the user's file
+    filled: bytes | None = None  # the user's file with the answers in it
+    tables: dict[str, bytes] = field(default_factory=dict)  # kijun's table: {"csv": …, "xlsx": …}
+
+    @property
+    def rows(self) -> tuple[sheet.QuestionRow, ...] | None:
+        return self.questionnaire.questions if self.questionnaire is not None else None
+
+
+async def read_form(request: Request) -> FormData:
+    """The submitted form, refused with a clear message when it is too large or malformed."""
+    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
+        raise sheet.FileTooLarge(f"the upload is larger than the {sheet.MAX_FILE_BYTES // (1024 * 1024)} MB limit; "
+                                 "split the check sheet or remove images from it")
     try:
-        n = int(value or 3)
-    except ValueError:
-        raise qa.QuestionnaireError(f"top must be a number from 1 to {qa.MAX_TOP}") from None
-    if not 1 <= n <= qa.MAX_TOP:
-        raise qa.QuestionnaireError(f"top must be a number from 1 to {qa.MAX_TOP}")
-    return n
+        return await request.form(max_files=1, max_fields=50, max_part_size=MAX_UPLOAD_BYTES)
+    except MultiPartException as e:  # too many parts, a part too large
+        raise qa.QuestionnaireError(f"the upload could not be read: {e.message}") from None
+    except HTTPException as e:  # starlette's wrapping of the same, inside an app
+        raise qa.QuestionnaireError(f"the upload could not be read: {e.detail}") from None
 
 
-async def questions_from_form(form: Any) -> list[str]:
-    """The questions of a submitted form: a JSON list (a re-run for a download), an uploaded
-    file, or pasted text, in that order."""
-    if form.get("questions_json"):
-        try:
-            qs = json.loads(str(form["questions_json"]))
-        except ValueError:
-            raise qa.QuestionnaireError("questions_json is not a JSON list of questions") from None
-        if not isinstance(qs, list) or not all(isinstance(x, str) for x in qs):
-            raise qa.QuestionnaireError("questions_json is not a JSON list of questions")
-        if len(qs) > qa.MAX_ROWS:
-            raise qa.QuestionnaireError(f"{len(qs):,} questions; the limit is {qa.MAX_ROWS:,}")
-        questions = [x.strip() for x in qs if x.strip()]
-    else:
-        upload = form.get("file")
-        if upload is not None and not isinstance(upload, str) and getattr(upload, "filename", ""):
-            data = await upload.read(qa.MAX_FILE_BYTES + 1)
-            questions = qa.read_questions(data, upload.filename, str(form.get("column") or "").strip() or None)
-        else:
-            questions = qa.split_pasted(str(form.get("questions") or ""))
+def settings_from(form: Any) -> Settings:
+    """The form's settings; a blank field means "detect it" (or the default)."""
+    def text(name: str) -> str | None:
+        value = str(form.get(name) or "").strip()
+        return value or None
+
+    header_row = text("header_row")
+    if header_row is not None and not (header_row.isdigit() and int(header_row) >= 1):
+        raise qa.QuestionnaireError(f"the header row must be a row number (1 = first row), got {header_row!r}")
+    top = text("top") or "3"
+    if not top.isdigit() or not 1 <= int(top) <= qa.MAX_TOP:
+        raise qa.QuestionnaireError(f"top must be a number from 1 to {qa.MAX_TOP}, got {top!r}")
+    return Settings(sheet=text("sheet"), header_row=int(header_row) if header_row else None, column=text("column"),
+                    answer_column=text("answer_column"), mode=text("mode") or DEFAULT_MODE, top=int(top))
+
+
+async def uploaded(form: Any) -> tuple[str, bytes] | None:
+    """(file name, bytes) of the form's file, or None when no file was chosen."""
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(sheet.MAX_FILE_BYTES + 1)
+    return PurePath(upload.filename).name, data
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header for any file name (RFC 6266: an ASCII fallback and the UTF-8 name)."""
+    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def filled_name(filename: str) -> str:
+    """The download name of the filled copy: チェックシート.xlsx → チェックシート_回答.xlsx."""
+    p = PurePath(filename)
+    return f"{p.stem}_回答{p.suffix}"
+
+
+async def answer_file(engine: Engine, data: bytes, filename: str, settings: Settings) -> Run:
+    """Read, answer and fill in one check sheet (in a worker thread)."""
+    return await run_in_threadpool(_answer_file, engine, data, filename, settings)
+
+
+async def answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
+    return await run_in_threadpool(_answer_pasted, engine, text, settings)
+
+
+def _answer_file(engine: Engine, data: bytes, filename: str, settings: Settings) -> Run:
+    q = sheet.read_questionnaire(data, filename, sheet=settings.sheet, header_row=settings.header_row,
+                                 column=settings.column)
+    sheet.check_destination(data, q, io.BytesIO(), qa.ANSWER_COLUMNS, into=settings.into)
+    answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top)
+    out = io.BytesIO()
+    report = sheet.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
+                                 into=settings.into)
+    run = Run(answers, q, report, out.getvalue())
+    run.tables = _tables(run)
+    return run
+
+
+def _answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
+    questions = sheet.split_pasted(text)
     if not questions:
-        raise qa.QuestionnaireError("no questions: paste one question per line, or choose a .csv / .xlsx file")
-    return questions
+        raise qa.QuestionnaireError("no questions: paste one question per line, or choose a check sheet file")
+    run = Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))
+    run.tables = _tables(run)
+    return run
 
 
-async def run_answers(engine: Engine, questions: list[str], mode: str, top: int) -> list[qa.Answer]:
-    """Answer in a worker thread: a 300-question sheet must not stall other requests."""
-    return await run_in_threadpool(qa.answer_questions, engine, questions, mode=mode, top=top)
+def _tables(run: Run) -> dict[str, bytes]:
+    rows = qa.table_rows(run.answers, run.rows)
+    return {fmt: sheet.table_bytes(rows, fmt) for fmt in TABLES}
