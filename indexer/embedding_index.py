@@ -188,20 +188,23 @@ class EmbeddingIndex:
         """Per unit of passage kind, its row in `matrix` (document order)."""
         return self._groups[PASSAGE][0]
 
-    def similar_to(self, doc: int) -> np.ndarray:
+    def similar_to(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         """Every document's similarity to document `doc`, from the stored vectors (no encoding): the
-        best cosine between any passage of the one and any passage of the other (-inf: no passage)."""
-        rows, _, docs, starts = self._groups[PASSAGE]
+        best cosine between any passage of the one and any passage of the other (-inf: no passage),
+        and which of its passages that is (-1: none)."""
+        rows, passages, docs, starts = self._groups[PASSAGE]
         n = len(self.keys)
-        out = np.full(n, -np.inf, dtype=np.float32)
+        scores = np.full(n, -np.inf, dtype=np.float32)
+        best_passage = np.full(n, -1, dtype=np.int64)
         at = np.flatnonzero(docs == doc)
         if not len(at) or not len(rows):
-            return out
+            return scores, best_passage
         begin, end = starts[at[0]], (starts[at[0] + 1] if at[0] + 1 < len(starts) else len(rows))
-        own = self.matrix[rows[begin:end]]
-        best = (self.matrix[rows] @ own.T).max(axis=1)
-        out[docs] = np.maximum.reduceat(best, starts)
-        return out
+        sims = (self.matrix[rows] @ self.matrix[rows[begin:end]].T).max(axis=1)
+        best = np.maximum.reduceat(sims, starts)
+        scores[docs] = best
+        best_passage[docs] = passages[_first_at(sims, best, starts)]
+        return scores, best_passage
 
     def doc_scores(self, query_vector: np.ndarray) -> DocScores:
         """Every document's best-passage and best-sentence score for one query vector."""

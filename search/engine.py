@@ -249,23 +249,22 @@ class Engine:
         with self._encode_lock:
             return self._encoder.encode_queries([text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
 
-    def similar(self, criterion_id: str, limit: int = 5) -> list[tuple[str, float]]:
+    def similar(self, criterion_id: str, limit: int = 5) -> list[Similar]:
         """The criteria whose text is closest to this one's (its identical twins left out), from the
-        stored passage vectors: (ID, similarity), best first. [] without the model."""
+        stored passage vectors, best first; [] without the model."""
         index = self.semantic()
         if index is None or criterion_id not in self._position:
             return []
         n = self._position[criterion_id]
-        scores = index.similar_to(n)
-        exclude = {n} | {self._position[k] for k in self.table.same_text(criterion_id)}
-        same_as = self.doc.get(criterion_id).same_as
+        scores, best_passage = index.similar_to(n)
         candidates = self._is_criterion & np.isfinite(scores)
-        candidates[list(exclude)] = False
+        candidates[[n, *(self._position[k] for k in self.table.same_text(criterion_id))]] = False
+        same_as = self.doc.get(criterion_id).same_as
         out = []
         for m in _best_first(scores, candidates, limit + 5):
-            cid = self.table.documents[m].id
-            if cid != same_as and self.doc.get(cid).same_as != criterion_id:
-                out.append((cid, float(scores[m])))
+            d = self.table.documents[m]
+            if d.id != same_as and self.doc.get(d.id).same_as != criterion_id:
+                out.append(Similar(d.id, float(scores[m]), d.passages[int(best_passage[m])].text))
         return out[:limit]
 
     def signals(self, q: ParsedQuery, filters: dict[str, str], mode: str = DEFAULT_MODE,
@@ -484,6 +483,15 @@ class Engine:
         if sig.dense is not None and sig.dense.best_passage[n] >= 0:
             out["passage"] = self.table.documents[n].passages[int(sig.dense.best_passage[n])].text
         return out
+
+
+@dataclass(frozen=True)
+class Similar:
+    """A criterion close to another one: its best-matching passage and their cosine."""
+
+    id: str
+    score: float
+    snippet: str
 
 
 @dataclass(frozen=True)

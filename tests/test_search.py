@@ -216,3 +216,16 @@ def test_semantic_scores_are_best_passage_plus_a_nudge_from_the_second(engine):
         assert abs(got[n] - (s[0] + SECOND_UNIT_WEIGHT * (second - s[0]))) < 1e-6
 
 
+
+
+def test_similar_criteria_come_from_the_stored_vectors(engine, monkeypatch):
+    def no_encoding(text):
+        raise AssertionError("the similar-criteria panel must not encode text")
+
+    monkeypatch.setattr(engine, "encode_query", no_encoding)
+    similar = engine.similar("実57")
+    ids = [s.id for s in similar]
+    assert ids[0] == "実56" and similar[0].score > 0.99  # they share a paragraph word for word
+    assert "実57" not in ids and "実58" not in ids  # itself and its identical twin are not "similar"
+    assert all(s.snippet in {p.text for p in engine.table[s.id].passages} for s in similar)
+    assert engine.similar("実88") and "実87" not in [s.id for s in engine.similar("実88")]

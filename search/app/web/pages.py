@@ -12,8 +12,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from corpus.duplicates import cached_report, shared_passages
-from corpus.records import Criterion, UnknownCriterion
-from corpus.vocabulary import normalize_id, strip_ids
+from corpus.records import UnknownCriterion
+from corpus.vocabulary import normalize_id
 from search import answer as qa
 from search import sheet
 from search.app.presentation import FIELD_LABELS
@@ -22,7 +22,7 @@ from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABL
                                           answer_pasted, filled_name, read_form, settings_from, uploaded)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
-from search.engine import Engine, Hit, SearchResult
+from search.engine import Engine, SearchResult
 from search.errors import QueryError
 
 router = APIRouter(include_in_schema=False)
@@ -70,23 +70,9 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     i = ids.index(c.id)
     return render(request, "criterion.html", c=c, source=source if source is not c else None,
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
-                  similar=_similar_to(engine, c), prev=ids[i - 1] if i else None,
+                  similar=engine.similar(c.id, SIMILAR), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
                   urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls])
-
-
-def _similar_to(engine: Engine, c: Criterion) -> list[Hit]:
-    source = engine.doc.text_of(c)
-    text = strip_ids((source.aws_status or c.customer_controls or "").strip())[:2000]
-    if len(text.strip()) < 2:
-        return []
-    mode = "semantic" if engine.semantic() is not None else "hybrid"
-    try:
-        result = engine.search(text, mode=mode, limit=SIMILAR + 10)
-    except QueryError:
-        return []
-    return [h for h in result.hits if h.kind == "criterion" and h.id not in (c.id, c.same_as)
-            and engine.doc.get(h.id).same_as != c.id][:SIMILAR]
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
