@@ -137,10 +137,14 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         out.append(f"! {w}")
     if not result.hits:
         out.append("該当なし (no hits). Try fewer words, another spelling, or --mode hybrid.")
+    elif result.match is not None and not result.match.answered:
+        out.append(f"この文書には直接の記述が見つかりませんでした — 近い候補 (no-match score {result.match.score:.2f})")
     for n, h in enumerate(result.hits, 1):
         tag = "変更履歴 " if h.kind == "revision" else ""
         roles = f"AWS {role_mark(h.aws_role)} / お客様 {role_mark(h.customer_role)}" if h.kind == "criterion" else ""
-        out.append(f"{n:>2}. {tag}{h.id}  {h.score:.3f}  {roles}  [{h.field}]")
+        ids = " / ".join((h.id, *h.same_text)) + (" — 同一の記述" if h.same_text else "")
+        near = f"  (ほぼ同一: {', '.join(h.near_text)})" if h.near_text else ""
+        out.append(f"{n:>2}. {tag}{ids}  {h.score:.3f}  {roles}  [{h.field}]{near}")
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
         if explain and h.explain:
