@@ -87,11 +87,13 @@ class Engine:
 
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
                  document: Document | None = None, model: str | None = None,
-                 build_backend: str = "auto", notify: Callable[[str], None] | None = None) -> None:
+                 build_backend: str = "auto", query_backend: str = "auto",
+                 notify: Callable[[str], None] | None = None) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
         self.build_backend = build_backend
+        self.query_backend = query_backend  # "onnx" in a warm server: fastest per query, ~1 s to load
         self.notify = notify or (lambda msg: None)
         self.doc: Document = document if document is not None else parse_file(self.source)
         self.table: DocumentTable = document_table(self.doc)
@@ -161,13 +163,24 @@ class Engine:
         from indexer.encoder import ModelUnavailable, encoder_settings, load_encoder
 
         try:
-            self._encoder = load_encoder(self.model_name)
+            self._encoder = self._query_encoder()
             settings = encoder_settings(self._encoder)
             self._semantic = embedding_index.ensure(
                 self.table, self.root / "embeddings" / "index", self._build_encoder, model_settings=settings,
                 rebuild=rebuild, show_progress=show_progress, notify=self.notify)
         except ModelUnavailable as e:
             self._model_error = str(e)
+
+    def _query_encoder(self) -> Any:
+        """The encoder for queries; the requested backend, else the default one (with a note)."""
+        from indexer.encoder import ModelUnavailable, load_encoder
+
+        if self.query_backend != "auto":
+            try:
+                return load_encoder(self.model_name, backend=self.query_backend)
+            except ModelUnavailable as e:
+                self.notify(f"{e}; queries use the default engine")
+        return load_encoder(self.model_name)
 
     def _build_encoder(self) -> Any:
         from indexer.encoder import load_encoder

@@ -100,9 +100,9 @@ def show(criterion_id: str, fmt: str) -> None:
 @model_option
 @click.option("--rebuild", is_flag=True, help="Rebuild even if the indexes are current (repairs a damaged index).")
 @click.option("--keyword-only", is_flag=True, help="Skip the embedding index.")
-@click.option("--backend", type=click.Choice(["auto", "numpy", "sentence-transformers"]),
-              default="sentence-transformers", show_default=True,
-              help="How the bundled model embeds passages at build time (both give the same vectors).")
+@click.option("--backend", type=click.Choice(["auto", "sentence-transformers"]), default="auto", show_default=True,
+              help="How the bundled model embeds passages at build time: numpy's BLAS (auto) or "
+                   "sentence-transformers (imports torch); the vectors are the same.")
 def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: bool, backend: str) -> None:
     """Build the keyword and embedding indexes (only what is missing or stale)."""
     from tqdm import tqdm
@@ -188,7 +188,7 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     from search.evaluation import evaluate_modes, format_table, load_eval_set
 
     queries = load_eval_set(file)
-    engine = _engine(data_dir, model)
+    engine = _engine(data_dir, model, query_backend="onnx")
     modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
@@ -212,7 +212,7 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None
     from search.fitting import fit_and_report, fit_answerability, prepare
 
     queries = load_eval_set(file)
-    engine = _engine(data_dir, model)
+    engine = _engine(data_dir, model, query_backend="onnx")
     prepared = prepare(engine, queries)
     weights, report = fit_and_report(engine, prepared, Path(file))
     models, judged = fit_answerability(engine, prepared, weights)
@@ -266,7 +266,7 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
 
     from search.app.web import create_app
 
-    engine = _engine(data_dir, model)
+    engine = _engine(data_dir, model, query_backend="onnx")  # ~0.5 s more at start, ~3x faster queries
     engine.build()
     engine.warm()
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)", err=True)
@@ -316,7 +316,7 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
     else:
         check_destination(source, questionnaire, output, ANSWER_COLUMNS, into=into)
     rows = questionnaire.questions
-    answers = answer_sheet(_engine(data_dir, model), rows, mode=mode, top=top)
+    answers = answer_sheet(_engine(data_dir, model, query_backend="onnx"), rows, mode=mode, top=top)
     rows_warned: dict[str, list[str]] = {}  # a search warning, once, with the rows it concerns
     for r, a in zip(rows, answers):
         for w in a.warnings:
@@ -345,7 +345,7 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
 @mode_option
 def shell(data_dir: str | None, model: str | None, mode: str) -> None:
     """Interactive search in the terminal (empty line or Ctrl-D quits)."""
-    engine = _engine(data_dir, model)
+    engine = _engine(data_dir, model, query_backend="onnx")
     while True:
         try:
             line = input("kijun> ").strip()
