@@ -55,7 +55,7 @@ __all__ = [
 
 #: Bump whenever a code change here changes the tokens produced, so indexes
 #: built by an older version are rebuilt (see :func:`analyzer_settings`).
-ANALYZER_VERSION: int = 4
+ANALYZER_VERSION: int = 5
 
 #: Sudachi split modes: A = short units, B = middle, C = long (named entities).
 SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
@@ -90,6 +90,10 @@ ENGLISH_STOP_WORDS: frozenset[str] = frozenset(STOP_WORDS | {
     "own", "same", "she", "should", "so", "some", "such", "than", "their", "theirs", "them", "then", "there",
     "these", "they", "those", "through", "too", "under", "until", "up", "very", "was", "were", "what", "where",
     "which", "while", "who", "whom", "why", "would", "yours", "e.g", "etc", "i.e", "please"})
+
+#: Latin words this short are not stemmed: they are acronyms and names (AWS, IAM, SOC, KMS)
+#: far more often than inflected words, and Porter would cut them (aws → aw).
+MAX_UNSTEMMED: int = 3
 
 #: Top-level POS that are never tokens: punctuation/symbols and whitespace.
 ALWAYS_DROP_POS: tuple[str, ...] = ("補助記号", "空白")
@@ -383,7 +387,7 @@ class SudachiTokenizer(Tokenizer):
             surface = value[begin:end]
             if surface.isascii() and surface.isalpha():
                 stopped = stopped or surface.lower() in self.english_stop_words
-                if text.isascii():
+                if text.isascii() and len(text) > MAX_UNSTEMMED:
                     text = stem(text)
             if stopped and removestops:
                 continue
@@ -454,13 +458,8 @@ def _is_gram_char(ch: str) -> bool:
     return ch.isalnum() or unicodedata.category(ch).startswith("M")
 
 
-class BigramTokenizer(Tokenizer):
-    """Overlapping character bigrams over normalised text, for recall.
-
-    Bigrams never span whitespace or punctuation: text is cut into runs of
-    letters/digits/kana/kanji and each run of length n yields n-1 bigrams (a
-    lone character yields itself).  Offsets point into the original text.
-    """
+class _SettingsFree(Tokenizer):
+    """A tokenizer with no settings: pickles as nothing, equal to any other of its class."""
 
     def __getstate__(self) -> dict[str, Any]:
         return {}
@@ -476,6 +475,15 @@ class BigramTokenizer(Tokenizer):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}()"
+
+
+class BigramTokenizer(_SettingsFree):
+    """Overlapping character bigrams over normalised text, for recall.
+
+    Bigrams never span whitespace or punctuation: text is cut into runs of
+    letters/digits/kana/kanji and each run of length n yields n-1 bigrams (a
+    lone character yields itself).  Offsets point into the original text.
+    """
 
     def __call__(
         self,
@@ -537,28 +545,13 @@ def _runs(text: str) -> Iterator[tuple[int, int]]:
 SYNONYM_POS: tuple[str, ...] = ("名詞,普通名詞", "名詞,固有名詞")
 
 
-class SynonymTokenizer(Tokenizer):
+class SynonymTokenizer(_SettingsFree):
     """The synonym groups of content nouns (sudachidict's ``synonym_group_ids``) as tokens.
 
     ログイン and サインイン share group 298, 外部委託 and アウトソーシング group 36, so a
     field of these tokens lets either word find the other. One token per group
     ("syn298"), at the word's offsets; a word without a group yields nothing.
     """
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__()
-
-    def __eq__(self, other: object) -> bool:
-        return self.__class__ is other.__class__
-
-    def __hash__(self) -> int:
-        return hash(self.__class__)
-
-    def __repr__(self) -> str:
-        return f"{self.__class__.__name__}()"
 
     def __call__(
         self,
@@ -668,6 +661,7 @@ def analyzer_settings(
         "compound_particle_verbs": sorted(COMPOUND_PARTICLE_VERBS),
         "english_stop_words": sorted(ENGLISH_STOP_WORDS),
         "latin_stemmer": "porter",
+        "max_unstemmed": MAX_UNSTEMMED,
         "always_drop_pos": list(ALWAYS_DROP_POS),
         "max_chunk_chars": MAX_CHUNK_CHARS,
         "bigram": {"n": 2, "single_char_runs": "unigram"},
