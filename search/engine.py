@@ -71,6 +71,7 @@ class SearchResult:
     hits: tuple[Hit, ...]
     warnings: tuple[str, ...] = ()
     match: Match | None = None  # does the document answer it? (None for a lookup by ID)
+    ranking: tuple[str, ...] = ()  # the IDs in rank order before identical criteria were folded
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
@@ -78,8 +79,8 @@ class SearchResult:
 
     @property
     def ids(self) -> list[str]:
-        """Every criterion in rank order, identical ones unfolded (what `kijun eval` scores)."""
-        return [i for h in self.hits for i in (h.id, *h.same_text)]
+        """The IDs in rank order, identical criteria not folded (what `kijun eval` scores)."""
+        return list(self.ranking) or [i for h in self.hits for i in (h.id, *h.same_text)]
 
 
 class Engine:
@@ -255,7 +256,8 @@ class Engine:
                 for n, twins in self._collapse(order, candidates, int(limit))]
         evidence = None if q.only_ids else self.evidence(q, sig, scores, candidates)
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
-        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match)
+        ranking = tuple(self.table.documents[n].id for n in order)
+        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The query's vector (its first MAX_SEMANTIC_QUERY_CHARS characters: one model window)."""
