@@ -61,8 +61,8 @@ def latency(fn: Callable[[Any], object], queries: Sequence[Any], *, warmup: int 
         started = time.perf_counter()
         fn(q)
         times.append((time.perf_counter() - started) * 1000)
-    return {"p50_ms": round(statistics.median(times), 1), "p95_ms": round(percentile(times, 95), 1),
-            "mean_ms": round(statistics.mean(times), 1), "n": len(times)}
+    return {"p50_ms": round(statistics.median(times), 3), "p95_ms": round(percentile(times, 95), 3),
+            "mean_ms": round(statistics.mean(times), 3), "n": len(times)}
 
 
 def run_timed(cmd: list[str]) -> dict[str, float]:
@@ -295,8 +295,8 @@ def table(report: dict[str, Any]) -> str:
         f"| warm search process, peak RSS | {w['peak_rss_mb']:.0f} MB (torch imported: {w['torch_imported']}) |",
         f"| cold `kijun search`, keyword / hybrid | {c['keyword']['seconds']:.2f} / {c['hybrid']['seconds']:.2f} s; "
         f"peak RSS {c['keyword']['peak_rss_mb']:.0f} / {c['hybrid']['peak_rss_mb']:.0f} MB |",
-        f"| keyword index alone / bm25s retrieve alone, p50 (same tokens) | {r['keyword_only']['p50_ms']:.2f} / "
-        f"{r['bm25s_only']['p50_ms']:.2f} ms ({r['keyword_only_p50_ratio']}×) |",
+        f"| keyword index alone / bm25s retrieve alone, p50 (same tokens) | {r['keyword_only']['p50_ms']:.3f} / "
+        f"{r['bm25s_only']['p50_ms']:.3f} ms ({r['keyword_only_p50_ratio']}×) |",
         f"| bm25s end to end: build / query p50 | {r['bm25s_build_s']:.2f} s / {r['bm25s']['p50_ms']:.2f} ms "
         f"(kijun keyword is {r['keyword_build_ratio']}× / {r['keyword_p50_ratio']}×) |",
     ]
@@ -316,8 +316,8 @@ def table(report: dict[str, Any]) -> str:
         for p in report["scale"]:
             lines.append(f"| {p['criteria']:,} | {p['keyword_build_s']:.1f} s | {p['embeddings_build_s']:.1f} s "
                          f"| {p['bm25s_build_s']:.1f} s | {p['keyword']['p50_ms']:.1f} ms | {p['hybrid']['p50_ms']:.1f} ms "
-                         f"| {p['bm25s']['p50_ms']:.2f} ms | {p['keyword_only']['p50_ms']:.2f} / "
-                         f"{p['bm25s_only']['p50_ms']:.2f} ms ({p['keyword_only_ratio']}×) |")
+                         f"| {p['bm25s']['p50_ms']:.2f} ms | {p['keyword_only']['p50_ms']:.3f} / "
+                         f"{p['bm25s_only']['p50_ms']:.3f} ms ({p['keyword_only_ratio']}×) |")
     return "\n".join(lines)
 
 

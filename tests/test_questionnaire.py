@@ -154,19 +154,13 @@ def test_format_table_writes_kijuns_own_list(run, cloud, tmp_path):
 # ------------------------------------------------------------------ bad input: one line, exit 1, nothing answered
 
 
-def _encrypted() -> bytes:
-    pytest.importorskip("msoffcrypto")
-    return cs.encrypted_xlsx()
 
 
-def _xls() -> bytes:
-    pytest.importorskip("xlwt")
-    return cs.legacy_xls()
 
 
 @pytest.mark.parametrize("name, build, args, message", [
-    ("protected.xlsx", _encrypted, [], "protected.xlsx is password-protected; remove the password"),
-    ("old.xls", _xls, [], "old.xls: old .xls files are not supported; open it in Excel and save as .xlsx"),
+    ("protected.xlsx", cs.encrypted_xlsx, [], "protected.xlsx is password-protected; remove the password"),
+    ("old.xls", cs.legacy_xls, [], "old.xls: old .xls files are not supported; open it in Excel and save as .xlsx"),
     ("noquestion.xlsx", cs.no_question_column, [], "no question column found; the header row 4 has"),
     ("huge.xlsx", cs.huge_sheet, [], "huge.xlsx: 10,000 questions found; the limit is 2,000"),
     ("junk.xlsx", cs.random_binary, [], "junk.xlsx is not a valid .xlsx workbook"),

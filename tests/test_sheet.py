@@ -382,7 +382,6 @@ def test_too_many_questions(files):
 
 
 def test_password_protected_workbook():
-    pytest.importorskip("msoffcrypto")
     data = cs.encrypted_xlsx()
     assert data.startswith(b"\xd0\xcf\x11\xe0")
     with pytest.raises(S.EncryptedWorkbook) as e:
@@ -393,7 +392,6 @@ def test_password_protected_workbook():
 
 @pytest.mark.parametrize("name", ["old.xls", "renamed.xlsx"])
 def test_old_xls(name):
-    pytest.importorskip("xlwt")
     with pytest.raises(S.UnsupportedFormat) as e:
         S.read_questionnaire(cs.legacy_xls(), name)
     assert str(e.value) == f"{name}: old .xls files are not supported; open it in Excel and save as .xlsx"
@@ -689,7 +687,6 @@ def test_unsupported_extensions_are_reported(files, tmp_path):
 
 
 def test_what_openpyxl_cannot_carry_over_is_reported(files, tmp_path):
-    pytest.importorskip("PIL")
     q = S.read_questionnaire(files["drawings.xlsx"], "drawings.xlsx")
     out = tmp_path / "out.xlsx"
     report = S.write_answers(files["drawings.xlsx"], "drawings.xlsx", q, _answers(q), ["判定"], out)

@@ -5,6 +5,7 @@ import csv
 import io
 import re
 
+import checksheets as cs
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
@@ -274,8 +275,6 @@ NDA = "従業員の入社時に、在職中および退職後の秘密保持に�
 
 @pytest.fixture(scope="module")
 def cloud() -> bytes:
-    import checksheets as cs
-
     return cs.cloud_checksheet()
 
 
@@ -362,8 +361,6 @@ def test_correcting_the_detection_rereads_the_kept_upload(client, cloud):
 
 
 def test_a_sheet_without_a_question_column_keeps_the_upload_for_a_correction(client):
-    import checksheets as cs
-
     r = client.post("/answer", files={"file": ("noq.xlsx", cs.no_question_column())})
     assert r.status_code == 400 and "no question column found" in r.text
     token = token_of(r.text)
@@ -372,8 +369,6 @@ def test_a_sheet_without_a_question_column_keeps_the_upload_for_a_correction(cli
 
 
 def test_csv_upload_comes_back_as_csv(client):
-    import checksheets as cs
-
     r = client.post("/answer", files={"file": ("委託先.csv", cs.cp932_csv())})
     assert r.status_code == 200 and "(CSV)" in r.text and "3 行目" in r.text
     got = client.get(download_links(r.text)[0])
@@ -383,30 +378,16 @@ def test_csv_upload_comes_back_as_csv(client):
     assert text.splitlines()[2].startswith("No.,分類,質問,回答,備考,判定,該当基準")
 
 
-def _encrypted() -> bytes:
-    import checksheets as cs
-
-    pytest.importorskip("msoffcrypto")
-    return cs.encrypted_xlsx()
 
 
-def _xls() -> bytes:
-    import checksheets as cs
-
-    pytest.importorskip("xlwt")
-    return cs.legacy_xls()
 
 
-def _huge() -> bytes:
-    import checksheets as cs
-
-    return cs.huge_sheet()
 
 
 @pytest.mark.parametrize("name, build, message", [
-    ("protected.xlsx", _encrypted, "is password-protected"),
-    ("old.xls", _xls, "old .xls files are not supported"),
-    ("huge.xlsx", _huge, "10,000 questions found; the limit is 2,000"),
+    ("protected.xlsx", cs.encrypted_xlsx, "is password-protected"),
+    ("old.xls", cs.legacy_xls, "old .xls files are not supported"),
+    ("huge.xlsx", cs.huge_sheet, "10,000 questions found; the limit is 2,000"),
     ("junk.xlsx", lambda: bytes(range(256)) * 20, "is not a valid .xlsx workbook"),
     ("q.pdf", lambda: b"%PDF-1.4", "PDF files are not supported"),
     ("big.csv", lambda: b"a" * (5 * 1024 * 1024 + 10), "5 MB"),
