@@ -413,7 +413,7 @@ def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, head
                 continue
             grid = _sheet_grid(ws)
             if not any(any(_text(v) for v in row) for row in grid):
-                ignored.append(IgnoredSheet(name, "empty sheet"))
+                ignored.append(IgnoredSheet(name, IGNORED_EMPTY))
                 continue
             formulas = _sheet_grid(formulas_wb[name])
             try:
@@ -484,15 +484,21 @@ def _resolve_sheet(sheet: str, names: Sequence[str], filename: str) -> str:
                        "Give one of these with --sheet.")
 
 
+IGNORED_CHART = "chart sheet"
+IGNORED_HIDDEN = "hidden sheet (name it with --sheet to read it)"
+IGNORED_BY_NAME = "cover, history, example or instructions sheet (by its name; name it with --sheet to read it)"
+IGNORED_EMPTY = "empty sheet"
+
+
 def _sheet_ignore_reason(ws: Any, name: str, explicit: bool) -> str | None:
     if not hasattr(ws, "iter_rows"):
-        return "chart sheet"
+        return IGNORED_CHART
     if explicit:
         return None
     if ws.sheet_state != "visible":
-        return f"{ws.sheet_state} sheet (name it with --sheet to read it)"
+        return IGNORED_HIDDEN
     if _IGNORED_SHEET_NAMES.search(_norm(name)):
-        return "cover, history, example or instructions sheet (by its name; name it with --sheet to read it)"
+        return IGNORED_BY_NAME
     return None
 
 

@@ -325,7 +325,7 @@ def test_upload_preview_then_download_the_filled_workbook(client, cloud, doc):
     detected = r.text[r.text.index("読み取った内容"):r.text.index('<form class="correct"')]
     assert "チェックシート.xlsx" in r.text
     for shown in ("<td>チェックシート</td>", "4 行目", "C 列「確認項目」", "9 問", "5 行", "5 行目: 見出し行 — 【物理的セキュリティ】",
-                  "21 行目: 注記", "表紙 — cover, history, example or instructions sheet"):
+                  "21 行目: 注記", "表紙 — 表紙・履歴・記入例・説明のシート"):
         assert shown in detected, shown
     assert 'name="sheet"' in r.text and 'name="header_row"' in r.text and 'name="column"' in r.text
     assert "記入した列: G 判定、H 該当基準、I 確信度、J 回答案" in r.text

@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from corpus.vocabulary import ROLE_LABELS, role_mark
 from search.answerability import CONFIDENCE_LABELS, STATUS_LABELS
-from search.app.presentation import FIELD_LABELS, LABELS, MODE_LABELS, SKIP_REASON_LABELS
+from search.app.presentation import FIELD_LABELS, IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, SKIP_REASON_LABELS
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -48,7 +48,8 @@ def _environment() -> Environment:
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
                        LABELS=LABELS, FIELD_LABELS=FIELD_LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark,
                        STATUS_LABELS=STATUS_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
-                       SKIP_REASON_LABELS=SKIP_REASON_LABELS, crit_url=criterion_url)
+                       SKIP_REASON_LABELS=SKIP_REASON_LABELS, IGNORED_SHEET_LABELS=IGNORED_SHEET_LABELS,
+                       crit_url=criterion_url)
     return env
 
 
