@@ -257,7 +257,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
                "keyword_only": report["reference"]["keyword_only"], "bm25s_only": report["reference"]["bm25s_only"]},
               *report.get("scale", [])]
     x = [p["criteria"] for p in points]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
     for key, label, style in (("hybrid", "kijun hybrid (end to end)", "o-"),
                               ("keyword", "kijun keyword (end to end)", "s-"),
                               ("keyword_only", "kijun keyword index alone", "s--"),
@@ -269,7 +269,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("p50 latency per query (ms)")
     ax.set_title(f"kijun query latency, {report['machine']['date']} ({report['machine']['cores']} cores)")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize="small")
     fig.tight_layout()
     fig.savefig(path)
 
