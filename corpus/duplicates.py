@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import re
 import textwrap
+import threading
 import unicodedata
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -440,20 +441,22 @@ def find_duplicates(doc: Document, *, threshold: float = DEFAULT_THRESHOLD, min_
 
 _CACHE: OrderedDict[tuple[str, float, int], DuplicateReport] = OrderedDict()
 _CACHE_SIZE = 4
+_CACHE_LOCK = threading.Lock()
 
 
 def cached_report(doc: Document, *, threshold: float = DEFAULT_THRESHOLD,
                   num_perm: int = DEFAULT_NUM_PERM) -> DuplicateReport:
     """`find_duplicates(doc)` (all groups, min_criteria=2), memoised on the document's content hash."""
     key = (document_hash(doc), threshold, num_perm)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    report = find_duplicates(doc, threshold=threshold, num_perm=num_perm)
-    _CACHE[key] = report
-    while len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
-    return report
+    with _CACHE_LOCK:  # a web server asks from several threads
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        report = find_duplicates(doc, threshold=threshold, num_perm=num_perm)
+        _CACHE[key] = report
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return report
 
 
 def shared_passages(doc: Document, criterion_id: str, *, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:

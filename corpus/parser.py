@@ -15,7 +15,7 @@ from pathlib import Path
 
 from corpus import layout
 from corpus.records import Criterion, Document, Edition, Revision
-from corpus.vocabulary import INFO, PRIMARY, SERIES
+from corpus.vocabulary import ID_PREFIXES, INFO, PRIMARY, SERIES
 
 SOURCE = Path(__file__).with_name("fisc_aws_response.txt")
 CRITERIA_JSONL = Path(__file__).with_name("criteria.jsonl")  # the parse, checked in for review
@@ -39,9 +39,9 @@ _AUDIT = re.compile(rf"^(\d+)\s+({_ROLE})\s+({_ROLE})(?:\s+(.*))?$")
 _FOOTER = re.compile(r"^(?:実務基準|監査基準)?\s*©\s*\d{4},\s*Amazon Web Services.*?(\d+)$")
 _LEGEND = re.compile(r"^(?:「対応の主体」凡例|-\s*:\s*必要に応じて情報を提供する$|AWS お客様$)")
 _HEADERS = {"補足情報基準番号", "対応の主体", "AWSの対応状況 お客様が統制すべき内容", "基準番号 枝番 AWSの対応状況(旧) AWSの対応状況(新)"}
-_SAME_AS = re.compile(r"^\(?\s*([実監]\d+)\s*と同様\s*\)?$")
+_SAME_AS = re.compile(rf"^\(?\s*([{ID_PREFIXES}]\d+)\s*と同様\s*\)?$")  # the source writes IDs compactly
 _REF_START = re.compile(r"^(?:アマゾン|AWS|Amazon|PCI|ISO|SOC|NIST|CAIQ|https?://|・)")
-_HISTORY_ID = re.compile(r"^([実監統設]\d+)(?:\s+(.*))?$")
+_HISTORY_ID = re.compile(rf"^([{ID_PREFIXES}]\d+)(?:\s+(.*))?$")
 _BRANCH = re.compile(r"^(\d+-\(\d+\)|\d+(?:\s*,\s*\d+)*|-)(?:\s+(.*))?$")
 
 

@@ -106,18 +106,20 @@ def split_text(text: str, *, max_chars: int = MAX_CHARS) -> list[str]:
 
 
 MIN_SENTENCE_CHARS = 8  # shorter pieces ("以下の通り。") say nothing on their own
-_SENTENCES = re.compile(r"(?<=[。．!?！？])|(?<=\.)\s+|\n")
+# after 。！？ (but not inside a closing quote or bracket: 「…。」 is one), after ". ", at line ends
+_SENTENCES = re.compile(r"\n|(?<=[。．！？!?])(?![」』）)])|(?<=\.)(?=\s)")
 
 
-def split_sentences(passage: str) -> list[str]:
-    """The sentences of a passage (and its lines: a heading or bullet is one), for the finer
-    semantic match a long passage's single vector averages away."""
-    return [s for s in (piece.strip() for piece in _SENTENCES.split(passage)) if len(s) >= MIN_SENTENCE_CHARS]
+def split_sentences(text: str | None) -> list[str]:
+    """The sentences of a passage, verbatim (and its lines: a heading or bullet is one): the units
+    of the finer semantic match a long passage's single vector averages away, and of the
+    questionnaire's cited drafts."""
+    return [s for s in (piece.strip() for piece in _SENTENCES.split(text or "")) if len(s) >= MIN_SENTENCE_CHARS]
 
 
 def passage_settings() -> dict[str, int | float]:
     """What decides passage boundaries and boilerplate; indexes built on passages store it."""
-    return {"splitting_version": 3, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
+    return {"splitting_version": 4, "max_chars": MAX_CHARS, "short_line": SHORT_LINE,
             "min_sentence_chars": MIN_SENTENCE_CHARS,
             "boilerplate_min_share": BOILERPLATE_MIN_SHARE, "boilerplate_min_criteria": BOILERPLATE_MIN_CRITERIA}
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
 
 # ---------------------------------------------------------------- series
 
@@ -24,11 +23,14 @@ SERIES_ALIASES: dict[str, str] = {"実": "実務基準", "監": "監査基準", 
 
 # ---------------------------------------------------------------- IDs
 
-ID_PATTERN = r"([実監統設])[ \t\u3000]?(\d+)"
-"""The one ID grammar: a series prefix, an optional space, any number of digits (実26, 監 3, 実1000)."""
+ID_PREFIXES = "".join(SERIES)  # 実監統設
+ID_PATTERN = rf"([{ID_PREFIXES}])[ \t]*[-第]?[ \t]*(\d+)(?:号)?"
+"""The one ID grammar: a series prefix, optional spaces, a 第 or hyphen, any number of digits, an optional
+号 (実26, 監 3, 実第26号, 実1000). Matched after NFKC, which makes full-width digits and spaces ASCII."""
 
 _ID_ALONE = re.compile(rf"^\s*{ID_PATTERN}\s*$")
-_ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9]){ID_PATTERN}(?![0-9])")
+# In running text an ID is not part of a longer word: 開設 2020 is not 設2020.
+_ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9\u3400-\u9fff]){ID_PATTERN}(?![0-9])")
 
 
 def normalize_id(raw: str) -> str | None:
@@ -53,12 +55,6 @@ def id_sort_key(cid: str) -> tuple[int, int]:
     order = list(SERIES)
     prefix, number = cid[:1], cid[1:]
     return (order.index(prefix) if prefix in order else len(order), int(number) if number.isdigit() else 0)
-
-
-def id_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Character spans of the IDs in a text (already NFKC), for linking them."""
-    for m in _ID_IN_TEXT.finditer(text):
-        yield m.start(), m.end()
 
 
 # ---------------------------------------------------------------- roles

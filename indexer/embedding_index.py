@@ -33,7 +33,6 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 2  # 2: sentence units beside passages, in document order
 SECOND_UNIT_WEIGHT = 0.1  # a document with two good passages beats one with one
 PASSAGE, SENTENCE = 0, 1
-UNIT_KINDS = {"passage": PASSAGE, "sentence": SENTENCE}
 
 
 def wanted_meta(table: DocumentTable, settings: dict[str, Any]) -> dict[str, Any]:
@@ -178,10 +177,6 @@ class EmbeddingIndex:
             d = doc[sel]
             starts = np.flatnonzero(np.r_[True, d[1:] != d[:-1]]) if len(d) else np.zeros(0, np.int64)
             self._groups[k] = (row[sel], passage[sel], d[starts] if len(d) else d, starts)
-
-    @property
-    def model_name(self) -> str:
-        return self.meta["model"]["name"]
 
     @property
     def vector_rows(self) -> np.ndarray:

@@ -126,16 +126,16 @@ def containing(parts: Iterable[tuple[ImpactMatrix, Sequence[int]]], n_docs: int)
     return mask
 
 
-def top_k(values: np.ndarray, k: int, mask: np.ndarray | None = None) -> np.ndarray:
-    """Document numbers of the k highest positive values (only where `mask`), best first;
-    ties in document order, as Whoosh sorts them."""
-    candidates = np.flatnonzero((values > 0) & mask) if mask is not None else np.flatnonzero(values > 0)
+def top_k(values: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[int]:
+    """Positions of the k highest values (only where `mask`), best first; ties in position
+    order, as Whoosh sorts them."""
+    candidates = np.flatnonzero(mask) if mask is not None else np.arange(len(values))
     if len(candidates) > k:
         part = np.argpartition(-values[candidates], k - 1)[:k]
         threshold = values[candidates[part]].min()
         candidates = candidates[values[candidates] >= threshold]  # keep every tie at the cut
     order = np.lexsort((candidates, -values[candidates]))
-    return candidates[order][:k]
+    return candidates[order][:k].tolist()
 
 
 def save(path: Path, matrices: Mapping[str, ImpactMatrix], columns: Mapping[str, Sequence[str]]) -> None:

@@ -2,10 +2,11 @@
 
 Indexes the searchable documents of `corpus.documents` (boilerplate already
 left out, so the sentence 136 criteria share cannot make every criterion
-match). Each text field is indexed three times, one Whoosh field per
+match). Each text field is indexed four times, one Whoosh field per
 granularity (Whoosh must not see overlapping tokens in one field): Sudachi mode
-C words, mode A words, and character bigrams. This is the one module that
-speaks Whoosh's query language.
+C words, mode A words, character bigrams and synonym groups. Free words are
+scored from arrays exported at build time (`indexer.impact`); Whoosh answers
+phrases. This is the one module that speaks Whoosh's query language.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ TEXT_FIELDS = FIELDS
 COLUMNS = ("doc_key", "id", "kind", "series", "aws_role", "customer_role")  # stored per document
 WORD_GRANULARITIES = ("c", "a", "bg")  # what keyword search ranks by: the query's own words
 GRANULARITIES = (*WORD_GRANULARITIES, "syn")  # plus synonym groups, a separate signal for hybrid ranking
+EXCLUSION_GRANULARITIES = ("c", "a")  # -word excludes documents with the word, not with any two of its characters
 FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0}
 GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25, "syn": 1.0}
 BM25 = {"B": 0.75, "K1": 1.2}
@@ -184,7 +186,7 @@ class KeywordIndex:
         totals = self.scores(text)
         if totals is None:
             return []
-        mask = self.mask(filters or {})
+        mask = self.mask(filters or {}) & (totals > 0)
         if excludes:
             mask &= ~self._containing(excludes)
         return [KeywordHit(self.keys[n], self._ids[n], self._kinds[n], float(totals[n]))
@@ -248,7 +250,9 @@ class KeywordIndex:
 
     def _containing(self, texts: Iterable[str]) -> np.ndarray:
         """Mask of the documents containing any word of the texts (what `-word` excludes)."""
-        return impact.containing([p for t in texts for p in self._terms(t, all_terms=True)], self.doc_count)
+        return impact.containing([p for t in texts for p in self._terms(t, all_terms=True,
+                                                                          granularities=EXCLUSION_GRANULARITIES)],
+                                 self.doc_count)
 
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:
         """Every document containing all the phrases (no limit: a gate, not a ranking)."""
@@ -305,7 +309,8 @@ class KeywordIndex:
             q = should
         else:
             return None
-        nots = [x for x in (_terms_query(s, self.doc_count, e, all_terms=True) for e in excludes) if x is not None]
+        nots = [x for x in (_terms_query(s, self.doc_count, e, all_terms=True, granularities=EXCLUSION_GRANULARITIES)
+                            for e in excludes) if x is not None]
         if nots:
             q = Q.AndNot(q, Q.Or(nots))
         return q
@@ -327,13 +332,14 @@ def _query_tokens(text: str) -> tuple[tuple[str, ...], ...]:
             tuple(dict.fromkeys(synonyms(text))))
 
 
-def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False) -> Q.Query | None:
+def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False,
+                 granularities: tuple[str, ...] = WORD_GRANULARITIES) -> Q.Query | None:
     if not text.strip():
         return None
     tokens = query_tokens(text)
     long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
     subqueries: list[Q.Query] = []
-    for g in WORD_GRANULARITIES:
+    for g in granularities:
         for t in tokens[g]:
             dfs = {f: s.doc_frequency(f"{f}_{g}", t) for f in TEXT_FIELDS}
             if long_query and max(dfs.values()) / max(n_docs, 1) >= GENERIC_DF_SHARE:

@@ -27,14 +27,14 @@ draft (and no quotes): only the candidates, for a person to check.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from corpus.passages import normalize_passage
+from corpus.documents import CRITERION
+from corpus.passages import normalize_passage, split_sentences
 from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.errors import QueryError, UnknownMode
@@ -164,14 +164,14 @@ def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
         raise QuestionnaireError(str(e)) from None
     except QueryError as e:
         return Answer(q, NO_MATCH, "low", None, note=str(e))
-    hits = [h for h in result.hits if h.kind == "criterion"][:top]
+    hits = [h for h in result.hits if h.kind == CRITERION][:top]
     candidates = tuple(_candidate(engine, h) for h in hits)
     if result.match is None:  # the question names criteria by ID: those are the answer
         status, confidence, score = ANSWERED, "high", None
     else:
         status, confidence, score = result.match.status, result.match.confidence, result.match.score
-    if not candidates:
-        return Answer(q, status, confidence, score, note="該当する基準がありません", warnings=result.warnings)
+    if not candidates:  # nothing to cite (an unknown ID, or only change-history entries): a person must look
+        return Answer(q, NO_MATCH, "low", score, note="該当する基準がありません", warnings=result.warnings)
     if status != ANSWERED:
         return Answer(q, status, confidence, score, candidates, warnings=result.warnings)
     best = candidates[0]
@@ -242,15 +242,6 @@ def without_boilerplate(column: str, d: SearchDocument) -> str:
     return "\n".join(kept).strip("\n") if any(line.strip() for line in kept) else column
 
 
-_SPLIT = re.compile(r"\n|(?<=[。．！？!?])(?![」』）)])|(?<=\.)(?=\s)")
-MIN_SENTENCE_CHARS = 8  # shorter pieces are headings or list markers, not statements
-
-
-def split_sentences(text: str | None) -> list[str]:
-    """The sentences of a passage, verbatim: cut at 。！？, at ". " and at line ends."""
-    return [s.strip() for s in _SPLIT.split(text or "") if len(s.strip()) >= MIN_SENTENCE_CHARS]
-
-
 def pick_sentences(sentences: Sequence[str], words: set[str], weights: dict[str, float], limit: int) -> list[str]:
     """Up to `limit` sentences holding the most (idf-weighted) query words, in document order;
     a sentence worth less than half the best one, or past MAX_DRAFT_CHARS, is left out."""
@@ -287,7 +278,7 @@ def _idf(table: DocumentTable) -> dict[str, float]:
     """How specific each word of the document is: log(N / df) over the criteria; computed once per corpus."""
     with _IDF_LOCK:
         if table.corpus_hash not in _IDF:
-            criteria = [d for d in table if d.kind == "criterion"]
+            criteria = [d for d in table if d.kind == CRITERION]
             df: Counter[str] = Counter()
             for d in criteria:
                 df.update({t for p in d.passages for t, _, _ in snippet.word_tokens(p.text)})

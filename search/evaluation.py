@@ -359,8 +359,7 @@ def evaluate(
             exc.add_note(f"while ranking the eval query{where}: {q.query!r}")
             raise
         match = getattr(ranked, "match", None) if hasattr(ranked, "ids") else None
-        judged = hasattr(ranked, "ids")
-        ranked = _checked_ranking(ranked.ids if judged else ranked, q)
+        ranked = _checked_ranking(ranked.ids if hasattr(ranked, "ids") else ranked, q)
         rows.append(
             QueryResult(
                 query=q,
@@ -369,8 +368,9 @@ def evaluate(
                 ndcg=metrics.ndcg(ranked, q.relevant, k=k),
                 recall=metrics.recall(ranked, q.relevant, k=recall_k),
                 hit=metrics.hit(ranked, q.relevant, k=k),
-                flagged=(match is None or match.status == "no_match") if judged else None,
-                judgement=(match.score if match is not None else 0.0) if judged else None,
+                # a lookup by ID is not judged (match None): it counts in neither direction
+                flagged=match.status == "no_match" if match is not None else None,
+                judgement=match.score if match is not None else None,
             )
         )
 

@@ -155,7 +155,7 @@ def fit_and_report(engine: Engine, prepared: Sequence[Prepared], dev_set: Path,
 
 # ---------------------------------------------------------------- answerability
 
-L2 = 1.0  # ridge penalty on the standardised coefficients: 7 features, ~180 queries
+L2 = 1.0  # ridge penalty on the standardised coefficients: 6–10 features, ~190 queries
 MAX_FLAGGED_ANSWERABLE = 0.10  # the threshold may flag at most this share of answerable training queries
 
 
@@ -220,24 +220,30 @@ def judgement_report(p: np.ndarray, answerable: np.ndarray, threshold: np.ndarra
 
 def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights,
                       original: int = 55) -> tuple[Models, dict[str, Any]]:
-    """Both judgement models (semantic and keyword-only), cross-validated, then fitted on every query."""
-    y = np.array([p.query.answerable for p in prepared])
+    """Both judgement models (semantic and keyword-only), cross-validated, then fitted on every query.
+
+    Lookups by ID are never judged, so they are left out; a query that finds nothing is judged
+    "no match" with score 0 without the model, so it is scored so but not trained on."""
+    judged = [p for p in prepared if not p.parsed.only_ids]
+    y = np.array([p.query.answerable for p in judged])
+    first = np.array([prepared.index(p) < original for p in judged])
     models: dict[str, Logistic] = {}
     report: dict[str, Any] = {}
     for mode, features in (("hybrid", SEMANTIC_FEATURES), ("keyword", KEYWORD_FEATURES)):
-        ev = [evidence_of(engine, p, weights, mode) for p in prepared]
+        ev = [evidence_of(engine, p, weights, mode) for p in judged]
+        found = np.array([e is not None for e in ev])
         x = np.array([e.vector(features) if e else [0.0] * len(features) for e in ev])
-        held_p, held_t = np.zeros(len(prepared)), np.zeros(len(prepared))
-        for fold in folds(len(prepared)):
-            inside = np.zeros(len(prepared), dtype=bool)
+        held_p, held_t = np.zeros(len(judged)), np.zeros(len(judged))
+        for fold in folds(len(judged)):
+            inside = np.zeros(len(judged), dtype=bool)
             inside[fold] = True
-            model = fit_logistic(x[~inside], y[~inside].astype(float), features)
-            held_p[inside] = [model.probability(v) for v in x[inside]]
+            train = ~inside & found
+            model = fit_logistic(x[train], y[train].astype(float), features)
+            held_p[inside] = [model.probability(v) if f else 0.0 for v, f in zip(x[inside], found[inside])]
             held_t[inside] = model.threshold
-        first = np.arange(len(prepared)) < original
         report[mode] = {"held_out": {"all": judgement_report(held_p, y, held_t, np.ones(len(y), dtype=bool)),
                                      f"first_{original}": judgement_report(held_p, y, held_t, first)}}
-        models["semantic" if mode == "hybrid" else "keyword"] = fit_logistic(x, y.astype(float), features)
+        models["semantic" if mode == "hybrid" else "keyword"] = fit_logistic(x[found], y[found].astype(float), features)
     report["protocol"] = (f"{FOLDS}-fold cross-validation (seed {SEED}) of an L2-regularised logistic regression "
                           f"(λ={L2}) on the answerable/unanswerable labels; the threshold flags as many unanswerable "
                           f"training queries as possible while flagging at most {MAX_FLAGGED_ANSWERABLE:.0%} of "

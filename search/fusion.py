@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-SIGNALS = ("keyword", "synonym", "passage", "sentence")
+from indexer.keyword_index import LONG_QUERY_TOKENS  # a pasted question rather than a term (mode-C words)
+
 SHAPES = ("long", "short", "latin")
-LONG_QUERY_WORDS = 6  # a pasted question rather than a term (mode-C words)
 LATIN_SHARE = 0.5  # share of letters that are Latin: an English question
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -57,7 +57,7 @@ def query_shape(text: str, words: int) -> str:
     latin = sum(c.isascii() for c in letters) / len(letters) if letters else 0.0
     if latin > LATIN_SHARE:
         return "latin"
-    return "long" if words >= LONG_QUERY_WORDS else "short"
+    return "long" if words >= LONG_QUERY_TOKENS else "short"
 
 
 @dataclass(frozen=True)

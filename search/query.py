@@ -26,11 +26,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 @dataclass(frozen=True)
 class ParsedQuery:
     raw: str
-    text: str  # free text, for ranking (quotes and exclusions removed)
+    text: str  # free text, for ranking (quotes, exclusions and IDs removed)
     phrases: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()  # criterion IDs named in the query, in order
     only_ids: bool = False  # the whole query is one or more IDs
+    excluded_ids: tuple[str, ...] = ()  # IDs written as exclusions (-実26)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
@@ -57,13 +58,16 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         else:
             words.append(token)
     free = " ".join(words)
-    ids = ids_in(text)
-    only_ids = bool(ids) and not strip_ids(free).strip(" ,、・/") and not phrases
-    if not free.strip() and not phrases and not ids:
-        if excludes:
+    ids = ids_in(free)
+    free = " ".join(strip_ids(free).split()).strip(" ,、・/")
+    excluded_ids = tuple(i for e in excludes for i in ids_in(e) if not strip_ids(e).strip())
+    excludes = [e for e in excludes if strip_ids(e).strip()]
+    if not free and not phrases and not ids:
+        if excludes or excluded_ids:
             raise EmptyQuery("the query only excludes words; add a word to search for, e.g. パスワード -IAM")
         raise EmptyQuery("the query is empty once its quotes are removed; type a word such as パスワード")
-    return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids)
+    only_ids = bool(ids) and not free and not phrases
+    return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids, excluded_ids)
 
 
 def _take_phrases(text: str) -> tuple[list[str], str]:

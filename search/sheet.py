@@ -393,7 +393,11 @@ _IGNORED_SHEET_NAMES = re.compile(
 def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, header_row: int | None,
                    column: str | int | None) -> Questionnaire:
     values_wb = _open_workbook(data, filename, read_only=True, data_only=True)
-    formulas_wb = _open_workbook(data, filename, read_only=True, data_only=False)
+    try:
+        formulas_wb = _open_workbook(data, filename, read_only=True, data_only=False)
+    except BaseException:
+        values_wb.close()
+        raise
     try:
         names = list(values_wb.sheetnames)
         if sheet is not None:
@@ -707,7 +711,7 @@ def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:
 def _resolve_column(header: list[Any], column: str | int, filename: str, where: str, hr: int) -> int:
     width = max(len(header), 1)
     n: int | None = None
-    if isinstance(column, int) or column.strip().isdigit():
+    if isinstance(column, int) or column.strip().isdecimal():
         n = int(column)
     else:
         by_name = _column_by_name(header, column)
@@ -968,7 +972,10 @@ def _write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
     import tempfile
 
     out = Path(out)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as e:  # a folder one cannot write to, or a full disk
+        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(body)

@@ -169,3 +169,11 @@ def test_table_rows_name_where_each_question_came_from():
     assert qa.table_rows([a], rows)[0][:4] == ["No.", "シート", "行", "質問"]
     assert qa.table_rows([a], rows)[1][:4] == [1, "チェックシート", 9, "q1"]
     assert qa.table_rows([a], [QuestionRow(None, 4, "q1")])[1][:3] == [1, 4, "q1"]
+
+
+def test_a_cell_that_is_only_an_id(engine):
+    known, unknown, history = qa.answer_questions(engine, ["実26", "実999", "統20"])
+    assert (known.status, [c.ids for c in known.candidates][:1]) == ("answered", [("実26",)])
+    assert known.draft.endswith("[実26]")
+    for a in (unknown, history):  # nothing to cite: a person must look, and no draft is made up
+        assert (a.status, a.candidates, a.draft) == ("no_match", (), "")

@@ -229,3 +229,48 @@ def test_similar_criteria_come_from_the_stored_vectors(engine, monkeypatch):
     assert "実57" not in ids and "実58" not in ids  # itself and its identical twin are not "similar"
     assert all(s.snippet in {p.text for p in engine.table[s.id].passages} for s in similar)
     assert engine.similar("実88") and "実87" not in [s.id for s in engine.similar("実88")]
+
+
+def test_an_id_alone_is_a_lookup(engine):
+    r = engine.search("実26")
+    assert r.ids == ["実26"] and r.match is None  # not ranked by the text "実26" as well
+    r = engine.search("実999")
+    assert r.hits == () and r.warnings == ("no criterion 実999 in this document",)
+    assert [h.kind for h in engine.search("統20").hits] == ["revision", "revision"]  # its change history
+
+
+def test_typed_ids_respect_exclusions_and_phrases(engine):
+    assert "実26" not in engine.search("パスワード -実26").ids
+    with pytest.raises(EmptyQuery, match="only excludes"):
+        engine.search("-実26")
+    r = engine.search('"ウイルス対策ソフトウェア" 実26', mode="keyword")
+    assert "実26" not in r.ids and r.warnings == ("実26 does not match the filters, phrases or exclusions, "
+                                                  "so it is not listed",)
+    assert set(r.ids) == {"実20", "実21", "実32"}
+
+
+def test_scores_descend_when_an_id_is_typed(engine):
+    hits = engine.search("監 3 ログ", limit=10).hits
+    assert hits[0].id == "監3"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_an_exclusion_removes_the_documents_with_the_word_and_no_others(engine):
+    import unicodedata
+
+    def says(d, word):
+        return word in unicodedata.normalize("NFKC", "\n".join(t for _, t in d.display_passages))
+
+    assert engine.keyword.with_any_word(["パスワード"]) == {d.key for d in engine.table if says(d, "パスワード")}
+    assert len(engine.search("ネットワーク -パスワード", mode="keyword", limit=50).hits) >= 20
+
+
+def test_a_result_of_change_history_entries_is_judged_on_them(engine):
+    r = engine.search("準拠法", series="変更履歴")
+    assert r.ids[:3] == ["統20", "統21", "統24"]
+    assert r.match is not None and r.match.status == "answered"
+
+
+def test_a_nonnumeric_limit_is_a_named_error(engine):
+    with pytest.raises(LimitOutOfRange, match="a number"):
+        engine.search("パスワード", limit="ten")

@@ -25,6 +25,9 @@ FIELD_LABELS: dict[str, str] = {"aws_status": LABELS["aws_status"], "customer_co
                                 "references": LABELS["references"], "revision": LABELS["revisions"]}
 """Searchable field (where a snippet comes from) → its label."""
 
+NO_MATCH_BANNER = "この文書には直接の記述が見つかりませんでした — 近い候補"
+"""What the search page and `kijun search` say above the candidates when the verdict is no_match."""
+
 MODE_LABELS: dict[str, str] = {"hybrid": "ハイブリッド", "keyword": "キーワード", "semantic": "意味検索"}
 
 

@@ -36,14 +36,16 @@ __all__ = ["create_app"]
 
 def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
     """The app over `engine`; questionnaire uploads go to `uploads` (default: a new private temp dir,
-    deleted when the app shuts down)."""
+    deleted when the app shuts down; a store passed in is the caller's to close)."""
+    own_store = uploads is None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            app.state.uploads.close()
+            if own_store:
+                app.state.uploads.close()
 
     app = FastAPI(title="kijun", description="FISC安全対策基準 × AWS 対応状況の検索 API", version="0.1.0",
                   lifespan=lifespan)

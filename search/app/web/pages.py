@@ -9,9 +9,10 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from corpus.duplicates import cached_report, shared_passages
+from corpus.documents import CRITERION
 from corpus.records import UnknownCriterion
 from corpus.vocabulary import normalize_id
 from search import answer as qa
@@ -19,7 +20,8 @@ from search import sheet
 from search.app.presentation import FIELD_LABELS
 from search.app.web.deps import EngineDep, blank
 from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Settings, answer_file,
-                                          answer_pasted, filled_name, read_form, settings_from, uploaded)
+                                          answer_pasted, content_disposition, filled_name, read_form, settings_from,
+                                          uploaded)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, SearchResult
@@ -34,9 +36,10 @@ def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
     """One card per hit; criteria of identical text share one card (実57 / 実58)."""
     out = []
     for h in result.hits:
-        refs = engine.doc.get(h.id).references if h.kind == "criterion" else ()
+        refs = engine.doc.get(h.id).references if h.kind == CRITERION else ()
         out.append({"hit": h, "ids": qa.folded_ids(engine, h), "snippet": mark(h.snippet, h.highlights),
-                    "refs": refs, "field_label": FIELD_LABELS.get(h.field, h.field)})
+                    "refs": refs, "field_label": FIELD_LABELS.get(h.field, h.field),
+                    "page": h.id in engine.doc})  # 統20 has change history but no criterion page
     return out
 
 
@@ -159,8 +162,8 @@ def answer_download(request: Request, token: str, name: str) -> Response:
     """A file made by an /answer run: the filled check sheet, or kijun's table as CSV or XLSX."""
     store: UploadStore = request.app.state.uploads
     try:
-        path, download_name = store.output(token, name)
+        content, download_name = store.output(token, name)
     except UploadExpired as e:
         return render(request, "error.html", 404, title="ダウンロードできません", message=str(e))
     media = MEDIA_TYPES.get(PurePath(download_name).suffix.lower(), "application/octet-stream")
-    return FileResponse(path, media_type=media, filename=download_name)
+    return Response(content, media_type=media, headers={"Content-Disposition": content_disposition(download_name)})

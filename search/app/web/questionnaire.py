@@ -86,10 +86,10 @@ def settings_from(form: Any) -> Settings:
         return value or None
 
     header_row = text("header_row")
-    if header_row is not None and not (header_row.isdigit() and int(header_row) >= 1):
+    if header_row is not None and not (header_row.isdecimal() and int(header_row) >= 1):
         raise qa.QuestionnaireError(f"the header row must be a row number (1 = first row), got {header_row!r}")
     top = text("top") or "3"
-    if not top.isdigit() or not 1 <= int(top) <= qa.MAX_TOP:
+    if not top.isdecimal() or not 1 <= int(top) <= qa.MAX_TOP:
         raise qa.QuestionnaireError(f"top must be a number from 1 to {qa.MAX_TOP}, got {top!r}")
     return Settings(sheet=text("sheet"), header_row=int(header_row) if header_row else None, column=text("column"),
                     answer_column=text("answer_column"), mode=text("mode") or DEFAULT_MODE, top=int(top))

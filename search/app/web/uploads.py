@@ -97,14 +97,16 @@ class UploadStore:
             self._write_meta(d, meta)
             self._evict(keep=upload.dir)
 
-    def output(self, token: str, name: str) -> tuple[Path, str]:
-        """(path, file name to download it as) of one output; UploadExpired if it is not there."""
+    def output(self, token: str, name: str) -> tuple[bytes, str]:
+        """(content, file name to download it as) of one output; UploadExpired if it is not there.
+        Read under the lock, so a concurrent eviction cannot delete it half-way through a download."""
         upload = self.get(token)
-        meta = self._read_meta(upload.dir)
-        path = upload.dir / name
-        if not _NAME.fullmatch(name) or name not in meta.get("downloads", {}) or not path.is_file():
-            raise UploadExpired(f"there is no {name!r} for this upload; answer the check sheet again")
-        return path, meta["downloads"][name]
+        with self._lock:
+            meta = self._read_meta(upload.dir)
+            path = upload.dir / name
+            if not _NAME.fullmatch(name) or name not in meta.get("downloads", {}) or not path.is_file():
+                raise UploadExpired(f"there is no {name!r} for this upload; answer the check sheet again")
+            return path.read_bytes(), meta["downloads"][name]
 
     def discard(self, upload: Upload) -> None:
         """Delete one run now (an upload that cannot be read at all is not kept)."""
