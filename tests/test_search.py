@@ -274,3 +274,30 @@ def test_a_result_of_change_history_entries_is_judged_on_them(engine):
 def test_a_nonnumeric_limit_is_a_named_error(engine):
     with pytest.raises(LimitOutOfRange, match="a number"):
         engine.search("パスワード", limit="ten")
+
+
+def test_the_no_match_verdict_on_questions_the_document_does_not_answer(engine):
+    assert engine.search("パスワード").match.status == "answered"
+    assert engine.search("社員食堂のメニュー").match.status == "no_match"
+    r = engine.search("How are encryption keys managed?")
+    assert r.match.status == "no_match"
+    from indexer.analyzer import ENGLISH_STOP_WORDS
+
+    marked = {h.snippet[a:b].lower() for h in r.hits for a, b in h.highlights}
+    assert not marked & ENGLISH_STOP_WORDS  # "are" is neither matched nor highlighted
+
+
+def test_the_verdict_over_the_dev_set(engine):
+    """A regression guard, in sample: `kijun fit` reports the held-out figures."""
+    from pathlib import Path
+
+    from search.evaluation import evaluate, load_eval_set
+    from search.fusion import load_weights
+
+    queries = load_eval_set(Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl")
+    a = evaluate(queries, lambda q: engine.search(q)).answerability()
+    assert a["unanswerable_flagged"] >= 0.6 * a["unanswerable"]
+    assert a["answerable_flagged"] <= 0.15 * a["answerable"]
+    assert a["auc"] >= 0.85
+    held_out = load_weights().fitted["held_out"]["all"]["overall"]  # what the shipped weights were chosen by
+    assert held_out["n"] >= 130 and held_out["ndcg@10"] >= 0.8
