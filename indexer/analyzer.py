@@ -289,7 +289,56 @@ def _has_word_char(text: str) -> bool:
 # Tokenizers
 
 
-class SudachiTokenizer(Tokenizer):
+class _SpanTokenizer(Tokenizer):
+    """Whoosh's tokenizer protocol, once: subclasses only say which spans of the text are tokens."""
+
+    def spans(self, value: str) -> Iterator[tuple[str, int, int, bool]]:
+        """(token text, start, end, stopped) for each token of *value*, offsets into *value*."""
+        raise NotImplementedError
+
+    def __call__(
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield one reused :class:`whoosh.analysis.Token` per span.
+
+        Positions count kept tokens only, so a phrase query still matches when
+        the document has a stop word the query lacks (or vice versa).
+        """
+        assert isinstance(value, str), f"{value!r} is not str"
+        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            yield _whole_value(t, value, start_pos, start_char)
+            return
+        pos = start_pos
+        for text, begin, end, stopped in self.spans(value):
+            if stopped and removestops:
+                continue
+            t.text = text
+            t.boost = 1.0
+            t.stopped = stopped
+            if keeporiginal:
+                t.original = value[begin:end]
+            if positions:
+                t.pos = pos
+            if chars:
+                t.startchar = start_char + begin
+                t.endchar = start_char + end
+            if not stopped:
+                pos += 1
+            yield t
+
+
+class SudachiTokenizer(_SpanTokenizer):
     """Dictionary-word tokenizer backed by Sudachi.
 
     Sudachi reads the original text (so offsets are exact) and supplies a
@@ -347,31 +396,8 @@ class SudachiTokenizer(Tokenizer):
         return (f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r}, "
                 f"drop_verbs={self.drop_verbs!r}, compound_verbs={self.compound_verbs!r})")
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        """Yield one reused :class:`whoosh.analysis.Token` per word of *value*.
-
-        Positions count kept words only, so a phrase query still matches when
-        the document has a particle the query lacks (or vice versa).
-        """
-        assert isinstance(value, str), f"{value!r} is not str"
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            yield _whole_value(t, value, start_pos, start_char)
-            return
-
-        pos = start_pos
+    def spans(self, value: str) -> Iterator[tuple[str, int, int, bool]]:
+        """Sudachi's words, normalised; particles, grammatical verbs and English stop words stopped."""
         after_ni = False
         for begin, end, form, pos_name, _ in sudachi_morphemes(value, self.mode):
             if _pos_in(pos_name, ALWAYS_DROP_POS):
@@ -389,21 +415,7 @@ class SudachiTokenizer(Tokenizer):
                 stopped = stopped or surface.lower() in self.english_stop_words
                 if text.isascii() and len(text) > MAX_UNSTEMMED:
                     text = stem(text)
-            if stopped and removestops:
-                continue
-            t.text = text
-            t.boost = 1.0
-            t.stopped = stopped
-            if keeporiginal:
-                t.original = value[begin:end]
-            if positions:
-                t.pos = pos
-            if chars:
-                t.startchar = start_char + begin
-                t.endchar = start_char + end
-            if not stopped:
-                pos += 1
-            yield t
+            yield text, begin, end, stopped
 
 
 def _aligned_normalize(text: str) -> tuple[str, list[int], list[int]]:
@@ -458,7 +470,7 @@ def _is_gram_char(ch: str) -> bool:
     return ch.isalnum() or unicodedata.category(ch).startswith("M")
 
 
-class _SettingsFree(Tokenizer):
+class _SettingsFree(_SpanTokenizer):
     """A tokenizer with no settings: pickles as nothing, equal to any other of its class."""
 
     def __getstate__(self) -> dict[str, Any]:
@@ -485,45 +497,13 @@ class BigramTokenizer(_SettingsFree):
     lone character yields itself).  Offsets point into the original text.
     """
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        """Yield one reused :class:`whoosh.analysis.Token` per bigram."""
-        assert isinstance(value, str), f"{value!r} is not str"
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            yield _whole_value(t, value, start_pos, start_char)
-            return
-
+    def spans(self, value: str) -> Iterator[tuple[str, int, int, bool]]:
+        """Each bigram of each run of the normalised text, at its original offsets."""
         normed, starts, ends = _aligned_normalize(value)
-        pos = start_pos
-        for run in _runs(normed):
-            first, last = run
+        for first, last in _runs(normed):
             grams = [(first, last)] if last - first == 1 else [(i, i + 2) for i in range(first, last - 1)]
             for i, j in grams:
-                t.text = normed[i:j]
-                t.boost = 1.0
-                t.stopped = False
-                begin, end = starts[i], ends[j - 1]
-                if keeporiginal:
-                    t.original = value[begin:end]
-                if positions:
-                    t.pos = pos
-                    pos += 1
-                if chars:
-                    t.startchar = start_char + begin
-                    t.endchar = start_char + end
-                yield t
+                yield normed[i:j], starts[i], ends[j - 1], False
 
 
 def _runs(text: str) -> Iterator[tuple[int, int]]:
@@ -553,42 +533,12 @@ class SynonymTokenizer(_SettingsFree):
     ("syn298"), at the word's offsets; a word without a group yields nothing.
     """
 
-    def __call__(
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        keeporiginal: bool = False,
-        removestops: bool = True,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        mode: str = "",
-        **kwargs: Any,
-    ) -> Iterator[Token]:
-        """Yield one reused :class:`whoosh.analysis.Token` per synonym group of each content noun."""
-        assert isinstance(value, str), f"{value!r} is not str"
-        t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        if not tokenize:
-            yield _whole_value(t, value, start_pos, start_char)
-            return
-        pos = start_pos
+    def spans(self, value: str) -> Iterator[tuple[str, int, int, bool]]:
+        """One "syn<group>" per synonym group of each content noun, at the noun's offsets."""
         for m in sudachi_morphemes(value, "C"):
-            if m.pos not in SYNONYM_POS:
-                continue
-            for group in m.synonyms:
-                t.text = f"syn{group}"
-                t.boost = 1.0
-                t.stopped = False
-                if keeporiginal:
-                    t.original = value[m.start:m.end]
-                if positions:
-                    t.pos = pos
-                    pos += 1
-                if chars:
-                    t.startchar = start_char + m.start
-                    t.endchar = start_char + m.end
-                yield t
+            if m.pos in SYNONYM_POS:
+                for group in m.synonyms:
+                    yield f"syn{group}", m.start, m.end, False
 
 
 # ---------------------------------------------------------------------------
