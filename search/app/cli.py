@@ -305,6 +305,7 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
     detected and where the answers went are printed to stderr. FILE is never modified.
     """
     from search.answer import ANSWER_COLUMNS, DRAFT_COLUMN, answer_sheet, filled_cells, table_rows
+    from search.answerability import ANSWERED, NO_MATCH, STATUS_LABELS
     from search.app.presentation import describe_placements, describe_questionnaire
     from search.sheet import check_destination, read_questionnaire, table_format, write_answers, write_table
 
@@ -329,7 +330,8 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
         more = f" and {len(where) - 5} more" if len(where) > 5 else ""
         click.echo(f"kijun: {w} (row {', '.join(where[:5])}{more})", err=True)
     unmatched = sum(1 for a in answers if not a.answered)
-    summary = f"{len(answers)} questions answered ({len(answers) - unmatched} 回答候補あり, {unmatched} 要確認)"
+    summary = (f"{len(answers)} questions answered ({len(answers) - unmatched} {STATUS_LABELS[ANSWERED]}, "
+               f"{unmatched} {STATUS_LABELS[NO_MATCH]})")
     if fmt == "table":
         write_table(table_rows(answers, rows), output, source=source)
         click.echo(f"{summary} → {output} (kijun's table)", err=True)

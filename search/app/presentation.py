@@ -13,7 +13,7 @@ from corpus.records import Criterion, Document
 from corpus.vocabulary import ROLE_LABELS
 from search.sheet import (IGNORED_BY_NAME, IGNORED_CHART, IGNORED_EMPTY, IGNORED_HIDDEN, REASON_AFTER, REASON_EMPTY,
                           REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE, REASON_SHORT,
-                          ColumnPlacement, Questionnaire, WriteReport)
+                          ColumnPlacement, Questionnaire, QuestionTable, SkippedRow, WriteReport)
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -83,7 +83,7 @@ def describe_questionnaire(q: Questionnaire) -> list[str]:
         where = f"sheet {t.sheet!r}: " if t.sheet is not None else ""
         header = f"header row {t.header_row}" if t.has_header else "no header row"
         title = f" ({t.question_header})" if t.question_header else ""
-        reasons = Counter(s.reason for s in t.skipped if s.reason != REASON_EMPTY)
+        reasons = Counter(s.reason for s in reported_skips(t))
         skipped = sum(reasons.values())
         detail = f" ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})" if skipped else ""
         lines.append(f"{q.filename}: {where}{header}, question column {t.question_column_letter}{title}: "
@@ -91,6 +91,11 @@ def describe_questionnaire(q: Questionnaire) -> list[str]:
     lines += [f"{q.filename}: sheet {s.name!r} ignored: {s.reason}" for s in q.ignored_sheets]
     lines += [f"warning: {w}" for w in q.warnings]
     return lines
+
+
+def reported_skips(t: QuestionTable) -> list[SkippedRow]:
+    """The skipped rows worth telling the user about: all but the empty ones."""
+    return [s for s in t.skipped if s.reason != REASON_EMPTY]
 
 
 def _count(n: int, noun: str) -> str:

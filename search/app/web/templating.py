@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from corpus.vocabulary import ROLE_LABELS, role_mark
-from search.answerability import CONFIDENCE_LABELS, STATUS_LABELS
-from search.app.presentation import (FIELD_LABELS, IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, NO_MATCH_BANNER,
-                                     SKIP_REASON_LABELS)
+from search.answerability import STATUS_LABELS
+from search.app.presentation import (IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, NO_MATCH_BANNER, SKIP_REASON_LABELS,
+                                     reported_skips)
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -52,9 +52,8 @@ def search_url(query: str) -> str:
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True))
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
-                       LABELS=LABELS, FIELD_LABELS=FIELD_LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark,
-                       STATUS_LABELS=STATUS_LABELS, CONFIDENCE_LABELS=CONFIDENCE_LABELS,
-                       SKIP_REASON_LABELS=SKIP_REASON_LABELS, IGNORED_SHEET_LABELS=IGNORED_SHEET_LABELS,
+                       LABELS=LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark, STATUS_LABELS=STATUS_LABELS,
+                       SKIP_REASON_LABELS=SKIP_REASON_LABELS, reported_skips=reported_skips, IGNORED_SHEET_LABELS=IGNORED_SHEET_LABELS,
                        NO_MATCH_BANNER=NO_MATCH_BANNER, crit_url=criterion_url, search_url=search_url)
     return env
 
