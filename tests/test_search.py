@@ -301,3 +301,16 @@ def test_the_verdict_over_the_dev_set(engine):
     assert a["auc"] >= 0.85
     held_out = load_weights().fitted["held_out"]["all"]["overall"]  # what the shipped weights were chosen by
     assert held_out["n"] >= 130 and held_out["ndcg@10"] >= 0.8
+
+
+def test_cli_explain_says_which_signals_a_hit_lacks(engine):
+    # the third hit of this out-of-scope query matched no query word: its keyword and synonym
+    # ranks are None, which --explain must show as "-", not as "#None None"
+    from search.app.cli import _render_hits
+
+    result = engine.search("社員食堂のメニュー", mode="hybrid", limit=3, explain=True)
+    assert result.hits[2].explain["keyword_rank"] is None
+    text = _render_hits(result, explain=True)
+    assert "None" not in text
+    lines = [line.strip() for line in text.splitlines() if "fused" in line]
+    assert lines[2].startswith("keyword -  synonym -  passage #")

@@ -149,10 +149,15 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
         if explain and h.explain:
-            out.append("    " + "  ".join(f"{name} #{h.explain[f'{name}_rank']} {h.explain[f'{name}_score']}"
-                                          for name in ("keyword", "synonym", "passage", "sentence")
+            out.append("    " + "  ".join(_explained(name, h.explain) for name in ("keyword", "synonym", "passage", "sentence")
                                           if f"{name}_rank" in h.explain) + f"  fused {h.explain['fused_score']:.4f}")
     return "\n".join(out)
+
+
+def _explained(name: str, explain: dict[str, Any]) -> str:
+    """One signal of `--explain`: its rank and raw score, or "-" where the hit has none (no keyword matched)."""
+    rank = explain[f"{name}_rank"]
+    return f"{name} -" if rank is None else f"{name} #{rank} {explain[f'{name}_score']}"
 
 
 @main.command("search")
