@@ -389,20 +389,24 @@ class Engine:
         return out
 
     def _near(self, hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
-        """Say which criteria of the result are nearly identical (実56 and 実57): kept apart, but said."""
-        crit = [h for h in hits if h.kind == CRITERION]
-        near: dict[str, list[str]] = {h.id: [] for h in crit}
-        for i, a in enumerate(crit):
-            for b in crit[i + 1:]:
-                sa, sb = self._shingles(a.id), self._shingles(b.id)
+        """Say which criteria of the result are nearly identical (実56 and 実57): kept apart, but said.
+
+        Judged as the duplicate finder judges records (`corpus.duplicates.pair_records`): on their
+        wording with boilerplate left out, so criteria that say only boilerplate are not compared."""
+        crit = [i for i, h in enumerate(hits) if h.kind == CRITERION and self._shingles(h.id)]
+        near: dict[int, list[str]] = {i: [] for i in crit}
+        for x, i in enumerate(crit):
+            for j in crit[x + 1:]:
+                sa, sb = self._shingles(hits[i].id), self._shingles(hits[j].id)
                 if min(len(sa), len(sb)) >= NEAR_TEXT * max(len(sa), len(sb)) and jaccard(sa, sb) >= NEAR_TEXT:
-                    near[a.id].append(b.id)
-                    near[b.id].append(a.id)
-        return tuple(replace(h, near_text=tuple(near[h.id])) if near.get(h.id) else h for h in hits)
+                    near[i].append(hits[j].id)
+                    near[j].append(hits[i].id)
+        return tuple(replace(h, near_text=tuple(near[i])) if near.get(i) else h for i, h in enumerate(hits))
 
     def _shingles(self, key: str) -> frozenset[str]:
+        """A criterion's wording as the duplicate finder compares it: the shingles of its own passages."""
         if key not in self._shingle_cache:
-            self._shingle_cache[key] = shingles(self.table[key].text_key)
+            self._shingle_cache[key] = frozenset().union(*(shingles(p.text) for p in self.table[key].passages))
         return self._shingle_cache[key]
 
     def _coverage(self, text: str, n: int) -> keyword_index.Coverage:

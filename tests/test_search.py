@@ -314,3 +314,18 @@ def test_cli_explain_says_which_signals_a_hit_lacks(engine):
     assert "None" not in text
     lines = [line.strip() for line in text.splitlines() if "fused" in line]
     assert lines[2].startswith("keyword -  synonym -  passage #")
+
+
+def test_nearly_identical_hits_are_the_duplicate_finders_pairs(engine, doc):
+    # 実130 and 実77 say only the shared customer sentence: boilerplate, which the duplicate
+    # finder leaves out, so they are not "nearly identical"; nor is 実148's change-history entry
+    r = engine.search("実130 実148 実77", mode="keyword")
+    assert [(h.id, h.kind) for h in r.hits] == [("実130", "criterion"), ("実148", "criterion"),
+                                                ("実148", "revision"), ("実77", "criterion")]
+    assert all(h.near_text == () for h in r.hits)
+    from corpus.duplicates import cached_report
+
+    pairs = {(p.a, p.b) for p in cached_report(doc).criteria_pairs}
+    r = engine.search("実56 実57 実58 実49 実50", mode="keyword")
+    said = {tuple(sorted((h.id, n), key=lambda i: int(i[1:]))) for h in r.hits for n in h.near_text}
+    assert said == {("実56", "実57"), ("実56", "実58"), ("実57", "実58"), ("実49", "実50")} <= pairs
