@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, revision_passages
+from corpus.passages import Passage, boilerplate_keys, normalize_passage, own_passages, revision_passages
 from corpus.records import Document, document_hash
 from corpus.vocabulary import REVISION_SERIES, role_name
 
@@ -109,23 +109,22 @@ class DocumentTable:
 
 def document_table(doc: Document) -> DocumentTable:
     """Build the table: criteria first (実88 borrows 実87's AWS text), then change-history entries."""
-    passages = document_passages(doc)
-    boiler = boilerplate_keys(passages)
+    own = [own_passages(doc, c) for c in doc.criteria]
+    pieces = [revision_passages(r) for r in doc.revisions]
+    boiler = boilerplate_keys([p for ps in own + pieces for p in ps])  # over `document_passages(doc)`
     by_criterion: dict[str, list[Passage]] = {}
-    for p in passages:
-        if p.field != "revision":
-            by_criterion.setdefault(p.criterion_id, []).append(p)
+    for c, ps in zip(doc.criteria, own):
+        by_criterion.setdefault(c.id, []).extend(ps)
     out: list[SearchDocument] = []
     for c in doc.criteria:
-        own = by_criterion.get(c.id, [])
+        mine = by_criterion[c.id]
         out.append(SearchDocument(
             key=c.id, id=c.id, kind=CRITERION, series=c.series, aws_role=role_name(c.aws_role),
-            customer_role=role_name(c.customer_role), passages=tuple(p for p in own if p.key not in boiler),
-            references=tuple(c.references), boilerplate=tuple(p for p in own if p.key in boiler)))
-    for n, r in enumerate(doc.revisions):
-        pieces = revision_passages(r)
+            customer_role=role_name(c.customer_role), passages=tuple(p for p in mine if p.key not in boiler),
+            references=tuple(c.references), boilerplate=tuple(p for p in mine if p.key in boiler)))
+    for n, (r, rev) in enumerate(zip(doc.revisions, pieces)):
         for cid in r.ids:
-            mine = [p for p in pieces if p.criterion_id == cid]
+            mine = [p for p in rev if p.criterion_id == cid]
             out.append(SearchDocument(
                 key=revision_key(n, cid), id=cid, kind=REVISION, series=REVISION_SERIES, aws_role="",
                 customer_role="", passages=tuple(p for p in mine if p.key not in boiler),

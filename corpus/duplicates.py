@@ -30,7 +30,8 @@ from difflib import SequenceMatcher
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any
 
-from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, passage_key
+from corpus.passages import (Passage, boilerplate_keys, document_passages, normalize_passage, own_passages,
+                             passage_key)
 from corpus.records import Document, document_hash
 from corpus.vocabulary import id_sort_key
 
@@ -469,7 +470,7 @@ def shared_passages(doc: Document, criterion_id: str, *, threshold: float = DEFA
     """
     cid = doc.get(criterion_id).id
     report = cached_report(doc, threshold=threshold)
-    own = [p for p in document_passages(doc) if p.criterion_id == cid and p.field != "revision"]
+    own = [p for c in doc.criteria if c.id == cid for p in own_passages(doc, c)]
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
     for p in own:

@@ -140,16 +140,21 @@ def revision_passages(revision: "Revision", *, max_chars: int = MAX_CHARS) -> li
     return [Passage(cid, "revision", k, piece) for cid in revision.ids for k, piece in enumerate(pieces)]
 
 
+def own_passages(doc: "Document", criterion: "Criterion", *, max_chars: int = MAX_CHARS) -> list[Passage]:
+    """One criterion's passages, change history left out (実88 borrows 実87's AWS text)."""
+    own = criterion_passages(criterion, max_chars=max_chars)
+    source = doc.text_of(criterion)
+    if source is not criterion:  # its AWS column first, as for every other criterion
+        own = [Passage(criterion.id, p.field, p.index, p.text) for p in criterion_passages(source, max_chars=max_chars)
+               if p.field == "aws_status"] + [p for p in own if p.field != "aws_status"]
+    return own
+
+
 def document_passages(doc: "Document", *, max_chars: int = MAX_CHARS) -> list[Passage]:
-    """All passages of all criteria (実88 borrows 実87's AWS text), then revisions."""
+    """All passages of all criteria (`own_passages`), then revisions."""
     out: list[Passage] = []
     for c in doc.criteria:
-        own = criterion_passages(c, max_chars=max_chars)
-        source = doc.text_of(c)
-        if source is not c:  # its AWS column first, as for every other criterion
-            own = [Passage(c.id, p.field, p.index, p.text) for p in criterion_passages(source, max_chars=max_chars)
-                   if p.field == "aws_status"] + [p for p in own if p.field != "aws_status"]
-        out.extend(own)
+        out.extend(own_passages(doc, c, max_chars=max_chars))
     for r in doc.revisions:
         out.extend(revision_passages(r, max_chars=max_chars))
     return out

@@ -5,8 +5,10 @@ written to `criteria.jsonl` for review, and rebuilt from it without the parser.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -137,6 +139,17 @@ class Document:
     def revisions_for(self, cid: str) -> list[Revision]:
         return [r for r in self.revisions if cid in r.ids]
 
+    @cached_property
+    def content_hash(self) -> str:
+        """`document_hash`, computed once per document (the records are immutable). Not a field:
+        equality, `hash()`, `repr()` and `dataclasses.replace` ignore it."""
+        h = hashlib.sha256()
+        for c in self.criteria:
+            h.update(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        for r in self.revisions:
+            h.update(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        return h.hexdigest()
+
 
 def _range_hint(criteria: Iterable[Criterion]) -> str:
     by_series: dict[str, list[int]] = {}
@@ -179,11 +192,4 @@ def read_jsonl(path: Path, *, source_sha256: str = "") -> Document:
 
 def document_hash(doc: Document) -> str:
     """Hash of the parsed records: changes when the source or the parser's output does."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for c in doc.criteria:
-        h.update(json.dumps(c.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    for r in doc.revisions:
-        h.update(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
-    return h.hexdigest()
+    return doc.content_hash

@@ -920,3 +920,20 @@ def test_page_breaks_without_the_blank_line_pattern_do_not_invent_pages():
     assert all(p is None or p >= 1 for p in pages)
     known = [p for p in pages if p is not None]
     assert known == sorted(known)
+
+
+def test_document_hash_is_computed_once_and_is_not_a_field(doc):
+    import copy
+    import pickle
+    from dataclasses import fields, replace
+
+    from corpus.records import Document, document_hash
+
+    fresh = Document(doc.criteria, doc.revisions, doc.editions, doc.source_sha256)
+    assert "content_hash" not in fresh.__dict__
+    assert document_hash(fresh) == doc.content_hash and "content_hash" in fresh.__dict__
+    assert fresh == doc and hash(fresh) == hash(doc) and repr(fresh) == repr(doc)
+    assert "content_hash" not in {f.name for f in fields(Document)}
+    assert pickle.loads(pickle.dumps(fresh)) == fresh and copy.copy(fresh) == fresh
+    trimmed = replace(fresh, criteria=fresh.criteria[:-1])  # a new document gets its own hash
+    assert document_hash(trimmed) != document_hash(fresh)

@@ -49,3 +49,13 @@ def test_blank_lines_and_edges():
 def test_a_heading_goes_with_the_first_piece_of_a_long_paragraph():
     body = "あ" * 200 + "。" + "い" * 200 + "。"
     assert split_text("保護機能の例:\n" + body) == ["保護機能の例:\n" + "あ" * 200 + "。", "い" * 200 + "。"]
+
+
+def test_own_passages_are_a_criterions_share_of_document_passages(doc):
+    from corpus.passages import own_passages
+
+    every = document_passages(doc)
+    assert [p for c in doc.criteria for p in own_passages(doc, c)] == [p for p in every if p.field != "revision"]
+    jitsu88 = own_passages(doc, doc.get("実88"))  # borrows 実87's AWS text, as its own passages
+    assert [p.text for p in jitsu88 if p.field == "aws_status"] == texts(doc, "実87", "aws_status")
+    assert {p.criterion_id for p in jitsu88} == {"実88"}
