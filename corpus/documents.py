@@ -117,16 +117,24 @@ def document_table(doc: Document) -> DocumentTable:
         by_criterion.setdefault(c.id, []).extend(ps)
     out: list[SearchDocument] = []
     for c in doc.criteria:
-        mine = by_criterion[c.id]
+        kept, left_out = _set_apart(by_criterion[c.id], boiler)
         out.append(SearchDocument(
             key=c.id, id=c.id, kind=CRITERION, series=c.series, aws_role=role_name(c.aws_role),
-            customer_role=role_name(c.customer_role), passages=tuple(p for p in mine if p.key not in boiler),
-            references=tuple(c.references), boilerplate=tuple(p for p in mine if p.key in boiler)))
+            customer_role=role_name(c.customer_role), passages=kept, references=tuple(c.references),
+            boilerplate=left_out))
     for n, (r, rev) in enumerate(zip(doc.revisions, pieces)):
         for cid in r.ids:
-            mine = [p for p in rev if p.criterion_id == cid]
+            kept, left_out = _set_apart([p for p in rev if p.criterion_id == cid], boiler)
             out.append(SearchDocument(
                 key=revision_key(n, cid), id=cid, kind=REVISION, series=REVISION_SERIES, aws_role="",
-                customer_role="", passages=tuple(p for p in mine if p.key not in boiler),
-                boilerplate=tuple(p for p in mine if p.key in boiler)))
+                customer_role="", passages=kept, boilerplate=left_out))
     return DocumentTable(tuple(out), document_hash(doc))
+
+
+def _set_apart(passages: list[Passage], boiler: set[str]) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
+    """(the passages kept, the boilerplate ones), each in order, in one pass."""
+    kept: list[Passage] = []
+    left_out: list[Passage] = []
+    for p in passages:
+        (left_out if p.key in boiler else kept).append(p)
+    return tuple(kept), tuple(left_out)

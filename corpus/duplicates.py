@@ -30,8 +30,7 @@ from difflib import SequenceMatcher
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any
 
-from corpus.passages import (Passage, boilerplate_keys, document_passages, normalize_passage, own_passages,
-                             passage_key)
+from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, own_passages
 from corpus.records import Document, document_hash
 from corpus.vocabulary import id_sort_key
 
@@ -229,17 +228,6 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def _key_memo() -> "defaultdict[str, str]":
-    """text → passage_key, computed once per distinct text (a 10,000-record corpus repeats a lot)."""
-
-    class Memo(defaultdict):
-        def __missing__(self, text: str) -> str:
-            self[text] = key = passage_key(text)
-            return key
-
-    return Memo()
-
-
 def sort_ids(ids: Iterable[str]) -> tuple[str, ...]:
     """Criterion IDs in natural order: 実2 before 実10, 実 before 監."""
     return tuple(sorted(set(ids), key=id_sort_key))
@@ -292,11 +280,10 @@ def group_passages(passages: Sequence[Passage], *, threshold: float = DEFAULT_TH
     of passage keys (from `boilerplate_keys`); a group containing one is flagged.
     """
     _check(threshold, min_criteria)
-    key_of = _key_memo()
     by_key: dict[str, list[Passage]] = {}
     for p in passages:
         if p.field != "revision":
-            by_key.setdefault(key_of[p.text], []).append(p)
+            by_key.setdefault(p.key, []).append(p)
     keys = list(by_key)  # first-occurrence order
     first = {k: n for n, k in enumerate(keys)}
     owners = {k: sort_ids(p.criterion_id for p in ps) for k, ps in by_key.items()}
@@ -363,14 +350,13 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
     pset: dict[str, frozenset[str]] = {}
     signature: dict[str, tuple[str, ...]] = {}
     skipped: list[str] = []
-    key_of = _key_memo()
     for cid, ps in records.items():
         keys: list[str] = []
         boiler = False
         for p in ps:
             if p.field == "revision":
                 continue
-            key = key_of[p.text]
+            key = p.key
             if key in boilerplate:
                 boiler = True
                 continue

@@ -10,6 +10,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,8 +42,12 @@ def normalize_passage(text: str) -> str:
     return _SPACE.sub("", unicodedata.normalize("NFKC", text)).lower()
 
 
+@lru_cache(maxsize=65536)
 def passage_key(text: str) -> str:
-    """Stable hash of the normalised passage, for exact-repeat grouping and caches."""
+    """Stable hash of the normalised passage, for exact-repeat grouping and caches.
+
+    Memoised: the table, both indexes, boilerplate and the duplicate finder all ask for the
+    same passages' keys, and a large corpus repeats a passage many times."""
     return hashlib.sha1(normalize_passage(text).encode("utf-8")).hexdigest()
 
 

@@ -101,9 +101,10 @@ def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encod
     (so a rebuild of an unchanged corpus never loads torch)."""
     started = time.perf_counter()
     all_units = units(table)
+    unit_keys = [passage_key(u.text) for u in all_units]
     texts: dict[str, str] = {}
-    for u in all_units:
-        texts.setdefault(passage_key(u.text), u.text)
+    for k, u in zip(unit_keys, all_units):
+        texts.setdefault(k, u.text)
     cache_path = root / "cache" / f"{_slug(settings['name'])}-{settings['dim']}.npz"
     cache = _load_cache(cache_path, settings["dim"])
     missing = [k for k in texts if k not in cache]
@@ -119,7 +120,7 @@ def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encod
     np.savez(gen / "units.npz", doc=np.array([u.doc for u in all_units], dtype=np.int32),
              passage=np.array([u.passage for u in all_units], dtype=np.int32),
              kind=np.array([u.kind for u in all_units], dtype=np.int8),
-             row=np.array([row[passage_key(u.text)] for u in all_units], dtype=np.int32),
+             row=np.array([row[k] for k in unit_keys], dtype=np.int32),
              keys=np.array([d.key for d in table], dtype=str))
     seconds = time.perf_counter() - started
     store.publish(root, gen, wanted_meta(table, settings) | {
