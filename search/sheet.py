@@ -882,10 +882,7 @@ def check_destination(source: Path | str | bytes, questionnaire: Questionnaire, 
     into = dict(into or {})
     _check_into(into, columns)
     for table in questionnaire.tables:
-        header = {c: _norm(h) for c, h in enumerate(table.headers, start=1)}
-        for target in into.values():
-            if not table.has_header or _find_header(header, target) is None:
-                raise _no_such_column(questionnaire.filename, table, target, [h for h in table.headers if h])
+        _existing_columns(questionnaire.filename, table, table.headers, into, columns)
     fmt = "text" if questionnaire.format in ("csv", "tsv") else questionnaire.format
     _check_output(source, out, fmt, questionnaire.filename)
 
@@ -1065,14 +1062,9 @@ def _place_columns(ws: Any, table: QuestionTable, columns: Sequence[str], into: 
                    rows: Sequence[int], filename: str) -> dict[str, tuple[int, bool]]:
     """Answer column name -> (1-based column, reused?). New columns never cover a non-empty cell."""
     hr = table.header_row
-    header = {c: _norm(_text(ws.cell(hr, c).value)) for c in range(1, ws.max_column + 1)} if hr else {}
-    placed: dict[str, tuple[int, bool]] = {}
-    for name, target in into.items():
-        c = _find_header(header, target) if hr else None
-        if c is None:
-            raise _no_such_column(filename, table, target, [_text(ws.cell(hr, c).value) for c in header if header[c]])
-        placed[name] = (c, True)
-    placed.update(_answered_before(header, [n for n in columns if n not in placed], table.question_column))
+    # the header row as this workbook holds it (a formula header is its formula here, its value in table.headers)
+    header = [_text(ws.cell(hr, c).value) for c in range(1, ws.max_column + 1)] if hr else []
+    placed = _existing_columns(filename, table, header, into, columns)
     new = [n for n in columns if n not in placed]
     start = table.last_column + 1
     keep = [hr, *rows] if hr else list(rows)
@@ -1081,6 +1073,22 @@ def _place_columns(ws: Any, table: QuestionTable, columns: Sequence[str], into: 
     for i, name in enumerate(new):
         placed[name] = (start + i, False)
     return {n: placed[n] for n in columns}
+
+
+def _existing_columns(filename: str, table: QuestionTable, header: Sequence[str], into: Mapping[str, str],
+                      columns: Sequence[str]) -> dict[str, tuple[int, bool]]:
+    """Answer column name -> (1-based column, True) for the answers that go into columns the header row
+    already has: each into= target (UnknownColumn when the row lacks it), then the columns of an earlier
+    kijun answer. `header` is the header row's cells as text, column 1 first."""
+    normed = {c: _norm(h) for c, h in enumerate(header, start=1)} if table.has_header else {}
+    placed: dict[str, tuple[int, bool]] = {}
+    for name, target in into.items():
+        c = _find_header(normed, target) if table.has_header else None
+        if c is None:
+            raise _no_such_column(filename, table, target, [h for h in header if _norm(h)])
+        placed[name] = (c, True)
+    placed.update(_answered_before(normed, [n for n in columns if n not in placed], table.question_column))
+    return placed
 
 
 def _answered_before(header: Mapping[int, str], names: Sequence[str], qcol: int) -> dict[str, tuple[int, bool]]:
@@ -1335,14 +1343,7 @@ def _write_text(data: bytes, filename: str, q: Questionnaire,
         return fields[c - 1] if c <= len(fields) else ""
 
     _check_same_file(text_at, table, filename)
-    header = {c: _norm(f) for c, f in enumerate(tf.records[hr - 1], start=1)} if hr else {}
-    cols: dict[str, tuple[int, bool]] = {}
-    for name, target in into.items():
-        c = _find_header(header, target) if hr else None
-        if c is None:
-            raise _no_such_column(filename, table, target, [f for f in tf.records[hr - 1] if f.strip()] if hr else [])
-        cols[name] = (c, True)
-    cols.update(_answered_before(header, [n for n in columns if n not in cols], table.question_column))
+    cols = _existing_columns(filename, table, tf.records[hr - 1] if hr else [], into, columns)
     rows = sorted(r for (_, r) in answers)
     width = max([table.last_column] + [len(tf.records[r - 1]) for r in [hr, *rows] if r])
     new = [n for n in columns if n not in cols]
