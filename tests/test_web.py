@@ -454,6 +454,19 @@ def test_api_answer_upload_returns_the_filled_file(client, cloud):
     assert r.status_code == 400 and "no file" in r.json()["detail"]
 
 
+def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeypatch):
+    from search import sheet
+
+    made = []
+    table_bytes = sheet.table_bytes
+    monkeypatch.setattr(sheet, "table_bytes", lambda rows, fmt: made.append(fmt) or table_bytes(rows, fmt))
+    assert client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}).status_code == 200
+    assert made == []
+    r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"format": "xlsx"})
+    assert r.status_code == 200 and made == ["xlsx"]
+    assert load_workbook(io.BytesIO(r.content))["回答"]["A1"].value == "No."
+
+
 def test_api_answer_is_documented_for_both_bodies(client):
     body = client.get("/openapi.json").json()["paths"]["/api/answer"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}

@@ -115,6 +115,6 @@ async def _answer_upload(request: Request, engine: EngineDep) -> Response:
     if fmt == "sheet":
         body, name = run.filled or b"", filled_name(filename)
     else:
-        body, name = run.tables[fmt], f"kijun-answers.{fmt}"
+        body, name = await run_in_threadpool(run.table, fmt), f"kijun-answers.{fmt}"
     media = MEDIA_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
     return Response(body, media_type=media, headers={"Content-Disposition": content_disposition(name)})

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from corpus.duplicates import cached_report, shared_passages
 from corpus.documents import CRITERION
@@ -139,7 +140,7 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
             upload = store.add(None, None)
             run = await answer_pasted(engine, ctx["text"], settings)
         for fmt, name in TABLES.items():
-            store.put(upload, name, run.tables[fmt], download_name=f"kijun-answers.{fmt}")
+            store.put(upload, name, await run_in_threadpool(run.table, fmt), download_name=f"kijun-answers.{fmt}")
         ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
     except (sheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
         # a file that can be read stays, so the form below can point at its table (sheet, row, column)

@@ -3,12 +3,12 @@
 A check sheet (or pasted questions) is read, answered and written in a worker thread
 (a 300-question sheet must not stall other requests); `Run` holds what the page shows
 and the files it offers: the user's own file with the answers filled in, and kijun's
-flat table as CSV and XLSX.
+flat table as CSV or XLSX, made when asked for (`Run.table`, also best in a worker thread).
 """
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
@@ -59,11 +59,14 @@ class Run:
     questionnaire: sheet.Questionnaire | None = None  # None for pasted questions
     report: sheet.WriteReport | None = None  # where the answers went in the user's file
     filled: bytes | None = None  # the user's file with the answers in it
-    tables: dict[str, bytes] = field(default_factory=dict)  # kijun's table: {"csv": …, "xlsx": …}
 
     @property
     def rows(self) -> tuple[sheet.QuestionRow, ...] | None:
         return self.questionnaire.questions if self.questionnaire is not None else None
+
+    def table(self, fmt: str) -> bytes:
+        """kijun's own table of the answers as `fmt` (one of TABLES: csv or xlsx), made now."""
+        return sheet.table_bytes(qa.table_rows(self.answers, self.rows), fmt)
 
 
 async def read_form(request: Request) -> FormData:
@@ -133,20 +136,11 @@ def _answer_file(engine: Engine, data: bytes, filename: str, settings: Settings)
     out = io.BytesIO()
     report = sheet.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
                                  into=settings.into)
-    run = Run(answers, q, report, out.getvalue())
-    run.tables = _tables(run)
-    return run
+    return Run(answers, q, report, out.getvalue())
 
 
 def _answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
     questions = sheet.split_pasted(text)
     if not questions:
         raise qa.QuestionnaireError("no questions: paste one question per line, or choose a check sheet file")
-    run = Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))
-    run.tables = _tables(run)
-    return run
-
-
-def _tables(run: Run) -> dict[str, bytes]:
-    rows = qa.table_rows(run.answers, run.rows)
-    return {fmt: sheet.table_bytes(rows, fmt) for fmt in TABLES}
+    return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))
