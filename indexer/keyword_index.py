@@ -48,6 +48,16 @@ LONG_QUERY_TOKENS = 6
 Progress = Callable[[int, int], None]
 
 
+def _is_long(tokens: dict[str, list[str]]) -> bool:
+    """A long pasted question (by its mode-C words): its generic words are left out."""
+    return len(tokens["c"]) >= LONG_QUERY_TOKENS
+
+
+def _generic(df: float, doc_count: int) -> bool:
+    """A word found in this many of the documents only adds noise to a long question."""
+    return df / max(doc_count, 1) >= GENERIC_DF_SHARE
+
+
 def _schema() -> Schema:
     fields: dict[str, Any] = {
         "doc_key": ID(stored=True, unique=True),
@@ -201,15 +211,15 @@ class KeywordIndex:
         """How much of the query one document says, over the query's mode-A words (short units, so a
         compound the document never uses still counts its parts; the generic words of a long question
         left out), each weighted by its idf: see `Coverage`."""
-        tokens = query_tokens(text)["a"]
+        tokens = query_tokens(text)
         m = self._impacts["a"]
-        long_query = len(query_tokens(text)["c"]) >= LONG_QUERY_TOKENS
+        long_query = _is_long(tokens)
         ceiling = float(np.log((self.doc_count + 1) / 0.5))
         total = found = unknown = missing = 0.0
-        for t in tokens:
+        for t in tokens["a"]:
             row = m.terms.get(t)
             df = int(m.df_max[row]) if row is not None else 0
-            if long_query and df / max(self.doc_count, 1) >= GENERIC_DF_SHARE:
+            if long_query and _generic(df, self.doc_count):
                 continue
             idf = float(np.log((self.doc_count + 1) / (df + 0.5)))
             total += idf
@@ -236,14 +246,14 @@ class KeywordIndex:
         if not text.strip():
             return []
         tokens = query_tokens(text)
-        long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
+        long_query = not all_terms and _is_long(tokens)
         out = []
         for g in granularities:
             toks = tokens[g]
             m = self._impacts[g]
             ids = m.ids(toks)
             if long_query:
-                ids = [i for i in ids if m.df_max[i] / max(self.doc_count, 1) < GENERIC_DF_SHARE]
+                ids = [i for i in ids if not _generic(m.df_max[i], self.doc_count)]
             if ids:
                 out.append((m, ids))
         return out
@@ -267,13 +277,14 @@ class KeywordIndex:
     def specific_tokens(self, text: str) -> dict[str, list[str]]:
         """The query's tokens minus the generic ones a long question carries (for highlighting)."""
         tokens = query_tokens(text)
-        if len(tokens["c"]) < LONG_QUERY_TOKENS:
+        if not _is_long(tokens):
             return tokens
-        return {g: [t for t in toks if self._df_share(g, t) < GENERIC_DF_SHARE] for g, toks in tokens.items()}
+        return {g: [t for t in toks if not _generic(self._df(g, t), self.doc_count)] for g, toks in tokens.items()}
 
-    def _df_share(self, g: str, token: str) -> float:
+    def _df(self, g: str, token: str) -> int:
+        """The most documents one field has the token in (0 for a token no document has)."""
         m = self._impacts[g]
-        return m.df_max[m.terms[token]] / max(self.doc_count, 1) if token in m.terms else 0.0
+        return m.df_max[m.terms[token]] if token in m.terms else 0
 
     def whoosh_search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
                       filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
@@ -337,16 +348,16 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False,
     if not text.strip():
         return None
     tokens = query_tokens(text)
-    long_query = len(tokens["c"]) >= LONG_QUERY_TOKENS and not all_terms
+    long_query = not all_terms and _is_long(tokens)
     subqueries: list[Q.Query] = []
     for g in granularities:
+        boosts = granularity_fields(g)
         for t in tokens[g]:
-            dfs = {f: s.doc_frequency(f"{f}_{g}", t) for f in TEXT_FIELDS}
-            if long_query and max(dfs.values()) / max(n_docs, 1) >= GENERIC_DF_SHARE:
+            dfs = {name: s.doc_frequency(name, t) for name in boosts}
+            if long_query and _generic(max(dfs.values()), n_docs):
                 continue
             # a clause for a term a field lacks scores nothing but costs a matcher
-            subqueries += [Q.Term(f"{f}_{g}", t, boost=FIELD_BOOSTS[f] * GRANULARITY_BOOSTS[g])
-                           for f, df in dfs.items() if df]
+            subqueries += [Q.Term(name, t, boost=boosts[name]) for name, df in dfs.items() if df]
     if not subqueries:
         return None
     q = Q.Or(subqueries)
