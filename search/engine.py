@@ -80,7 +80,7 @@ class SearchResult:
     @property
     def ids(self) -> list[str]:
         """The IDs in rank order, identical criteria not folded (what `kijun eval` scores)."""
-        return list(self.ranking) or [i for h in self.hits for i in (h.id, *h.same_text)]
+        return list(self.ranking)
 
 
 class Engine:
@@ -258,10 +258,8 @@ class Engine:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
         sig = self.signals(q, filters, mode, warnings)
         scores, candidates = self.rank_scores(sig, mode, self.weights)
-        ranked = top_k(scores, 2 * limit, candidates)  # room for identical criteria folded away
-        named = self._named(q, sig.allowed, warnings)
-        order = named + [n for n in ranked if n not in named]
-        named_score = (float(scores[ranked[0]]) if len(ranked) else 0.0) + 1.0  # IDs typed go first, above any score
+        order, named = self._order(q, sig, scores, candidates, limit, warnings)
+        named_score = (float(scores[candidates].max()) if candidates.any() else 0.0) + 1.0  # IDs typed: above any
         tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
             else {g: [] for g in keyword_index.GRANULARITIES}
         hits = [self._hit(n, named_score if n in named else float(scores[n]), tokens, sig, twins, explain)
@@ -300,13 +298,15 @@ class Engine:
         read); semantic ones only for a semantic or hybrid search, and only if the model loads."""
         warnings = warnings if warnings is not None else []
         n = len(self.table)
-        absent = [p for p in q.phrases if not self._kw().with_phrases([p])]
+        containing = {p: self._kw().with_phrases([p]) for p in q.phrases}
+        absent = [p for p in q.phrases if not containing[p]]
         if absent:  # a pasted question quoting 「…」 must not come back empty: search those words instead
             warnings.append("; ".join(f"「{p}」 appears nowhere in the document" for p in absent)
                             + ", so it was searched as words")
             q = replace(q, text=" ".join([q.text, *absent]).strip(),
                         phrases=tuple(p for p in q.phrases if p not in absent))
-        allowed = self._allowed(filters, q)
+        present = [containing[p] for p in q.phrases]
+        allowed = self._allowed(filters, q, set.intersection(*present) if present else None)
         text = q.positive_text
         keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
         synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
@@ -341,9 +341,15 @@ class Engine:
         """The criterion IDs a search would list, identical ones unfolded, under other weights
         (what `kijun fit` compares; the same ranking `search` makes)."""
         scores, candidates = self.rank_scores(sig, mode, weights, normalized)
-        named = self._named(q, sig.allowed, [])
-        order = named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named]
+        order, _ = self._order(q, sig, scores, candidates, limit, [])
         return [self.table.documents[n].id for n in order][: 2 * limit]
+
+    def _order(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray, limit: int,
+               warnings: list[str]) -> tuple[list[int], set[int]]:
+        """The documents a search lists, best first — the criteria named by ID, then the 2·limit
+        best scores (room for identical criteria folded away) — and which of them were named."""
+        named = self._named(q, sig.allowed, warnings)
+        return named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named], set(named)
 
     def _keyword_scores(self, text: str, granularities: tuple[str, ...]) -> np.ndarray:
         """BM25F per table document (0 where nothing matched)."""
@@ -458,14 +464,14 @@ class Engine:
             out["series"] = SERIES_ALIASES[series]
         return out
 
-    def _allowed(self, filters: dict[str, str], q: ParsedQuery) -> np.ndarray:
-        """Documents a search may return: the filters, the required phrases and the exclusions,
-        over the whole document set."""
+    def _allowed(self, filters: dict[str, str], q: ParsedQuery, with_phrases: set[str] | None) -> np.ndarray:
+        """Documents a search may return: the filters, the required phrases (the keys of the
+        documents containing them all, None: no phrase) and the exclusions, over the whole document set."""
         allowed = np.ones(len(self.table), dtype=bool)
         for name, value in filters.items():
             allowed &= self._columns[name] == value
         excluded_ids = {d.key for i in q.excluded_ids for d in self.table.about(i)}
-        for keys, keep in ((self._kw().with_phrases(q.phrases) if q.phrases else None, True),
+        for keys, keep in ((with_phrases, True),
                            ((self._kw().with_any_word(q.excludes) if q.excludes else set()) | excluded_ids
                             if q.excludes or excluded_ids else None, False)):
             if keys is not None:
