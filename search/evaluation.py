@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import metrics
+from .answerability import NO_MATCH
 
 __all__ = [
     "EvalQuery",
@@ -289,11 +290,8 @@ class ModeReport:
         judged = [r for r in self.queries if r.flagged is not None]
         if not judged:
             return None
-        unanswerable = [r for r in judged if not r.query.answerable]
-        answerable = [r for r in judged if r.query.answerable]
-        return {"unanswerable": len(unanswerable), "unanswerable_flagged": sum(r.flagged for r in unanswerable),
-                "answerable": len(answerable), "answerable_flagged": sum(r.flagged for r in answerable),
-                "auc": metrics.auc([r.judgement or 0.0 for r in judged], [r.query.answerable for r in judged])}
+        return metrics.flagging([r.judgement or 0.0 for r in judged], [bool(r.flagged) for r in judged],
+                                [r.query.answerable for r in judged])
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -369,7 +367,7 @@ def evaluate(
                 recall=metrics.recall(ranked, q.relevant, k=recall_k),
                 hit=metrics.hit(ranked, q.relevant, k=k),
                 # a lookup by ID is not judged (match None): it counts in neither direction
-                flagged=match.status == "no_match" if match is not None else None,
+                flagged=match.status == NO_MATCH if match is not None else None,
                 judgement=match.score if match is not None else None,
             )
         )

@@ -208,14 +208,10 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...]) -> Log
 
 def judgement_report(p: np.ndarray, answerable: np.ndarray, threshold: np.ndarray,
                      subset: np.ndarray) -> dict[str, Any]:
-    """Flagged shares and AUC over a subset of queries (held-out scores and thresholds)."""
-    a, u = answerable & subset, ~answerable & subset
-    flagged = p < threshold
-    return {"answerable": int(a.sum()), "unanswerable": int(u.sum()),
-            "unanswerable_flagged": int((flagged & u).sum()),
-            "answerable_flagged": int((flagged & a).sum()),
-            "answerable_flagged_share": round(float((flagged & a).sum() / max(a.sum(), 1)), 3),
-            "auc": round(metrics.auc(p[subset].tolist(), answerable[subset].tolist()), 3)}
+    """Flagged counts and shares and the AUC over a subset of queries (held-out scores and thresholds)."""
+    report = metrics.flagging(p[subset], (p < threshold)[subset], answerable[subset])
+    share = report["answerable_flagged"] / max(report["answerable"], 1)
+    return report | {"answerable_flagged_share": round(share, 3), "auc": round(report["auc"], 3)}
 
 
 def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights,
@@ -224,9 +220,10 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
 
     Lookups by ID are never judged, so they are left out; a query that finds nothing is judged
     "no match" with score 0 without the model, so it is scored so but not trained on."""
-    judged = [p for p in prepared if not p.parsed.only_ids]
+    judged_at = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
+    judged = [prepared[i] for i in judged_at]
     y = np.array([p.query.answerable for p in judged])
-    first = np.array([prepared.index(p) < original for p in judged])
+    first = np.array([i < original for i in judged_at])
     models: dict[str, Logistic] = {}
     report: dict[str, Any] = {}
     for mode, features in (("hybrid", SEMANTIC_FEATURES), ("keyword", KEYWORD_FEATURES)):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-__all__ = ["dedupe", "reciprocal_rank", "ndcg", "recall", "hit", "auc"]
+__all__ = ["dedupe", "reciprocal_rank", "ndcg", "recall", "hit", "auc", "flagging"]
 
 
 def dedupe(ranked: Sequence[str]) -> list[str]:
@@ -98,3 +98,13 @@ def auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
         return math.nan
     wins = sum((a > b) + 0.5 * (a == b) for a in pos for b in neg)
     return wins / (len(pos) * len(neg))
+
+
+def flagging(scores: Sequence[float], flagged: Sequence[bool], answerable: Sequence[bool]) -> dict[str, float]:
+    """How a no-match judgement did: the unanswerable queries it flagged, the answerable ones it
+    flagged wrongly, and the AUC of its score (higher = more likely answered)."""
+    mine = [bool(f) for f, y in zip(flagged, answerable) if not y]
+    theirs = [bool(f) for f, y in zip(flagged, answerable) if y]
+    return {"unanswerable": len(mine), "unanswerable_flagged": sum(mine),
+            "answerable": len(theirs), "answerable_flagged": sum(theirs),
+            "auc": auc([float(s) for s in scores], [bool(y) for y in answerable])}
