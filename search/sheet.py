@@ -55,6 +55,7 @@ import unicodedata
 import warnings
 from collections import Counter
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Mapping, Sequence
 
@@ -184,7 +185,7 @@ class Questionnaire:
     delimiter: str | None = None
     line_ending: str | None = None
 
-    @property
+    @cached_property  # read once per row by the answer page: built once, not per access
     def questions(self) -> tuple[QuestionRow, ...]:
         return tuple(q for t in self.tables for q in t.questions)
 

@@ -189,6 +189,12 @@ def test_unnamed_question_column_is_taken_from_its_sentences_with_a_warning():
                           "sentences; if that is wrong, name it with --column",)
 
 
+def test_questions_are_gathered_once():
+    q = S.read_questionnaire(cs.two_sheet_workbook(), "two.xlsx")
+    assert q.questions is q.questions  # the answer page reads it once per row
+    assert q.questions == tuple(r for t in q.tables for r in t.questions)
+
+
 def test_preview_is_json(files):
     d = S.read_questionnaire(files["outsourcing.xlsx"], "outsourcing.xlsx").to_dict()
     again = json.loads(json.dumps(d, ensure_ascii=False))
