@@ -601,9 +601,6 @@ def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filenam
     raise first_error
 
 
-_QUESTION_END = re.compile(r"([。?？か.]|ください|こと)\s*$")
-
-
 def _plain_list(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,
                 where: str, column: str | int | None, warns: list[str]) -> QuestionTable | None:
     """A list of questions without a header row (a one-column CSV a user typed): the column with the
@@ -800,6 +797,7 @@ def _classify(row: list[Any], qcol: int, formula: Any) -> tuple[str, str | None]
 
 
 _SENTENCE_END = re.compile(r"[。?？か]\s*$|ください\s*$|こと\s*$")
+_QUESTION_END = re.compile(_SENTENCE_END.pattern + r"|\.\s*$")  # a sentence end, or an English full stop
 _HEADING_MARK = re.compile(r"^\s*(【[^】]*】\s*$|[■□◆◇●▼▽▶►◎◯]|第[0-9０-９一二三四五六七八九十]+[章節部編])")
 _NUMBERED_TITLE = re.compile(r"^\s*(\d+(\.\d+)*[.．、]?\s|\d+(\.\d+)*[.．、]|[(（]\d+[)）]|\[[A-Za-z0-9]+\]|[A-Z][.．]\s)")
 _NOTE = re.compile(r"^\s*(※|\*|\(?注[):\d]|(注意|注記|備考)[:])")
