@@ -15,7 +15,7 @@ from pathlib import Path
 
 from corpus import layout
 from corpus.records import Criterion, Document, Edition, Revision
-from corpus.vocabulary import ID_PREFIXES, INFO, PRIMARY, SERIES
+from corpus.vocabulary import ID_PREFIXES, MARK_PATTERN, SERIES, normalize_mark
 
 SOURCE = Path(__file__).with_name("fisc_aws_response.txt")
 CRITERIA_JSONL = Path(__file__).with_name("criteria.jsonl")  # the parse, checked in for review
@@ -33,9 +33,8 @@ class Line:
     indented: bool
 
 
-_ROLE = r"[◯〇○-]"
-_PRACTICE = re.compile(rf"^(実)\s*(\d+)\s+({_ROLE})\s+({_ROLE})(?:\s+(.*))?$")
-_AUDIT = re.compile(rf"^(\d+)\s+({_ROLE})\s+({_ROLE})(?:\s+(.*))?$")
+_PRACTICE = re.compile(rf"^(実)\s*(\d+)\s+({MARK_PATTERN})\s+({MARK_PATTERN})(?:\s+(.*))?$")
+_AUDIT = re.compile(rf"^(\d+)\s+({MARK_PATTERN})\s+({MARK_PATTERN})(?:\s+(.*))?$")
 _FOOTER = re.compile(r"^(?:実務基準|監査基準)?\s*©\s*\d{4},\s*Amazon Web Services.*?(\d+)$")
 _LEGEND = re.compile(r"^(?:「対応の主体」凡例|-\s*:\s*必要に応じて情報を提供する$|AWS お客様$)")
 _HEADERS = {"補足情報基準番号", "対応の主体", "AWSの対応状況 お客様が統制すべき内容", "基準番号 枝番 AWSの対応状況(旧) AWSの対応状況(新)"}
@@ -192,10 +191,6 @@ def _rows(lines: list[Line]) -> list[tuple[tuple[str, int, str, str, str], Line,
     return rows
 
 
-def _role(mark: str) -> str:
-    return INFO if mark == "-" else PRIMARY
-
-
 def _criterion(row, pages: dict[int, int], furniture: set[int]) -> Criterion:
     (series, number, aws_mark, cust_mark, rest), head, tail = row
     # page furniture splits a row into per-page segments; each restarts the column stream
@@ -232,8 +227,8 @@ def _criterion(row, pages: dict[int, int], furniture: set[int]) -> Criterion:
         id=cid,
         series=SERIES[series],
         number=number,
-        aws_role=_role(aws_mark),
-        customer_role=_role(cust_mark),
+        aws_role=normalize_mark(aws_mark),
+        customer_role=normalize_mark(cust_mark),
         aws_status=aws_text,
         customer_controls=cust_text,
         references=tuple(references),

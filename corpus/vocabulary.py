@@ -61,13 +61,24 @@ def id_sort_key(cid: str) -> tuple[int, int]:
 
 PRIMARY = "◯"  # 主体として対応する
 INFO = "-"  # 必要に応じて情報を提供する
-ROLE_MARKS: tuple[str, str] = (PRIMARY, INFO)
 ROLE_LABELS: dict[str, str] = {PRIMARY: "主体として対応する", INFO: "必要に応じて情報を提供する"}
 ROLE_NAMES: dict[str, str] = {PRIMARY: "primary", INFO: "info"}
 """Mark → the name indexes, filters and the API use."""
 
-_ROLE_SPELLINGS: dict[str, str] = {**ROLE_NAMES, **{name: name for name in ROLE_NAMES.values()}, "○": "primary",
-                                   "〇": "primary"}
+MARK_SPELLINGS: dict[str, str] = {PRIMARY: PRIMARY, "〇": PRIMARY, "○": PRIMARY, INFO: INFO}
+"""Every way a role mark is written (in the source after NFKC, or by a user) → the mark."""
+
+MARK_PATTERN = "[" + "".join(re.escape(s) for s in MARK_SPELLINGS) + "]"
+"""A regular-expression character class matching one spelling of a role mark."""
+
+_ROLE_SPELLINGS: dict[str, str] = {**{s: ROLE_NAMES[mark] for s, mark in MARK_SPELLINGS.items()},
+                                   **{name: name for name in ROLE_NAMES.values()}}
+"""Every spelling a user may type (mark or name) → the name."""
+
+
+def normalize_mark(spelling: str) -> str:
+    """Any spelling of a role mark (◯, 〇, ○, -) → the mark (◯ or -)."""
+    return MARK_SPELLINGS[spelling]
 
 
 def role_name(mark: str) -> str:

@@ -937,3 +937,16 @@ def test_document_hash_is_computed_once_and_is_not_a_field(doc):
     assert pickle.loads(pickle.dumps(fresh)) == fresh and copy.copy(fresh) == fresh
     trimmed = replace(fresh, criteria=fresh.criteria[:-1])  # a new document gets its own hash
     assert document_hash(trimmed) != document_hash(fresh)
+
+
+@pytest.mark.parametrize("spelling", ["◯", "〇", "○", "-"])
+def test_every_role_spelling_is_read_alike_by_the_parser_and_the_filters(spelling):
+    from corpus.parser import _AUDIT, _PRACTICE
+    from corpus.vocabulary import INFO, PRIMARY, normalize_mark, parse_role, role_name
+
+    mark = INFO if spelling == "-" else PRIMARY
+    assert normalize_mark(spelling) == mark
+    assert parse_role(f" {spelling} ") == role_name(mark)
+    assert _PRACTICE.match(f"実26 {spelling} {spelling} 本文").group(3, 4) == (spelling, spelling)
+    assert _AUDIT.match(f"3 - {spelling}").group(3) == spelling
+    assert parse_role("Primary") == "primary" and parse_role("info") == "info" and parse_role("x") is None
