@@ -1300,7 +1300,7 @@ def _loss_warnings(inventory: Mapping[str, Any], wb: Any, body: bytes, caught: S
         if ws is not None:
             lost["image"] -= len(getattr(ws, "_images", []))
             lost["chart"] -= len(getattr(ws, "_charts", []))
-        items = [_count(n, kind) for kind, n in lost.items() if n > 0]
+        items = [counted(n, kind) for kind, n in lost.items() if n > 0]
         if items:
             joined = " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
             warns.append(f"sheet {name!r} has {joined} that cannot be carried over (openpyxl); "
@@ -1321,7 +1321,8 @@ def _loss_warnings(inventory: Mapping[str, Any], wb: Any, body: bytes, caught: S
     return warns
 
 
-def _count(n: int, kind: str) -> str:
+def counted(n: int, kind: str) -> str:
+    """"1 row", "3 rows", "2 text boxes or shapes": a count and its noun, plural unless it is one."""
     return f"{n} {kind}" if n == 1 else f"{n} {_PLURALS.get(kind, kind + 's')}"
 
 

@@ -13,7 +13,7 @@ from corpus.records import Criterion, Document
 from corpus.vocabulary import ROLE_LABELS
 from search.sheet import (IGNORED_BY_NAME, IGNORED_CHART, IGNORED_EMPTY, IGNORED_HIDDEN, REASON_AFTER, REASON_EMPTY,
                           REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE, REASON_SHORT,
-                          ColumnPlacement, Questionnaire, QuestionTable, SkippedRow, WriteReport)
+                          ColumnPlacement, Questionnaire, QuestionTable, SkippedRow, WriteReport, counted)
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -87,7 +87,7 @@ def describe_questionnaire(q: Questionnaire) -> list[str]:
         skipped = sum(reasons.values())
         detail = f" ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})" if skipped else ""
         lines.append(f"{q.filename}: {where}{header}, question column {t.question_column_letter}{title}: "
-                     f"{_count(len(t.questions), 'question')}, {_count(skipped, 'row')} skipped{detail}")
+                     f"{counted(len(t.questions), 'question')}, {counted(skipped, 'row')} skipped{detail}")
     lines += [f"{q.filename}: sheet {s.name!r} ignored: {s.reason}" for s in q.ignored_sheets]
     lines += [f"warning: {w}" for w in q.warnings]
     return lines
@@ -96,10 +96,6 @@ def describe_questionnaire(q: Questionnaire) -> list[str]:
 def reported_skips(t: QuestionTable) -> list[SkippedRow]:
     """The skipped rows worth telling the user about: all but the empty ones."""
     return [s for s in t.skipped if s.reason != REASON_EMPTY]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def describe_placements(report: WriteReport) -> list[str]:
