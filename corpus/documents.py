@@ -59,10 +59,6 @@ class SearchDocument:
         return normalize_passage("\n".join(p.text for p in sorted(self.passages + self.boilerplate,
                                                                    key=lambda p: (p.field, p.index))))
 
-    def matches(self, filters: dict[str, str]) -> bool:
-        """Whether the document has every filter value (aws_role, customer_role, series, kind)."""
-        return all(getattr(self, name) == value for name, value in filters.items())
-
 
 @dataclass(frozen=True)
 class DocumentTable:

@@ -189,7 +189,11 @@ class KeywordIndex:
 
     def search(self, *, text: str = "", phrases: Iterable[str] = (), excludes: Iterable[str] = (),
                filters: dict[str, str] | None = None, limit: int = 50) -> list[KeywordHit]:
-        """The best `limit` documents for the words, gated by the phrases, without the excluded words."""
+        """The best `limit` documents for the words, gated by the phrases, without the excluded words.
+
+        Not used by the engine (it combines `scores`, `with_phrases` and `with_any_word` itself):
+        kept as the index's own ranking, which tests check against `whoosh_search` and
+        bench/run.py times."""
         phrases, excludes = list(phrases), list(excludes)
         if phrases:
             return self.whoosh_search(text=text, phrases=phrases, excludes=excludes, filters=filters, limit=limit)
@@ -234,7 +238,9 @@ class KeywordIndex:
         return Coverage(found / total if total else 0.0, total, unknown / total if total else 0.0, missing)
 
     def mask(self, filters: dict[str, str]) -> np.ndarray:
-        """The documents whose columns have the filter values (aws_role, customer_role, series, kind)."""
+        """The documents whose columns have the filter values (aws_role, customer_role, series, kind).
+
+        Only `search` uses it (so only tests and bench/run.py); the engine filters on its own table."""
         mask = np.ones(self.doc_count, dtype=bool)
         for column, value in filters.items():
             mask &= self._columns[column] == value
