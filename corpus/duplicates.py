@@ -278,6 +278,7 @@ def group_passages(passages: Sequence[Passage], *, threshold: float = DEFAULT_TH
     text, so every wording in a group is within the threshold of the group's
     text even when a chain (A≈B≈C, A≉C) joined them. `boilerplate` is a set
     of passage keys (from `boilerplate_keys`); a group containing one is flagged.
+    Change-history passages are left out.
     """
     _check(threshold, min_criteria)
     by_key: dict[str, list[Passage]] = {}
@@ -345,6 +346,7 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
     shared customer sentence would otherwise make ~4,500 pairs — and returned
     as the second element. Records with no text at all are skipped silently.
     Identical records are grouped first, so only distinct texts go through LSH.
+    Change-history passages are left out.
     """
     _check(threshold, 2)
     pset: dict[str, frozenset[str]] = {}
@@ -416,11 +418,11 @@ def find_duplicates(doc: Document, *, threshold: float = DEFAULT_THRESHOLD, min_
     """
     everything = document_passages(doc)
     boiler = boilerplate_keys(everything)
-    passages = [p for p in everything if p.field != "revision"]
-    groups = group_passages(passages, threshold=threshold, min_criteria=min_criteria, num_perm=num_perm,
+    # group_passages and pair_records both leave the change-history passages out themselves
+    groups = group_passages(everything, threshold=threshold, min_criteria=min_criteria, num_perm=num_perm,
                             boilerplate=boiler)
     records: dict[str, list[Passage]] = {c.id: [] for c in doc.criteria}
-    for p in passages:
+    for p in everything:
         records.setdefault(p.criterion_id, []).append(p)
     pairs, skipped = pair_records(records, threshold=threshold, num_perm=num_perm, boilerplate=boiler)
     return DuplicateReport(groups, pairs, threshold, skipped)

@@ -319,3 +319,17 @@ def test_synthetic_corpus_is_deterministic_and_searchable(doc):
     r = find_duplicates(one)
     assert r.passages and r.criteria_pairs
     assert any(g.variants for g in r.passages)  # the planted edits are found as near repeats
+
+
+def test_public_functions_leave_the_change_history_out(doc):
+    """find_duplicates hands them every passage, change history included, and relies on this."""
+    every = document_passages(doc)
+    assert any(p.field == "revision" for p in every)
+    boiler = boilerplate_keys(every)
+    kept = [p for p in every if p.field != "revision"]
+    assert group_passages(every, boilerplate=boiler) == group_passages(kept, boilerplate=boiler)
+    with_history: dict[str, list[Passage]] = {}
+    for p in every:
+        with_history.setdefault(p.criterion_id, []).append(p)
+    without = {cid: [p for p in ps if p.field != "revision"] for cid, ps in with_history.items()}
+    assert pair_records(with_history, boilerplate=boiler) == pair_records(without, boilerplate=boiler)
