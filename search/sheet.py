@@ -213,9 +213,6 @@ class WriteReport:
     warnings: tuple[str, ...] = ()
     encoding: str | None = None  # CSV/TSV only
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 # ----------------------------------------------------------------- reading
 
@@ -272,7 +269,7 @@ def _format_of(data: bytes, filename: str) -> str:
         if "EncryptedPackage".encode("utf-16-le") in data:
             raise EncryptedWorkbook(f"{filename} is password-protected; remove the password "
                                     "(ファイル > 情報 > ブックの保護) and save it again")
-        if suffix in (".xls", ".xlsx", ".xlsm"):
+        if suffix in (".xlsx", ".xlsm"):  # an old .xls renamed (one named .xls is refused just below)
             raise UnsupportedFormat(f"{filename}: old .xls files are not supported; "
                                     "open it in Excel and save as .xlsx")
     if suffix == ".xls":
@@ -1414,9 +1411,9 @@ def split_pasted(text: str) -> list[str]:
 TABLE_FORMATS = ("csv", "xlsx")
 
 
-def table_bytes(rows: Sequence[Sequence[Any]], fmt: str, *, title: str = "回答") -> bytes:
+def table_bytes(rows: Sequence[Sequence[Any]], fmt: str) -> bytes:
     """A new table, header row first, as CSV (UTF-8 with BOM, so Excel reads it as UTF-8) or XLSX
-    (sheet `title`, bold header, wrapped text, frozen header)."""
+    (sheet 回答, bold header, wrapped text, frozen header)."""
     if fmt == "csv":
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\r\n").writerows([[_safe_csv_text(v) for v in row] for row in rows])
@@ -1428,7 +1425,7 @@ def table_bytes(rows: Sequence[Sequence[Any]], fmt: str, *, title: str = "回答
 
     wb = Workbook()
     ws = wb.active
-    ws.title = title
+    ws.title = "回答"
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row, start=1):
             cell = ws.cell(r, c, _cell_value(value))
