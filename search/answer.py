@@ -38,6 +38,7 @@ from corpus.passages import normalize_passage, split_sentences
 from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.errors import QueryError, UnknownMode
+from search.query import DEFAULT_MODE
 
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
@@ -131,7 +132,7 @@ class Answer:
 # ----------------------------------------------------------------- answering
 
 
-def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = "hybrid",
+def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DEFAULT_MODE,
                      top: int = 3) -> list[Answer]:
     """One answer per non-blank question, in order (a question asked twice is searched once)."""
     if not 1 <= int(top) <= MAX_TOP:
@@ -148,7 +149,7 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = "h
     return out
 
 
-def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = "hybrid",
+def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
                  top: int = 3) -> list[Answer]:
     """One answer per question row of a check sheet (`search.sheet`), in the same order."""
     answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)

@@ -177,3 +177,12 @@ def test_a_cell_that_is_only_an_id(engine):
     assert known.draft.endswith("[実26]")
     for a in (unknown, history):  # nothing to cite: a person must look, and no draft is made up
         assert (a.status, a.candidates, a.draft) == ("no_match", (), "")
+
+
+def test_a_sheet_row_without_text_is_refused_not_misaligned():
+    """read_questionnaire never yields one, but a row without text would shift every answer after it
+    (table_rows pairs answers and rows by position): answer_sheet says so instead."""
+    from search.sheet import QuestionRow
+
+    with pytest.raises(QuestionnaireError, match="has no text"):
+        qa.answer_sheet(None, [QuestionRow(None, 2, "  ")])  # type: ignore[arg-type]  (never searched)

@@ -27,6 +27,7 @@ from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, SearchResult
 from search.errors import QueryError
+from search.query import DEFAULT_MODE
 
 router = APIRouter(include_in_schema=False)
 PAGE_LIMIT = 20
@@ -45,7 +46,7 @@ def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def search_page(request: Request, engine: EngineDep, q: str | None = None, mode: str = "hybrid",
+def search_page(request: Request, engine: EngineDep, q: str | None = None, mode: str = DEFAULT_MODE,
                 aws: str | None = None, customer: str | None = None, series: str | None = None,
                 limit: int = PAGE_LIMIT) -> HTMLResponse:
     ctx: dict[str, Any] = {"q": q or "", "mode": mode, "aws": aws or "", "customer": customer or "",
