@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from corpus.vocabulary import ROLE_LABELS, role_mark
+from corpus.vocabulary import REVISION_SERIES, ROLE_LABELS, SERIES, SERIES_ALIASES, role_mark
 from search.answerability import STATUS_LABELS
 from search.app.presentation import (IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, NO_MATCH_BANNER, SKIP_REASON_LABELS,
                                      reported_skips)
@@ -24,7 +24,10 @@ from search.app.presentation import (IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
 ROLE_CHOICES = {"": "指定なし", "primary": "◯ (主体として対応)", "info": "- (情報を提供)"}
-SERIES_CHOICES = {"": "すべて", "実務基準": "実務基準 (実)", "監査基準": "監査基準 (監)", "変更履歴": "変更履歴"}
+# the series the filter accepts (実務基準, 監査基準: 統 and 設 only occur in the change history), then 変更履歴
+SERIES_CHOICES = {"": "すべて",
+                  **{name: f"{name} ({prefix})" for prefix, name in SERIES.items() if name in SERIES_ALIASES},
+                  REVISION_SERIES: REVISION_SERIES}
 
 
 def mark(text: str, highlights: Any) -> Markup:
