@@ -10,6 +10,8 @@ corpus and handed to every consumer, so what a "document" is is decided here onl
 """
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -97,6 +99,12 @@ class DocumentTable:
         """The criteria whose text is identical to this one's, itself included, in document order
         (実57 and 実58; 実88, which refers to 実87); () if it has no twin."""
         return self._same.get(key, ())
+
+    @property
+    def keys_hash(self) -> str:
+        """Which documents, in which order: an index that numbers them by position fits only a
+        table with the same hash (the corpus hash alone misses a change in how the table is made)."""
+        return hashlib.sha256("\n".join(d.key for d in self.documents).encode("utf-8")).hexdigest()
 
     def about(self, criterion_id: str) -> list[SearchDocument]:
         """The documents about one ID: its own (if it is a criterion), then its change-history entries."""

@@ -37,6 +37,7 @@ PASSAGE, SENTENCE = 0, 1
 
 def wanted_meta(table: DocumentTable, settings: dict[str, Any]) -> dict[str, Any]:
     return {"format_version": FORMAT_VERSION, "model": settings, "corpus_hash": table.corpus_hash,
+            "documents": table.keys_hash,  # its rows are numbered by the table's order
             "boilerplate": "left out", "passage_splitting": passage_settings(),
             "second_unit_weight": SECOND_UNIT_WEIGHT}
 

@@ -169,10 +169,6 @@ class Engine:
             root = self.root / "embeddings" / "index"
             self._semantic = embedding_index.ensure(self.table, root, self._build_encoder, model_settings=settings,
                                                     rebuild=rebuild, show_progress=show_progress, notify=self.notify)
-            if self._semantic.keys != [d.key for d in self.table]:  # its document numbers are the table's
-                self.notify("the embedding index lists other documents than this corpus has; rebuilding it")
-                self._semantic = embedding_index.ensure(self.table, root, self._build_encoder, model_settings=settings,
-                                                        rebuild=True, show_progress=show_progress, notify=self.notify)
         except ModelUnavailable as e:
             self._model_error = str(e)
 

@@ -329,3 +329,16 @@ def test_nearly_identical_hits_are_the_duplicate_finders_pairs(engine, doc):
     r = engine.search("実56 実57 実58 実49 実50", mode="keyword")
     said = {tuple(sorted((h.id, n), key=lambda i: int(i[1:]))) for h in r.hits for n in h.near_text}
     assert said == {("実56", "実57"), ("実56", "実58"), ("実57", "実58"), ("実49", "実50")} <= pairs
+
+
+def test_an_embedding_index_fits_only_a_table_in_its_order(engine):
+    # its rows are numbered by the table's order: the same corpus tabled in another order
+    # (a change in how the table is made) must rebuild it, not misalign every score
+    from corpus.documents import DocumentTable
+    from indexer import embedding_index, store
+
+    stored = store.read_meta(engine.semantic().dir)
+    same = embedding_index.wanted_meta(engine.table, stored["model"])
+    reordered = DocumentTable(tuple(reversed(engine.table.documents)), engine.table.corpus_hash)
+    assert store.mismatches(stored, same) == []
+    assert store.mismatches(stored, embedding_index.wanted_meta(reordered, stored["model"])) == ["documents"]
