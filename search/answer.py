@@ -196,7 +196,7 @@ def folded_ids(engine: Engine, h: Hit) -> tuple[str, ...]:
     if not h.same_text:
         return (h.id,)
     folded = {h.id, *h.same_text}
-    return tuple(k for k in engine.table.same_text(h.id) if k in folded) or (h.id, *h.same_text)
+    return tuple(k for k in engine.table.same_text(h.id) if k in folded)
 
 
 # ----------------------------------------------------------------- the draft
