@@ -878,7 +878,7 @@ def check_destination(source: Path | str | bytes, questionnaire: Questionnaire, 
     into = dict(into or {})
     _check_into(into, columns)
     for table in questionnaire.tables:
-        _existing_columns(questionnaire.filename, table, table.headers, into, columns)
+        _existing_columns(questionnaire.filename, table, into, columns)
     fmt = "text" if questionnaire.format in ("csv", "tsv") else questionnaire.format
     _check_output(source, out, fmt, questionnaire.filename)
 
@@ -1058,9 +1058,9 @@ def _place_columns(ws: Any, table: QuestionTable, columns: Sequence[str], into: 
                    rows: Sequence[int], filename: str) -> dict[str, tuple[int, bool]]:
     """Answer column name -> (1-based column, reused?). New columns never cover a non-empty cell."""
     hr = table.header_row
-    # the header row as this workbook holds it (a formula header is its formula here, its value in table.headers)
-    header = [_text(ws.cell(hr, c).value) for c in range(1, ws.max_column + 1)] if hr else []
-    placed = _existing_columns(filename, table, header, into, columns)
+    # names are matched against the header row as it was read (a formula header by its value, which is
+    # what the user sees and what check_destination matched), not as this formula-keeping workbook holds it
+    placed = _existing_columns(filename, table, into, columns)
     new = [n for n in columns if n not in placed]
     start = table.last_column + 1
     keep = [hr, *rows] if hr else list(rows)
@@ -1071,11 +1071,13 @@ def _place_columns(ws: Any, table: QuestionTable, columns: Sequence[str], into: 
     return {n: placed[n] for n in columns}
 
 
-def _existing_columns(filename: str, table: QuestionTable, header: Sequence[str], into: Mapping[str, str],
+def _existing_columns(filename: str, table: QuestionTable, into: Mapping[str, str],
                       columns: Sequence[str]) -> dict[str, tuple[int, bool]]:
     """Answer column name -> (1-based column, True) for the answers that go into columns the header row
     already has: each into= target (UnknownColumn when the row lacks it), then the columns of an earlier
-    kijun answer. `header` is the header row's cells as text, column 1 first."""
+    kijun answer. Checking and writing both read the header row as it was read (`table.headers`), so
+    what passed the check is what gets written."""
+    header = table.headers
     normed = {c: _norm(h) for c, h in enumerate(header, start=1)} if table.has_header else {}
     placed: dict[str, tuple[int, bool]] = {}
     for name, target in into.items():
@@ -1340,7 +1342,7 @@ def _write_text(data: bytes, filename: str, q: Questionnaire,
         return fields[c - 1] if c <= len(fields) else ""
 
     _check_same_file(text_at, table, filename)
-    cols = _existing_columns(filename, table, tf.records[hr - 1] if hr else [], into, columns)
+    cols = _existing_columns(filename, table, into, columns)
     rows = sorted(r for (_, r) in answers)
     width = max([table.last_column] + [len(tf.records[r - 1]) for r in [hr, *rows] if r])
     new = [n for n in columns if n not in cols]

@@ -570,6 +570,29 @@ def test_into_writes_into_an_existing_column(files, tmp_path):
             for r in q.questions} == {("center", "center")}
 
 
+def test_into_a_header_made_by_a_formula(tmp_path):
+    # the user sees 補足説明 (the formula's cached value) and names it; the check passed on that
+    # value, so the write must find the same column — not refuse it as its formula text
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "S"
+    ws.append(["No.", "質問", "回答", '="補足"&"説明"'])
+    ws.append([1, "アクセスログを定期的に確認していますか。", "", ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = cs.with_cached_values(buf.getvalue(), "xl/worksheets/sheet1.xml", {"D1": "補足説明"})
+    q = S.read_questionnaire(src, "f.xlsx")
+    out = tmp_path / "out.xlsx"
+    S.check_destination(src, q, out, ["回答案"], into={"回答案": "補足説明"})
+    report = S.write_answers(src, "f.xlsx", q, {("S", 2): {"回答案": "回答 2"}}, ["回答案"], out,
+                             into={"回答案": "補足説明"})
+    assert [(p.letter, p.existing) for p in report.placements] == [("D", True)]
+    ws = _load(out)["S"]
+    assert ws["D2"].value == "回答 2" and ws["D1"].value == '="補足"&"説明"'  # the header keeps its formula
+
+
 def test_into_an_unknown_header_writes_nothing(files, tmp_path):
     q = S.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx")
     out = tmp_path / "out.xlsx"
