@@ -38,6 +38,7 @@ __all__ = [
     "ALWAYS_DROP_POS",
     "COMPOUND_PARTICLE_VERBS",
     "GRAMMATICAL_VERBS",
+    "GRAMMATICAL_AFFIXES",
     "SPLIT_MODES",
     "normalize",
     "sudachi_tokenizer",
@@ -55,20 +56,27 @@ __all__ = [
 
 #: Bump whenever a code change here changes the tokens produced, so indexes
 #: built by an older version are rebuilt (see :func:`analyzer_settings`).
-ANALYZER_VERSION: int = 5
+ANALYZER_VERSION: int = 6
 
 #: Sudachi split modes: A = short units, B = middle, C = long (named entities).
 SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
 
 #: Sudachi POS (a top level, or "level,sublevel") dropped by default: particles
-#: and auxiliary verbs (は, が, を, です, ます ...) and the stem of ように: they carry
-#: no topic and match nearly every passage.
-DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "形状詞,助動詞語幹")
+#: and auxiliary verbs (は, が, を, です, ます ...), the stem of ように, conjunctions
+#: (及び, 又は, 若しくは), pronouns (これ, それ) and adnominals (その, この, どのような):
+#: they carry no topic, match nearly every passage, and a pasted question's
+#: 「データを返却または消去」 must not highlight また.
+DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "形状詞,助動詞語幹", "接続詞", "代名詞", "連体詞")
 
 #: Verbs that only carry grammar (〜している, 〜する, 〜できる, 〜である, 〜となる), by
 #: normalized form. Sudachi tags many content verbs 非自立可能 too (見る, 置く, 出す),
 #: so that category alone would drop too much.
 GRAMMATICAL_VERBS: frozenset[str] = frozenset({"為る", "居る", "有る", "成る", "出来る"})
+
+#: Affixes that only mark politeness, a plural or "and so on", by normalized form: the
+#: prefix お/ご (御: お預かり) and the suffixes 等 and 達 (責任者等, これら, 社員達; ら
+#: normalises to 等). Other affixes carry meaning: 多要素's 多, 非公開's 非, サーバ室's 室.
+GRAMMATICAL_AFFIXES: frozenset[str] = frozenset({"御", "等", "達"})
 
 #: Verbs that, right after the particle に, form a compound particle (複合辞):
 #: について, において, に関して, に対して, によって, に基づき, に伴い, に際して,
@@ -354,24 +362,27 @@ class SudachiTokenizer(_SpanTokenizer):
 
     def __init__(self, mode: str = "C", drop_pos: Iterable[str] = DEFAULT_DROP_POS,
                  drop_verbs: Iterable[str] = GRAMMATICAL_VERBS,
+                 drop_affixes: Iterable[str] = GRAMMATICAL_AFFIXES,
                  compound_verbs: Iterable[str] = COMPOUND_PARTICLE_VERBS,
                  english_stop_words: Iterable[str] = ENGLISH_STOP_WORDS) -> None:
         """:param mode: Sudachi split mode, "A" (short), "B" or "C" (long).
         :param drop_pos: Sudachi POS ("助詞", or "形状詞,助動詞語幹") treated as stop words.
         :param drop_verbs: verbs (normalized form) treated as stop words anywhere.
+        :param drop_affixes: prefixes and suffixes (normalized form) treated as stop words anywhere.
         :param compound_verbs: verbs treated as stop words right after the particle に.
         :param english_stop_words: lower-case English words treated as stop words.
         """
         self.mode: str = _check_mode(mode)
         self.drop_pos: tuple[str, ...] = tuple(sorted(set(drop_pos)))
         self.drop_verbs: tuple[str, ...] = tuple(sorted(set(drop_verbs)))
+        self.drop_affixes: tuple[str, ...] = tuple(sorted(set(drop_affixes)))
         self.compound_verbs: tuple[str, ...] = tuple(sorted(set(compound_verbs)))
         self.english_stop_words: frozenset[str] = frozenset(english_stop_words)
 
     def settings(self) -> dict[str, Any]:
         """Plain, JSON-serialisable settings: all that defines this object."""
         return {"mode": self.mode, "drop_pos": list(self.drop_pos), "drop_verbs": list(self.drop_verbs),
-                "compound_verbs": list(self.compound_verbs),
+                "drop_affixes": list(self.drop_affixes), "compound_verbs": list(self.compound_verbs),
                 "english_stop_words": sorted(self.english_stop_words)}
 
     # Pickle only the settings, re-validated on load, never a Sudachi handle.
@@ -389,15 +400,17 @@ class SudachiTokenizer(_SpanTokenizer):
         )
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.compound_verbs,
+        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.drop_affixes, self.compound_verbs,
                      self.english_stop_words))
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r}, "
-                f"drop_verbs={self.drop_verbs!r}, compound_verbs={self.compound_verbs!r})")
+                f"drop_verbs={self.drop_verbs!r}, drop_affixes={self.drop_affixes!r}, "
+                f"compound_verbs={self.compound_verbs!r})")
 
     def spans(self, value: str) -> Iterator[tuple[str, int, int, bool]]:
-        """Sudachi's words, normalised; particles, grammatical verbs and English stop words stopped."""
+        """Sudachi's words, normalised; particles, grammatical verbs and affixes, and English stop
+        words stopped."""
         after_ni = False
         for begin, end, form, pos_name, _ in sudachi_morphemes(value, self.mode):
             if _pos_in(pos_name, ALWAYS_DROP_POS):
@@ -408,6 +421,7 @@ class SudachiTokenizer(_SpanTokenizer):
                 continue
             verb = pos_name.startswith("動詞")
             stopped = _pos_in(pos_name, self.drop_pos) or (verb and form in self.drop_verbs) or (
+                pos_name.startswith(("接頭辞", "接尾辞")) and form in self.drop_affixes) or (
                 after_ni and verb and form in self.compound_verbs)
             after_ni = form == "に" and pos_name.startswith("助詞")
             surface = value[begin:end]
@@ -608,6 +622,7 @@ def analyzer_settings(
         "sudachi_modes": sorted({_check_mode(m) for m in modes}),
         "drop_pos": sorted(set(drop_pos)),
         "grammatical_verbs": sorted(GRAMMATICAL_VERBS),
+        "grammatical_affixes": sorted(GRAMMATICAL_AFFIXES),
         "compound_particle_verbs": sorted(COMPOUND_PARTICLE_VERBS),
         "english_stop_words": sorted(ENGLISH_STOP_WORDS),
         "latin_stemmer": "porter",

@@ -154,6 +154,18 @@ def test_compound_particles_are_function_words() -> None:
     assert tokenize("に、ついて") == ["付く"]  # punctuation breaks the compound
 
 
+def test_conjunctions_pronouns_prefixes_and_plural_suffixes_are_function_words() -> None:
+    # a pasted question's お, または, 等 and これら must not match (or highlight) every passage
+    assert tokenize("お預かりしたデータを返却または消去し、責任者等を記載") == [
+        "預かる", "データ", "返却", "消去", "責任者", "記載"]
+    assert tokenize("これらの各部門及びその他") == ["各", "部門", "他"]
+    assert tokenize("社員達") == ["社員"]
+    # affixes that carry meaning stay, and mode C keeps prefixed compounds whole
+    assert tokenize("サーバ室を年毎に点検") == ["サーバー", "室", "年", "毎", "点検"]
+    assert tokenize("多要素認証", "A") == ["多", "要素", "認証"]
+    assert tokenize("お客様") == ["御客様"]
+
+
 def test_grammatical_verbs_go_content_verbs_stay() -> None:
     assert tokenize("することができるようにしている") == ["こと"]
     assert tokenize("ログを見る") == ["ログ", "見る"]  # Sudachi tags 見る 非自立可能 too
@@ -424,7 +436,8 @@ def test_analyzer_settings_json_and_sensitive_to_settings() -> None:
     assert base["sudachipy"] not in ("", "unknown")
     assert base["sudachidict_core"] not in ("", "unknown")
     assert base["sudachi_modes"] == ["C"]
-    assert base["drop_pos"] == sorted(["助詞", "助動詞", "形状詞,助動詞語幹"])
+    assert base["drop_pos"] == sorted(["助詞", "助動詞", "形状詞,助動詞語幹", "接続詞", "代名詞", "連体詞"])
+    assert base["grammatical_affixes"] == sorted(["御", "等", "達"])
     assert base["grammatical_verbs"] == sorted(["為る", "居る", "有る", "成る", "出来る"])
     assert analyzer_settings(["C", "A"]) != base
     assert analyzer_settings(["A", "C"]) == analyzer_settings(["c", "a", "C"])

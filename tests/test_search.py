@@ -287,6 +287,14 @@ def test_the_no_match_verdict_on_questions_the_document_does_not_answer(engine):
     assert not marked & ENGLISH_STOP_WORDS  # "are" is neither matched nor highlighted
 
 
+def test_a_pasted_japanese_question_highlights_no_function_word(engine):
+    r = engine.search("契約終了時に、お預かりしたデータを返却または消去し、消去方法・日時・責任者等を記載した"
+                      "消去証明書を提出できますか。")
+    marked = {h.snippet[a:b] for h in r.hits for a, b in h.highlights}
+    assert "データ" in marked
+    assert not marked & {"お", "ご", "また", "または", "等", "ら", "これ", "その"}
+
+
 def test_the_verdict_over_the_dev_set(engine):
     """A regression guard, in sample: `kijun fit` reports the held-out figures."""
     from pathlib import Path
