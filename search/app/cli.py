@@ -233,9 +233,10 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None
     click.echo(f"\nanswerability: {judged['protocol']}")
     for mode in ("hybrid", "keyword"):
         for subset, r in judged[mode]["held_out"].items():
-            click.echo(f"  {mode:8s} {subset:9s} AUC {r['auc']:.3f}  unanswerable flagged {r['unanswerable_flagged']}/"
-                       f"{r['unanswerable']}  answerable flagged {r['answerable_flagged']}/{r['answerable']} "
-                       f"({r['answerable_flagged_share']:.0%})")
+            low, high = r["auc_range"]
+            click.echo(f"  {mode:8s} {subset:9s} AUC {r['auc']:.3f} ({low:.3f}–{high:.3f})  unanswerable flagged "
+                       f"{r['unanswerable_flagged']:.1f}/{r['unanswerable']}  answerable flagged "
+                       f"{r['answerable_flagged']:.1f}/{r['answerable']} ({r['answerable_flagged_share']:.0%})")
     if write:  # each file whole or not at all: both are written aside first, then swapped in
         pairs = ((fusion.WEIGHTS_FILE, weights.to_dict()), (answerability.MODEL_FILE, models.to_dict()))
         for path, value in pairs:

@@ -1,0 +1,76 @@
+"""Fitting on the dev set: folds, the held-out protocol, the logistic judgement and its report."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search import fitting
+from search.evaluation import load_eval_set
+
+DEV = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
+
+
+def test_folds_partition_the_queries_and_depend_on_the_seed():
+    a = fitting.folds(23, k=5, seed=0)
+    assert sorted(i for f in a for i in f) == list(range(23))
+    assert [len(f) for f in a] == [5, 5, 5, 4, 4]
+    assert fitting.folds(23, k=5, seed=0) == a  # repeatable
+    assert fitting.folds(23, k=5, seed=1) != a  # a repetition is another split
+
+
+def test_logistic_regression_orders_what_separates():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] - 0.5 * x[:, 1] > 0).astype(float)  # the second feature counts against
+    w, b, mean, scale = fitting.logistic_regression(x, y)
+    assert w[0] > 0 > w[1]
+    p = 1 / (1 + np.exp(-(b + ((x - mean) / scale) @ w)))
+    assert ((p >= 0.5) == y.astype(bool)).mean() >= 0.95
+
+
+def test_the_threshold_never_flags_more_answerable_queries_than_allowed():
+    p = np.array([0.1, 0.2, 0.3, 0.35, 0.6, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99])
+    answerable = np.array([False, False, False, True, False, True, True, True, True, True, True, True])
+    t = fitting.choose_threshold(p, answerable)
+    assert (p[answerable] < t).mean() <= fitting.MAX_FLAGGED_ANSWERABLE
+    assert (p[~answerable] < t).sum() == 3  # catching 0.6 too would flag the answerable 0.35: 1 of 8, over the cap
+
+
+def test_the_judgement_report_averages_the_repetitions():
+    answerable = np.array([True, True, False, False])
+    everyone = np.ones(4, dtype=bool)
+    perfect = (np.array([0.9, 0.8, 0.2, 0.1]), np.full(4, 0.5))  # AUC 1, both unanswerable flagged
+    muddled = (np.array([0.9, 0.3, 0.4, 0.1]), np.full(4, 0.5))  # AUC 0.75, one answerable flagged too
+    r = fitting.judgement_report([perfect, muddled], answerable, everyone)
+    assert r["auc"] == pytest.approx(0.875) and r["auc_range"] == [0.75, 1.0]
+    assert r["unanswerable_flagged"] == 2.0 and r["answerable_flagged"] == 0.5
+    assert r["answerable_flagged_share"] == 0.25
+    only_first = fitting.judgement_report([perfect, muddled], answerable, np.array([True, False, True, False]))
+    assert (only_first["answerable"], only_first["unanswerable"]) == (1, 1)
+
+
+@pytest.fixture(scope="module")
+def prepared(engine):
+    return fitting.prepare(engine, load_eval_set(DEV)[:40])
+
+
+def test_every_query_is_scored_by_weights_fitted_without_it(engine, prepared):
+    weights, held = fitting.cross_validate(engine, prepared, k=4, seed=3)
+    for w, fold in zip(weights, fitting.folds(len(prepared), 4, 3)):
+        assert w == fitting.fit(engine, [p for i, p in enumerate(prepared) if i not in set(fold)])
+        for i in fold:
+            expected = fitting.query_metrics(engine, prepared[i], w) if prepared[i].query.answerable else None
+            assert held[i] == expected
+
+
+def test_repetitions_average_each_querys_held_out_metrics(engine, prepared):
+    fitted, mean = fitting.repeated_cross_validation(engine, prepared, repeats=2)
+    assert len(fitted) == 2 * fitting.FOLDS
+    runs = [fitting.cross_validate(engine, prepared, seed=s)[1] for s in (fitting.SEED, fitting.SEED + 1)]
+    for i, p in enumerate(prepared):
+        if not p.query.answerable:
+            assert mean[i] is None
+        else:
+            assert mean[i] == pytest.approx(tuple((a + b) / 2 for a, b in zip(runs[0][i], runs[1][i])))
