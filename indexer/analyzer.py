@@ -66,7 +66,8 @@ SPLIT_MODES: tuple[str, ...] = ("A", "B", "C")
 #: (及び, 又は, 若しくは), pronouns (これ, それ) and adnominals (その, この, どのような):
 #: they carry no topic, match nearly every passage, and a pasted question's
 #: 「データを返却または消去」 must not highlight また.
-DEFAULT_DROP_POS: tuple[str, ...] = ("助詞", "助動詞", "形状詞,助動詞語幹", "接続詞", "代名詞", "連体詞")
+DEFAULT_DROP_POS: tuple[str, ...] = (
+    "助詞", "助動詞", "形状詞,助動詞語幹", "接続詞", "代名詞", "連体詞")
 
 #: Verbs that only carry grammar (〜している, 〜する, 〜できる, 〜である, 〜となる), by
 #: normalized form. Sudachi tags many content verbs 非自立可能 too (見る, 置く, 出す),
@@ -400,8 +401,8 @@ class SudachiTokenizer(_SpanTokenizer):
         )
 
     def __hash__(self) -> int:
-        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.drop_affixes, self.compound_verbs,
-                     self.english_stop_words))
+        return hash((self.__class__, self.mode, self.drop_pos, self.drop_verbs, self.drop_affixes,
+                     self.compound_verbs, self.english_stop_words))
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(mode={self.mode!r}, drop_pos={self.drop_pos!r}, "

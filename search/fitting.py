@@ -129,8 +129,12 @@ def repeated_cross_validation(engine: Engine, prepared: Sequence[Prepared], repe
         weights, held = cross_validate(engine, prepared, seed=seed)
         fitted += weights
         runs.append(held)
-    return fitted, [None if rows[0] is None else tuple(map(float, np.mean(rows, axis=0)))  # type: ignore[misc]
-                    for rows in zip(*runs)]
+    return fitted, [None if rows[0] is None else _mean_row(rows) for rows in zip(*runs)]
+
+
+def _mean_row(rows: Sequence[tuple[float, float, float]]) -> tuple[float, float, float]:
+    mrr, ndcg, recall = (float(v) for v in np.mean(rows, axis=0))
+    return mrr, ndcg, recall
 
 
 def table(prepared: Sequence[Prepared], rows: Sequence[tuple[float, float, float] | None],
@@ -266,7 +270,8 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
             runs.append((held_p, held_t))
         report[mode] = {"held_out": {"all": judgement_report(runs, y, np.ones(len(y), dtype=bool)),
                                      f"first_{original}": judgement_report(runs, y, first)}}
-        models["semantic" if mode == "hybrid" else "keyword"] = fit_logistic(x[found], y[found].astype(float), features)
+        name = "semantic" if mode == "hybrid" else "keyword"
+        models[name] = fit_logistic(x[found], y[found].astype(float), features)
     report["protocol"] = (f"{FOLDS}-fold cross-validation, repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1}) "
                           "and averaged, of an L2-regularised logistic regression "
                           f"(λ={L2}) on the answerable/unanswerable labels; the threshold flags as many unanswerable "
