@@ -33,6 +33,7 @@ START = fusion.Weights(keyword={"long": 0.4, "short": 0.4, "latin": 0.4}, synony
 FOLDS = 5
 SEED = 0
 REPEATS = 5  # cross-validation repeated with the seeds SEED, SEED + 1, …
+REPEATED = f"{FOLDS}-fold cross-validation repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1})"
 ROUNDS = 3
 PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] + ["synonym", "passage", "sentence", "coverage"])
 # a document that contains the words typed is never ignored: keyword weights start at 0.1
@@ -159,8 +160,8 @@ def fit_and_report(engine: Engine, prepared: Sequence[Prepared], dev_set: Path,
     in_sample = [query_metrics(engine, p, final) if p.query.answerable else None for p in prepared]
     start = [query_metrics(engine, p, START) if p.query.answerable else None for p in prepared]
     report = {
-        "protocol": f"{FOLDS}-fold cross-validation repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1}), "
-                    f"each query's held-out metrics averaged over them; coordinate ascent over {list(GRID)}, "
+        "protocol": f"{REPEATED}, each query's held-out metrics averaged over them; coordinate ascent over "
+                    f"{list(GRID)}, "
                     "objective mean nDCG@10 + 0.5 mean MRR@10 over answerable queries",
         "dev_set": {"path": str(dev_set), "queries": len(prepared),
                     "sha256": hashlib.sha256(dev_set.read_bytes()).hexdigest()},
@@ -272,8 +273,7 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
                                      f"first_{original}": judgement_report(runs, y, first)}}
         name = "semantic" if mode == "hybrid" else "keyword"
         models[name] = fit_logistic(x[found], y[found].astype(float), features)
-    report["protocol"] = (f"{FOLDS}-fold cross-validation, repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1}) "
-                          "and averaged, of an L2-regularised logistic regression "
+    report["protocol"] = (f"{REPEATED} and averaged, of an L2-regularised logistic regression "
                           f"(λ={L2}) on the answerable/unanswerable labels; the threshold flags as many unanswerable "
                           f"training queries as possible while flagging at most {MAX_FLAGGED_ANSWERABLE:.0%} of "
                           "the answerable ones; features read from the hybrid ranking with the fitted weights")
