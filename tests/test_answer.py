@@ -8,8 +8,8 @@ import pytest
 
 from corpus.documents import document_table
 from corpus.records import Document
-from search import answer as qa
-from search.answer import ANSWER_COLUMNS, Answer, Candidate, QuestionnaireError
+from search.questionnaire import answer as qa
+from search.questionnaire.answer import ANSWER_COLUMNS, Answer, Candidate, QuestionnaireError
 
 PASSWORD = "パスワードの最低文字数や複雑さ、定期的な変更などのパスワードポリシーを定めていますか。"
 CANTEEN = "社員食堂のメニューを公開していますか。"
@@ -160,7 +160,7 @@ def test_a_criterion_with_only_boilerplate_says_so(doc):
 
 
 def test_table_rows_name_where_each_question_came_from():
-    from search.sheet import QuestionRow
+    from search.questionnaire.checksheet import QuestionRow
 
     a = Answer("q1", "no_match", "low", 0.1, (Candidate(("実1",), 0.5, "x"), Candidate(("実57", "実58"), 0.4, "y")))
     assert qa.table_rows([a]) == [["No.", "質問", *ANSWER_COLUMNS],
@@ -182,7 +182,7 @@ def test_a_cell_that_is_only_an_id(engine):
 def test_a_sheet_row_without_text_is_refused_not_misaligned():
     """read_questionnaire never yields one, but a row without text would shift every answer after it
     (table_rows pairs answers and rows by position): answer_sheet says so instead."""
-    from search.sheet import QuestionRow
+    from search.questionnaire.checksheet import QuestionRow
 
     with pytest.raises(QuestionnaireError, match="has no text"):
         qa.answer_sheet(None, [QuestionRow(None, 2, "  ")])  # type: ignore[arg-type]  (never searched)

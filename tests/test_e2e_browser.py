@@ -28,7 +28,7 @@ if REASON:
 
 from playwright.sync_api import expect  # noqa: E402 — only importable once the skip above has passed
 
-from search.answer import table_rows  # noqa: E402
+from search.questionnaire.answer import table_rows  # noqa: E402
 from search.app.presentation import LABELS  # noqa: E402
 
 QUESTIONS = ("パスワードの複雑さや有効期限について規定を設けていますか。",

@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 import checksheets as cs
-from search import answer as qa
-from search import sheet as S
+from search.questionnaire import answer as qa
+from search.questionnaire import checksheet as S
 from search.app import cli
 from test_sheet import _load, assert_preserved
 

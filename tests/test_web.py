@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from openpyxl import Workbook, load_workbook
 
-from search import answer as qa
+from search.questionnaire import answer as qa
 from search.app.web import create_app
 from search.app.web.templating import mark
 
@@ -455,11 +455,11 @@ def test_api_answer_upload_returns_the_filled_file(client, cloud):
 
 
 def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeypatch):
-    from search import sheet
+    from search.questionnaire import table
 
     made = []
-    table_bytes = sheet.table_bytes
-    monkeypatch.setattr(sheet, "table_bytes", lambda rows, fmt: made.append(fmt) or table_bytes(rows, fmt))
+    table_bytes = table.table_bytes
+    monkeypatch.setattr(table, "table_bytes", lambda rows, fmt: made.append(fmt) or table_bytes(rows, fmt))
     assert client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}).status_code == 200
     assert made == []
     r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"format": "xlsx"})

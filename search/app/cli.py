@@ -19,12 +19,12 @@ from corpus.parser import CRITERIA_JSONL, SOURCE, CorpusFormatError, parse_file
 from corpus.records import UnknownCriterion, write_jsonl
 from corpus.vocabulary import SERIES_ALIASES, role_mark
 from indexer.store import IndexCorrupted
-from search.answer import MAX_TOP, QuestionnaireError
+from search.questionnaire.answer import MAX_TOP, QuestionnaireError
 from search.app.presentation import NO_MATCH_BANNER, criterion_json, render_criterion
 from search.errors import QueryError
 from search.evaluation import EvalFileError
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
-from search.sheet import SheetError
+from search.questionnaire.checksheet import SheetError
 
 if TYPE_CHECKING:
     from search.engine import Engine, SearchResult
@@ -310,10 +310,12 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
     their criterion IDs), 引用(AWSの対応状況), 引用(お客様が統制すべき内容), 他の候補. What was
     detected and where the answers went are printed to stderr. FILE is never modified.
     """
-    from search.answer import ANSWER_COLUMNS, DRAFT_COLUMN, answer_sheet, filled_cells, table_rows
+    from search.questionnaire.answer import ANSWER_COLUMNS, DRAFT_COLUMN, answer_sheet, filled_cells, table_rows
     from search.answerability import ANSWERED, NO_MATCH, STATUS_LABELS
     from search.app.presentation import describe_placements, describe_questionnaire
-    from search.sheet import check_destination, read_questionnaire, table_format, write_answers, write_table
+    from search.questionnaire.reader import read_questionnaire
+    from search.questionnaire.table import table_format, write_table
+    from search.questionnaire.writer import check_destination, write_answers
 
     if answer_column and fmt == "table":
         raise click.UsageError("--answer-column writes into your own file; leave it out with --format table")

@@ -11,9 +11,10 @@ from typing import Any
 from corpus.duplicates import shared_passages
 from corpus.records import Criterion, Document
 from corpus.vocabulary import ROLE_LABELS
-from search.sheet import (IGNORED_BY_NAME, IGNORED_CHART, IGNORED_EMPTY, IGNORED_HIDDEN, REASON_AFTER, REASON_EMPTY,
-                          REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE, REASON_SHORT,
-                          ColumnPlacement, Questionnaire, QuestionTable, SkippedRow, WriteReport, counted)
+from search.questionnaire.checksheet import (REASON_AFTER, REASON_EMPTY, REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT,
+                                             REASON_NOT_TEXT, REASON_NOTE, REASON_SHORT, ColumnPlacement,
+                                             Questionnaire, QuestionTable, SkippedRow, WriteReport, counted)
+from search.questionnaire.reader import IGNORED_BY_NAME, IGNORED_CHART, IGNORED_EMPTY, IGNORED_HIDDEN
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -115,9 +116,9 @@ SKIP_REASON_LABELS: dict[str, str] = {
     REASON_EMPTY: "空行", REASON_HEADING: "見出し行", REASON_NOTE: "注記", REASON_NO_TEXT: "質問の列が空",
     REASON_SHORT: "質問としては短すぎる", REASON_NOT_TEXT: "数値または日付", REASON_FORMULA: "計算結果のない数式",
     REASON_AFTER: "表の終わりより後"}
-"""Why a row was not read as a question (search.sheet's reasons), in Japanese."""
+"""Why a row was not read as a question (search.questionnaire.reader's reasons), in Japanese."""
 
 IGNORED_SHEET_LABELS: dict[str, str] = {
     IGNORED_CHART: "グラフのシート", IGNORED_HIDDEN: "非表示のシート(シート名を指定すれば読みます)",
     IGNORED_BY_NAME: "表紙・履歴・記入例・説明のシート(シート名から判断。指定すれば読みます)", IGNORED_EMPTY: "空のシート"}
-"""Why a sheet was left alone (search.sheet's fixed reasons), in Japanese; other reasons are shown as they are."""
+"""Why a sheet was left alone (search.questionnaire.reader's fixed reasons), in Japanese; other reasons are shown as they are."""

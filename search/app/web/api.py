@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from corpus.duplicates import cached_report
 from corpus.records import UnknownCriterion
-from search import answer as qa
-from search import sheet
+from search.questionnaire import answer as qa
+from search.questionnaire import checksheet
 from search.app.presentation import criterion_json
 from search.app.web.deps import EngineDep, blank
 from search.app.web.questionnaire import (MEDIA_TYPES, answer_file, content_disposition, filled_name, read_form,
@@ -26,7 +26,7 @@ UPLOAD_FORMATS = ("sheet", "csv", "xlsx")
 
 
 class AnswerRequest(BaseModel):
-    questions: list[str] = Field(..., max_length=sheet.MAX_QUESTIONS, description="One question per item.")
+    questions: list[str] = Field(..., max_length=checksheet.MAX_QUESTIONS, description="One question per item.")
     mode: str = Field(DEFAULT_MODE, description=" / ".join(MODES))
     top: int = Field(3, ge=1, le=qa.MAX_TOP, description="Candidate slots per question")
 
@@ -110,7 +110,7 @@ async def _answer_upload(request: Request, engine: EngineDep) -> Response:
             raise qa.QuestionnaireError(f"format must be one of {', '.join(UPLOAD_FORMATS)}, got {fmt!r}")
         filename, data = chosen
         run = await answer_file(engine, data, filename, settings)
-    except (sheet.SheetError, qa.QuestionnaireError) as e:
+    except (checksheet.SheetError, qa.QuestionnaireError) as e:
         return JSONResponse({"detail": str(e)}, status_code=400)
     if fmt == "sheet":
         body, name = run.filled or b"", filled_name(filename)

@@ -16,8 +16,8 @@ from corpus.duplicates import cached_report, shared_passages
 from corpus.documents import CRITERION
 from corpus.records import UnknownCriterion
 from corpus.vocabulary import normalize_id
-from search import answer as qa
-from search import sheet
+from search.questionnaire import answer as qa
+from search.questionnaire import checksheet
 from search.app.presentation import FIELD_LABELS
 from search.app.web.deps import EngineDep, blank
 from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Settings, answer_file,
@@ -143,7 +143,7 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
         for fmt, name in TABLES.items():
             store.put(upload, name, await run_in_threadpool(run.table, fmt), download_name=f"kijun-answers.{fmt}")
         ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
-    except (sheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
+    except (checksheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
         # a file that can be read stays, so the form below can point at its table (sheet, row, column)
         keep = upload is not None and upload.filename is not None and not isinstance(e, UNREADABLE)
         if upload is not None and not keep:
@@ -153,7 +153,7 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
     return render(request, "answer.html", **ctx)
 
 
-def _sheet_names(q: sheet.Questionnaire | None) -> list[str]:
+def _sheet_names(q: checksheet.Questionnaire | None) -> list[str]:
     if q is None or q.tables[0].sheet is None:
         return []
     return [str(t.sheet) for t in q.tables] + [s.name for s in q.ignored_sheets]

@@ -19,12 +19,12 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-from search import answer as qa
-from search import sheet
+from search.questionnaire import answer as qa
+from search.questionnaire import checksheet, reader, table, writer
 from search.engine import Engine
 from search.query import DEFAULT_MODE
 
-MAX_UPLOAD_BYTES = sheet.MAX_FILE_BYTES + 1024 * 1024  # the file plus the form's other fields
+MAX_UPLOAD_BYTES = checksheet.MAX_FILE_BYTES + 1024 * 1024  # the file plus the form's other fields
 FILLED = "filled"
 TABLES = {"csv": "answers.csv", "xlsx": "answers.xlsx"}
 MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -32,7 +32,8 @@ MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadshe
                ".csv": "text/csv", ".tsv": "text/tab-separated-values", ".txt": "text/plain"}
 # Files that cannot be read at all: not kept. Any other error (no question column found, an unknown
 # sheet, too many questions, a bad setting) keeps the upload, for the user to correct and run again.
-UNREADABLE = (sheet.UnsupportedFormat, sheet.EncryptedWorkbook, sheet.UnreadableFile, sheet.FileTooLarge)
+UNREADABLE = (checksheet.UnsupportedFormat, checksheet.EncryptedWorkbook, checksheet.UnreadableFile,
+              checksheet.FileTooLarge)
 
 
 @dataclass(frozen=True)
@@ -56,23 +57,23 @@ class Run:
     """One answered questionnaire: what was read, the answers, and the files made from them."""
 
     answers: list[qa.Answer]
-    questionnaire: sheet.Questionnaire | None = None  # None for pasted questions
-    report: sheet.WriteReport | None = None  # where the answers went in the user's file
+    questionnaire: checksheet.Questionnaire | None = None  # None for pasted questions
+    report: checksheet.WriteReport | None = None  # where the answers went in the user's file
     filled: bytes | None = None  # the user's file with the answers in it
 
     @property
-    def rows(self) -> tuple[sheet.QuestionRow, ...] | None:
+    def rows(self) -> tuple[checksheet.QuestionRow, ...] | None:
         return self.questionnaire.questions if self.questionnaire is not None else None
 
     def table(self, fmt: str) -> bytes:
         """kijun's own table of the answers as `fmt` (one of TABLES: csv or xlsx), made now."""
-        return sheet.table_bytes(qa.table_rows(self.answers, self.rows), fmt)
+        return table.table_bytes(qa.table_rows(self.answers, self.rows), fmt)
 
 
 async def read_form(request: Request) -> FormData:
     """The submitted form, refused with a clear message when it is too large or malformed."""
     if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise sheet.FileTooLarge(f"the upload is larger than the {sheet.MAX_FILE_BYTES // (1024 * 1024)} MB limit; "
+        raise checksheet.FileTooLarge(f"the upload is larger than the {checksheet.MAX_FILE_BYTES // (1024 * 1024)} MB limit; "
                                  "split the check sheet or remove images from it")
     try:
         return await request.form(max_files=1, max_fields=50, max_part_size=MAX_UPLOAD_BYTES)
@@ -103,7 +104,7 @@ async def uploaded(form: Any) -> tuple[str, bytes] | None:
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
         return None
-    data = await upload.read(sheet.MAX_FILE_BYTES + 1)
+    data = await upload.read(checksheet.MAX_FILE_BYTES + 1)
     return PurePath(upload.filename).name, data
 
 
@@ -129,18 +130,18 @@ async def answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
 
 
 def _answer_file(engine: Engine, data: bytes, filename: str, settings: Settings) -> Run:
-    q = sheet.read_questionnaire(data, filename, sheet=settings.sheet, header_row=settings.header_row,
+    q = reader.read_questionnaire(data, filename, sheet=settings.sheet, header_row=settings.header_row,
                                  column=settings.column)
-    sheet.check_destination(data, q, io.BytesIO(), qa.ANSWER_COLUMNS, into=settings.into)
+    writer.check_destination(data, q, io.BytesIO(), qa.ANSWER_COLUMNS, into=settings.into)
     answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top)
     out = io.BytesIO()
-    report = sheet.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
+    report = writer.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
                                  into=settings.into)
     return Run(answers, q, report, out.getvalue())
 
 
 def _answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
-    questions = sheet.split_pasted(text)
+    questions = table.split_pasted(text)
     if not questions:
         raise qa.QuestionnaireError("no questions: paste one question per line, or choose a check sheet file")
     return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))

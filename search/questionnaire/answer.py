@@ -1,8 +1,8 @@
 """Answer a check sheet from the document: per question, the verdict, the best criteria and a cited draft.
 
 Pure library, shared by `kijun answer` and the web questionnaire page. Reading and
-writing spreadsheets is `search.sheet`'s job; whether the document answers a query is
-the engine's verdict (`SearchResult.match`, from `search.answerability`), used as is.
+writing spreadsheets is the job of `search.questionnaire.reader` and `writer`; whether the
+document answers a query is the engine's verdict (`SearchResult.match`, from `search.answerability`), used as is.
 
 * `answer_questions(engine, questions, mode=, top=)` → one `Answer` per question:
   the verdict, the best criteria (criteria with identical text folded into one
@@ -43,7 +43,7 @@ from search.query import DEFAULT_MODE
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
     from search.engine import Engine, Hit
-    from search.sheet import QuestionRow
+    from search.questionnaire.checksheet import QuestionRow
 
 MAX_QUESTION_CHARS = 2_000  # longer cells are cut before searching
 MAX_TOP = 10  # candidate slots listed per question
@@ -151,7 +151,7 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
 
 def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
                  top: int = 3) -> list[Answer]:
-    """One answer per question row of a check sheet (`search.sheet`), in the same order."""
+    """One answer per question row of a check sheet (`search.questionnaire.reader`), in the same order."""
     answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)
     if len(answers) != len(rows):  # a sheet's question rows always have text
         raise QuestionnaireError("a question row has no text; read the check sheet again")
@@ -307,7 +307,7 @@ def answer_cells(a: Answer) -> dict[str, str]:
 
 def filled_cells(rows: Sequence[QuestionRow], answers: Sequence[Answer]) -> dict[tuple[str | None, int],
                                                                                   dict[str, str]]:
-    """What `search.sheet.write_answers` writes: (sheet, row) → the ANSWER_COLUMNS values. Empty values
+    """What `search.questionnaire.writer.write_answers` writes: (sheet, row) → the ANSWER_COLUMNS values. Empty values
     are left out, so a column of the user's that the draft goes into (into=) keeps what they wrote
     wherever kijun has no draft."""
     return {(r.sheet, r.row): {k: v for k, v in answer_cells(a).items() if v != ""}

@@ -1,0 +1,321 @@
+"""A check sheet (チェックシート) as kijun reads it: its question tables, what was skipped and why;
+the limits on what is read; the errors reading or writing can raise; and the bytes in and out.
+
+Users receive an Excel (or CSV) check sheet and must return *that file* filled in, so
+`search.questionnaire.reader` reads real published layouts (title rows, meta rows,
+section headings, several sheets) and `search.questionnaire.writer` writes answers into
+new columns to the right of the question table, keeping everything else as it was.
+
+Bad input raises a subclass of `SheetError` (a ValueError) whose message says what is
+wrong and what to do, e.g. which command-line flag to use.
+"""
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, BinaryIO
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_QUESTIONS = 2_000
+HEADER_SCAN_ROWS = 30
+MIN_QUESTION_CHARS = 8
+MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
+
+REASON_EMPTY = "empty row"
+REASON_HEADING = "section heading"
+REASON_NOTE = "note"
+REASON_NO_TEXT = "no text in the question column"
+REASON_SHORT = "too short to be a question"
+REASON_NOT_TEXT = "not text (a number or date)"
+REASON_FORMULA = "formula without a computed value"
+REASON_AFTER = "after the end of the table"
+
+EXCEL_FORMATS = ("xlsx", "xlsm")
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# ----------------------------------------------------------------- errors
+
+
+class SheetError(ValueError):
+    """A check sheet that cannot be read or written; the message says what to do."""
+
+
+class UnsupportedFormat(SheetError):
+    """The file is not a format this module reads (.xls, PDF, …)."""
+
+
+class EncryptedWorkbook(SheetError):
+    """A password-protected workbook: its content cannot be read without the password."""
+
+
+class UnreadableFile(SheetError):
+    """The file claims a supported format but its content is broken or binary."""
+
+
+class FileTooLarge(SheetError):
+    """Larger than MAX_FILE_BYTES."""
+
+
+class NoQuestionTable(SheetError):
+    """No header row or no question column could be found."""
+
+
+class NoHeaderRow(NoQuestionTable):
+    """No header row, and no column of question sentences to read as a plain list."""
+
+
+class UnknownSheet(SheetError):
+    """`sheet=` names a sheet the workbook does not have."""
+
+
+class UnknownColumn(SheetError):
+    """`column=` or `into=` names a column the header row does not have."""
+
+
+class UnknownRow(SheetError):
+    """An answer is keyed to a row that is not a question row."""
+
+
+class TooManyQuestions(SheetError):
+    """More than MAX_QUESTIONS questions."""
+
+
+class OutputError(SheetError):
+    """The output cannot be written where asked (same as the input, missing folder, …)."""
+
+
+# ----------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    sheet: str | None  # None for CSV/TSV
+    row: int  # 1-based, as Excel shows it
+    text: str
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    sheet: str | None
+    row: int
+    text: str  # the row's non-empty cells, joined by " | "
+    reason: str
+
+
+@dataclass(frozen=True)
+class IgnoredSheet:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class QuestionTable:
+    sheet: str | None
+    header_row: int  # 1-based; 0 when the file has no header row (a plain list of questions)
+    question_column: int  # 1-based
+    question_column_letter: str
+    question_header: str
+    headers: tuple[str, ...]  # header cells, columns 1..last_column ("" when empty)
+    last_column: int  # the last column the table uses
+    questions: tuple[QuestionRow, ...]
+    skipped: tuple[SkippedRow, ...]
+
+    @property
+    def has_header(self) -> bool:
+        return self.header_row > 0
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    filename: str
+    format: str  # xlsx, xlsm, csv or tsv
+    tables: tuple[QuestionTable, ...]
+    ignored_sheets: tuple[IgnoredSheet, ...] = ()
+    warnings: tuple[str, ...] = ()
+    encoding: str | None = None  # CSV/TSV only: utf-8, utf-8-sig, cp932 or utf-16
+    delimiter: str | None = None
+    line_ending: str | None = None
+
+    @cached_property  # read once per row by the answer page: built once, not per access
+    def questions(self) -> tuple[QuestionRow, ...]:
+        return tuple(q for t in self.tables for q in t.questions)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["question_count"] = len(self.questions)
+        return d
+
+
+@dataclass(frozen=True)
+class ColumnPlacement:
+    sheet: str | None
+    header: str  # the answer column's name (from `columns`)
+    column: int  # 1-based column it was written to
+    letter: str
+    existing: bool  # True when an existing column was reused (answered before, or `into=`)
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    filename: str
+    format: str
+    placements: tuple[ColumnPlacement, ...]
+    rows_written: int
+    warnings: tuple[str, ...] = ()
+    encoding: str | None = None  # CSV/TSV only
+
+
+
+# ----------------------------------------------------------------- bytes in
+
+
+def load_bytes(source: Path | str | bytes, filename: str) -> bytes:
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        p = Path(source)
+        try:
+            if p.stat().st_size > MAX_FILE_BYTES:
+                raise FileTooLarge(too_large(filename, p.stat().st_size))
+            data = p.read_bytes()
+        except OSError as e:
+            raise UnreadableFile(f"cannot read {p}: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FileTooLarge(too_large(filename, len(data)))
+    if not data:
+        raise UnreadableFile(f"{filename}: the file is empty")
+    return data
+
+
+def too_large(filename: str, size: int) -> str:
+    return (f"{filename}: the file is {size / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES // (1024 * 1024)} MB — split the check sheet or remove images from it")
+
+
+def format_of(data: bytes, filename: str) -> str:
+    """xlsx, xlsm or text, from the name and the first bytes; a clear error for anything else."""
+    suffix = Path(filename).suffix.lower()
+    if data.startswith(OLE2_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise EncryptedWorkbook(f"{filename} is password-protected; remove the password "
+                                    "(ファイル > 情報 > ブックの保護) and save it again")
+        if suffix in (".xlsx", ".xlsm"):  # an old .xls renamed (one named .xls is refused just below)
+            raise UnsupportedFormat(f"{filename}: old .xls files are not supported; "
+                                    "open it in Excel and save as .xlsx")
+    if suffix == ".xls":
+        raise UnsupportedFormat(f"{filename}: old .xls files are not supported; open it in Excel and save as .xlsx")
+    if suffix in (".xlsx", ".xlsm"):
+        if data.startswith(b"%PDF"):
+            raise UnsupportedFormat(f"{filename} is a PDF, not an Excel workbook; "
+                                    "use the check sheet's original .xlsx file")
+        if not data.startswith(ZIP_MAGIC):
+            raise UnreadableFile(f"{filename} is not a valid {suffix} workbook (it is not a zip package); "
+                                 "open it in Excel and save it again as .xlsx")
+        return suffix[1:]
+    if suffix in TEXT_SUFFIXES:
+        return "text"
+    if suffix == ".pdf" or data.startswith(b"%PDF"):
+        raise UnsupportedFormat(f"{filename}: PDF files are not supported; "
+                                "use the check sheet's .xlsx file, or export it as .csv")
+    if suffix in (".xlsb", ".ods", ".numbers", ".xltx", ".xltm"):
+        raise UnsupportedFormat(f"{filename}: {suffix} files are not supported; open it and save as .xlsx")
+    raise UnsupportedFormat(f"{filename}: unsupported file type {suffix or '(no extension)'!r}; "
+                            "use .xlsx, .xlsm, .csv or .tsv")
+
+
+
+# ----------------------------------------------------------------- cells
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value).strip()
+
+
+def fold(s: str) -> str:
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s)).strip().lower()
+
+
+def column_letter(c: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return str(get_column_letter(c))
+
+
+
+def cell_value(value: Any) -> Any:
+    """What goes into a cell: text cleaned of characters Excel rejects; numbers stay numbers."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = value if isinstance(value, str) else str(value)
+    return ILLEGAL_CHARACTERS_RE.sub("", text)[:MAX_CELL_CHARS]
+
+
+
+# ----------------------------------------------------------------- bytes out
+
+
+def refuse_overwrite(source: Path | str | bytes, out: Path) -> None:
+    if isinstance(source, (bytes, bytearray)):
+        return
+    src = Path(source)
+    if out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src)):
+        raise OutputError(f"{out}: the output would overwrite the input file; "
+                          "write to another file name (your original is kept as it is)")
+
+
+def write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
+    """All of `body` at `out`, or nothing: a temporary file beside it, then an atomic rename."""
+    if not isinstance(out, (str, Path)):
+        out.write(body)
+        return
+    import tempfile
+
+    out = Path(out)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    except OSError as e:  # a folder one cannot write to, or a full disk
+        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+        raise
+
+
+
+_PLURALS = {"text box or shape": "text boxes or shapes", "diagram or other object": "diagrams or other objects",
+            "image": "images", "chart": "charts", "form control": "form controls (check boxes, buttons)",
+            "threaded comment": "threaded comments"}
+
+
+
+def counted(n: int, kind: str) -> str:
+    """"1 row", "3 rows", "2 text boxes or shapes": a count and its noun, plural unless it is one."""
+    return f"{n} {kind}" if n == 1 else f"{n} {_PLURALS.get(kind, kind + 's')}"
+

@@ -1,0 +1,124 @@
+"""CSV/TSV check sheets: records parsed with their original text, so a record can be edited
+without rewriting the rest of the file (its encoding, delimiter and line endings kept).
+
+Every text cell written is text, never a formula: text starting with = + - @ tab or CR gets
+a leading quote, so a spreadsheet shows it rather than runs it.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from search.questionnaire.checksheet import (FORMULA_START, HEADER_SCAN_ROWS, OLE2_MAGIC, ZIP_MAGIC, UnreadableFile,
+                                             cell_value)
+
+
+@dataclass(frozen=True)
+class TextFile:
+    encoding: str
+    delimiter: str
+    line_ending: str
+    records: list[list[str]]  # parsed fields of each record
+    raw: list[str]  # each record's original text, line ending included
+
+
+def parse_text(data: bytes, filename: str) -> TextFile:
+    text, encoding = _decode(data, filename)
+    lines = re.findall(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+$", text)
+    m = re.search(r"\r\n|\n|\r", text)
+    line_ending = m.group(0) if m else "\r\n"
+    delimiter = "\t" if Path(filename).suffix.lower() == ".tsv" else _sniff_delimiter(lines)
+    records: list[list[str]] = []
+    raw: list[str] = []
+    consumed: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(feed(), delimiter=delimiter)
+    try:
+        for fields in reader:
+            records.append(fields)
+            raw.append("".join(consumed))
+            consumed.clear()
+    except csv.Error as e:
+        raise UnreadableFile(f"{filename}: cannot read it as CSV (line {reader.line_num}: {e}); "
+                             "save it from Excel as 'CSV UTF-8' or .xlsx") from None
+    if consumed:  # an unterminated quoted field at the end
+        raise UnreadableFile(f"{filename}: a quoted cell is never closed; save it from Excel again")
+    return TextFile(encoding, delimiter, line_ending, records, raw)
+
+
+def _decode(data: bytes, filename: str) -> tuple[str, str]:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    if data.startswith(ZIP_MAGIC) or data.startswith(OLE2_MAGIC):
+        raise UnreadableFile(f"{filename} is an Excel workbook, not a text CSV; "
+                             "give it its real extension (.xlsx)")
+    if b"\x00" in data[:8192]:
+        raise UnreadableFile(f"{filename}: not a text CSV file (it contains binary data); use .csv or .xlsx")
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        controls = sum(1 for ch in text[:8192] if unicodedata.category(ch) in ("Cc", "Co")
+                       and ch not in "\t\r\n")
+        if controls > max(8, len(text[:8192]) // 100):
+            raise UnreadableFile(f"{filename}: not a text CSV file (it contains binary data); use .csv or .xlsx")
+        if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8"
+        return text, encoding
+    raise UnreadableFile(f"{filename}: cannot read the CSV: it is neither UTF-8 nor Shift_JIS (cp932); "
+                         "save it from Excel as 'CSV UTF-8'")
+
+
+def _sniff_delimiter(lines: Sequence[str]) -> str:
+    sample = "".join(lines[:HEADER_SCAN_ROWS + 20])
+    return "\t" if sample.count("\t") > sample.count(",") else ","
+
+
+def safe_csv_text(value: Any) -> str:
+    """A CSV cell that a spreadsheet will never run as a formula."""
+    if value is None:
+        return ""
+    text = cell_value(value)
+    text = str(text) if not isinstance(text, str) else text
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+
+def edit_record(tf: TextFile, r: int, cells: Mapping[int, Any]) -> str:
+    """Record `r` with `cells` (1-based column -> value) set: the original text plus appended cells
+    when all of them lie past its end, else the record written again."""
+    original = tf.raw[r - 1]
+    fields = list(tf.records[r - 1])
+    if not cells:
+        return original
+    ending = re.search(r"(\r\n|\n|\r)?$", original).group(0)  # type: ignore[union-attr]
+    width = max(len(fields), max(cells))
+    extended = fields + [""] * (width - len(fields))
+    for c, value in cells.items():
+        extended[c - 1] = safe_csv_text(value)
+    buf = io.StringIO()
+    # the terminator must hold CR and LF, or a cell with a line break in it would not be quoted
+    writer = csv.writer(buf, delimiter=tf.delimiter, lineterminator="\r\n")
+    if fields and min(cells) > len(fields):
+        writer.writerow(extended[len(fields):])
+        return original[:len(original) - len(ending)] + tf.delimiter + buf.getvalue()[:-2] + ending
+    writer.writerow(extended)
+    return buf.getvalue()[:-2] + ending
+

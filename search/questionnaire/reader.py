@@ -1,0 +1,510 @@
+"""Finding the questions in the user's own check sheet.
+
+`read_questionnaire(source, filename, *, sheet=None, header_row=None, column=None)`
+finds, on every sheet, the header row (within the first 30 rows) and the question
+column (by its header and by the long sentences below it). Rows that are not questions
+are skipped and reported. A file without any header row (a plain list, one question per
+row) is read too: every row with a sentence in the question column is a question.
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from search.questionnaire.checksheet import (EXCEL_FORMATS, HEADER_SCAN_ROWS, IgnoredSheet, MAX_QUESTIONS,
+                                             MIN_QUESTION_CHARS, NoHeaderRow, NoQuestionTable, Questionnaire,
+                                             QuestionRow, QuestionTable, REASON_AFTER, REASON_EMPTY, REASON_FORMULA,
+                                             REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE,
+                                             REASON_SHORT, SheetError, SkippedRow, TooManyQuestions, UnknownColumn,
+                                             UnknownSheet, UnreadableFile, cell_text, column_letter, fold,
+                                             format_of, load_bytes)
+from search.questionnaire.delimited import parse_text
+
+
+def read_questionnaire(source: Path | str | bytes, filename: str, *, sheet: str | None = None,
+                       header_row: int | None = None, column: str | int | None = None) -> Questionnaire:
+    """The question tables of a check sheet (.xlsx, .xlsm, .csv, .tsv, .txt).
+
+    Every sheet is considered unless `sheet` names one; hidden sheets and
+    cover/history/example sheets are ignored and reported. `header_row`
+    (1-based) and `column` (header name, 1-based number, or letter) override
+    detection on every sheet read.
+    """
+    data = load_bytes(source, filename)
+    fmt = format_of(data, filename)
+    if fmt in EXCEL_FORMATS:
+        q = _read_workbook(data, filename, fmt, sheet, header_row, column)
+    else:
+        q = _read_text(data, filename, sheet, header_row, column)
+    count = len(q.questions)
+    if count > MAX_QUESTIONS:
+        hint = "split the sheet or pick one with --sheet" if fmt in EXCEL_FORMATS else "split the file"
+        raise TooManyQuestions(f"{filename}: {count:,} questions found; the limit is {MAX_QUESTIONS:,} — {hint}")
+    return q
+
+
+
+def _read_text(data: bytes, filename: str, sheet: str | None, header_row: int | None,
+               column: str | int | None) -> Questionnaire:
+    tf = parse_text(data, filename)
+    fmt = "tsv" if tf.delimiter == "\t" else "csv"
+    warns = []
+    if sheet is not None:
+        warns.append(f"{filename} is a {fmt.upper()} file, which has no sheets; --sheet {sheet!r} was ignored")
+    grid = [list(r) for r in tf.records]
+    table = _find_table(grid, None, filename, None, header_row, column, warns, headerless=True)
+    return Questionnaire(filename=filename, format=fmt, tables=(table,), warnings=tuple(warns),
+                         encoding=tf.encoding, delimiter=tf.delimiter, line_ending=tf.line_ending)
+
+
+
+# ---- workbooks
+
+
+_IGNORED_SHEET_NAMES = re.compile(
+    r"表紙|改訂履歴|改版履歴|変更履歴|更新履歴|記入例|回答例|記載例|記入方法|記入要領|記入の手引|"
+    r"手引|使い方|目次|注意事項|はじめに|凡例|"
+    r"cover|revision|history|change ?log|instruction|example|readme|legend|contents")
+
+
+def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, header_row: int | None,
+                   column: str | int | None) -> Questionnaire:
+    values_wb = _open_workbook(data, filename, read_only=True, data_only=True)
+    try:
+        formulas_wb = _open_workbook(data, filename, read_only=True, data_only=False)
+    except BaseException:
+        values_wb.close()
+        raise
+    try:
+        names = list(values_wb.sheetnames)
+        if sheet is not None:
+            names = [_resolve_sheet(sheet, names, filename)]
+        tables: list[QuestionTable] = []
+        ignored: list[IgnoredSheet] = []
+        failures: list[SheetError] = []
+        warns: list[str] = []
+        explicit = sheet is not None
+        # sheets without a header row: read as plain lists of questions only if no sheet has a table
+        plain: list[tuple[str, list[list[Any]], list[list[Any]], NoHeaderRow]] = []
+        for name in names:
+            ws = values_wb[name]
+            reason = _sheet_ignore_reason(ws, name, explicit)
+            if reason:
+                ignored.append(IgnoredSheet(name, reason))
+                continue
+            grid = _sheet_grid(ws)
+            if not any(any(cell_text(v) for v in row) for row in grid):
+                ignored.append(IgnoredSheet(name, IGNORED_EMPTY))
+                continue
+            formulas = _sheet_grid(formulas_wb[name])
+            try:
+                tables.append(_find_table(grid, formulas, filename, name, header_row, column, warns,
+                                          headerless=explicit))
+            except NoHeaderRow as e:
+                if explicit:
+                    raise
+                plain.append((name, grid, formulas, e))
+            except (NoQuestionTable, UnknownColumn) as e:
+                if explicit:
+                    raise
+                failures.append(e)
+                ignored.append(IgnoredSheet(name, _strip_prefix(str(e), filename)))
+        for name, grid, formulas, error in plain:
+            try:
+                if tables:
+                    raise error
+                tables.append(_find_table(grid, formulas, filename, name, header_row, column, warns,
+                                          headerless=True))
+            except (NoQuestionTable, UnknownColumn) as e:
+                failures.append(e)
+                ignored.append(IgnoredSheet(name, _strip_prefix(str(e), filename)))
+        ignored.sort(key=lambda s: names.index(s.name))
+        tables.sort(key=lambda t: names.index(str(t.sheet)))
+        if not tables:
+            if len(failures) == 1:
+                raise failures[0]
+            found = "; ".join(f"sheet {s.name!r}: {s.reason}" for s in ignored) or "the workbook has no sheets"
+            raise NoQuestionTable(f"{filename}: no question table found ({found}). "
+                                  "Pick the sheet with --sheet NAME.")
+        return Questionnaire(filename=filename, format=fmt, tables=tuple(tables),
+                             ignored_sheets=tuple(ignored), warnings=tuple(warns))
+    finally:
+        values_wb.close()
+        formulas_wb.close()
+
+
+def _open_workbook(data: bytes, filename: str, **kwargs: Any) -> Any:
+    from zipfile import BadZipFile, ZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        names = ZipFile(io.BytesIO(data)).namelist()
+    except (BadZipFile, OSError, ValueError):
+        raise UnreadableFile(f"{filename} is damaged (not a readable zip package); "
+                             "open it in Excel and save it again as .xlsx") from None
+    if "xl/workbook.xml" not in names and not any(n.startswith("xl/workbook") for n in names):
+        raise UnreadableFile(f"{filename} is a zip file but not an Excel workbook; use the .xlsx check sheet")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return load_workbook(io.BytesIO(data), **kwargs)
+    except Exception as e:  # openpyxl raises many kinds on broken packages
+        raise UnreadableFile(f"{filename} cannot be read as a workbook ({type(e).__name__}: {e}); "
+                             "open it in Excel and save it again as .xlsx") from None
+
+
+def _resolve_sheet(sheet: str, names: Sequence[str], filename: str) -> str:
+    if sheet in names:
+        return sheet
+    folded = {fold(n): n for n in names}
+    if fold(sheet) in folded:
+        return folded[fold(sheet)]
+    listed = ", ".join(repr(n) for n in names)
+    raise UnknownSheet(f"{filename}: there is no sheet named {sheet!r}; the sheets are {listed}. "
+                       "Give one of these with --sheet.")
+
+
+IGNORED_CHART = "chart sheet"
+IGNORED_HIDDEN = "hidden sheet (name it with --sheet to read it)"
+IGNORED_BY_NAME = "cover, history, example or instructions sheet (by its name; name it with --sheet to read it)"
+IGNORED_EMPTY = "empty sheet"
+
+
+def _sheet_ignore_reason(ws: Any, name: str, explicit: bool) -> str | None:
+    if not hasattr(ws, "iter_rows"):
+        return IGNORED_CHART
+    if explicit:
+        return None
+    if ws.sheet_state != "visible":
+        return IGNORED_HIDDEN
+    if _IGNORED_SHEET_NAMES.search(fold(name)):
+        return IGNORED_BY_NAME
+    return None
+
+
+def _sheet_grid(ws: Any) -> list[list[Any]]:
+    """All rows of a read-only sheet as lists of values, up to the last row in the file."""
+    ws.reset_dimensions()  # a wrong <dimension> must not add a million empty rows
+    with warnings.catch_warnings():  # what openpyxl would drop matters on writing, and is reported there
+        warnings.simplefilter("ignore")
+        return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+
+# ---- finding the table
+
+
+_QUESTION_STRONG = (
+    "確認項目", "確認内容", "確認事項", "質問", "質問内容", "質問事項", "質問項目", "設問", "要求事項",
+    "要求内容", "チェック項目", "チェック内容", "点検項目", "監査項目", "対策項目", "評価項目", "管理策", "要件",
+    "question", "questions", "control question", "requirement", "requirements", "check item",
+)
+_QUESTION_WEAK = (
+    "項目", "内容", "詳細", "規定内容", "基準", "control", "controls", "item", "items", "description",
+    "statement",
+)
+_NOT_QUESTION = (
+    "回答", "返答", "解答", "備考", "補足", "コメント", "番号", "項番", "通番", "連番", "分類", "カテゴリ",
+    "カテゴリー", "区分", "種別", "評価", "判定", "結果", "状況", "根拠", "資料", "証跡", "エビデンス", "記入",
+    "担当", "部署", "日付", "期限", "チェック", "大項目", "中項目", "小項目", "はい", "いいえ", "該当",
+    "no", "no.", "#", "id", "yes", "na", "n/a", "answer", "answers", "response", "responses", "note",
+    "notes", "comment", "comments", "remark", "remarks", "category", "domain", "section", "status",
+    "evidence", "reference", "owner", "date", "ref",
+)
+
+
+def _keyword_pattern(word: str) -> re.Pattern[str]:
+    if word.isascii():
+        body = r"\s*".join(re.escape(w) for w in word.split())
+        return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+    return re.compile(re.escape(word))
+
+
+_KEYWORDS = ([(p, 2, w) for w in _QUESTION_STRONG for p in [_keyword_pattern(w)]]
+             + [(p, 1, w) for w in _QUESTION_WEAK for p in [_keyword_pattern(w)]]
+             + [(p, 0, w) for w in _NOT_QUESTION for p in [_keyword_pattern(w)]])
+
+
+def _header_kind(header: str) -> int | None:
+    """2 = strong question header, 1 = weak one, 0 = some other known header, None = unknown.
+
+    The keyword that ends last decides ("質問に対する回答" is an answer column,
+    "評価項目" a question column): Japanese and English compounds are head-final.
+    """
+    h = re.sub(r"[(\[【<].*?[)\]】>]", " ", fold(header))
+    best: tuple[int, int, int] | None = None
+    for pattern, kind, word in _KEYWORDS:
+        for m in pattern.finditer(h):
+            key = (m.end(), len(word), kind)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    return None if best is None else best[2]
+
+
+def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,
+                header_row: int | None, column: str | int | None, warns: list[str], *,
+                headerless: bool = False) -> QuestionTable:
+    """The question table of one grid; with `headerless`, a grid without a header row may be
+    read as a plain list of questions."""
+    where = f"sheet {sheet!r}" if sheet is not None else filename
+    if header_row is not None:
+        if not 1 <= header_row <= len(grid):
+            raise NoQuestionTable(f"{filename}: {where} has {len(grid)} rows; --header-row {header_row} "
+                                  "is outside it")
+        rows = [header_row]
+    else:
+        rows = _header_candidates(grid, column)
+        if not rows:
+            plain = _plain_list(grid, formulas, filename, sheet, where, column, warns) if headerless else None
+            if plain is None:
+                raise NoHeaderRow(f"{filename}: no header row found in the first {HEADER_SCAN_ROWS} rows of "
+                                  f"{where}, and no column of questions; give the header row with --header-row N")
+            return plain
+    first_error: NoQuestionTable | None = None
+    for hr in rows:
+        try:
+            qcol = _question_column(grid, hr, column, filename, where, warns)
+        except NoQuestionTable as e:
+            first_error = first_error or e
+            continue
+        table = _build_table(grid, formulas, sheet, hr, qcol)
+        if not table.questions:
+            raise NoQuestionTable(f"{filename}: {where}: column {table.question_column_letter} "
+                                  f"({table.question_header!r}) has no questions below header row {hr}; "
+                                  "choose the question column with --column, or the header row with --header-row")
+        return table
+    assert first_error is not None
+    raise first_error
+
+
+def _plain_list(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,
+                where: str, column: str | int | None, warns: list[str]) -> QuestionTable | None:
+    """A list of questions without a header row (a one-column CSV a user typed): the column with the
+    most sentences, when some of them read as questions; a lone question-column title above them
+    ("質問") is taken as the header. None when no column qualifies."""
+    width = max((len(r) for r in grid), default=0)
+    if column is not None:
+        if _is_column_name(column):
+            return None  # a column named by its header needs a header row
+        qcol = _resolve_column([None] * width, column, filename, where, 0)
+    else:
+        scored = []
+        for c in range(1, width + 1):
+            sentences, _ = _column_text_stats(grid, c)
+            asks = sum(1 for row in grid if c - 1 < len(row) and isinstance(row[c - 1], str)
+                       and _QUESTION_END.search(row[c - 1].strip()))
+            if sentences and asks:
+                scored.append((sentences, -c))
+        if not scored:
+            return None
+        qcol = -max(scored)[1]
+    table = _build_table(grid, formulas, sheet, 0, qcol)
+    if not table.questions:
+        return None
+    first = table.questions[0].row
+    above = next((r for r in range(first - 1, 0, -1) if any(cell_text(v) for v in grid[r - 1])), None)
+    if above is not None and _header_kind(cell_text(_cell_at(grid, above, qcol))) in (1, 2):
+        return _build_table(grid, formulas, sheet, above, qcol)
+    warns.append(f"{where}: no header row found, so every row with a sentence in column {column_letter(qcol)} was taken "
+                 "as a question; if the file has a header row, give it with --header-row N")
+    return table
+
+
+def _cell_at(grid: list[list[Any]], r: int, c: int) -> Any:
+    row = grid[r - 1] if 0 < r <= len(grid) else []
+    return row[c - 1] if c - 1 < len(row) else None
+
+
+def _header_candidates(grid: list[list[Any]], column: str | int | None) -> list[int]:
+    """Rows (1-based) that look like a header, best first."""
+    scored = []
+    for i, row in enumerate(grid[:HEADER_SCAN_ROWS], start=1):
+        cells = [cell_text(v) for v in row if cell_text(v)]
+        short = [c for c in cells if len(c) <= 40]
+        if len(short) < 2 or len(short) < len(cells) - 1:
+            continue
+        if _is_column_name(column) and _column_by_name(row, str(column)) is not None:
+            return [i]
+        known = sum(1 for c in short if _header_kind(c) is not None)
+        questionish = sum(1 for c in short if _header_kind(c) in (1, 2))
+        if known >= 2 or (questionish and len(short) == len(cells)):
+            scored.append((-(known + questionish), i))
+    return [i for _, i in sorted(scored)]
+
+
+def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, filename: str, where: str,
+                     warns: list[str]) -> int:
+    header = grid[hr - 1]
+    if column is not None:
+        return _resolve_column(header, column, filename, where, hr)
+    body = grid[hr:]
+    candidates = []
+    unknown = []
+    for c, value in enumerate(header, start=1):
+        name = cell_text(value)
+        if not name:
+            continue
+        kind = _header_kind(name)
+        if kind == 0:
+            continue
+        sentences, total = _column_text_stats(body, c)
+        if not sentences:
+            continue
+        if kind is None:
+            unknown.append((total, c, name))
+        else:
+            candidates.append((kind, total, -c))
+    if candidates:
+        return -max(candidates)[2]
+    if len(unknown) == 1:
+        _, c, name = unknown[0]
+        warns.append(f"{where}: the question column was taken to be {column_letter(c)} ({name!r}) because it holds "
+                     "the long sentences; if that is wrong, name it with --column")
+        return c
+    names = ", ".join(repr(cell_text(v)) for v in header if cell_text(v))
+    raise NoQuestionTable(f"{filename}: {where}: no question column found; the header row {hr} has {names}. "
+                          "Name the question column with --column (header name, number or letter).")
+
+
+def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:
+    """How many cells below look like sentences, and their total length; (0, 0) for label columns."""
+    nonempty = sentences = total = 0
+    for row in body:
+        t = cell_text(row[c - 1]) if c - 1 < len(row) else ""
+        if not t:
+            continue
+        nonempty += 1
+        if isinstance(row[c - 1], str) and len(fold(t)) >= MIN_QUESTION_CHARS and not _is_heading(t):
+            sentences += 1
+            total += len(t)
+    if sentences == 0 or sentences < 0.3 * nonempty:
+        return 0, 0
+    return sentences, total
+
+
+def _resolve_column(header: list[Any], column: str | int, filename: str, where: str, hr: int) -> int:
+    width = max(len(header), 1)
+    n: int | None = None
+    if isinstance(column, int) or column.strip().isdecimal():
+        n = int(column)
+    else:
+        by_name = _column_by_name(header, column)
+        if by_name is not None:
+            return by_name
+        spec = column.strip()
+        if re.fullmatch(r"[A-Za-z]{1,3}", spec):
+            from openpyxl.utils import column_index_from_string
+
+            n = column_index_from_string(spec.upper())
+    if n is not None and 1 <= n <= max(width, 16_384):
+        return n
+    if not hr:
+        raise UnknownColumn(f"{filename}: {where}: no column {column!r}, and no header row to find it by name; "
+                            "give --column as a number (1 = first column) or a letter such as C.")
+    names = ", ".join(repr(cell_text(v)) for v in header if cell_text(v)) or "(no cells)"
+    raise UnknownColumn(f"{filename}: {where}: no column {column!r}; the header row {hr} has {names}. "
+                        "Give --column as a header name, a number (1 = first column) or a letter such as C.")
+
+
+def _is_column_name(column: str | int | None) -> bool:
+    """A --column that names a header, rather than a number or a letter."""
+    return isinstance(column, str) and not re.fullmatch(r"\s*(\d+|[A-Za-z]{1,3})\s*", column)
+
+
+def _column_by_name(row: Sequence[Any], name: str) -> int | None:
+    want = fold(name)
+    for c, value in enumerate(row, start=1):
+        if want and fold(cell_text(value)) == want:
+            return c
+    return None
+
+
+def _build_table(grid: list[list[Any]], formulas: list[list[Any]] | None, sheet: str | None, hr: int,
+                 qcol: int) -> QuestionTable:
+    questions: list[QuestionRow] = []
+    reasons: list[tuple[int, str, str]] = []  # row, text, reason
+    for r in range(hr + 1, len(grid) + 1):
+        row = grid[r - 1]
+        formula = formulas[r - 1][qcol - 1] if formulas and r - 1 < len(formulas) \
+            and qcol - 1 < len(formulas[r - 1]) else None
+        text, reason = _classify(row, qcol, formula)
+        if reason is None:
+            questions.append(QuestionRow(sheet, r, text))
+        else:
+            reasons.append((r, text, reason))
+    last_q = questions[-1].row if questions else hr
+    skipped = []
+    for r, text, reason in reasons:
+        if r > last_q:
+            if reason == REASON_EMPTY:
+                continue
+            reason = REASON_NOTE if reason == REASON_NOTE else REASON_AFTER
+        skipped.append(SkippedRow(sheet, r, text, reason))
+    last_column = max([_last_used(grid[r - 1]) for r in range(max(hr, 1), last_q + 1)] + [qcol])
+    header = grid[hr - 1] if hr else []
+    headers = tuple(cell_text(header[c - 1]) if c - 1 < len(header) else "" for c in range(1, last_column + 1))
+    return QuestionTable(sheet=sheet, header_row=hr, question_column=qcol, question_column_letter=column_letter(qcol),
+                         question_header=headers[qcol - 1], headers=headers, last_column=last_column,
+                         questions=tuple(questions), skipped=tuple(skipped))
+
+
+def _classify(row: list[Any], qcol: int, formula: Any) -> tuple[str, str | None]:
+    """The row's question text and None, or the row's text and why it is not a question."""
+    texts = [cell_text(v) for v in row if cell_text(v)]
+    joined = " | ".join(texts)
+    value = row[qcol - 1] if qcol - 1 < len(row) else None
+    q = cell_text(value)
+    if not q and isinstance(formula, str) and formula.startswith("="):
+        return formula, REASON_FORMULA
+    if not texts:
+        return "", REASON_EMPTY
+    if _is_note(texts[0]):
+        return joined, REASON_NOTE
+    if not q:
+        lone = len(texts) == 1 and len(texts[0]) <= 60
+        return joined, REASON_HEADING if lone else REASON_NO_TEXT
+    if not isinstance(value, str):
+        return joined, REASON_NOT_TEXT
+    if _is_heading(q) or (len(texts) == 1 and _is_numbered_title(q)):
+        return joined, REASON_HEADING
+    if len(fold(q)) < MIN_QUESTION_CHARS:
+        return joined, REASON_SHORT
+    return q, None
+
+
+_SENTENCE_END = re.compile(r"[。?？か]\s*$|ください\s*$|こと\s*$")
+_QUESTION_END = re.compile(_SENTENCE_END.pattern + r"|\.\s*$")  # a sentence end, or an English full stop
+_HEADING_MARK = re.compile(r"^\s*(【[^】]*】\s*$|[■□◆◇●▼▽▶►◎◯]|第[0-9０-９一二三四五六七八九十]+[章節部編])")
+_NUMBERED_TITLE = re.compile(r"^\s*(\d+(\.\d+)*[.．、]?\s|\d+(\.\d+)*[.．、]|[(（]\d+[)）]|\[[A-Za-z0-9]+\]|[A-Z][.．]\s)")
+_NOTE = re.compile(r"^\s*(※|\*|\(?注[):\d]|(注意|注記|備考)[:])")
+
+
+def _is_heading(text: str) -> bool:
+    return bool(_HEADING_MARK.match(text)) and not _SENTENCE_END.search(text)
+
+
+def _is_numbered_title(text: str) -> bool:
+    return len(text) <= 30 and bool(_NUMBERED_TITLE.match(text)) and not _SENTENCE_END.search(text)
+
+
+def _is_note(text: str) -> bool:
+    return bool(_NOTE.match(unicodedata.normalize("NFKC", text)))
+
+
+def _last_used(row: Sequence[Any]) -> int:
+    for c in range(len(row), 0, -1):
+        if cell_text(row[c - 1]):
+            return c
+    return 0
+
+
+def _strip_prefix(message: str, filename: str) -> str:
+    message = message.removeprefix(f"{filename}: ")
+    return re.sub(r"^sheet '[^']*': ", "", message)
+
