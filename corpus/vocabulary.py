@@ -45,6 +45,20 @@ def ids_in(text: str) -> list[str]:
         unicodedata.normalize("NFKC", text))))
 
 
+_ID_OR_NUMBER = re.compile(rf"{_ID_IN_TEXT.pattern}|(?<![0-9])([0-9]+)(?![0-9])")
+CELL_SERIES = "実"
+"""The series of a bare number in a spreadsheet's criterion cell (26 → 実26): the practice criteria."""
+
+
+def ids_in_cell(text: str) -> list[str]:
+    """The criteria a person wrote in a spreadsheet cell, in order, without repeats: 実26、実27 /
+    実57・実58 / 実57 / 実58 / 監 3 as IDs, and a bare number (26) as a practice criterion."""
+    out = []
+    for m in _ID_OR_NUMBER.finditer(unicodedata.normalize("NFKC", text or "")):
+        out.append(f"{m.group(1)}{int(m.group(2))}" if m.group(1) else f"{CELL_SERIES}{int(m.group(3))}")
+    return list(dict.fromkeys(out))
+
+
 def strip_ids(text: str) -> str:
     """The text without its IDs (what is left to search for)."""
     return _ID_IN_TEXT.sub(" ", text)

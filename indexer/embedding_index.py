@@ -13,10 +13,9 @@ per-document scores are a matrix product, a gather and `np.maximum.reduceat`.
 """
 from __future__ import annotations
 
-import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +65,40 @@ def _save_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
     vectors = np.stack([cache[k] for k in keys]) if len(keys) else np.zeros((0, 0), np.float32)
     np.savez(tmp, keys=keys, vectors=vectors)
     tmp.replace(path)
+
+
+def cached_rows(root: Path, key: str, texts: Sequence[str],
+                compute: Callable[[list[str]], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
+    """Arrays with one row per text (e.g. a past question's vector and profile), each text's rows
+    computed once for a given `key` (what they depend on: model, corpus…) and kept in one .npz
+    under `root`; only texts it lacks are computed. A damaged or stale file only costs time."""
+    import hashlib
+
+    path = root / f"rows-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.npz"
+    cached: dict[str, tuple[np.ndarray, ...]] = {}
+    try:
+        with np.load(path) as z:
+            parts = [z[f"rows{i}"] for i in range(int(z["count"]))]
+            cached = {str(k): tuple(p[i] for p in parts) for i, k in enumerate(z["keys"])}
+    except (OSError, ValueError, KeyError):
+        pass
+    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
+    todo = list(dict.fromkeys(k for k in keys if k not in cached))
+    if todo:
+        text_of = dict(zip(keys, texts))
+        made = compute([text_of[k] for k in todo])
+        cached.update({k: tuple(m[i] for m in made) for i, k in enumerate(todo)})
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        names = sorted(cached)
+        np.savez(tmp, keys=np.array(names), count=np.array(len(made)),
+                 **{f"rows{i}": np.stack([cached[k][i] for k in names]) for i in range(len(made))})
+        tmp.replace(path)
+        for old in root.glob("rows-*.npz"):  # rows for another model or corpus are never read again
+            if old != path:
+                old.unlink(missing_ok=True)
+    width = len(next(iter(cached.values()))) if cached else 0
+    return tuple(np.stack([cached[k][i] for k in keys]) for i in range(width))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,10 @@ the document answers it (short queries reach 0.84–0.86, long ones 0.86–0.91,
 answered or not). So the judgement reads the whole result — how far the best
 passage stands above the query's cosines with every text, how much of the
 query's words the best criterion contains, whether keyword and semantic ranking
-agree on it — and a logistic model turns these into a probability-like score.
+agree on it — and a logistic model turns these into a probability-like score. Past questions
+the answer library holds move it too: one as close as a reused draft, confirmed 該当なし, lowers
+it, one confirmed with criteria raises it (`Models.past`, fitted after the model, so an empty
+library changes nothing).
 The model, its threshold and its cross-validated figures are fitted on the dev set
 (`kijun fit`, `search/fitting.py`) and stored in `answerability.json` beside this
 module. A keyword search, which computes no vectors, has its own smaller model.
@@ -45,6 +48,8 @@ class Evidence:
     cosine_z: float | None = None  # how far it stands above the query's cosines with every text (z-score)
     cosine_gap: float | None = None  # best criterion's passage score − the fifth best's
     agreement: float | None = None  # 1.0 if keyword and semantic ranking both put it in their top 3
+    past_similarity: float = 0.0  # of the closest past question (answer library), from the reuse similarity on
+    past_verdict: float = 0.0  # +1: it was confirmed answered, -1: 該当なし, 0: none that close
 
     @property
     def semantic(self) -> bool:
@@ -80,9 +85,11 @@ class Logistic:
     threshold: float
     high: float
 
+    def logit(self, x: Sequence[float]) -> float:
+        return self.bias + sum(w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale))
+
     def probability(self, x: Sequence[float]) -> float:
-        z = self.bias + sum(w * (v - m) / s for w, v, m, s in zip(self.weights, x, self.mean, self.scale))
-        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+        return sigmoid(self.logit(x))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -93,28 +100,52 @@ class Logistic:
                    tuple(d["scale"]), float(d["threshold"]), float(d["high"]))
 
 
+PAST_TERMS = ("intercept", "slope")
+
+
 @dataclass(frozen=True)
 class Models:
+    """The two judgement models, and how much a past question as close as a reused draft moves
+    the semantic one: its logit plus past_verdict × the log-odds that the closest past answer is
+    right at that similarity, intercept + slope · past_similarity (never against it). 0 without
+    such a question, so with an empty library the verdict is exactly the document's."""
+
     semantic: Logistic
     keyword: Logistic
+    past: Mapping[str, float] = field(default_factory=lambda: {f: 0.0 for f in PAST_TERMS})
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
+    def past_logit(self, evidence: Evidence) -> float:
+        """What the closest past question adds to the semantic model's logit."""
+        if not evidence.past_verdict:
+            return 0.0
+        return evidence.past_verdict * max(0.0, self.past["intercept"] + self.past["slope"] * evidence.past_similarity)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"semantic": self.semantic.to_dict(), "keyword": self.keyword.to_dict(), "fitted": dict(self.fitted)}
+        return {"semantic": self.semantic.to_dict(), "keyword": self.keyword.to_dict(), "past": dict(self.past),
+                "fitted": dict(self.fitted)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Models":
-        return cls(Logistic.from_dict(d["semantic"]), Logistic.from_dict(d["keyword"]), d.get("fitted", {}))
+        past = {f: float(d.get("past", {}).get(f, 0.0)) for f in PAST_TERMS}
+        return cls(Logistic.from_dict(d["semantic"]), Logistic.from_dict(d["keyword"]), past, d.get("fitted", {}))
 
 
 def load_models(path: Path = MODEL_FILE) -> Models:
     return Models.from_dict(json.loads(path.read_text(encoding="utf-8")))
 
 
+def sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+
 def judge(evidence: Evidence, models: Models) -> Match:
     """The verdict for one search."""
     model = models.semantic if evidence.semantic else models.keyword
-    p = model.probability(evidence.vector(model.features))
+    z = model.logit(evidence.vector(model.features))
+    if evidence.semantic:
+        z += models.past_logit(evidence)
+    p = sigmoid(z)
     if p < model.threshold:
         return Match(NO_MATCH, "low", p)
     return Match(ANSWERED, "high" if p >= model.high else "medium", p)

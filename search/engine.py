@@ -8,7 +8,7 @@ cannot be loaded, hybrid search answers with keyword results and says so.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,9 @@ from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
 from search import fusion, snippet
 from search.answerability import NO_MATCH, Evidence, Match, Models, judge, load_models
-from search.errors import LimitOutOfRange, UnknownFilter, UnknownMode
+from search.errors import LimitOutOfRange, QueryError, UnknownFilter, UnknownMode
+from search.library import recall
+from search.library.store import Library, LibraryError
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
 
 FILTER_COLUMNS = ("aws_role", "customer_role", "series", "kind")
@@ -72,10 +74,12 @@ class SearchResult:
     warnings: tuple[str, ...] = ()
     match: Match | None = None  # does the document answer it? (None for a lookup by ID)
     ranking: tuple[str, ...] = ()  # the IDs in rank order before identical criteria were folded
+    library: tuple[recall.Precedent, ...] = ()  # past questions close to this one (過去の回答), closest first
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
-                "hits": [h.to_dict() for h in self.hits], "warnings": list(self.warnings)}
+                "hits": [h.to_dict() for h in self.hits], "library": [p.to_dict() for p in self.library],
+                "warnings": list(self.warnings)}
 
     @property
     def ids(self) -> list[str]:
@@ -89,7 +93,7 @@ class Engine:
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
                  document: Document | None = None, model: str | None = None,
                  build_backend: str = "auto", query_backend: str = "auto",
-                 notify: Callable[[str], None] | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, library: Library | None = None) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
@@ -113,6 +117,9 @@ class Engine:
         self._lock = threading.Lock()  # opening and swapping indexes
         self._encode_lock = threading.Lock()  # the query encoder is not known to be thread-safe
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
+        self.library = library  # the answer library (None: searches ignore it)
+        self._memory: recall.Memory | None = None  # its entries as recall reads them, at one revision
+        self._memory_lock = threading.Lock()
 
     # ------------------------------------------------------------ indexes
 
@@ -220,15 +227,18 @@ class Engine:
     # ------------------------------------------------------------ search
 
     def search(self, query: str, *, mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None,
-               customer: str | None = None, series: str | None = None, explain: bool = False) -> SearchResult:
+               customer: str | None = None, series: str | None = None, explain: bool = False,
+               vector: np.ndarray | None = None, ignore_past: Collection[str] = ()) -> SearchResult:
         """Search the criteria and change history; the keyword index is resolved once per search
         (following a swap made since the last one), and a search whose index was swapped out
-        under it is answered again by the new one."""
+        under it is answered again by the new one. `vector`: the query's embedding when the
+        caller made it already (a whole sheet is embedded in one batch); `ignore_past`: past
+        questions the answer library must not recall (an evaluation leaves the query's own out)."""
         for attempt in (1, 2):
             index = self._pinned.keyword = self.keyword
             try:
                 return self._search(query, mode=mode, limit=limit, aws=aws, customer=customer, series=series,
-                                    explain=explain)
+                                    explain=explain, vector=vector, ignore_past=ignore_past)
             except store.IndexCorrupted:
                 if attempt == 2 or self._up_to_date(index, self.root / "keyword"):
                     raise
@@ -237,7 +247,8 @@ class Engine:
         raise AssertionError("unreachable")
 
     def _search(self, query: str, *, mode: str, limit: int, aws: str | None, customer: str | None,
-                series: str | None, explain: bool) -> SearchResult:
+                series: str | None, explain: bool, vector: np.ndarray | None = None,
+                ignore_past: Collection[str] = ()) -> SearchResult:
         if mode not in MODES:
             raise UnknownMode(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
         try:
@@ -252,7 +263,9 @@ class Engine:
         unknown = [i for i in q.ids if not self.table.about(i)]
         if unknown:
             warnings.append(f"no criterion {', '.join(unknown)} in this document")
-        sig = self.signals(q, filters, mode, warnings)
+        sig = self.signals(q, filters, mode, warnings, vector=vector)
+        if not q.only_ids:
+            sig = replace(sig, recalled=self.recall(sig, warnings, ignore_past))
         scores, candidates = self.rank_scores(sig, mode, self.weights)
         order, named = self._order(q, sig, scores, candidates, limit, warnings)
         named_score = (float(scores[candidates].max()) if candidates.any() else 0.0) + 1.0  # IDs typed: above any
@@ -260,15 +273,97 @@ class Engine:
             else {g: [] for g in keyword_index.GRANULARITIES}
         hits = [self._hit(n, named_score if n in named else float(scores[n]), tokens, sig, twins, explain)
                 for n, twins in self._collapse(order, candidates, limit)]
-        evidence = None if q.only_ids else self.evidence(q, sig, scores, candidates)
+        # the verdict reads the document's own ranking; the library speaks through its own term
+        evidence = None if q.only_ids else self.evidence(
+            q, sig, *(self.rank_scores(replace(sig, recalled=None), mode, self.weights) if sig.recalled is not None
+                      else (scores, candidates)))
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
         ranking = tuple(self.table.documents[n].id for n in order)
-        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking)
+        past = sig.recalled.precedents if sig.recalled is not None else ()
+        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, past)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The query's vector (its first MAX_SEMANTIC_QUERY_CHARS characters: one model window)."""
+        return self.encode_queries([text])[0]
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries' vectors in one batch (each cut to one model window); the model is
+        loaded if it is not yet. Raises ModelUnavailable when it cannot be."""
+        if self._encoder is None and self.semantic() is None:
+            from indexer.encoder import ModelUnavailable
+
+            raise ModelUnavailable(self._model_error or "the embedding model is not loaded")
         with self._encode_lock:
-            return self._encoder.encode_queries([text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
+            return self._encoder.encode_queries([t[:MAX_SEMANTIC_QUERY_CHARS] for t in texts])
+
+    # ------------------------------------------------------------ the answer library
+
+    def recall(self, sig: Signals, warnings: list[str], ignore_past: Collection[str] = ()) -> recall.Recalled | None:
+        """What the answer library says about a query (None: no library, an empty one, or no vector)."""
+        if self.library is None or sig.vector is None:
+            return None
+        memory = self.memory(warnings)
+        if memory is None or not len(memory):
+            return None
+        exclude = frozenset(recall.question_key(t) for t in ignore_past)
+        return memory.recall(sig.vector, self.profile(sig), self.weights.library, exclude)
+
+    def memory(self, warnings: list[str] | None = None) -> recall.Memory | None:
+        """The library's entries as recall reads them, rebuilt when the library changed (its revision)
+        or first asked for; None, with a warning, when the library cannot be read."""
+        try:
+            revision = self.library.revision() if self.library is not None else None
+            if revision is None:
+                return None
+            with self._memory_lock:
+                if self._memory is None or self._memory.revision != revision:
+                    self._memory = self._remember(revision, self.library.entries())
+                return self._memory
+        except LibraryError as e:
+            if warnings is not None:
+                warnings.append(f"the answer library is not used for this search: {e}")
+            return None
+
+    def _remember(self, revision: int, entries: Sequence[recall.Entry]) -> recall.Memory:
+        """Embed and profile every entry's question (cached by question and model: `embedding_index`'s
+        cache beside the document's), and find the documents of their criteria."""
+        index = self.semantic()
+        n = len(self.table)
+        if index is None or not entries:
+            dim = index.matrix.shape[1] if index is not None else 0
+            return recall.Memory(revision, [], np.zeros((0, dim), np.float32), np.zeros((0, n), np.float32), [], n)
+        questions = [e.question for e in entries]
+        vectors, profiles = embedding_index.cached_rows(
+            self.root / "library", self._recall_cache_key(), questions,
+            lambda texts: self._question_rows(texts))
+        docs = [[[self._position[d.key] for d in self.table.about(cid)] for cid in e.criteria] for e in entries]
+        return recall.Memory(revision, entries, vectors, profiles, docs, n)
+
+    def _recall_cache_key(self) -> str:
+        """What a past question's vector and profile depend on: the model, the corpus and how it is
+        indexed, and the profile's weights."""
+        from indexer.encoder import encoder_settings
+
+        return "|".join([json_key(encoder_settings(self._encoder)), self.table.corpus_hash,
+                         json_key(self.keyword.meta.get("analyzer")), json_key(fusion.PROFILE.to_dict())])
+
+    def _question_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, profiles) of past questions, as a search for each would see it."""
+        vectors = self.encode_queries(texts)
+        profiles = np.zeros((len(texts), len(self.table)), np.float32)
+        for i, (text, v) in enumerate(zip(texts, vectors)):
+            try:
+                q = parse_query(text)
+            except QueryError:
+                continue
+            profiles[i] = self.profile(self.signals(q, {}, "semantic", vector=v))
+        return vectors, profiles
+
+    def profile(self, sig: Signals) -> np.ndarray:
+        """The query's whole result as recall compares it (`search.library.recall.profile`)."""
+        raw = sig.raw()
+        norm = fusion.normalized({k: raw[k] for k in fusion.PROFILE_SIGNALS if k in raw})
+        return recall.profile(fusion.fuse(norm, fusion.PROFILE, sig.shape))
 
     def similar(self, criterion_id: str, limit: int = 5) -> list[Similar]:
         """The criteria whose text is closest to this one's (its identical twins left out), from the
@@ -289,7 +384,7 @@ class Engine:
         return out[:limit]
 
     def signals(self, q: ParsedQuery, filters: dict[str, str], mode: str = DEFAULT_MODE,
-                warnings: list[str] | None = None) -> Signals:
+                warnings: list[str] | None = None, *, vector: np.ndarray | None = None) -> Signals:
         """Every document's raw signals for one query (what ranking, answerability and `kijun fit`
         read); semantic ones only for a semantic or hybrid search, and only if the model loads."""
         warnings = warnings if warnings is not None else []
@@ -311,14 +406,18 @@ class Engine:
             index = self.semantic()
             if index is None:
                 warnings.append(f"semantic search is unavailable ({self._model_error}); showing keyword results")
+                vector = None
             else:
                 if len(text) > MAX_SEMANTIC_QUERY_CHARS:
                     warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
                                     "of the query (the model's window); keyword matching read all of it")
-                dense = index.doc_scores(self.encode_query(text))
+                vector = self.encode_query(text) if vector is None else vector
+                dense = index.doc_scores(vector)
+        else:
+            vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         coverage = self._coverage(text, int(np.argmax(keyword))).share if keyword.any() else 0.0
-        return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage)
+        return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage, vector)
 
     def rank_scores(self, sig: Signals, mode: str, weights: fusion.Weights,
                      normalized: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -327,10 +426,12 @@ class Engine:
             return sig.keyword, sig.allowed & (sig.keyword > 0)
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
+        past = sig.recalled.signal * weights.library.weight if sig.recalled is not None else 0.0
         if mode == "semantic":
-            return fusion.fuse({k: norm[k] for k in ("passage", "sentence")}, weights, sig.shape, sig.coverage), \
-                sig.allowed & has_text
-        return fusion.fuse(norm, weights, sig.shape, sig.coverage), sig.allowed & (has_text | (sig.keyword > 0))
+            return fusion.fuse({k: norm[k] for k in ("passage", "sentence")}, weights, sig.shape, sig.coverage) \
+                + past, sig.allowed & has_text
+        return fusion.fuse(norm, weights, sig.shape, sig.coverage) + past, \
+            sig.allowed & (has_text | (sig.keyword > 0))
 
     def rank_ids(self, q: ParsedQuery, sig: Signals, weights: fusion.Weights, *, mode: str = DEFAULT_MODE,
                  limit: int = 10, normalized: dict[str, np.ndarray] | None = None) -> list[str]:
@@ -427,6 +528,8 @@ class Engine:
         base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
                 "keyword_strength": float(sig.keyword[top]) / cov.idf_total if cov.idf_total else 0.0,
                 "words": float(np.log1p(words)), "latin": float(sig.shape == "latin")}
+        if sig.recalled is not None and sig.recalled.reused:
+            base |= {"past_similarity": sig.recalled.similarity, "past_verdict": sig.recalled.verdict}
         if sig.dense is None:
             return Evidence(**base)
         cos = sig.dense.cosines
@@ -539,9 +642,18 @@ class Signals:
     dense: embedding_index.DocScores | None  # None: keyword mode, or no model
     shape: str  # the query's shape (search.fusion.query_shape)
     coverage: float  # idf share of the query's words the best keyword match contains (0: none)
+    vector: np.ndarray | None = None  # the query's embedding (None: keyword mode, or no model)
+    recalled: recall.Recalled | None = None  # what the answer library says (None: nothing to say)
 
     def raw(self) -> dict[str, np.ndarray]:
         out = {"keyword": self.keyword, "synonym": self.synonym}
         if self.dense is not None:
             out |= {"passage": self.dense.passage, "sentence": self.dense.sentence}
         return out
+
+
+def json_key(value: Any) -> str:
+    """A stable text for a settings value (part of a cache key)."""
+    import json
+
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,11 @@ from typing import Any
 import numpy as np
 
 from search import fusion, metrics
-from search.answerability import KEYWORD_FEATURES, SEMANTIC_FEATURES, Evidence, Logistic, Models
+from search.answerability import KEYWORD_FEATURES, SEMANTIC_FEATURES, Evidence, Logistic, Models, judge
 from search.engine import Engine, Signals
+from search.library import recall
+from search.library.recall import RecallParams
+from search.library.store import ANSWERED, NOT_IN_DOCUMENT, Entry, Source
 from search.evaluation import EvalQuery
 from search.query import ParsedQuery, parse_query
 
@@ -183,8 +186,11 @@ MAX_FLAGGED_ANSWERABLE = 0.10  # the threshold may flag at most this share of an
 
 
 def evidence_of(engine: Engine, p: Prepared, weights: fusion.Weights, mode: str) -> Evidence | None:
+    """What the verdict reads, as a search has it: the document's own ranking, and what the answer
+    library recalled (if the prepared signals hold it)."""
     sig = p.signals if mode == "hybrid" else replace(p.signals, dense=None)
-    scores, candidates = engine.rank_scores(sig, mode, weights, p.normalized if mode == "hybrid" else None)
+    scores, candidates = engine.rank_scores(replace(sig, recalled=None), mode, weights,
+                                            p.normalized if mode == "hybrid" else None)
     return engine.evidence(p.parsed, sig, scores, candidates)
 
 
@@ -278,3 +284,310 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
                           f"training queries as possible while flagging at most {MAX_FLAGGED_ANSWERABLE:.0%} of "
                           "the answerable ones; features read from the hybrid ranking with the fitted weights")
     return Models(models["semantic"], models["keyword"], fitted=report), report
+
+
+# ---------------------------------------------------------------- the answer library
+
+LIBRARY_KINDS = ("questionnaire", "paraphrase", "english")
+"""The dev queries a check sheet could have asked, which stand in for a library of past answers
+(keyword and ID queries are search terms, not questions anyone confirms)."""
+ORIGINAL_SOURCE = "original"  # the source of dev queries that name none (the first 55)
+RECALL_GRID = {"profile": (0.3, 0.6, 1.0), "threshold": (0.8, 0.85, 0.9), "steepness": (1.0, 2.0, 3.0),
+               "weight": (0.5, 1.0, 1.5, 2.0, 3.0)}
+REUSE_PRECISION = 0.9  # a past answer is reused from the similarity where the nearest past answer was right this often
+REUSE_MIN_QUERIES = 5  # … over at least this many dev queries at or above it
+REUSE_CEILING = 0.97  # and never from lower than where that cannot be shown
+PAST_L2 = 1.0  # ridge penalty on the two library coefficients of the verdict
+
+
+@dataclass(frozen=True)
+class DevLibrary:
+    """The dev set as an answer library: its questions as entries (criteria best grade first,
+    該当なし when unanswerable), and every query's vector and profile to recall them with."""
+
+    entries: list[Entry]
+    at: np.ndarray  # entry k is prepared query at[k]
+    source: list[str]  # per prepared query
+    vectors: np.ndarray  # per prepared query (zeros: no text)
+    profiles: np.ndarray  # per prepared query
+    entry_docs: list[list[list[int]]]
+    answered: np.ndarray  # per entry
+
+    def allowed(self, i: int, excluded_sources: Collection[str] = (), fold: Collection[int] | None = None
+                ) -> np.ndarray:
+        """Which entries query i may recall: never itself, never one from an excluded source, and
+        (random folds) only entries outside `fold`."""
+        ok = self.at != i
+        if excluded_sources:
+            ok &= np.array([self.source[j] not in excluded_sources for j in self.at], dtype=bool)
+        if fold is not None:
+            ok &= ~np.isin(self.at, list(fold))
+        return ok
+
+    def similarities(self, i: int, params: RecallParams) -> np.ndarray:
+        """s of query i to every entry."""
+        return recall.similarity(self.vectors[self.at], self.profiles[self.at], self.vectors[i], self.profiles[i],
+                                 params.profile)
+
+    def recalled(self, i: int, allowed: np.ndarray, params: RecallParams, n_docs: int) -> recall.Recalled:
+        """What the entries `allowed` say about query i (as `recall.Memory.recall` says it)."""
+        s = self.similarities(i, params)
+        w = np.where(allowed, recall.closeness(s, params.threshold, params.steepness), 0.0)
+        best, verdict = recall.nearest(s, allowed, self.answered)
+        return recall.Recalled(recall.signal(w, self.entry_docs, n_docs), best, verdict, (),
+                               reused=bool(verdict) and best >= params.reuse)
+
+
+def dev_library(engine: Engine, prepared: Sequence[Prepared]) -> DevLibrary:
+    dim = next((p.signals.vector.shape[0] for p in prepared if p.signals.vector is not None), 0)
+    vectors = np.array([p.signals.vector if p.signals.vector is not None else np.zeros(dim, np.float32)
+                        for p in prepared], dtype=np.float32)
+    profiles = np.array([engine.profile(p.signals) for p in prepared], dtype=np.float32)
+    at, entries = [], []
+    for i, p in enumerate(prepared):
+        q = p.query
+        if q.kind not in LIBRARY_KINDS or p.signals.vector is None:
+            continue
+        criteria = tuple(k for k, g in sorted(q.relevant.items(), key=lambda kv: -kv[1]) if g > 0)
+        verdict = ANSWERED if q.answerable else NOT_IN_DOCUMENT
+        entries.append(Entry(f"dev{q.line or i}", q.query, criteria if q.answerable else (), "", verdict,
+                             Source("dev", None, q.line or None, "", "")))
+        at.append(i)
+    docs = [[[engine._position[d.key] for d in engine.table.about(cid)] for cid in e.criteria] for e in entries]
+    return DevLibrary(entries, np.array(at, dtype=np.int64), [p.query.source or ORIGINAL_SOURCE for p in prepared],
+                      vectors, profiles, docs, np.array([e.answered for e in entries], dtype=bool))
+
+
+def metrics_with(engine: Engine, p: Prepared, w: fusion.Weights, recalled: recall.Recalled | None
+                 ) -> tuple[float, float, float]:
+    """`query_metrics` with what a library recalled fused in (`w.library.weight`)."""
+    return query_metrics(engine, replace(p, signals=replace(p.signals, recalled=recalled)), w)
+
+
+def recall_grid() -> list[RecallParams]:
+    return [RecallParams(profile=b, threshold=t, steepness=s, weight=w)
+            for b in RECALL_GRID["profile"] for t in RECALL_GRID["threshold"] for s in RECALL_GRID["steepness"]
+            for w in RECALL_GRID["weight"]]
+
+
+def fit_recall(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, w: fusion.Weights,
+               train: Sequence[int], allowed: Callable[[int], np.ndarray]) -> RecallParams:
+    """The grid point maximising the ranking objective over the training queries, each recalling
+    from the entries `allowed` gives it."""
+    n = len(engine.table)
+    rows = [i for i in train if prepared[i].query.answerable]
+    masks = {i: allowed(i) for i in rows}
+    best, best_params = -1.0, replace(w.library, weight=0.0)
+    for params in recall_grid():
+        wp = replace(w, library=params)
+        ms = [metrics_with(engine, prepared[i], wp, lib.recalled(i, masks[i], params, n)) for i in rows]
+        score = float(np.mean([m[1] for m in ms]) + 0.5 * np.mean([m[0] for m in ms])) if ms else 0.0
+        if score > best + 1e-9:
+            best, best_params = score, params
+    return best_params
+
+
+def protocol_folds(prepared: Sequence[Prepared], lib: DevLibrary, protocol: str, seed: int = SEED
+                   ) -> list[tuple[list[int], Callable[[int], np.ndarray], Callable[[int], np.ndarray]]]:
+    """Per fold: the held-out queries, what a training query may recall, what a held-out one may.
+
+    Leave-source-out: each source is held out in turn; nothing from it is in the library, and a
+    training query never recalls its own source either (as a new source would not). Random folds:
+    the library holds the other folds' questions (never the query itself)."""
+    out = []
+    if protocol == "leave-source-out":
+        for s in sorted(set(lib.source)):
+            test = [i for i, src in enumerate(lib.source) if src == s]
+            out.append((test, lambda i, s=s: lib.allowed(i, {s, lib.source[i]}), lambda i, s=s: lib.allowed(i, {s})))
+    else:
+        for fold in folds(len(prepared), seed=seed):
+            f = set(fold)
+            out.append((fold, lambda i, f=f: lib.allowed(i, fold=f), lambda i, f=f: lib.allowed(i, fold=f)))
+    return out
+
+
+def library_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, protocol: str,
+                             seed: int = SEED) -> tuple[dict[str, list], list[RecallParams]]:
+    """Per query, held-out metrics without a library and with one (base weights and library
+    parameters both fitted without the query's fold), and the parameters each fold chose."""
+    n_docs = len(engine.table)
+    held: dict[str, list] = {"none": [None] * len(prepared), "library": [None] * len(prepared)}
+    chosen = []
+    for test, train_allowed, test_allowed in protocol_folds(prepared, lib, protocol, seed):
+        inside = set(test)
+        train = [i for i in range(len(prepared)) if i not in inside]
+        base = fit(engine, [prepared[i] for i in train])
+        params = fit_recall(engine, prepared, lib, base, train, train_allowed)
+        chosen.append(params)
+        with_lib = replace(base, library=params)
+        for i in test:
+            if prepared[i].query.answerable:
+                held["none"][i] = query_metrics(engine, prepared[i], base)
+                held["library"][i] = metrics_with(engine, prepared[i], with_lib,
+                                                  lib.recalled(i, test_allowed(i), params, n_docs))
+    return held, chosen
+
+
+def logistic_with_offset(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float = PAST_L2,
+                         steps: int = 50) -> np.ndarray:
+    """Coefficients b of p = σ(offset + x·b), L2-regularised (Newton's method): what the library's
+    features add to a verdict model fitted without them."""
+    b = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-(offset + x @ b)))
+        gradient = x.T @ (p - y) + l2 * b
+        hessian = x.T @ (x * (p * (1 - p))[:, None]) + l2 * np.eye(x.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        b -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return b
+
+
+def nearest_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
+                 allowed: Callable[[int], np.ndarray]) -> list[tuple[float, bool, bool]]:
+    """Per query (not a lookup by ID): the similarity of the closest entry it may recall, whether that
+    entry's verdict agrees with the query's, and whether its answer would be right (its first
+    criterion answers the query, or both are 該当なし)."""
+    rows = []
+    for i in queries:
+        p = prepared[i]
+        if p.parsed.only_ids or p.signals.vector is None:
+            continue
+        mask = allowed(i)
+        if not mask.any():
+            continue
+        sims = lib.similarities(i, params)
+        k = int(np.argmax(np.where(mask, sims, -np.inf)))
+        s, e = float(sims[k]), lib.entries[k]
+        agrees = e.answered == p.query.answerable
+        right = (p.query.relevant.get(e.criteria[0], 0) > 0) if e.answered else not p.query.answerable
+        rows.append((s, agrees, right))
+    return rows
+
+
+def agreement_curve(rows: Sequence[tuple[float, bool, bool]]) -> dict[str, float]:
+    """intercept and slope of the log-odds that the closest past question's verdict agrees with the
+    query's, as a function of its similarity (logistic regression over the rows)."""
+    x = np.array([[s] for s, _, _ in rows])
+    y = np.array([float(a) for _, a, _ in rows])
+    w, bias, mean, scale = logistic_regression(x, y, l2=PAST_L2)
+    slope = float(w[0] / scale[0])
+    return {"intercept": float(bias - slope * mean[0]), "slope": slope}
+
+
+def reuse_threshold(rows: Sequence[tuple[float, bool, bool]], params: RecallParams) -> float:
+    """The lowest similarity from which the closest past answer was right at least REUSE_PRECISION
+    of the time over at least REUSE_MIN_QUERIES queries; REUSE_CEILING where the rows cannot show it."""
+    ranked = sorted(((s, right) for s, _, right in rows), reverse=True)
+    best = REUSE_CEILING
+    for n in range(REUSE_MIN_QUERIES, len(ranked) + 1):
+        if np.mean([r for _, r in ranked[:n]]) >= REUSE_PRECISION:
+            best = min(best, ranked[n - 1][0])
+    return round(max(best, params.threshold), 4)
+
+
+def past_models(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
+                allowed: Callable[[int], np.ndarray]) -> tuple[RecallParams, dict[str, float]]:
+    """From the queries' closest past questions: the reuse similarity (into the parameters) and the
+    verdict's agreement curve."""
+    rows = nearest_rows(prepared, lib, params, queries, allowed)
+    return replace(params, reuse=reuse_threshold(rows, params)), agreement_curve(rows)
+
+
+def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, weights: fusion.Weights,
+                             protocol: str, chosen: Sequence[RecallParams], seed: int = SEED
+                             ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Held-out verdict scores and thresholds without and with the library, per judged query: the
+    semantic model, the reuse similarity and the agreement curve all fitted without the fold."""
+    judged = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
+    where = {i: k for k, i in enumerate(judged)}
+    y = np.array([prepared[i].query.answerable for i in judged], dtype=float)
+    base_ev = [evidence_of(engine, prepared[i], weights, "hybrid") for i in judged]
+    found = np.array([e is not None for e in base_ev])
+    x = np.array([e.vector(SEMANTIC_FEATURES) if e else [0.0] * len(SEMANTIC_FEATURES) for e in base_ev])
+    out = {name: (np.zeros(len(judged)), np.zeros(len(judged))) for name in ("none", "library")}
+    n_docs = len(engine.table)
+    for (test, train_allowed, test_allowed), params in zip(protocol_folds(prepared, lib, protocol, seed), chosen):
+        inside = np.zeros(len(judged), dtype=bool)
+        inside[[where[i] for i in test if i in where]] = True
+        train = [i for k, i in enumerate(judged) if not inside[k]]
+        model = fit_logistic(x[~inside & found], y[~inside & found], SEMANTIC_FEATURES)
+        params, curve = past_models(prepared, lib, params, train, train_allowed)
+        models = Models(model, model, curve)
+        wl = replace(weights, library=params)
+        for k in np.flatnonzero(inside):
+            i = judged[k]
+            out["none"][0][k] = model.probability(x[k]) if found[k] else 0.0
+            rec = lib.recalled(i, test_allowed(i), params, n_docs)
+            ev = evidence_of(engine, replace(prepared[i], signals=replace(prepared[i].signals, recalled=rec)), wl,
+                             "hybrid")
+            out["library"][0][k] = judge(ev, models).score if ev is not None else 0.0
+            out["none"][1][k] = out["library"][1][k] = model.threshold
+    return out
+
+
+def fit_library(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights, models: Models
+                ) -> tuple[fusion.Weights, Models, dict[str, Any]]:
+    """The answer library's parameters (how close past questions count in ranking, in the verdict
+    and as drafts), with held-out figures under both protocols beside the same folds without a
+    library; then the parameters fitted on every query, each recalling only other sources."""
+    lib = dev_library(engine, prepared)
+    report: dict[str, Any] = {"library": f"{len(lib.entries)} dev questions of kinds {', '.join(LIBRARY_KINDS)}",
+                              "grid": {k: list(v) for k, v in RECALL_GRID.items()}}
+    for protocol in ("leave-source-out", "random folds"):
+        held, chosen = library_cross_validation(engine, prepared, lib, protocol)
+        verdicts = verdict_cross_validation(engine, prepared, lib, weights, protocol, chosen)
+        judged = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
+        y = np.array([prepared[i].query.answerable for i in judged])
+        first = np.array([i < 55 for i in judged])
+        report[protocol] = {
+            name: {"ranking": {"all": table(prepared, held[name]),
+                               "first_55": table(prepared, held[name], lambda i: i < 55)},
+                   "verdict": {"all": judgement_report([verdicts[name]], y, np.ones(len(y), dtype=bool)),
+                               "first_55": judgement_report([verdicts[name]], y, first)}}
+            for name in ("none", "library")}
+        report[protocol]["fold_parameters"] = [p.to_dict() for p in chosen]
+    own_source_out = lambda i: lib.allowed(i, {lib.source[i]})  # noqa: E731
+    params = fit_recall(engine, prepared, lib, weights, range(len(prepared)), own_source_out)
+    params, curve = past_models(prepared, lib, params, range(len(prepared)), own_source_out)
+    report["protocol"] = ("library parameters by grid search on the ranking objective; the reuse similarity where the "
+                          f"closest past answer was right ≥ {REUSE_PRECISION:.0%} of the time; the verdict's term by "
+                          "logistic regression of the closest past question's agreement on its similarity; "
+                          "held out by leave-source-out (each source in turn: neither its questions nor, for "
+                          "training queries, their own source in the library) and by 5-fold cross-validation "
+                          f"(seed {SEED}; the library holds the other folds), base weights refitted per fold; "
+                          "shipped: fitted on every query, each recalling only other sources")
+    return replace(weights, library=params), replace(models, past=curve, fitted={**models.fitted, "library": report}), \
+        report
+
+
+def library_protocols(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights, models: Models
+                      ) -> dict[str, dict[str, Any]]:
+    """What `kijun eval` shows beside its own figures: the set's own questions as the library under
+    both protocols, with the shipped weights and parameters (nothing refitted: `kijun fit` reports
+    the figures held out from the fitting too). Per protocol: the ranking table and the verdict."""
+    lib = dev_library(engine, prepared)
+    n_docs = len(engine.table)
+    judged = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
+    y = np.array([prepared[i].query.answerable for i in judged])
+    out: dict[str, dict[str, Any]] = {}
+    for protocol in ("none", "leave-source-out", "random folds"):
+        rows: list[tuple[float, float, float] | None] = [None] * len(prepared)
+        scores = np.zeros(len(judged))
+        where = {i: k for k, i in enumerate(judged)}
+        fold_list = [(list(range(len(prepared))), None, None)] if protocol == "none" \
+            else protocol_folds(prepared, lib, protocol)
+        for test, _, test_allowed in fold_list:
+            for i in test:
+                rec = lib.recalled(i, test_allowed(i), weights.library, n_docs) if test_allowed else None
+                p = replace(prepared[i], signals=replace(prepared[i].signals, recalled=rec))
+                if p.query.answerable:
+                    rows[i] = query_metrics(engine, p, weights)
+                if i in where:
+                    ev = evidence_of(engine, p, weights, "hybrid")
+                    scores[where[i]] = judge(ev, models).score if ev is not None else 0.0
+        threshold = np.full(len(judged), models.semantic.threshold)
+        out[protocol] = {"ranking": {"all": table(prepared, rows), "first_55": table(prepared, rows, lambda i: i < 55)},
+                         "verdict": judgement_report([(scores, threshold)], y, np.ones(len(y), dtype=bool))}
+    return out

@@ -7,7 +7,9 @@ Four signals, each normalised per query so scales are comparable:
 * passage  — best-passage cosine, min-max over the documents that have text;
 * sentence — best-sentence cosine, min-max likewise.
 
-hybrid(d) = Σ weight(signal) · signal(d). How far the keyword signal is trusted depends
+hybrid(d) = Σ weight(signal) · signal(d), plus, when the answer library holds past questions
+close to this one, its weight × how strongly they confirmed d's criterion
+(`search.library.recall`; 0 with an empty library). How far the keyword signal is trusted depends
 on the query's shape: a long pasted question (many words, generic ones among them), a
 short term the user typed, or an English question (the document is Japanese, so its
 English words match little but incidental text). The weights are fitted on the dev set
@@ -28,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from indexer.keyword_index import LONG_QUERY_TOKENS  # a pasted question rather than a term (mode-C words)
+from search.library.recall import RecallParams
 
 SHAPES = ("long", "short", "latin")
 LATIN_SHARE = 0.5  # share of letters that are Latin: an English question
@@ -69,6 +72,7 @@ class Weights:
     passage: float
     sentence: float
     coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
+    library: RecallParams = field(default_factory=RecallParams)  # how close past questions count
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
 
     def of(self, signal: str, shape: str, coverage: float = 1.0) -> float:
@@ -78,13 +82,22 @@ class Weights:
 
     def to_dict(self) -> dict[str, Any]:
         return {"keyword": dict(self.keyword), "synonym": self.synonym, "passage": self.passage,
-                "sentence": self.sentence, "coverage": self.coverage, "fitted": dict(self.fitted)}
+                "sentence": self.sentence, "coverage": self.coverage, "library": self.library.to_dict(),
+                "fitted": dict(self.fitted)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Weights":
         return cls(keyword={s: float(d["keyword"][s]) for s in SHAPES}, synonym=float(d["synonym"]),
                    passage=float(d["passage"]), sentence=float(d["sentence"]),
-                   coverage=float(d.get("coverage", 0.0)), fitted=d.get("fitted", {}))
+                   coverage=float(d.get("coverage", 0.0)), library=RecallParams.from_dict(d.get("library", {})),
+                   fitted=d.get("fitted", {}))
+
+
+PROFILE = Weights(keyword={s: 0.4 for s in SHAPES}, synonym=0.0, passage=0.6, sentence=0.0)
+"""Fixed, not fitted: how a result is summed up to compare two questions by what they find
+(`search.library.recall.profile`); fitting it would make the past questions' profiles change
+with every refit."""
+PROFILE_SIGNALS = ("keyword", "passage")
 
 
 def load_weights(path: Path = WEIGHTS_FILE) -> Weights:

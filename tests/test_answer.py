@@ -90,7 +90,9 @@ def test_a_no_match_verdict_gets_candidates_but_no_draft(judged):
     assert len(a.candidates) == 3 and all(c.text for c in a.candidates)
     cells = qa.answer_cells(a)
     assert (cells["判定"], cells["確信度"], cells["回答案"]) == ("要確認", "低", "")
-    assert cells["該当基準"] == a.candidates[0].label and cells["他の候補"]  # still there, for a person to check
+    # no 該当基準 (a returned sheet's 該当基準 is always one somebody confirmed): every candidate under 他の候補
+    assert cells["該当基準"] == "" and cells["他の候補"] == "、".join(c.label for c in a.candidates)
+    assert cells["回答の出典"] == ""
     assert cells["引用(AWSの対応状況)"] == cells["引用(お客様が統制すべき内容)"] == ""
 
 
@@ -164,7 +166,7 @@ def test_table_rows_name_where_each_question_came_from():
 
     a = Answer("q1", "no_match", "low", 0.1, (Candidate(("実1",), 0.5, "x"), Candidate(("実57", "実58"), 0.4, "y")))
     assert qa.table_rows([a]) == [["No.", "質問", *ANSWER_COLUMNS],
-                                  [1, "q1", "要確認", "実1", "低", "", "", "", "実57 / 実58"]]
+                                  [1, "q1", "要確認", "", "低", "", "", "", "実1、実57 / 実58", ""]]
     rows = [QuestionRow("チェックシート", 9, "q1")]
     assert qa.table_rows([a], rows)[0][:4] == ["No.", "シート", "行", "質問"]
     assert qa.table_rows([a], rows)[1][:4] == [1, "チェックシート", 9, "q1"]

@@ -18,7 +18,7 @@ from search.app import cli
 from test_sheet import _load, assert_preserved
 
 PASSWORD_ROW, CANTEEN_ROW = 9, 17  # rows of the cloud check sheet's questions (see tests/test_sheet.py)
-NEW_COLUMNS = range(7, 14)  # G–M, right of the table's last column F
+NEW_COLUMNS = range(7, 15)  # G–N, right of the table's last column F
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +62,7 @@ def test_answers_go_into_a_copy_of_the_users_workbook(run, cloud, doc, tmp_path)
     assert "cloud.xlsx: sheet '表紙' ignored: cover, history, example or instructions sheet" in err
     assert "9 questions answered" in err and f"→ {out}:" in err
     assert "sheet 'チェックシート': G 判定, H 該当基準, I 確信度, J 回答案, K 引用(AWSの対応状況), " \
-           "L 引用(お客様が統制すべき内容), M 他の候補" in err
+           "L 引用(お客様が統制すべき内容), M 他の候補, N 回答の出典" in err
 
     assert_preserved(cloud, out, {"チェックシート": NEW_COLUMNS})
     ws = _load(out)["チェックシート"]
@@ -78,7 +78,7 @@ def test_answers_go_into_a_copy_of_the_users_workbook(run, cloud, doc, tmp_path)
     canteen = {name: ws.cell(CANTEEN_ROW, c).value for name, c in zip(qa.ANSWER_COLUMNS, NEW_COLUMNS)}
     assert ws.cell(CANTEEN_ROW, 3).value == "社員食堂のメニューを公開していますか。"
     assert canteen["判定"] == "要確認" and not canteen["回答案"] and not canteen["引用(AWSの対応状況)"]
-    assert canteen["該当基準"] and canteen["他の候補"]  # candidates, for a person to check
+    assert not canteen["該当基準"] and canteen["他の候補"]  # candidates, for a person to check
 
 
 def test_answer_column_writes_the_draft_into_their_column(run, cloud, judged, monkeypatch, tmp_path):
@@ -90,8 +90,8 @@ def test_answer_column_writes_the_draft_into_their_column(run, cloud, judged, mo
     assert result.exit_code == 0, result.output
     assert "J 回答案" not in result.stderr and "E 回答案 (existing column)" in result.stderr
     ws = _load(out)["チェックシート"]
-    assert [ws.cell(4, c).value for c in range(7, 13)] == [n for n in qa.ANSWER_COLUMNS if n != "回答案"]
-    assert ws.cell(4, 5).value == "補足説明" and ws.cell(4, 13).value is None
+    assert [ws.cell(4, c).value for c in range(7, 14)] == [n for n in qa.ANSWER_COLUMNS if n != "回答案"]
+    assert ws.cell(4, 5).value == "補足説明" and ws.cell(4, 14).value is None
     assert ws.cell(PASSWORD_ROW, 5).value.split("\n")[0].endswith("[実26]")
 
 

@@ -358,7 +358,8 @@ def test_correcting_the_detection_rereads_the_kept_upload(client, cloud):
     r = client.post("/answer", data={"token": token, "column": "確認項目", "answer_column": "補足説明"})
     assert r.status_code == 200 and "J 回答案" not in r.text and "E 回答案(既存の列)" in r.text
     ws = load_workbook(io.BytesIO(client.get(f"/answer/{token}/filled").content))["チェックシート"]
-    assert ws["E4"].value == "補足説明" and ws["L4"].value == "他の候補" and ws["M4"].value is None
+    assert ws["E4"].value == "補足説明" and ws["L4"].value == "他の候補" and ws["M4"].value == "回答の出典"
+    assert ws["N4"].value is None
 
 
 def test_a_sheet_without_a_question_column_keeps_the_upload_for_a_correction(client):

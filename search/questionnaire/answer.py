@@ -37,6 +37,8 @@ from corpus.documents import CRITERION
 from corpus.passages import normalize_passage, split_sentences
 from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
+from search.library.recall import Precedent
+from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
 from search.errors import QueryError, UnknownMode
 from search.query import DEFAULT_MODE
 
@@ -51,10 +53,13 @@ MAX_DRAFT_SENTENCES = 3
 MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
 CUSTOMER_MARK = "（お客様の統制）"
 
-ANSWER_COLUMNS = ("判定", "該当基準", "確信度", "回答案", "引用(AWSの対応状況)", "引用(お客様が統制すべき内容)",
-                  "他の候補")
+VERDICT_COLUMN, CRITERIA_COLUMN, DRAFT_COLUMN, ORIGIN_COLUMN = "判定", "該当基準", "回答案", "回答の出典"
+ANSWER_COLUMNS = (VERDICT_COLUMN, CRITERIA_COLUMN, "確信度", DRAFT_COLUMN, "引用(AWSの対応状況)",
+                  "引用(お客様が統制すべき内容)", "他の候補", ORIGIN_COLUMN)
 """The columns added to the user's check sheet, in order (see README: the questionnaire workflow)."""
-DRAFT_COLUMN = "回答案"
+FROM_DOCUMENT = "文書から引用"
+FROM_PAST = "過去の回答"
+PAST_MARK = "（過去の回答: {source}）"
 
 
 class QuestionnaireError(ValueError):
@@ -106,6 +111,7 @@ class Answer:
     customer_quote: str = ""  # its whole お客様が統制すべき内容, likewise
     note: str = ""  # why there is no draft or no candidate
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    past: Precedent | None = None  # the past answer this draft reuses (answer library)
 
     @property
     def answered(self) -> bool:
@@ -126,6 +132,7 @@ class Answer:
             "matches": [c.to_dict() for c in self.candidates]}
         if self.note:
             d["note"] = self.note
+        d["past"] = self.past.to_dict() if self.past is not None else None
         return d
 
 
@@ -137,16 +144,24 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
     """One answer per non-blank question, in order (a question asked twice is searched once)."""
     if not 1 <= int(top) <= MAX_TOP:
         raise QuestionnaireError(f"top must be between 1 and {MAX_TOP}, got {top}")
-    seen: dict[str, Answer] = {}
-    out = []
-    for raw in questions:
-        q = str(raw).strip()
-        if not q:
-            continue
-        if q not in seen:
-            seen[q] = _answer(engine, q, mode, int(top))
-        out.append(seen[q])
-    return out
+    asked = [q for q in (str(raw).strip() for raw in questions) if q]
+    distinct = list(dict.fromkeys(asked))
+    vectors = _vectors(engine, distinct, mode)
+    seen = {q: _answer(engine, q, mode, int(top), v) for q, v in zip(distinct, vectors)}
+    return [seen[q] for q in asked]
+
+
+def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[Any]:
+    """Every question's embedding in one batch (the model's cost per text falls with the batch);
+    None for each where no vector is needed or the model cannot load (the search says why)."""
+    from indexer.encoder import ModelUnavailable
+
+    if mode not in ("semantic", "hybrid") or not questions:
+        return [None] * len(questions)
+    try:
+        return list(engine.encode_queries([q[:MAX_QUESTION_CHARS] for q in questions]))
+    except ModelUnavailable:
+        return [None] * len(questions)
 
 
 def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
@@ -158,9 +173,9 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
     return answers
 
 
-def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
+def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> Answer:
     try:
-        result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True)
+        result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True, vector=vector)
     except UnknownMode as e:
         raise QuestionnaireError(str(e)) from None
     except QueryError as e:
@@ -171,6 +186,9 @@ def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
         status, confidence, score = ANSWERED, "high", None
     else:
         status, confidence, score = result.match.status, result.match.confidence, result.match.score
+    past = next((p for p in result.library if p.reused), None)
+    if past is not None:
+        return _from_past(engine, q, status, confidence, score, candidates, past, result.warnings)
     if not candidates:  # nothing to cite (an unknown ID, or only change-history entries): a person must look
         return Answer(q, NO_MATCH, "low", score, note="該当する基準がありません", warnings=result.warnings)
     if status != ANSWERED:
@@ -184,6 +202,22 @@ def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
     return Answer(q, status, confidence, score, candidates, draft=draft,
                   aws_quote=without_boilerplate(engine.doc.text_of(c).aws_status, d),
                   customer_quote=without_boilerplate(c.customer_controls, d), note=note, warnings=result.warnings)
+
+
+def _from_past(engine: Engine, q: str, status: str, confidence: str, score: float | None,
+               candidates: tuple[Candidate, ...], past: Precedent, warnings: tuple[str, ...]) -> Answer:
+    """The answer a person sent for (nearly) this question, marked with where it came from; the
+    criteria they confirmed, quoted as the document's drafts are."""
+    e = past.entry
+    mark = PAST_MARK.format(source=e.source.label)
+    draft = f"{e.answer.rstrip()}\n{mark}" if e.answer.strip() else mark
+    quotes = ("", "")
+    if e.criteria and e.criteria[0] in engine.doc:
+        c = engine.doc.get(e.criteria[0])
+        d = engine.table[c.id]
+        quotes = (without_boilerplate(engine.doc.text_of(c).aws_status, d), without_boilerplate(c.customer_controls, d))
+    return Answer(q, status, confidence, score, candidates, draft=draft, aws_quote=quotes[0], customer_quote=quotes[1],
+                  warnings=warnings, past=past)
 
 
 def _candidate(engine: Engine, h: Hit) -> Candidate:
@@ -291,17 +325,28 @@ def _idf(table: DocumentTable) -> dict[str, float]:
 
 
 def answer_cells(a: Answer) -> dict[str, str]:
-    """The values of ANSWER_COLUMNS for one answer. A 要確認 row names its candidates but
-    quotes nothing, so nothing unchecked is pasted into a reply."""
-    first = a.candidates[0] if a.candidates else None
+    """The values of ANSWER_COLUMNS for one answer. A 要確認 row quotes nothing and names no
+    該当基準 (its candidates are under 他の候補), so nothing unchecked is pasted into a reply and a
+    該当基準 in a returned sheet is one the document answered or a person confirmed. A reused past
+    answer brings the criteria that were confirmed with it."""
+    if a.past is not None:
+        confirmed = a.past.entry.criteria
+        criteria, others = "、".join(confirmed), [c.label for c in a.candidates if c.id not in confirmed]
+        origin = FROM_PAST if a.past.entry.answered else f"{FROM_PAST}（{VERDICT_LABELS[NOT_IN_DOCUMENT]}）"
+    elif a.answered:
+        criteria = a.candidates[0].label if a.candidates else ""
+        others, origin = [c.label for c in a.candidates[1:]], FROM_DOCUMENT if a.draft else ""
+    else:
+        criteria, others, origin = "", [c.label for c in a.candidates], ""
     return {
-        "判定": a.status_label,
-        "該当基準": first.label if first else "",
+        VERDICT_COLUMN: a.status_label,
+        CRITERIA_COLUMN: criteria,
         "確信度": a.confidence_label,
         DRAFT_COLUMN: a.draft or (f"（{a.note}）" if a.answered and a.note else ""),
         "引用(AWSの対応状況)": a.aws_quote,
         "引用(お客様が統制すべき内容)": a.customer_quote,
-        "他の候補": "、".join(c.label for c in a.candidates[1:]),
+        "他の候補": "、".join(others),
+        ORIGIN_COLUMN: origin,
     }
 
 

@@ -49,6 +49,27 @@ def read_questionnaire(source: Path | str | bytes, filename: str, *, sheet: str 
 
 
 
+def row_cells(source: Path | str | bytes, filename: str, q: Questionnaire) -> dict[tuple[str | None, int],
+                                                                                tuple[str, ...]]:
+    """Every cell of each question row, as text (column 1 first): what the other columns of a
+    returned check sheet say about its questions. `q` must have been read from this file."""
+    data = load_bytes(source, filename)
+    wanted = {(r.sheet, r.row) for r in q.questions}
+    if format_of(data, filename) not in EXCEL_FORMATS:
+        records = parse_text(data, filename).records
+        return {(None, r): tuple(cell_text(v) for v in records[r - 1]) for _, r in wanted if r <= len(records)}
+    wb = _open_workbook(data, filename, read_only=True, data_only=True)
+    try:
+        out = {}
+        for table in q.tables:
+            grid = _sheet_grid(wb[table.sheet])
+            out.update({(table.sheet, r.row): tuple(cell_text(v) for v in grid[r.row - 1])
+                        for r in table.questions if r.row <= len(grid)})
+        return out
+    finally:
+        wb.close()
+
+
 def _read_text(data: bytes, filename: str, sheet: str | None, header_row: int | None,
                column: str | int | None) -> Questionnaire:
     tf = parse_text(data, filename)
@@ -292,7 +313,7 @@ def _plain_list(grid: list[list[Any]], formulas: list[list[Any]] | None, filenam
     if column is not None:
         if _is_column_name(column):
             return None  # a column named by its header needs a header row
-        qcol = _resolve_column([None] * width, column, filename, where, 0)
+        qcol = resolve_column([None] * width, column, filename, where, 0)
     else:
         scored = []
         for c in range(1, width + 1):
@@ -342,7 +363,7 @@ def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, f
                      warns: list[str]) -> int:
     header = grid[hr - 1]
     if column is not None:
-        return _resolve_column(header, column, filename, where, hr)
+        return resolve_column(header, column, filename, where, hr)
     body = grid[hr:]
     candidates = []
     unknown = []
@@ -388,7 +409,9 @@ def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:
     return sentences, total
 
 
-def _resolve_column(header: list[Any], column: str | int, filename: str, where: str, hr: int) -> int:
+def resolve_column(header: Sequence[Any], column: str | int, filename: str, where: str, hr: int,
+                   flag: str = "--column") -> int:
+    """A column named by its header, its number (1 = first) or its letter; UnknownColumn naming `flag`."""
     width = max(len(header), 1)
     n: int | None = None
     if isinstance(column, int) or column.strip().isdecimal():
@@ -406,10 +429,10 @@ def _resolve_column(header: list[Any], column: str | int, filename: str, where: 
         return n
     if not hr:
         raise UnknownColumn(f"{filename}: {where}: no column {column!r}, and no header row to find it by name; "
-                            "give --column as a number (1 = first column) or a letter such as C.")
+                            f"give {flag} as a number (1 = first column) or a letter such as C.")
     names = ", ".join(repr(cell_text(v)) for v in header if cell_text(v)) or "(no cells)"
     raise UnknownColumn(f"{filename}: {where}: no column {column!r}; the header row {hr} has {names}. "
-                        "Give --column as a header name, a number (1 = first column) or a letter such as C.")
+                        f"Give {flag} as a header name, a number (1 = first column) or a letter such as C.")
 
 
 def _is_column_name(column: str | int | None) -> bool:

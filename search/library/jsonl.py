@@ -1,0 +1,141 @@
+"""The answer library as JSONL: the backup `kijun library export` writes and `add` reads back,
+and graded query sets in the dev-set format (`eval/dev.jsonl`).
+
+Two shapes, told apart by each line's keys:
+
+* an exported entry — ``{"id", "question", "criteria", "answer", "verdict", "source": {"file",
+  "sheet", "row", "sha256", "imported_at"}}``: read back exactly as it was (same ID, same
+  source), so export → add restores the library;
+* a graded query — ``{"query", "relevant": {"実26": 2, "実23": 1}, "answerable": false, …}``:
+  the criteria graded above 0, best grade first; ``answerable: false`` (or nothing graded) is
+  該当なし. Its source is this file, its row the line number.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO, Any
+
+from corpus.vocabulary import normalize_id
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT, VERDICTS, Entry,
+                                  Source, check_entry, entry_id, now)
+
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a backup of ~100,000 entries
+MAX_ENTRIES = 200_000
+
+
+class LibraryFileError(ValueError):
+    """A JSONL file that cannot be added; the message names the line and what to fix."""
+
+
+def write(entries: Iterable[Entry], out: IO[str]) -> int:
+    """One JSON object per line (UTF-8, not ASCII-escaped); returns how many."""
+    n = 0
+    for e in entries:
+        out.write(json.dumps(e.to_dict(), ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def read(path: Path, *, name: str | None = None) -> list[Entry]:
+    """Every entry of a JSONL file (either shape); LibraryFileError on the first bad line, so a
+    file is added whole or not at all."""
+    name = name or path.name
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise LibraryFileError(f"{name}: {size / 1024 / 1024:.0f} MB is more than the "
+                                   f"{MAX_FILE_BYTES // 1024 // 1024} MB a library file may be; split it")
+        data = path.read_bytes()
+    except OSError as e:
+        raise LibraryFileError(f"cannot read {path}: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise LibraryFileError(f"{name}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    sha = hashlib.sha256(data).hexdigest()
+    imported_at = now()
+    out = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if len(out) >= MAX_ENTRIES:
+            raise LibraryFileError(f"{name}: more than {MAX_ENTRIES:,} entries; split the file")
+        out.append(_entry(line, lineno, name, sha, imported_at))
+    if not out:
+        raise LibraryFileError(f"{name}: no entries (one JSON object a line, as `kijun library export` writes)")
+    return out
+
+
+def _entry(line: str, lineno: int, name: str, sha: str, imported_at: str) -> Entry:
+    where = f"{name}:{lineno}"
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise LibraryFileError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(obj, dict):
+        raise LibraryFileError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    try:
+        entry = _exported(obj) if "question" in obj else _graded(obj, name, lineno, sha, imported_at)
+        check_entry(entry)
+    except (KeyError, TypeError, ValueError) as e:
+        what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+        raise LibraryFileError(f"{where}: {what} (lines are entries as `kijun library export` writes them, "
+                               'or graded queries: {"query": …, "relevant": {"実26": 2}})') from None
+    return entry
+
+
+def _exported(obj: dict[str, Any]) -> Entry:
+    s = obj["source"]
+    if not isinstance(s, dict):
+        raise TypeError("source must be an object")
+    row = s.get("row")
+    if row is not None and (isinstance(row, bool) or not isinstance(row, int)):
+        raise TypeError("source.row must be a number")
+    verdict = obj["verdict"]
+    if verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
+    return Entry(_text(obj, "id", 64), _text(obj, "question", MAX_QUESTION_CHARS), _criteria(obj["criteria"]),
+                 _text(obj, "answer", MAX_ANSWER_CHARS, empty=True), verdict,
+                 Source(_text(s, "file", 1000), _optional(s.get("sheet")), row, _text(s, "sha256", 64),
+                        _text(s, "imported_at", 64)))
+
+
+def _graded(obj: dict[str, Any], name: str, lineno: int, sha: str, imported_at: str) -> Entry:
+    relevant = obj["relevant"]
+    if not isinstance(relevant, dict) or any(isinstance(g, bool) or not isinstance(g, int) for g in relevant.values()):
+        raise TypeError('relevant must map criterion IDs to grades, e.g. {"実26": 2}')
+    graded = [cid for cid, g in sorted(relevant.items(), key=lambda kv: -kv[1]) if g > 0]
+    answered = bool(graded) and obj.get("answerable", True) is not False
+    return Entry(entry_id(name, None, lineno), _text(obj, "query", MAX_QUESTION_CHARS),
+                 _criteria(graded) if answered else (), "", ANSWERED if answered else NOT_IN_DOCUMENT,
+                 Source(name, None, lineno, sha, imported_at))
+
+
+def _text(obj: dict[str, Any], key: str, limit: int, *, empty: bool = False) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise TypeError(f"{key} must be a non-empty string")
+    if len(value) > limit:
+        raise ValueError(f"{key} is {len(value):,} characters; at most {limit:,}")
+    return value
+
+
+def _optional(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("source.sheet must be a string or null")
+    return value
+
+
+def _criteria(values: Any) -> tuple[str, ...]:
+    if not isinstance(values, list):
+        raise TypeError("criteria must be a list of IDs such as 実26")
+    out = []
+    for v in values:
+        cid = normalize_id(v) if isinstance(v, str) else None
+        if cid is None:
+            raise ValueError(f"{v!r} is not a criterion ID (IDs look like 実26, 監3, 統20)")
+        out.append(cid)
+    return tuple(dict.fromkeys(out))

@@ -1,0 +1,158 @@
+"""Returned check sheets: what a person confirmed, read into answer-library entries.
+
+Two kinds of sheet are read the same way, the question table found as `kijun answer` finds it:
+
+* a sheet `kijun answer` filled and a person then edited. The person's 該当基準 and 判定 are
+  the truth: 判定 of 該当なし / 対象外 / 回答不要 / N/A / not applicable means the document does
+  not cover the question; otherwise the criteria in 該当基準 (実26、実27 / 実57・実58 / 26 / 監 3)
+  are confirmed — an untouched 回答候補あり row counts, it was sent. A row still 要確認 with no
+  criterion is skipped and listed. The answer sent is the 回答案 column, or the column the draft
+  went into (`answer_column`);
+* any answered sheet: the answer column (`answer_column`), the criteria column
+  (`criteria_column`) if it has one, and criteria cited in the answer text ([実26]). An answer
+  that is only 該当なし (or N/A …) is a 該当なし entry.
+
+Nothing here writes: `search.library.store.Library.replace` stores what this reads, one
+transaction per file.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.records import Document
+from corpus.vocabulary import ids_in, ids_in_cell
+from search.answerability import NO_MATCH, STATUS_LABELS
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT, Entry, Source,
+                                  entry_id, now)
+from search.questionnaire.answer import CRITERIA_COLUMN, DRAFT_COLUMN, VERDICT_COLUMN
+from search.questionnaire.checksheet import Questionnaire, QuestionTable, SheetError, fold, load_bytes
+from search.questionnaire.reader import read_questionnaire, resolve_column, row_cells
+
+NOT_IN_DOCUMENT_WORDS = ("該当なし", "該当無し", "非該当", "対象外", "回答不要", "n/a", "na", "not applicable")
+"""What a person writes in 判定 (or as the whole answer) for a question this document does not cover."""
+
+SKIP_UNCONFIRMED = "still 要確認 with no criterion"
+SKIP_NO_CRITERION = "no criterion given"
+SKIP_UNKNOWN = "names a criterion this document does not have"
+
+
+@dataclass(frozen=True)
+class SkippedQuestion:
+    sheet: str | None
+    row: int
+    question: str
+    reason: str  # one of the SKIP_ reasons
+    detail: str = ""  # e.g. the unknown IDs
+
+
+@dataclass(frozen=True)
+class Returned:
+    """What one returned file holds for the library."""
+
+    filename: str
+    questionnaire: Questionnaire
+    entries: tuple[Entry, ...]
+    skipped: tuple[SkippedQuestion, ...]
+
+    @property
+    def answered(self) -> int:
+        return sum(e.answered for e in self.entries)
+
+    @property
+    def not_in_document(self) -> int:
+        return len(self.entries) - self.answered
+
+
+def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, sheet: str | None = None,
+                  header_row: int | None = None, column: str | int | None = None,
+                  answer_column: str | None = None, criteria_column: str | None = None) -> Returned:
+    """The entries a returned check sheet confirms, and the question rows it does not (and why)."""
+    data = load_bytes(source, filename)
+    q = read_questionnaire(data, filename, sheet=sheet, header_row=header_row, column=column)
+    cells = row_cells(data, filename, q)
+    sha, imported_at = hashlib.sha256(data).hexdigest(), now()
+    entries: list[Entry] = []
+    skipped: list[SkippedQuestion] = []
+    for table in q.tables:
+        cols = _columns(table, filename, answer_column, criteria_column)
+        for r in table.questions:
+            row = cells.get((r.sheet, r.row), ())
+            value = {name: (row[c - 1] if c is not None and c - 1 < len(row) else "") for name, c in cols.items()}
+            outcome = _outcome(value, doc)
+            if isinstance(outcome, tuple):
+                skipped.append(SkippedQuestion(r.sheet, r.row, r.text, *outcome))
+                continue
+            verdict, criteria = outcome
+            entries.append(Entry(entry_id(filename, r.sheet, r.row), r.text[:MAX_QUESTION_CHARS], criteria,
+                                 value["answer"][:MAX_ANSWER_CHARS], verdict,
+                                 Source(filename, r.sheet, r.row, sha, imported_at)))
+    return Returned(filename, q, tuple(entries), tuple(skipped))
+
+
+def _columns(table: QuestionTable, filename: str, answer_column: str | None,
+             criteria_column: str | None) -> dict[str, int | None]:
+    """Where the verdict, the criteria and the answer are (None: the sheet has no such column)."""
+    where = f"sheet {table.sheet!r}" if table.sheet is not None else filename
+
+    def find(given: str | None, flag: str, default: str) -> int | None:
+        if given:
+            c = resolve_column(table.headers, given, filename, where, table.header_row, flag)
+            if c == table.question_column:
+                raise SheetError(f"{filename}: {where}: {flag} {given!r} is the question column; "
+                                 "name the column that holds the answers")
+            return c
+        return next((c for c, h in enumerate(table.headers, 1) if fold(h) == fold(default)), None) \
+            if table.has_header else None
+
+    cols = {"verdict": find(None, "", VERDICT_COLUMN), "criteria": find(criteria_column, "--criteria-column",
+                                                                         CRITERIA_COLUMN),
+            "answer": find(answer_column, "--answer-column", DRAFT_COLUMN)}
+    if cols["answer"] is None and cols["criteria"] is None:
+        raise SheetError(f"{filename}: {where}: neither a {DRAFT_COLUMN} nor a {CRITERIA_COLUMN} column — not a sheet "
+                         "kijun answered; name the answer column with --answer-column (and the criteria column "
+                         "with --criteria-column if it has one)")
+    return cols
+
+
+def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]] | tuple[str, str]:
+    """(verdict, criteria) for a confirmed row, or (skip reason, detail)."""
+    verdict, answer = value["verdict"], value["answer"]
+    if _says_not_in_document(verdict) or _says_not_in_document(answer):
+        return NOT_IN_DOCUMENT, ()
+    criteria = ids_in_cell(value["criteria"]) or ids_in(answer)
+    if not criteria:
+        unconfirmed = fold(verdict) == fold(STATUS_LABELS[NO_MATCH])
+        return (SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION), ""
+    unknown = [c for c in criteria if not _known(c, doc)]
+    if unknown:
+        return SKIP_UNKNOWN, "、".join(unknown)
+    return ANSWERED, tuple(criteria)
+
+
+def _says_not_in_document(text: str) -> bool:
+    t = re.sub(r"[\s。．.、,]+", "", unicodedata.normalize("NFKC", text or "")).lower()
+    return t in {re.sub(r"\s+", "", w) for w in NOT_IN_DOCUMENT_WORDS}
+
+
+def _known(cid: str, doc: Document) -> bool:
+    """A criterion, or an ID the change history speaks of (統20)."""
+    return cid in doc or any(cid in r.ids for r in doc.revisions)
+
+
+def describe(returned: Returned) -> list[str]:
+    """What an import found, one line per fact (for stderr)."""
+    lines = [f"{returned.filename}: {len(returned.entries)} confirmed ({returned.answered} answered, "
+             f"{returned.not_in_document} 該当なし), {len(returned.skipped)} skipped"]
+    for s in returned.skipped:
+        where = f"sheet {s.sheet!r} row {s.row}" if s.sheet is not None else f"row {s.row}"
+        detail = f": {s.detail}" if s.detail else ""
+        lines.append(f"  skipped {where} ({s.reason}{detail}): {_short(s.question)}")
+    return lines
+
+
+def _short(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"
