@@ -340,7 +340,7 @@ def test_upload_preview_then_download_the_filled_workbook(client, cloud, doc):
     assert "filename*=utf-8''%E3%83%81%E3%82%A7%E3%83%83%E3%82%AF%E3%82%B7%E3%83%BC%E3%83%88_%E5%9B%9E%E7%AD%94.xlsx" \
         .lower() in got.headers["content-disposition"].lower()
     ws = load_workbook(io.BytesIO(got.content))["チェックシート"]
-    assert [ws.cell(4, c).value for c in range(7, 14)] == list(qa.ANSWER_COLUMNS)
+    assert [ws.cell(4, c).value for c in range(7, 15)] == list(qa.ANSWER_COLUMNS)
     assert ws["G9"].value == "回答候補あり" and ws["H9"].value.startswith("実26")
     assert ws["J9"].value.split("\n")[0].endswith("[実26]") and ws["C9"].value == PASSWORD
     table = client.get(links[1]).content.decode("utf-8-sig")
