@@ -361,3 +361,38 @@ def test_an_embedding_index_fits_only_a_table_in_its_order(engine):
     reordered = DocumentTable(tuple(reversed(engine.table.documents)), engine.table.corpus_hash)
     assert store.mismatches(stored, same) == []
     assert store.mismatches(stored, embedding_index.wanted_meta(reordered, stored["model"])) == ["documents"]
+
+
+NOISE = ("（項目{n}）", " No.{n}", "※必須", "【必須】", "{n}. ", "(問{n})")
+
+
+def test_item_labels_do_not_move_the_verdict_or_the_top_criterion(engine):
+    """The same question with a check sheet's labels around it is the same question: over every dev
+    questionnaire item, each kind of label, same verdict and same first criterion."""
+    import json
+    from pathlib import Path
+
+    rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "eval/dev.jsonl")
+            .read_text(encoding="utf-8").splitlines() if line.strip()]
+    changed = []
+    for n, row in enumerate(r for r in rows if r["kind"] == "questionnaire"):
+        plain = engine.search(row["query"], limit=3)
+        for k, label in enumerate(NOISE):
+            noise = label.format(n=n + 1 + 10 * k)
+            noisy = noise + row["query"] if noise.endswith(" ") or noise.startswith("【") else row["query"] + noise
+            r = engine.search(noisy, limit=3)
+            if (r.match.status, r.ids[:1]) != (plain.match.status, plain.ids[:1]):
+                changed.append((row["query"][:30], noise))
+    assert changed == []
+
+
+def test_hybrid_folds_what_stands_below_the_fitted_floor(engine):
+    r = engine.search("パスワード", limit=20)
+    assert engine.weights.floor > 0 and r.above_floor is not None and 1 <= r.above_floor < len(r.hits)
+    assert r.shown[0].id == "実26" and r.shown + r.folded == r.hits
+    top = r.hits[0].score
+    assert all(h.score >= engine.weights.floor * top for h in r.shown)
+    assert all(h.score < engine.weights.floor * top for h in r.folded)
+    assert engine.search("パスワード", mode="keyword").above_floor is None  # keyword mode lists only matches
+    lookup = engine.search("実26")
+    assert lookup.above_floor is None and lookup.hits[0].named

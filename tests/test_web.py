@@ -225,7 +225,10 @@ def test_api_criterion_shows_borrowed_text_and_history(client, doc):
 
 
 def test_openapi_docs(client):
-    assert client.get("/docs").status_code == 200
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower() and "<script>" not in page.text
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200  # served by the app itself
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/search", "/api/criteria/{cid}", "/api/duplicates", "/api/answer"} <= set(paths)
 
