@@ -167,11 +167,12 @@ def test_unknown_criterion_is_404_with_message(client):
 
 
 def test_api_search_returns_the_documented_shape(client):
-    r = client.get("/api/search", params={"q": "パスワード", "mode": "keyword", "limit": 5})
+    r = client.get("/api/search", params={"q": "パスワード", "mode": "hybrid", "limit": 5})
     assert r.status_code == 200
     body = r.json()
     assert {"query", "mode", "hits", "warnings"} <= set(body)
-    assert body["query"] == "パスワード" and body["mode"] == "keyword" and body["warnings"] == []
+    assert body["query"] == "パスワード" and body["mode"] == "hybrid" and body["warnings"] == []
+    assert 1 <= body["above_floor"] < 5
     first = body["hits"][0]
     assert set(first) == HIT_KEYS
     assert (first["id"], first["kind"], first["series"], first["aws_role"], first["customer_role"]) == \
