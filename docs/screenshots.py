@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         shoot(phone, args.out / "phone.png", full_page=False)
         phone.close()
 
-        page.locator("ol.hits > li.card a.cid", has_text=CRITERION).first.click()
+        page.goto(base + "/criteria/" + CRITERION)
         page.locator("h1", has_text=CRITERION).wait_for()
         shoot(page, args.out / "criterion.png", full_page=True)
 
