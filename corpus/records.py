@@ -10,21 +10,21 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from corpus.vocabulary import normalize_id
+from messages import Explained, Message
 
 
-class UnknownCriterion(KeyError):
-    """An ID that is well-formed or not, but names no criterion in the corpus."""
+class UnknownCriterion(Explained, KeyError):
+    """An ID that is well-formed or not, but names no criterion in the corpus; `hint` says what
+    IDs look like, or which the corpus has."""
 
-    def __init__(self, raw: str, hint: str = "") -> None:
+    code = "unknown_criterion"
+
+    def __init__(self, raw: str, hint: Message) -> None:
         self.raw = raw
-        msg = f"no criterion {raw!r} in the corpus"
-        super().__init__(msg + (f"; {hint}" if hint else ""))
-
-    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
-        return str(self.args[0])
+        super().__init__(raw=raw, hint=hint)
 
 
 @dataclass(frozen=True)
@@ -120,11 +120,11 @@ class Document:
         """Look a criterion up by any spelling a user types (実２６, 実 26, 監3)."""
         cid = normalize_id(raw_id)
         if cid is None:
-            raise UnknownCriterion(raw_id, "IDs look like 実26 or 監3")
+            raise UnknownCriterion(raw_id, Message("ids_look_like"))
         try:
             return self._by_id[cid]
         except KeyError:
-            raise UnknownCriterion(raw_id, _range_hint(self.criteria)) from None
+            raise UnknownCriterion(raw_id, Message("corpus_range", {"ranges": self.id_ranges})) from None
 
     def __contains__(self, raw_id: str) -> bool:
         cid = normalize_id(raw_id)
@@ -135,6 +135,19 @@ class Document:
         if criterion.same_as and criterion.same_as in self._by_id:
             return self._by_id[criterion.same_as]
         return criterion
+
+    @cached_property
+    def id_ranges(self) -> tuple[str, ...]:
+        """The criterion IDs it has, per series: ("実1–実148", "監1–監5")."""
+        by_series: dict[str, list[int]] = {}
+        for c in self.criteria:
+            by_series.setdefault(c.id[0], []).append(c.number)
+        return tuple(f"{s}{min(n)}–{s}{max(n)}" for s, n in by_series.items())
+
+    def history_only(self, raw_id: str) -> str | None:
+        """The ID (統20) when it names no criterion but has change-history entries, else None."""
+        cid = normalize_id(raw_id)
+        return cid if cid is not None and cid not in self._by_id and self.revisions_for(cid) else None
 
     def revisions_for(self, cid: str) -> list[Revision]:
         return [r for r in self.revisions if cid in r.ids]
@@ -149,14 +162,6 @@ class Document:
         for r in self.revisions:
             h.update(json.dumps(r.to_dict(), ensure_ascii=False, sort_keys=True).encode("utf-8"))
         return h.hexdigest()
-
-
-def _range_hint(criteria: Iterable[Criterion]) -> str:
-    by_series: dict[str, list[int]] = {}
-    for c in criteria:
-        by_series.setdefault(c.id[0], []).append(c.number)
-    parts = [f"{s}{min(n)}–{s}{max(n)}" for s, n in by_series.items()]
-    return "the corpus has " + ", ".join(parts)
 
 
 def write_jsonl(doc: Document, path: Path) -> None:

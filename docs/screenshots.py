@@ -1,5 +1,6 @@
 """Regenerate the README screenshots: docs/search.png, docs/criterion.png, docs/answer.png,
-docs/answer-preview.png.
+docs/answer-preview.png, docs/no-match.png (a question the document does not answer) and
+docs/phone.png (the search page at a phone's 390 px).
 
     .venv/bin/python docs/screenshots.py [--data-dir DIR] [--out DIR]     (or: make screenshots)
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 QUERY = "パスワード"
+UNANSWERED = "サイバー保険に加入していますか。"
+PHONE = {"width": 390, "height": 844}
 CRITERION = "実26"
 QUESTIONS = ("パスワードの複雑さや有効期限について規定を設けていますか。",
              "データセンターの消火設備について説明してください。")
@@ -59,11 +62,23 @@ def main(argv: list[str] | None = None) -> int:
 
         page.goto(base + "/")
         page.locator("#q").fill(QUERY)
-        page.keyboard.press("Control+Enter")
+        page.keyboard.press("Enter")
         page.locator("ol.hits > li.card").first.wait_for()
         shoot(page, args.out / "search.png", full_page=False)
 
-        page.locator("ol.hits > li.card a.cid", has_text=CRITERION).first.click()
+        page.locator("#q").fill(UNANSWERED)
+        page.keyboard.press("Enter")
+        page.locator("p.nomatch").wait_for()
+        shoot(page, args.out / "no-match.png", full_page=False)
+
+        phone = ctx.new_page()
+        phone.set_viewport_size(PHONE)
+        phone.goto(base + "/?q=" + QUERY)
+        phone.locator("ol.hits > li.card").first.wait_for()
+        shoot(phone, args.out / "phone.png", full_page=False)
+        phone.close()
+
+        page.goto(base + "/criteria/" + CRITERION)
         page.locator("h1", has_text=CRITERION).wait_for()
         shoot(page, args.out / "criterion.png", full_page=True)
 

@@ -218,6 +218,17 @@ class EmbeddingIndex:
         """Per unit of passage kind, its row in `matrix` (document order)."""
         return self._groups[PASSAGE][0]
 
+    def sentence_cosines(self, doc: int, query_vector: np.ndarray) -> tuple[np.ndarray, float]:
+        """The query's cosine with each sentence of document `doc` (in the order `units` lists them:
+        passage by passage, `split_sentences` order), and its best cosine with any sentence at all."""
+        rows, _, docs, starts = self._groups[SENTENCE]
+        cos = self.matrix[rows] @ query_vector.astype(np.float32)
+        at = np.flatnonzero(docs == doc)
+        if not len(at):
+            return np.zeros(0, dtype=np.float32), float(cos.max()) if len(cos) else 0.0
+        end = starts[at[0] + 1] if at[0] + 1 < len(starts) else len(rows)
+        return cos[starts[at[0]]:end], float(cos.max())
+
     def similar_to(self, doc: int) -> tuple[np.ndarray, np.ndarray]:
         """Every document's similarity to document `doc`, from the stored vectors (no encoding): the
         best cosine between any passage of the one and any passage of the other (-inf: no passage),

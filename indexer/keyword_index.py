@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -28,8 +28,8 @@ from whoosh.fields import ID, TEXT, Schema
 from corpus.documents import FIELDS, DocumentTable, SearchDocument
 from corpus.passages import passage_settings
 from indexer import impact, store
-from indexer.analyzer import (analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, synonym_analyzer,
-                              synonyms, tokenize)
+from indexer.analyzer import (SudachiTokenizer, analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer,
+                              sudachi_morphemes, synonym_analyzer, synonyms, tokenize)
 
 FORMAT_VERSION = 2  # 2: impact arrays beside the Whoosh index
 TEXT_FIELDS = FIELDS
@@ -44,6 +44,10 @@ BM25 = {"B": 0.75, "K1": 1.2}
 # (対策, 管理, について…) only add noise; short queries keep every word.
 GENERIC_DF_SHARE = 0.3
 LONG_QUERY_TOKENS = 6
+# A partial match through character bigrams counts only when it holds more than this share of one
+# query word's bigrams: パスワード's ワー alone (in ネットワーク) is not the word.
+MOST_OF_A_WORD = 0.5
+AFFIX_POS = ("接頭辞", "接尾辞")
 
 Progress = Callable[[int, int], None]
 
@@ -271,6 +275,38 @@ class KeywordIndex:
                                                                           granularities=EXCLUSION_GRANULARITIES)],
                                  self.doc_count)
 
+    def containing_words(self, text: str) -> np.ndarray:
+        """Mask of the documents that contain one of the query's words: a mode-C or mode-A word (a
+        lone affix of a compound, 者 of 管理者, does not count), or more than MOST_OF_A_WORD of one
+        word's bigrams (a typo, パックアップ, or a word Sudachi splits otherwise). In a long question
+        the generic words, which do not rank either, do not count."""
+        if not text.strip():
+            return np.zeros(self.doc_count, dtype=bool)
+        qw = query_words(text)
+        long_query = _is_long(query_tokens(text))
+
+        def specific(g: str, tokens: Iterable[str]) -> list[int]:
+            m = self._impacts[g]
+            return [i for i in m.ids(tokens) if not (long_query and _generic(m.df_max[i], self.doc_count))]
+
+        mask = impact.containing([(self._impacts["c"], specific("c", qw.words)),
+                                  (self._impacts["a"], specific("a", qw.words))], self.doc_count)
+        grams = self._impacts["bg"]
+        runs: list[Q.Query] = []
+        for word in qw.grams.values():
+            need = int(len(word) * MOST_OF_A_WORD) + 1  # bigrams in a row
+            if len(specific("bg", word)) < need:  # even all its known bigrams would not be most of it
+                continue
+            counts = np.zeros(self.doc_count, dtype=np.int64)
+            for i in grams.ids(word):
+                counts[grams.docs[grams.indptr[i]:grams.indptr[i + 1]]] += 1
+            if ((counts >= need) & ~mask).any():  # scattered bigrams may still spell it: ask for them in a row
+                runs += [_gram_run(word[i:i + need]) for i in range(len(word) - need + 1)]
+        if runs:
+            with self._reading("searching") as s:
+                mask[list(s.docs_for_query(Q.Or(runs)))] = True
+        return mask
+
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:
         """Every document containing all the phrases (no limit: a gate, not a ranking)."""
         with self._reading("searching") as s:
@@ -334,6 +370,40 @@ class KeywordIndex:
         return q
 
 
+@dataclass(frozen=True)
+class QueryWords:
+    """What of a query is a word of its own: what matches and is highlighted."""
+
+    words: tuple[str, ...]  # normalised mode-C and mode-A words, affixes left out
+    affixes: tuple[str, ...]  # affixes (者 of 管理者, 性 of 機密性): a match only beside the word they attach to
+    grams: Mapping[str, tuple[str, ...]]  # content word (mode C, not Latin) → its distinct bigrams in order
+
+    def keeping(self, specific: Iterable[str]) -> "QueryWords":
+        """Only the words in `specific` (a long question's generic words left out), and their bigrams."""
+        keep = set(specific)
+        return QueryWords(tuple(w for w in self.words if w in keep), self.affixes,
+                          {w: g for w, g in self.grams.items() if w in keep})
+
+
+@lru_cache(maxsize=256)
+def query_words(text: str) -> QueryWords:
+    """The query's words: its mode-C words and the mode-A words inside them, each a word of its own
+    unless Sudachi tags it an affix (者, 性, 的: they say something only as part of 管理者, 機密性,
+    定期的); and each content word's bigrams."""
+    words: dict[str, None] = {}
+    affixes: dict[str, None] = {}
+    grams: dict[str, tuple[str, ...]] = {}
+    for mode in ("C", "A"):
+        pos = {(m.start, m.end): m.pos for m in sudachi_morphemes(text, mode)}
+        for t in SudachiTokenizer(mode)(text, chars=True):
+            affix = pos.get((t.startchar, t.endchar), "").startswith(AFFIX_POS)
+            (affixes if affix else words)[t.text] = None
+            surface = text[t.startchar:t.endchar]
+            if mode == "C" and not affix and not surface.isascii() and bigrams(surface):
+                grams[t.text] = tuple(dict.fromkeys(bigrams(surface)))
+    return QueryWords(tuple(words), tuple(a for a in affixes if a not in words), grams)
+
+
 def query_tokens(text: str) -> dict[str, list[str]]:
     """The query's tokens per granularity (synonym groups included), deduplicated in order."""
     return {g: list(toks) for g, toks in zip(GRANULARITIES, _query_tokens(text))}
@@ -372,6 +442,12 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False,
     # time in block-quality bookkeeping; preloading the scores into an array is 3x faster
     q.matcher_type = Q.Or.ARRAY_MATCHER
     return q
+
+
+def _gram_run(grams: tuple[str, ...]) -> Q.Query:
+    """Consecutive bigrams, in any text field."""
+    return Q.Or([Q.Phrase(f"{f}_bg", list(grams)) if len(grams) > 1 else Q.Term(f"{f}_bg", grams[0])
+                 for f in TEXT_FIELDS])
 
 
 def _phrase_query(phrase: str) -> Q.Query | None:

@@ -23,11 +23,13 @@ from indexer import embedding_index, keyword_index, store
 from indexer.impact import top_k
 from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
+from corpus.passages import split_sentences
 from search import fusion, snippet
 from search.answerability import NO_MATCH, Evidence, Match, Models, judge, load_models
 from search.errors import LimitOutOfRange, QueryError, UnknownFilter, UnknownMode
 from search.library import recall
 from search.library.store import Library, LibraryError
+from messages import Message
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
 
 FILTER_COLUMNS = ("aws_role", "customer_role", "series", "kind")
@@ -52,6 +54,7 @@ class Hit:
     same_as: str | None = None
     same_text: tuple[str, ...] = ()  # other criteria with identical text, folded into this hit
     near_text: tuple[str, ...] = ()  # other hits of this result whose text is nearly identical
+    named: bool = False  # listed because the query names its ID (実26), not for its words or meaning
     explain: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -71,15 +74,25 @@ class SearchResult:
     query: str
     mode: str
     hits: tuple[Hit, ...]
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Message, ...] = ()  # rendered by each front-end in its language
     match: Match | None = None  # does the document answer it? (None for a lookup by ID)
     ranking: tuple[str, ...] = ()  # the IDs in rank order before identical criteria were folded
+    above_floor: int | None = None  # hybrid: how many hits stand above the result floor (None: no floor)
     library: tuple[recall.Precedent, ...] = ()  # past questions close to this one (過去の回答), closest first
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
-                "hits": [h.to_dict() for h in self.hits], "library": [p.to_dict() for p in self.library],
-                "warnings": list(self.warnings)}
+                "hits": [h.to_dict() for h in self.hits], "above_floor": self.above_floor,
+                "library": [p.to_dict() for p in self.library], "warnings": [str(w) for w in self.warnings]}
+
+    @property
+    def shown(self) -> tuple[Hit, ...]:
+        """The hits listed first; the rest (`folded`) are the weaker candidates, listed folded."""
+        return self.hits if self.above_floor is None else self.hits[:self.above_floor]
+
+    @property
+    def folded(self) -> tuple[Hit, ...]:
+        return () if self.above_floor is None else self.hits[self.above_floor:]
 
     @property
     def ids(self) -> list[str]:
@@ -110,6 +123,7 @@ class Engine:
         self._kw_order: tuple[keyword_index.KeywordIndex, np.ndarray, np.ndarray] | None = None
         self._pinned = threading.local()  # the keyword index one search resolved
         self._shingle_cache: dict[str, frozenset[str]] = {}
+        self._pairs: tuple[Any, np.ndarray] | None = None  # every pair's closeness, for `similar`
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
         self._encoder: Any = None
@@ -244,25 +258,25 @@ class Engine:
                     raise
             finally:
                 self._pinned.keyword = None
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _search(self, query: str, *, mode: str, limit: int, aws: str | None, customer: str | None,
                 series: str | None, explain: bool, vector: np.ndarray | None = None,
                 ignore_past: Collection[str] = ()) -> SearchResult:
         if mode not in MODES:
-            raise UnknownMode(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+            raise UnknownMode(mode=mode)
         try:
             limit = int(limit)
         except (TypeError, ValueError):
-            raise LimitOutOfRange(f"limit must be a number between 1 and {MAX_LIMIT}, got {limit!r}") from None
+            raise LimitOutOfRange(max=MAX_LIMIT, value=limit) from None
         if not 1 <= limit <= MAX_LIMIT:
-            raise LimitOutOfRange(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+            raise LimitOutOfRange(max=MAX_LIMIT, value=limit)
         q = parse_query(query)
         filters = self._filters(aws, customer, series)
         warnings = list(q.warnings)
         unknown = [i for i in q.ids if not self.table.about(i)]
         if unknown:
-            warnings.append(f"no criterion {', '.join(unknown)} in this document")
+            warnings.append(Message("unknown_ids", {"ids": unknown, "ranges": self.doc.id_ranges}))
         sig = self.signals(q, filters, mode, warnings, vector=vector)
         if not q.only_ids:
             sig = replace(sig, recalled=self.recall(sig, warnings, ignore_past))
@@ -271,7 +285,9 @@ class Engine:
         named_score = (float(scores[candidates].max()) if candidates.any() else 0.0) + 1.0  # IDs typed: above any
         tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
             else {g: [] for g in keyword_index.GRANULARITIES}
-        hits = [self._hit(n, named_score if n in named else float(scores[n]), tokens, sig, twins, explain)
+        terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
+        hits = [replace(self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain),
+                        named=n in named)
                 for n, twins in self._collapse(order, candidates, limit)]
         # the verdict reads the document's own ranking; the library speaks through its own term
         evidence = None if q.only_ids else self.evidence(
@@ -279,8 +295,11 @@ class Engine:
                       else (scores, candidates)))
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
         ranking = tuple(self.table.documents[n].id for n in order)
+        # hybrid lists what stands above the fitted floor and folds the rest; named IDs always stand above
+        above = None if mode != "hybrid" or q.only_ids or sig.dense is None else \
+            sum(h.named for h in hits) + fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
         past = sig.recalled.precedents if sig.recalled is not None else ()
-        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, past)
+        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, above, past)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The query's vector (its first MAX_SEMANTIC_QUERY_CHARS characters: one model window)."""
@@ -321,7 +340,7 @@ class Engine:
                 return self._memory
         except LibraryError as e:
             if warnings is not None:
-                warnings.append(f"the answer library is not used for this search: {e}")
+                warnings.append(Message("library_not_used", {"reason": e.message}))
             return None
 
     def _remember(self, revision: int, entries: Sequence[recall.Entry]) -> recall.Memory:
@@ -365,26 +384,63 @@ class Engine:
         norm = fusion.normalized({k: raw[k] for k in fusion.PROFILE_SIGNALS if k in raw})
         return recall.profile(fusion.fuse(norm, fusion.PROFILE, sig.shape))
 
-    def similar(self, criterion_id: str, limit: int = 5) -> list[Similar]:
+    def sentence_closeness(self, key: str, text: str, vector: np.ndarray | None = None) -> "Closeness | None":
+        """How close each sentence of one document is to a text (e5 cosine, from the stored sentence
+        vectors), and the text's best cosine with any sentence of the corpus; None without the model.
+        `vector`: the text's embedding, if the caller has it."""
+        index = self.semantic()
+        if index is None or key not in self._position:
+            return None
+        cos, top = index.sentence_cosines(self._position[key], self.encode_query(text) if vector is None else vector)
+        sentences = [s for p in self.table[key].passages for s in split_sentences(p.text)]
+        return Closeness(dict(zip(sentences, map(float, cos))), top)
+
+    def similar(self, criterion_id: str, limit: int = 5, top_share: float = 1.0) -> list[Similar]:
         """The criteria whose text is closest to this one's (its identical twins left out), from the
-        stored passage vectors, best first; [] without the model."""
+        stored passage vectors, best first; each with the share of all pairs of criteria at least as
+        close (a cosine of 0.92 says little; "closer than 99% of pairs" does), and only those within
+        `top_share` of pairs. [] without the model."""
         index = self.semantic()
         if index is None or criterion_id not in self._position:
             return []
+        scores, best_passage, candidates = self._similarities(index, criterion_id)
+        pairs = self._pair_scores(index)
+        out = []
+        for m in top_k(scores, limit, candidates):
+            d = self.table.documents[m]
+            share = float(len(pairs) - np.searchsorted(pairs, scores[m], side="left")) / max(len(pairs), 1)
+            if share <= top_share:
+                out.append(Similar(d.id, float(scores[m]), d.passages[int(best_passage[m])].text, share))
+        return out
+
+    def _similarities(self, index: embedding_index.EmbeddingIndex, criterion_id: str
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every document's closeness to one criterion, its closest passage, and which documents may be
+        listed as similar: other criteria, not its identical twins nor the one it refers to."""
         n = self._position[criterion_id]
         scores, best_passage = index.similar_to(n)
         candidates = self._is_criterion & np.isfinite(scores)
         candidates[[n, *(self._position[k] for k in self.table.same_text(criterion_id))]] = False
         same_as = self.doc.get(criterion_id).same_as
-        out = []
-        for m in top_k(scores, limit + 5, candidates):
-            d = self.table.documents[m]
-            if d.id != same_as and self.doc.get(d.id).same_as != criterion_id:
-                out.append(Similar(d.id, float(scores[m]), d.passages[int(best_passage[m])].text))
-        return out[:limit]
+        for m in np.flatnonzero(candidates):
+            other = self.table.documents[m].id
+            if other == same_as or self.doc.get(other).same_as == criterion_id:
+                candidates[m] = False
+        return scores, best_passage, candidates
+
+    def _pair_scores(self, index: embedding_index.EmbeddingIndex) -> np.ndarray:
+        """The closeness of every pair of criteria that `similar` may list, sorted (once per index)."""
+        if self._pairs is None or self._pairs[0] is not index:
+            values = []
+            for d in self.table:
+                if d.kind == CRITERION and d.passages:
+                    scores, _, candidates = self._similarities(index, d.id)
+                    values.append(scores[candidates])
+            self._pairs = (index, np.sort(np.concatenate(values)) if values else np.zeros(0))
+        return self._pairs[1]
 
     def signals(self, q: ParsedQuery, filters: dict[str, str], mode: str = DEFAULT_MODE,
-                warnings: list[str] | None = None, *, vector: np.ndarray | None = None) -> Signals:
+                warnings: list[Message] | None = None, *, vector: np.ndarray | None = None) -> Signals:
         """Every document's raw signals for one query (what ranking, answerability and `kijun fit`
         read); semantic ones only for a semantic or hybrid search, and only if the model loads."""
         warnings = warnings if warnings is not None else []
@@ -392,8 +448,7 @@ class Engine:
         containing = {p: self._kw().with_phrases([p]) for p in q.phrases}
         absent = [p for p in q.phrases if not containing[p]]
         if absent:  # a pasted question quoting 「…」 must not come back empty: search those words instead
-            warnings.append("; ".join(f"「{p}」 appears nowhere in the document" for p in absent)
-                            + ", so it was searched as words")
+            warnings += [Message("phrase_absent", {"phrase": p}) for p in absent]
             q = replace(q, text=" ".join([q.text, *absent]).strip(),
                         phrases=tuple(p for p in q.phrases if p not in absent))
         present = [containing[p] for p in q.phrases]
@@ -405,25 +460,25 @@ class Engine:
         if mode in ("semantic", "hybrid") and text:
             index = self.semantic()
             if index is None:
-                warnings.append(f"semantic search is unavailable ({self._model_error}); showing keyword results")
+                warnings.append(Message("semantic_unavailable", {"reason": self._model_error}))
                 vector = None
             else:
                 if len(text) > MAX_SEMANTIC_QUERY_CHARS:
-                    warnings.append(f"semantic matching read the first {MAX_SEMANTIC_QUERY_CHARS:,} characters "
-                                    "of the query (the model's window); keyword matching read all of it")
+                    warnings.append(Message("semantic_truncated", {"limit": MAX_SEMANTIC_QUERY_CHARS}))
                 vector = self.encode_query(text) if vector is None else vector
                 dense = index.doc_scores(vector)
         else:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         coverage = self._coverage(text, int(np.argmax(keyword))).share if keyword.any() else 0.0
-        return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage, vector)
+        return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
+                       self._containing_words(text), vector)
 
     def rank_scores(self, sig: Signals, mode: str, weights: fusion.Weights,
                      normalized: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The scores a mode ranks by, and which documents it may return."""
-        if mode == "keyword" or sig.dense is None:
-            return sig.keyword, sig.allowed & (sig.keyword > 0)
+        if mode == "keyword" or sig.dense is None:  # only what holds the query's words, not one bigram of them
+            return sig.keyword, sig.allowed & (sig.keyword > 0) & sig.words
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
         past = sig.recalled.signal * weights.library.weight if sig.recalled is not None else 0.0
@@ -437,16 +492,29 @@ class Engine:
                  limit: int = 10, normalized: dict[str, np.ndarray] | None = None) -> list[str]:
         """The criterion IDs a search would list, identical ones unfolded, under other weights
         (what `kijun fit` compares; the same ranking `search` makes)."""
+        return [i for i, _ in self.rank_scored(q, sig, weights, mode=mode, limit=limit, normalized=normalized)]
+
+    def rank_scored(self, q: ParsedQuery, sig: Signals, weights: fusion.Weights, *, mode: str = DEFAULT_MODE,
+                    limit: int = 10, normalized: dict[str, np.ndarray] | None = None) -> list[tuple[str, float]]:
+        """`rank_ids` with each document's score (what `kijun fit` fits the result floor on)."""
         scores, candidates = self.rank_scores(sig, mode, weights, normalized)
         order, _ = self._order(q, sig, scores, candidates, limit, [])
-        return [self.table.documents[n].id for n in order][: 2 * limit]
+        return [(self.table.documents[n].id, float(scores[n])) for n in order][: 2 * limit]
 
     def _order(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray, limit: int,
-               warnings: list[str]) -> tuple[list[int], set[int]]:
+               warnings: list[Message]) -> tuple[list[int], set[int]]:
         """The documents a search lists, best first — the criteria named by ID, then the 2·limit
         best scores (room for identical criteria folded away) — and which of them were named."""
         named = self._named(q, sig.allowed, warnings)
         return named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named], set(named)
+
+    def _containing_words(self, text: str) -> np.ndarray:
+        """Per table document: does it contain one of the query's words (`KeywordIndex.containing_words`)?"""
+        out = np.zeros(len(self.table), dtype=bool)
+        if text:
+            ix = self._kw()
+            out[self._table_order(ix)] = ix.containing_words(text)
+        return out
 
     def _keyword_scores(self, text: str, granularities: tuple[str, ...]) -> np.ndarray:
         """BM25F per table document (0 where nothing matched)."""
@@ -554,12 +622,12 @@ class Engine:
             if value:
                 role = parse_role(value)
                 if role is None:
-                    raise UnknownFilter(f"{name.replace('_role', '')} filter must be 'primary' (◯) or 'info' (-), "
-                                        f"got {value!r}")
+                    raise UnknownFilter(name=name.replace("_role", ""), value=value,
+                                        label="AWS" if name == "aws_role" else "お客様")
                 out[name] = role
         if series:
             if series not in SERIES_ALIASES:
-                raise UnknownFilter(f"series must be 実務基準 (実), 監査基準 (監) or 変更履歴, got {series!r}")
+                raise UnknownFilter("unknown_series", value=series)
             out["series"] = SERIES_ALIASES[series]
         return out
 
@@ -579,7 +647,7 @@ class Engine:
                 allowed &= gate if keep else ~gate
         return allowed
 
-    def _named(self, q: ParsedQuery, allowed: np.ndarray, warnings: list[str]) -> list[int]:
+    def _named(self, q: ParsedQuery, allowed: np.ndarray, warnings: list[Message]) -> list[int]:
         """The documents of the criteria named by ID, which go first (if the filters, phrases and
         exclusions allow them); a query that is only IDs lists their history too."""
         named: list[int] = []
@@ -587,18 +655,17 @@ class Engine:
             about = [d for d in self.table.about(i) if d.kind == CRITERION or (q.only_ids and d.kind == REVISION)]
             passing = [self._position[d.key] for d in about if allowed[self._position[d.key]]]
             if about and not passing:
-                warnings.append(f"{i} does not match the filters, phrases or exclusions, so it is not listed")
+                warnings.append(Message("id_filtered_out", {"id": i}))
             named += passing
         return list(dict.fromkeys(named))
 
-    def _hit(self, n: int, score: float, tokens: dict[str, list[str]], sig: Signals, same_text: tuple[str, ...],
+    def _hit(self, n: int, score: float, terms: keyword_index.QueryWords, sig: Signals, same_text: tuple[str, ...],
              explain: bool) -> Hit:
         d = self.table.documents[n]
         passages = d.display_passages
-        words = set(tokens["c"]) | set(tokens["a"])
-        snip = snippet.best_passage(passages, words, set())
+        snip = snippet.best_passage(passages, terms)
         if snip is None or not snip.highlights:
-            with_grams = snippet.best_passage(passages, words, set(tokens["bg"]))
+            with_grams = snippet.best_passage(passages, terms, grams=True)
             if with_grams is not None and with_grams.highlights:
                 snip = with_grams
             elif sig.dense is not None and sig.dense.best_passage[n] >= 0:
@@ -624,12 +691,22 @@ class Engine:
 
 
 @dataclass(frozen=True)
+class Closeness:
+    """A text's e5 cosine with each sentence of one document, and with the corpus's closest sentence."""
+
+    of: dict[str, float]
+    top: float
+
+
+@dataclass(frozen=True)
 class Similar:
-    """A criterion close to another one: its best-matching passage and their cosine."""
+    """A criterion close to another one: its best-matching passage, their cosine, and the share of
+    all pairs of criteria that are at least as close (0.01: among the closest 1%)."""
 
     id: str
     score: float
     snippet: str
+    top_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -642,6 +719,7 @@ class Signals:
     dense: embedding_index.DocScores | None  # None: keyword mode, or no model
     shape: str  # the query's shape (search.fusion.query_shape)
     coverage: float  # idf share of the query's words the best keyword match contains (0: none)
+    words: np.ndarray  # bool: contains one of the query's words (or most of one through its bigrams)
     vector: np.ndarray | None = None  # the query's embedding (None: keyword mode, or no model)
     recalled: recall.Recalled | None = None  # what the answer library says (None: nothing to say)
 

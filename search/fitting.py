@@ -179,6 +179,94 @@ def fit_and_report(engine: Engine, prepared: Sequence[Prepared], dev_set: Path,
     return replace(final, fitted=report), report
 
 
+# ---------------------------------------------------------------- the result floor
+
+FLOOR_GRID = tuple(round(0.40 + 0.01 * i, 2) for i in range(60))  # 0.40 … 0.99 of the best hit's score
+MAX_FOLDED_RELEVANT = 0.10  # the floor may fold at most this share of the graded hits of the training queries
+FLOOR_DEPTH = 10  # the hits a result page shows first
+
+
+def floor_rows(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights) -> list[list[tuple[float, bool]]]:
+    """Per query (lookups by ID left out): each of its first FLOOR_DEPTH hybrid hits after the best one,
+    as (its score over the best one's, whether it has a relevance grade)."""
+    out = []
+    for p in prepared:
+        if p.parsed.only_ids:
+            out.append([])
+            continue
+        scored = engine.rank_scored(p.parsed, p.signals, weights, normalized=p.normalized)
+        ranked = metrics.dedupe([i for i, _ in scored])[:FLOOR_DEPTH]
+        scores = dict(reversed(scored))  # an ID's first (best) score
+        top = scores[ranked[0]] if ranked else 0.0
+        out.append([(scores[i] / top if top > 0 else 1.0, i in p.query.relevant) for i in ranked[1:]])
+    return out
+
+
+def floor_counts(rows: Sequence[Sequence[tuple[float, bool]]], floor: float) -> dict[str, int]:
+    """Graded and ungraded hits above and below a floor."""
+    c = {"graded_above": 0, "graded_folded": 0, "ungraded_above": 0, "ungraded_folded": 0}
+    for query in rows:
+        for ratio, graded in query:
+            c[("graded_" if graded else "ungraded_") + ("above" if ratio >= floor else "folded")] += 1
+    return c
+
+
+def fit_floor(rows: Sequence[Sequence[tuple[float, bool]]]) -> float:
+    """The floor folding the most ungraded hits while folding at most MAX_FOLDED_RELEVANT of the graded ones
+    (ties: the lower floor, which folds less)."""
+    best, best_floor = -1.0, 0.0
+    for floor in FLOOR_GRID:
+        c = floor_counts(rows, floor)
+        graded = c["graded_above"] + c["graded_folded"]
+        ungraded = c["ungraded_above"] + c["ungraded_folded"]
+        folded_graded = c["graded_folded"] / graded if graded else 0.0
+        folded_ungraded = c["ungraded_folded"] / ungraded if ungraded else 0.0
+        if folded_graded <= MAX_FOLDED_RELEVANT and folded_ungraded - folded_graded > best + 1e-12:
+            best, best_floor = folded_ungraded - folded_graded, floor
+    return best_floor
+
+
+def fit_result_floor(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights
+                     ) -> tuple[float, dict[str, Any]]:
+    """The floor cross-validated (each query's hits judged by a floor fitted without it), then fitted on
+    every query; the report gives the held-out share of graded hits folded and of ungraded hits listed
+    above the fold (before any floor: 0% and 100%)."""
+    rows = floor_rows(engine, prepared, weights)
+    totals = {"graded_above": 0.0, "graded_folded": 0.0, "ungraded_above": 0.0, "ungraded_folded": 0.0}
+    answerable_ungraded = {"above": 0.0, "folded": 0.0}
+    floors = []
+    for seed in range(SEED, SEED + REPEATS):
+        for fold in folds(len(rows), seed=seed):
+            inside = set(fold)
+            floor = fit_floor([r for i, r in enumerate(rows) if i not in inside])
+            floors.append(floor)
+            for i in fold:
+                c = floor_counts([rows[i]], floor)
+                for k, v in c.items():
+                    totals[k] += v / REPEATS
+                if prepared[i].query.answerable:
+                    answerable_ungraded["above"] += c["ungraded_above"] / REPEATS
+                    answerable_ungraded["folded"] += c["ungraded_folded"] / REPEATS
+    final = fit_floor(rows)
+    graded = totals["graded_above"] + totals["graded_folded"]
+    ungraded = totals["ungraded_above"] + totals["ungraded_folded"]
+    report = {
+        "protocol": f"{REPEATED}: per fold, the floor (a share of the best hit's hybrid score, grid "
+                    f"{FLOOR_GRID[0]}–{FLOOR_GRID[-1]}) folding the most ungraded hits among the first {FLOOR_DEPTH} "
+                    f"while folding at most {MAX_FOLDED_RELEVANT:.0%} of the graded ones; held-out counts averaged",
+        "floor": final,
+        "fold_floors": floors,
+        "held_out": {
+            "graded_hits": round(graded, 1), "graded_folded_share": round(totals["graded_folded"] / graded, 3),
+            "ungraded_hits": round(ungraded, 1),
+            "ungraded_above_share": round(totals["ungraded_above"] / ungraded, 3),
+            "answerable_ungraded_above_share": round(
+                answerable_ungraded["above"] / max(sum(answerable_ungraded.values()), 1e-9), 3),
+        },
+    }
+    return final, report
+
+
 # ---------------------------------------------------------------- answerability
 
 L2 = 1.0  # ridge penalty on the standardised coefficients: 6–10 features, ~190 queries

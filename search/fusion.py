@@ -22,7 +22,7 @@ zero; a semantic signal whose finite values are all equal normalises to 1.0.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ class Weights:
     passage: float
     sentence: float
     coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
+    floor: float = 0.0  # hits scoring below floor × the best one are folded away (`above_floor`); fitted too
     library: RecallParams = field(default_factory=RecallParams)  # how close past questions count
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
 
@@ -82,15 +83,16 @@ class Weights:
 
     def to_dict(self) -> dict[str, Any]:
         return {"keyword": dict(self.keyword), "synonym": self.synonym, "passage": self.passage,
-                "sentence": self.sentence, "coverage": self.coverage, "library": self.library.to_dict(),
+                "sentence": self.sentence, "coverage": self.coverage, "floor": self.floor,
+                "library": self.library.to_dict(),
                 "fitted": dict(self.fitted)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Weights":
         return cls(keyword={s: float(d["keyword"][s]) for s in SHAPES}, synonym=float(d["synonym"]),
                    passage=float(d["passage"]), sentence=float(d["sentence"]),
-                   coverage=float(d.get("coverage", 0.0)), library=RecallParams.from_dict(d.get("library", {})),
-                   fitted=d.get("fitted", {}))
+                   coverage=float(d.get("coverage", 0.0)), floor=float(d.get("floor", 0.0)),
+                   library=RecallParams.from_dict(d.get("library", {})), fitted=d.get("fitted", {}))
 
 
 PROFILE = Weights(keyword={s: 0.4 for s in SHAPES}, synonym=0.0, passage=0.6, sentence=0.0)
@@ -108,6 +110,15 @@ def normalized(raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each raw signal on its comparable scale (see the module docstring)."""
     return {name: (max_normalize(v) if name in ("keyword", "synonym") else minmax_normalize(v))
             for name, v in raw.items()}
+
+
+def above_floor(scores: Sequence[float], floor: float) -> int:
+    """How many of a ranked list's hits (best first) stand above the floor: those scoring at least
+    floor × the best score (always the best one itself). The rest are shown folded."""
+    if not scores:
+        return 0
+    top = scores[0]
+    return max(1, sum(1 for s in scores if s >= floor * top)) if top > 0 else len(scores)
 
 
 def fuse(signals: Mapping[str, np.ndarray], weights: Weights, shape: str, coverage: float = 1.0) -> np.ndarray:

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from corpus.vocabulary import ids_in, strip_ids
+from messages import Message
 from search.errors import EmptyQuery, QueryTooLong
 
 MODES = ("keyword", "semantic", "hybrid")
@@ -32,7 +33,7 @@ class ParsedQuery:
     ids: tuple[str, ...] = ()  # criterion IDs named in the query, in order
     only_ids: bool = False  # the whole query is one or more IDs
     excluded_ids: tuple[str, ...] = ()  # IDs written as exclusions (-実26)
-    warnings: tuple[str, ...] = field(default=(), compare=False)
+    warnings: tuple[Message, ...] = field(default=(), compare=False)
 
     @property
     def positive_text(self) -> str:
@@ -42,13 +43,13 @@ class ParsedQuery:
 def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     """Understand a query; raise QueryError only when there is nothing to search."""
     if raw is None or not str(raw).strip():
-        raise EmptyQuery("the query is empty; type a word such as パスワード, a question, or an ID such as 実26")
+        raise EmptyQuery()
     if len(raw) > max_chars:
-        raise QueryTooLong(f"the query is {len(raw):,} characters; the limit is {max_chars:,}. "
-                         "Split a long questionnaire into one question per line and use `kijun answer`.")
+        raise QueryTooLong(length=len(raw), limit=max_chars)
     # lone surrogates (undecodable bytes from a terminal or file) cannot be encoded for the tokenizer
     text = str(raw).encode("utf-8", "replace").decode("utf-8")
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
+    text, _ = strip_item_labels(text)
     phrases, rest = _take_phrases(text)
     excludes: list[str] = []
     words: list[str] = []
@@ -64,10 +65,35 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     excludes = [e for e in excludes if strip_ids(e).strip()]
     if not free and not phrases and not ids:
         if excludes or excluded_ids:
-            raise EmptyQuery("the query only excludes words; add a word to search for, e.g. パスワード -IAM")
-        raise EmptyQuery("the query is empty once its quotes are removed; type a word such as パスワード")
+            raise EmptyQuery("only_exclusions")
+        raise EmptyQuery("empty_quotes")
     only_ids = bool(ids) and not free and not phrases
     return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids, excluded_ids)
+
+
+# Item labels a check sheet puts around a question: numbering, "(項目3)", "No.12", "※必須", "【任意】".
+# They are not what is asked, and a number in them must not pull the search (verdicts flipped on them).
+_NUMBER = r"(?:\d+|[一二三四五六七八九十]+)(?:[-.]\d+)*"
+_LABEL_WORD = r"(?:項目|設問|質問|問|Q|No\.?|NO\.?|no\.?|番号|#)"
+_MARK = r"(?:必須|任意|重要|推奨|回答必須|要回答)"
+_TRAILING_LABEL = re.compile(
+    rf"\s*(?:[(\[【<]\s*{_LABEL_WORD}?\s*{_NUMBER}\s*[)\]】>]|(?:^|(?<=[\s。、.?!]))({_LABEL_WORD})\s*{_NUMBER}"
+    rf"|※\s*{_MARK}"
+    rf"|[(\[【<]\s*※?\s*{_MARK}\s*[)\]】>])\s*$")
+_LEADING_LABEL = re.compile(
+    rf"^\s*(?:{_LABEL_WORD}\s*{_NUMBER}\s*[.:)\]、]?|[(\[【<]\s*{_LABEL_WORD}?\s*{_NUMBER}\s*[)\]】>]|"
+    rf"{_NUMBER}\s*[.)、]|[(\[【<]\s*※?\s*{_MARK}\s*[)\]】>]|※\s*{_MARK})\s*")
+
+
+def strip_item_labels(text: str) -> tuple[str, list[str]]:
+    """The text without the item labels around it (leading numbering, trailing "(項目3)", "※必須"…),
+    and the labels taken off. A text that is only a label is left as it is."""
+    labels: list[str] = []
+    for pattern in (_TRAILING_LABEL, _LEADING_LABEL):
+        while (m := pattern.search(text)) and m.group(0).strip() and len(m.group(0).strip()) < len(text.strip()):
+            labels.append(m.group(0).strip())
+            text = text[:m.start()] + text[m.end():] if pattern is _TRAILING_LABEL else text[m.end():]
+    return text, labels
 
 
 def _take_phrases(text: str) -> tuple[list[str], str]:

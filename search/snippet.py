@@ -3,6 +3,11 @@
 Highlights are character spans into the passage's original (displayed) text,
 found with the same analyzer as the index, so ﾊﾟｽﾜｰﾄﾞ highlights パスワード.
 The passage text itself is never altered, so what a user copies is verbatim.
+
+Only the query's own words are marked (`indexer.keyword_index.query_words`): never its
+grammar (〜しています), never an affix alone (者 of 開発者 for a query about 管理者: an
+affix is marked only beside a marked word, 管理者), and a partial match through character
+bigrams only when it runs over most of one query word (パスワー, not the ワー of ネットワーク).
 """
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.analyzer import BigramTokenizer, SudachiTokenizer
+from indexer.analyzer import BigramTokenizer, SudachiTokenizer, sudachi_morphemes
+from indexer.keyword_index import MOST_OF_A_WORD, QueryWords
 
 MAX_SNIPPET_CHARS = 220
+AFFIX_POS = ("接頭辞", "接尾辞")
 
 
 @dataclass(frozen=True)
@@ -47,14 +54,50 @@ def bigram_tokens(text: str) -> tuple[Token, ...]:
     return tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
 
 
-def spans(text: str, words: set[str], grams: set[str]) -> list[tuple[int, int]]:
-    """Character spans of `text` whose normalised tokens are among the query's."""
-    found = [(a, b) for t, a, b in word_tokens(text) if t in words]
+def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, int]]:
+    """Character spans of `text` holding the query's words (and, with `grams`, runs over most of one
+    query word's bigrams); an affix of the query only where it touches such a span."""
+    tokens = word_tokens(text)
+    words = set(terms.words)
+    bound = affix_spans(text)  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
+    found = [(a, b) for t, a, b in tokens if t in words and (a, b) not in bound]
     if grams:
-        # a lone matching bigram is mostly noise (ネット[ワー]ク); two or more in a row is a word
-        runs = merge((a, b) for t, a, b in bigram_tokens(text) if t in grams)
-        found += [(a, b) for a, b in runs if b - a >= 3]
-    return merge(found)
+        found += gram_runs(text, terms.grams.values())
+    found = merge(found)
+    affixes = set(terms.affixes) | words
+    pending = sorted({(a, b) for t, a, b in tokens if t in affixes and (a, b) not in found})
+    while pending:  # 管理 found, 者 right after it: 管理者 (repeated, for 機密性管理者-like chains)
+        ends, starts = {b for _, b in found}, {a for a, _ in found}
+        touching = [(a, b) for a, b in pending if a in ends or b in starts]
+        if not touching:
+            break
+        found = merge(found + touching)
+        pending = [s for s in pending if s not in touching]
+    return found
+
+
+@lru_cache(maxsize=16384)
+def affix_spans(text: str) -> frozenset[tuple[int, int]]:
+    """Where a passage has an affix (接頭辞, 接尾辞: 者 of 開発者, 性 of 可用性): marked only beside a
+    marked word."""
+    return frozenset((m.start, m.end) for m in sudachi_morphemes(text, "A") if m.pos.startswith(AFFIX_POS))
+
+
+def gram_runs(text: str, words: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:
+    """Spans where consecutive bigrams of `text` spell more than MOST_OF_A_WORD of one word's bigrams
+    in order (パックアップ for バックアップ): a common stretch of the passage and the word."""
+    grams = bigram_tokens(text)
+    out = []
+    for word in words:
+        need = max(1, int(len(word) * MOST_OF_A_WORD) + 1)
+        at = {g: i for i, g in enumerate(word)}
+        run = 0
+        for k, (g, a, b) in enumerate(grams):
+            follows = k and grams[k - 1][2] > a and at.get(grams[k - 1][0], -2) + 1 == at.get(g)
+            run = run + 1 if follows else (1 if g in at else 0)
+            if run >= need:
+                out.append((grams[k - run + 1][1], b))
+    return out
 
 
 def merge(found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -67,12 +110,12 @@ def merge(found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def best_passage(passages: Iterable[tuple[str, str]], words: set[str], grams: set[str],
+def best_passage(passages: Iterable[tuple[str, str]], terms: QueryWords, grams: bool = False,
                  weights: Mapping[str, float] | None = None) -> Snippet | None:
-    """The passage covering the most (idf-weighted) distinct query tokens."""
+    """The passage covering the most (idf-weighted) distinct query words."""
     best: tuple[float, int, Snippet] | None = None
     for order, (field, text) in enumerate(passages):
-        hl = spans(text, words, grams)
+        hl = spans(text, terms, grams)
         covered = {text[a:b] for a, b in hl}
         score = sum((weights or {}).get(t, 1.0) for t in covered) + 0.01 * len(hl)
         cand = Snippet(field, text, tuple(hl), text)

@@ -123,7 +123,7 @@ def test_keyword_mode_and_bad_settings(engine):
     assert a.candidates[0].id == "実26"
     with pytest.raises(QuestionnaireError, match="unknown mode"):
         qa.answer_questions(engine, ["パスワード"], mode="fuzzy")
-    with pytest.raises(QuestionnaireError, match="top must be between 1 and 10"):
+    with pytest.raises(QuestionnaireError, match="top must be a number from 1 to 10"):
         qa.answer_questions(engine, ["パスワード"], top=11)
 
 

@@ -61,7 +61,10 @@ def test_search_password_then_open_jitsu26(page: Page, base_url: str) -> None:
     box = page.locator("#q")
     expect(box).to_be_focused()  # autofocus: the user can type at once
     page.keyboard.type("パスワード")
-    page.keyboard.press("Control+Enter")  # the box is a textarea; Ctrl+Enter is the documented submit key
+    page.keyboard.press("Shift+Enter")  # a new line, not a search
+    expect(box).to_have_value("パスワード\n")
+    page.keyboard.press("Backspace")
+    page.keyboard.press("Enter")  # Enter searches
     page.wait_for_url(re.compile(r"/\?q=%E3%83%91"))  # the query is in the URL (shareable)
     expect(box).to_have_value("パスワード")
 
@@ -151,3 +154,97 @@ def test_questionnaire_upload_preview_and_download_the_filled_workbook(page: Pag
     assert ws["C9"].value.startswith("パスワードの最低文字数") and ws["H9"].value.startswith("実26")
     assert ws["J9"].value.split("\n")[0].endswith("[実26]")
     assert upload.read_bytes() == original
+
+
+# ------------------------------------------------------------------ any screen, offline, in Japanese
+
+PAGES = ("/?q=パスワード", "/criteria/実26", "/criteria/実73", "/duplicates", "/criteria/統20")
+JS_OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_no_page_scrolls_sideways(page: Page, base_url: str, width: int, tmp_path: Path) -> None:
+    """From a laptop to a phone: the page is never wider than the window (tables scroll in their box or
+    become cards), the copy buttons stay on screen."""
+    import checksheets as cs
+
+    page.set_viewport_size({"width": width, "height": 800})
+    for path in PAGES:
+        page.goto(base_url + path)
+        assert page.evaluate(JS_OVERFLOW) == 0, path
+    for button in page.goto(base_url + "/criteria/実73") and page.locator("button.copy").all():
+        box = button.bounding_box()
+        assert box and box["x"] + box["width"] <= width
+    page.goto(base_url + "/answer")
+    page.locator("#questions").fill("\n".join(QUESTIONS))
+    page.get_by_role("button", name="回答を探す").click()
+    expect(page.locator("table.answers > tbody > tr")).to_have_count(2)
+    assert page.evaluate(JS_OVERFLOW) == 0, "answers"
+    sheet = tmp_path / "チェックシート.xlsx"
+    sheet.write_bytes(cs.cloud_checksheet())
+    page.goto(base_url + "/answer")
+    page.locator("input[type=file]").set_input_files(str(sheet))
+    page.get_by_role("button", name="回答を探す").click()
+    expect(page.locator("table.answers > tbody > tr")).to_have_count(9)
+    assert page.evaluate(JS_OVERFLOW) == 0, "answers of a check sheet"
+
+
+def test_every_bad_upload_is_told_in_japanese(page: Page, base_url: str, tmp_path: Path) -> None:
+    import re as regex
+
+    import checksheets as cs
+
+    bad = {"保護.xlsx": cs.encrypted_xlsx(), "古い.xls": cs.legacy_xls(), "壊れ.xlsx": bytes(range(256)) * 20,
+           "資料.pdf": b"%PDF-1.4", "空.csv": b"", "質問なし.xlsx": cs.no_question_column(),
+           "多すぎ.xlsx": cs.huge_sheet()}
+    page.set_viewport_size({"width": 390, "height": 800})
+    for name, data in bad.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        page.goto(base_url + "/answer")
+        page.locator("input[type=file]").set_input_files(str(path))
+        page.get_by_role("button", name="回答を探す").click()
+        message = page.locator("p.error[role=alert]").inner_text()
+        assert name in message or "ファイル" in message, (name, message)
+        assert "--" not in message and not regex.search(r"\b(the|is|not|found|use)\b", message), (name, message)
+        assert regex.search(r"[\u3040-\u30ff]", message), (name, message)
+        assert page.evaluate(JS_OVERFLOW) == 0, name
+
+
+def test_api_docs_render_with_the_network_blocked(page: Page, base_url: str) -> None:
+    blocked: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(base_url):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(base_url + "/docs")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("kijun", timeout=20_000)
+    expect(page.locator(".opblock-summary-path", has_text="/api/search")).to_be_visible()
+    assert blocked == []  # nothing was even asked of another host
+
+
+def test_copy_twice_quickly_still_resets(page: Page, base_url: str) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base_url)
+    page.goto(base_url + "/criteria/実26")
+    button = page.locator("button.copy").first
+    width = page.locator("#aws-status").bounding_box()["width"]
+    button.click()
+    button.click()
+    expect(button).to_have_text("コピーしました")
+    assert abs(page.locator("#aws-status").bounding_box()["width"] - width) < 1  # the text box keeps its width
+    expect(button).to_have_text("コピー", timeout=3_000)
+
+
+def test_weak_hybrid_hits_are_folded(page: Page, base_url: str) -> None:
+    page.goto(base_url + "/?q=パスワード")
+    shown = page.locator("section > ol.hits > li.card")
+    expect(shown.first.locator("a.cid")).to_have_text("実26")
+    more = page.locator("details.more > summary")
+    expect(more).to_contain_text("その他の候補")
+    assert page.locator("details.more li.card").count() >= 1
+    assert not page.locator("details.more li.card").first.is_visible()

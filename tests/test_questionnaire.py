@@ -129,7 +129,7 @@ def test_a_plain_list_of_questions(run, tmp_path):
     assert result.exit_code == 0, result.output
     assert "list.csv: no header row, question column A: 2 questions" in result.stderr
     assert "warning: list.csv: no header row found, so every row with a sentence in column A" in result.stderr
-    assert "warning: the file has no header row, so the answer columns have no titles: B 判定, C 該当基準" \
+    assert "warning: list.csv: the sheet has no header row, so the answer columns have no titles: B 判定, C 該当基準" \
         in result.stderr
     rows = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     assert len(rows) == 2 and rows[0][2].startswith("実26")
@@ -166,7 +166,7 @@ def test_format_table_writes_kijuns_own_list(run, cloud, tmp_path):
     ("junk.xlsx", cs.random_binary, [], "junk.xlsx is not a valid .xlsx workbook"),
     ("cloud.xlsx", cs.cloud_checksheet, ["--sheet", "回答"], "there is no sheet named '回答'"),
     ("cloud.xlsx", cs.cloud_checksheet, ["--column", "設問"], "no column '設問'; the header row 4 has"),
-    ("cloud.xlsx", cs.cloud_checksheet, ["--answer-column", "コメント"], "has no column 'コメント' on header row 4"),
+    ("cloud.xlsx", cs.cloud_checksheet, ["--answer-column", "コメント"], "no column 'コメント' on header row 4"),
     ("cloud.xlsx", cs.cloud_checksheet, ["-o", "{tmp}/out.csv"], "must be named .xlsx"),
     ("cloud.xlsx", cs.cloud_checksheet, ["-o", "{tmp}/cloud.xlsx"], "would overwrite the input file"),
     ("cloud.xlsx", cs.cloud_checksheet, ["--format", "table", "-o", "{tmp}/out.pdf"], "written as .csv or .xlsx"),

@@ -97,7 +97,7 @@ def test_cloud_checksheet_rows_and_sheets(files):
         (5, S.REASON_HEADING), (8, S.REASON_HEADING), (12, S.REASON_HEADING), (15, S.REASON_HEADING),
         (21, S.REASON_NOTE)]
     assert t.skipped[0].text == "【物理的セキュリティ】"
-    assert [(i.name, i.reason.split(" (")[0]) for i in q.ignored_sheets] == [
+    assert [(i.name, str(i.reason).split(" (")[0]) for i in q.ignored_sheets] == [
         ("表紙", "cover, history, example or instructions sheet"),
         ("記入例", "cover, history, example or instructions sheet"),
         ("改訂履歴", "cover, history, example or instructions sheet")]
@@ -114,7 +114,9 @@ def test_outsourcing_checklist_formulas_sections_and_notes(files):
         (7, S.REASON_HEADING), (11, S.REASON_HEADING), (14, S.REASON_FORMULA), (15, S.REASON_HEADING),
         (19, S.REASON_NOTE), (20, S.REASON_NOTE)]
     assert t.skipped[1].text == "2. アクセス管理"
-    assert q.ignored_sheets == (S.IgnoredSheet("選択肢", "hidden sheet (name it with --sheet to read it)"),)
+    assert [(s.name, str(s.reason)) for s in q.ignored_sheets] == [("選択肢", "hidden sheet (name it with --sheet NAME to "
+                                                                         "read it)")]
+    assert q.ignored_sheets[0].reason.text("web") == "非表示のシート（「シート」欄で指定すれば読みます）"
 
 
 def test_ismap_list_prefers_the_control_over_its_number_and_detail(files):
@@ -186,8 +188,11 @@ def test_unnamed_question_column_is_taken_from_its_sentences_with_a_warning():
     data = "No.,本文,回答\n1,アクセスログを定期的に確認していますか。,\n2,バックアップを取得していますか。,\n".encode()
     q = reader.read_questionnaire(data, "body.csv")
     assert (q.tables[0].question_column, len(q.questions)) == (2, 2)
-    assert q.warnings == ("body.csv: the question column was taken to be B ('本文') because it holds the long "
-                          "sentences; if that is wrong, name it with --column",)
+    assert tuple(map(str, q.warnings)) == (
+        "body.csv: the question column was taken to be B ('本文') because it holds the long sentences; if that is "
+        "wrong, name it with --column (a header name, a number or a letter such as C)",)
+    assert q.warnings[0].text("web") == ("body.csv: 長い文が並んでいるため、B 列「本文」を質問の列としました。違う場合は"
+                                         "「質問の列」欄（見出し名・列番号・C のような列記号）で指定してください。")
 
 
 def test_questions_are_gathered_once():
@@ -260,9 +265,9 @@ def test_header_row_override(files):
     assert (t.header_row, len(t.questions)) == (4, 9)
     with pytest.raises(S.NoQuestionTable) as e:
         reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx", header_row=2)
-    assert "header row 2 has '回答者：', '記入日：', '回答数：'" in str(e.value)
+    assert "header row 2 has 「回答者：」, 「記入日：」, 「回答数：」" in str(e.value)
     assert "--column" in str(e.value)
-    with pytest.raises(S.NoQuestionTable, match="--header-row 99 is outside it"):
+    with pytest.raises(S.NoQuestionTable, match="header row 99 is outside it; give a row within it with --header-row N"):
         reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx", header_row=99)
 
 
@@ -278,14 +283,16 @@ def test_override_that_finds_no_questions_says_so(files):
 def test_unknown_sheet_lists_the_sheets(files):
     with pytest.raises(S.UnknownSheet) as e:
         reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx", sheet="回答")
-    assert str(e.value) == ("cloud.xlsx: there is no sheet named '回答'; the sheets are '表紙', 'チェックシート', "
-                            "'記入例', '改訂履歴'. Give one of these with --sheet.")
+    assert str(e.value) == ("cloud.xlsx: there is no sheet named '回答'; the sheets are 「表紙」, 「チェックシート」, "
+                            "「記入例」, 「改訂履歴」. Give one of these with --sheet NAME.")
+    assert e.value.text("web") == ("cloud.xlsx に「回答」という名前のシートはありません。シートは 「表紙」、「チェックシート」、"
+                                   "「記入例」、「改訂履歴」 です。「シート」欄でこのどれかを指定してください。")
 
 
 def test_unknown_column_lists_the_headers(files):
     with pytest.raises(S.UnknownColumn) as e:
         reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx", column="設問")
-    assert "no column '設問'; the header row 4 has 'No.', '分類', '確認項目'" in str(e.value)
+    assert "no column '設問'; the header row 4 has 「No.」, 「分類」, 「確認項目」" in str(e.value)
     assert "--column" in str(e.value)
 
 
@@ -293,14 +300,14 @@ def test_no_question_column(files):
     with pytest.raises(S.NoQuestionTable) as e:
         reader.read_questionnaire(files["noquestion.xlsx"], "noquestion.xlsx")
     assert str(e.value) == ("noquestion.xlsx: sheet 'チェックシート': no question column found; the header row 4 has "
-                            "'No.', '分類', '回答', '備考'. Name the question column with --column (header name, "
-                            "number or letter).")
+                            "「No.」, 「分類」, 「回答」, 「備考」. Name the question column with --column (a header name, "
+                            "a number or a letter such as C).")
 
 
 def test_no_header_row_and_no_questions():
     with pytest.raises(S.NoHeaderRow) as e:
         reader.read_questionnaire("東京,大阪\n名古屋,福岡\n".encode(), "list.csv")
-    assert str(e.value) == ("list.csv: no header row found in the first 30 rows of list.csv, and no column of "
+    assert str(e.value) == ("list.csv: no header row found in the first 30 rows, and no column of "
                             "questions; give the header row with --header-row N")
 
 
@@ -313,8 +320,9 @@ def test_a_plain_list_without_header_row_is_read_as_questions():
     t = q.tables[0]
     assert (t.header_row, t.has_header, t.question_column, t.question_header) == (0, False, 1, "")
     assert [(r.row, r.text) for r in t.questions] == [(1, PLAIN_LIST[0]), (3, PLAIN_LIST[2]), (4, PLAIN_LIST[3])]
-    assert q.warnings == ("list.csv: no header row found, so every row with a sentence in column A was taken as a "
-                          "question; if the file has a header row, give it with --header-row N",)
+    assert tuple(map(str, q.warnings)) == (
+        "list.csv: no header row found, so every row with a sentence in column A was taken as a "
+        "question; if the file has a header row, give it with --header-row N",)
     # a lone title above the list is its header
     q = reader.read_questionnaire(("質問\n" + "\n".join(PLAIN_LIST)).encode(), "list.csv")
     assert (q.tables[0].header_row, q.tables[0].question_header, len(q.questions), q.warnings) == (1, "質問", 3, ())
@@ -347,7 +355,7 @@ def test_a_plain_list_sheet_is_read_only_when_no_sheet_has_a_table(files):
     q = reader.read_questionnaire(_save_wb(wb), "cloud.xlsx")
     assert [t.sheet for t in q.tables] == ["チェックシート"]
     assert [i.name for i in q.ignored_sheets] == ["表紙", "メモ", "記入例", "改訂履歴"]
-    assert "no header row found" in q.ignored_sheets[1].reason
+    assert "no header row found" in str(q.ignored_sheets[1].reason)
 
 
 def test_writing_a_plain_list(tmp_path):
@@ -359,7 +367,8 @@ def test_writing_a_plain_list(tmp_path):
     report = writer.write_answers(data, "list.csv", q, _answers(q), ["判定", "回答案"], out)
     assert out.read_bytes().decode() == "\n".join([f"{PLAIN_LIST[0]},該当 1,回答 1", "",
                                                     f"{PLAIN_LIST[2]},該当 3,回答 3", f"{PLAIN_LIST[3]},該当 4,回答 4"])
-    assert report.warnings == ("the file has no header row, so the answer columns have no titles: B 判定, C 回答案",)
+    assert tuple(map(str, report.warnings)) == (
+        "list.csv: the sheet has no header row, so the answer columns have no titles: B 判定, C 回答案",)
     with pytest.raises(S.UnknownColumn, match="has no header row, so there is no column '備考' to write into"):
         writer.write_answers(data, "list.csv", q, _answers(q), ["判定", "回答案"], out, into={"回答案": "備考"})
 
@@ -370,7 +379,8 @@ def test_writing_a_plain_list(tmp_path):
     q = reader.read_questionnaire(src, "list.xlsx")
     out = tmp_path / "out.xlsx"
     report = writer.write_answers(src, "list.xlsx", q, _answers(q), ["判定"], out)
-    assert report.warnings == ("sheet 'Sheet' has no header row, so the answer columns have no titles: B 判定",)
+    assert tuple(map(str, report.warnings)) == (
+        "list.xlsx: sheet 'Sheet': the sheet has no header row, so the answer columns have no titles: B 判定",)
     assert_preserved(src, out, {"Sheet": range(2, 3)})
     assert [c.value for c in _load(out)["Sheet"]["B"]] == ["該当 1", None, "該当 3", "該当 4"]
 
@@ -385,7 +395,7 @@ def test_too_many_questions(files):
     with pytest.raises(S.TooManyQuestions) as e:
         reader.read_questionnaire(files["huge.xlsx"], "huge.xlsx")
     assert str(e.value) == ("huge.xlsx: 10,000 questions found; the limit is 2,000 — "
-                            "split the sheet or pick one with --sheet")
+                            "split the sheet or pick one with --sheet NAME")
 
 
 def test_password_protected_workbook():
@@ -599,7 +609,7 @@ def test_into_an_unknown_header_writes_nothing(files, tmp_path):
     out = tmp_path / "out.xlsx"
     with pytest.raises(S.UnknownColumn) as e:
         writer.write_answers(files["cloud.xlsx"], "cloud.xlsx", q, _answers(q), COLUMNS, out, into={"回答案": "コメント"})
-    assert "has no column 'コメント' on header row 4" in str(e.value) and "'補足説明'" in str(e.value)
+    assert "no column 'コメント' on header row 4" in str(e.value) and "「補足説明」" in str(e.value)
     with pytest.raises(S.UnknownColumn, match="not one of the answer columns"):
         writer.write_answers(files["cloud.xlsx"], "cloud.xlsx", q, _answers(q), COLUMNS, out, into={"回答": "備考"})
     assert os.listdir(tmp_path) == []
@@ -633,7 +643,7 @@ def test_new_columns_never_cover_a_merged_cell(files, tmp_path):
 
 def test_answer_for_a_row_that_is_not_a_question(files, tmp_path):
     q = reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx")
-    with pytest.raises(S.UnknownRow, match="sheet 'チェックシート' row 5, which is not a question row"):
+    with pytest.raises(S.UnknownRow, match="sheet 'チェックシート': an answer is given for row 5, which is not a question"):
         writer.write_answers(files["cloud.xlsx"], "cloud.xlsx", q, {("チェックシート", 5): {"判定": "x"}}, COLUMNS,
                         tmp_path / "out.xlsx")
     assert os.listdir(tmp_path) == []
@@ -711,18 +721,18 @@ def test_unsupported_extensions_are_reported(files, tmp_path):
     })
     q = reader.read_questionnaire(data, "ext.xlsx")
     report = writer.write_answers(data, "ext.xlsx", q, {}, ["判定"], tmp_path / "out.xlsx")
-    assert report.warnings[0].startswith("sheet 'チェックシート' has 2 text boxes or shapes, 2 threaded comments")
-    assert report.warnings[-1] == ("openpyxl: Data Validation extension is not supported and will be removed; "
-                                   "your original file is unchanged")
+    assert str(report.warnings[0]).startswith("sheet 'チェックシート' has 2 text boxes or shapes, 2 threaded comments")
+    assert str(report.warnings[-1]) == ("openpyxl: Data Validation extension is not supported and will be removed; "
+                                        "your original file is unchanged")
 
 
 def test_what_openpyxl_cannot_carry_over_is_reported(files, tmp_path):
     q = reader.read_questionnaire(files["drawings.xlsx"], "drawings.xlsx")
     out = tmp_path / "out.xlsx"
     report = writer.write_answers(files["drawings.xlsx"], "drawings.xlsx", q, _answers(q), ["判定"], out)
-    assert report.warnings == (
-        "sheet 'チェックシート' has 1 text box or shape, 2 threaded comments and 1 form control that cannot be "
-        "carried over (openpyxl); your original file is unchanged",
+    assert tuple(map(str, report.warnings)) == (
+        "sheet 'チェックシート' has 1 text box or shape, 2 threaded comments, 1 form control (check boxes, buttons) that "
+        "cannot be carried over (openpyxl); your original file is unchanged",
         "printer driver settings (paper size, orientation, margins and print titles are kept) cannot be carried "
         "over (openpyxl); your original file is unchanged",
         "Excel's chart style and colour presets (the charts themselves are kept) cannot be carried over "
@@ -744,7 +754,8 @@ def test_images_lost_without_pillow_are_reported(files, tmp_path, monkeypatch):
     monkeypatch.setattr(openpyxl.reader.drawings, "PILImage", False)
     q = reader.read_questionnaire(files["drawings.xlsx"], "drawings.xlsx")
     report = writer.write_answers(files["drawings.xlsx"], "drawings.xlsx", q, {}, ["判定"], tmp_path / "out.xlsx")
-    assert report.warnings[0].startswith("sheet 'チェックシート' has 1 image, 1 text box or shape, ")
+    assert str(report.warnings[0]).startswith("sheet 'チェックシート' has 1 image, 1 text box or shape, ")
+    assert report.warnings[0].text("web").startswith("シート「チェックシート」の 画像 1 個、テキストボックス・図形 1 個、")
 
 
 def test_pivot_tables_and_external_links_are_kept(files, tmp_path):
@@ -813,8 +824,9 @@ def test_cp932_falls_back_to_utf8_with_bom(files, tmp_path):
     out = tmp_path / "out.csv"
     report = writer.write_answers(files["cp932.csv"], "cp932.csv", q, {(None, 4): {"判定": "対応済み ✅"}}, ["判定"], out)
     assert report.encoding == "utf-8-sig"
-    assert report.warnings == ("the answers contain characters that Shift_JIS (cp932) cannot hold (e.g. '✅'), so "
-                               "the file was written as UTF-8 with BOM, which Excel opens correctly",)
+    assert tuple(map(str, report.warnings)) == (
+        "the answers contain characters that Shift_JIS (cp932) cannot hold (e.g. '✅'), so "
+        "the file was written as UTF-8 with BOM, which Excel opens correctly",)
     text = out.read_bytes()
     assert text.startswith(b"\xef\xbb\xbf")
     original = files["cp932.csv"].decode("cp932").split("\r\n")
@@ -827,7 +839,7 @@ def test_ascii_csv_gets_a_bom_when_the_answers_are_japanese(tmp_path):
     q = reader.read_questionnaire(data, "caiq.csv")
     out = tmp_path / "out.csv"
     report = writer.write_answers(data, "caiq.csv", q, {(None, 2): {"判定": "該当"}}, ["判定"], out)
-    assert report.encoding == "utf-8-sig" and "plain ASCII" in report.warnings[0]
+    assert report.encoding == "utf-8-sig" and "plain ASCII" in str(report.warnings[0])
     assert out.read_bytes() == b"\xef\xbb\xbf" + data.replace(b"Answer", "Answer,判定".encode()).replace(
         b"keys?,", "keys?,,該当".encode())
 
@@ -890,7 +902,7 @@ def test_check_destination_refuses_what_write_answers_would(files, tmp_path):
     src = _save(tmp_path, "cloud.xlsx", files["cloud.xlsx"])
     q = reader.read_questionnaire(src, src.name)
     writer.check_destination(src, q, tmp_path / "out.xlsx", COLUMNS, into={"回答案": "補足説明"})
-    with pytest.raises(S.UnknownColumn, match="has no column 'コメント' on header row 4.*--answer-column"):
+    with pytest.raises(S.UnknownColumn, match="no column 'コメント' on header row 4.*--answer-column"):
         writer.check_destination(src, q, tmp_path / "out.xlsx", COLUMNS, into={"回答案": "コメント"})
     with pytest.raises(S.OutputError, match="would overwrite the input file"):
         writer.check_destination(src, q, src, COLUMNS)

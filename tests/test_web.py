@@ -15,7 +15,18 @@ from search.app.web import create_app
 from search.app.web.templating import mark
 
 HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as",
-            "same_text", "near_text"}
+            "same_text", "near_text", "named"}
+
+
+def alert(html: str) -> str:
+    """The page's error message (the role=alert paragraph), unescaped: what the user reads."""
+    import html as h
+
+    m = re.search(r'<p class="error" role="alert">(.*?)</p>', html, re.S)
+    assert m, "no error message on the page"
+    text = h.unescape(m.group(1))
+    assert "--" not in text and not re.search(r"\b(the|is|not|found)\b", text), text  # Japanese, no CLI flags
+    return text
 
 
 def first_card(html: str) -> str:
@@ -53,8 +64,12 @@ def test_search_filters_and_revision_tag(client):
     r = client.get("/", params={"q": "準拠法", "mode": "keyword", "series": "変更履歴"})
     assert r.status_code == 200
     card = first_card(r.text)
-    assert "変更履歴</span>" in card
-    assert 'href="/?q=%E7%B5%B1' in card  # 統20…: no criterion page, so the ID links to its search
+    assert card.count("変更履歴") == 1  # one label, not 「変更履歴 変更履歴」
+    assert 'href="/criteria/%E7%B5%B120"' in card  # 統20 has a page of its own: its change history
+    page = client.get("/criteria/統20")
+    assert page.status_code == 200 and page.text.count("<li><b>") == 2 and "準拠法" in page.text
+    assert client.get("/criteria/統２０", follow_redirects=False).headers["location"] == "/criteria/%E7%B5%B120"
+    assert client.get("/api/criteria/統20").json()["revisions"][1]["ids"] == ["統20", "統21", "統24"]
     r = client.get("/", params={"q": "パスワード", "aws": "info", "customer": "primary"})
     assert r.status_code == 200 and "検索できません" not in r.text
 
@@ -62,20 +77,21 @@ def test_search_filters_and_revision_tag(client):
 def test_empty_query_shows_message(client):
     r = client.get("/", params={"q": "  "})
     assert r.status_code == 200
-    assert "検索できません" in r.text and "the query is empty" in r.text
+    assert "検索できません" in r.text and "検索語が空です" in r.text
 
 
 def test_huge_query_is_refused_clearly(client):
     r = client.get("/", params={"q": "a" * 10_001})
     assert r.status_code == 200
-    assert "10,001 characters; the limit is 10,000" in r.text
+    assert "10,001 文字あります（上限 10,000 文字）" in alert(r.text) and "「質問票に回答」ページ" in alert(r.text)
     r = client.get("/api/search", params={"q": "a" * 10_001})
-    assert r.status_code == 400 and "limit is 10,000" in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["code"] == "query_too_long"
+    assert "limit is 10,000" in r.json()["detail"] and "POST /api/answer" in r.json()["detail"]
 
 
 def test_bad_mode_is_a_message_not_a_500(client):
     r = client.get("/", params={"q": "パスワード", "mode": "fuzzy"})
-    assert r.status_code == 200 and "unknown mode" in r.text
+    assert r.status_code == 200 and "検索方式「fuzzy」はありません" in alert(r.text)
     assert client.get("/api/search", params={"q": "x", "series": "nope"}).status_code == 400
 
 
@@ -142,7 +158,7 @@ def test_fullwidth_id_redirects_to_canonical(client):
 def test_unknown_criterion_is_404_with_message(client):
     r = client.get("/criteria/実999")
     assert r.status_code == 404
-    assert "no criterion &#39;実999&#39; in the corpus" in r.text and "実1–実148" in r.text
+    assert "基準「実999」はこの文書にありません" in r.text and "実1–実148" in r.text
     r = client.get("/criteria/<script>")
     assert r.status_code == 404 and "<script>" not in r.text
 
@@ -151,11 +167,12 @@ def test_unknown_criterion_is_404_with_message(client):
 
 
 def test_api_search_returns_the_documented_shape(client):
-    r = client.get("/api/search", params={"q": "パスワード", "mode": "keyword", "limit": 5})
+    r = client.get("/api/search", params={"q": "パスワード", "mode": "hybrid", "limit": 5})
     assert r.status_code == 200
     body = r.json()
     assert {"query", "mode", "hits", "warnings"} <= set(body)
-    assert body["query"] == "パスワード" and body["mode"] == "keyword" and body["warnings"] == []
+    assert body["query"] == "パスワード" and body["mode"] == "hybrid" and body["warnings"] == []
+    assert 1 <= body["above_floor"] < 5
     first = body["hits"][0]
     assert set(first) == HIT_KEYS
     assert (first["id"], first["kind"], first["series"], first["aws_role"], first["customer_role"]) == \
@@ -196,27 +213,32 @@ def test_api_criterion_returns_the_record(client, doc):
     assert boiler["text"].startswith("お客様がAWS上で実装するシステムおよびサービスの管理は") and len(boiler["criteria"]) > 100
     assert client.get("/api/criteria/実２６").json()["id"] == "実26"
     r = client.get("/api/criteria/実999")
-    assert r.status_code == 404 and "実999" in r.json()["detail"]
+    assert r.status_code == 404 and "実999" in r.json()["detail"] and r.json()["code"] == "unknown_criterion"
 
 
 def test_api_criterion_shows_borrowed_text_and_history(client, doc):
     body = client.get("/api/criteria/実88").json()
     assert body["same_as"] == "実87" and body["same_as_text"] == doc.get("実87").aws_status != ""
-    revisions = client.get("/api/criteria/統20").status_code
-    assert revisions == 404  # change-history IDs are not criteria
+    history = client.get("/api/criteria/統20").json()  # an ID only the change history has: its entries
+    assert history["kind"] == "revision" and all("統20" in r["ids"] for r in history["revisions"])
     body = client.get("/api/criteria/実148").json()
     assert body["revisions"] and all("実148" in r["ids"] for r in body["revisions"])
 
 
 def test_openapi_docs(client):
-    assert client.get("/docs").status_code == 200
+    page = client.get("/docs")
+    assert page.status_code == 200 and "cdn" not in page.text.lower() and "<script>" not in page.text
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200  # served by the app itself
+    assert client.get("/docs/assets/swagger-ui.css").status_code == 200
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/search", "/api/criteria/{cid}", "/api/duplicates", "/api/answer"} <= set(paths)
 
 
 def test_unknown_route_is_404(client):
     assert client.get("/nope").status_code == 404
-    assert client.get("/api/nope").json() == {"detail": "Not Found"}
+    assert client.get("/api/nope").json() == {"code": "not_found", "detail": "Not Found"}
+    r = client.get("/", params={"q": "パスワード", "limit": "abc"})  # a mistyped URL: a page, not raw JSON
+    assert r.status_code == 400 and "limit" in r.text and "abc" in r.text and '"detail"' not in r.text
 
 
 # ------------------------------------------------------------------ duplicates
@@ -351,10 +373,11 @@ def test_correcting_the_detection_rereads_the_kept_upload(client, cloud):
     r = client.post("/answer", files={"file": ("cloud.xlsx", cloud)})
     token = token_of(r.text)
     r = client.post("/answer", data={"token": token, "column": "Z"})
-    assert r.status_code == 400 and "column Z" in r.text and "has no questions" in r.text
+    assert r.status_code == 400 and "Z 列" in alert(r.text) and "質問がありません" in alert(r.text)
+    assert "「質問の列」欄" in alert(r.text)  # names the field on the page that fixes it
     assert token_of(r.text) == token  # the upload is kept: the user corrects and runs again
     r = client.post("/answer", data={"token": token, "header_row": "two"})
-    assert r.status_code == 400 and "the header row must be a row number" in r.text and token_of(r.text) == token
+    assert r.status_code == 400 and "「見出し行」欄には行番号" in alert(r.text) and token_of(r.text) == token
     r = client.post("/answer", data={"token": token, "column": "確認項目", "answer_column": "補足説明"})
     assert r.status_code == 200 and "J 回答案" not in r.text and "E 回答案(既存の列)" in r.text
     ws = load_workbook(io.BytesIO(client.get(f"/answer/{token}/filled").content))["チェックシート"]
@@ -364,10 +387,10 @@ def test_correcting_the_detection_rereads_the_kept_upload(client, cloud):
 
 def test_a_sheet_without_a_question_column_keeps_the_upload_for_a_correction(client):
     r = client.post("/answer", files={"file": ("noq.xlsx", cs.no_question_column())})
-    assert r.status_code == 400 and "no question column found" in r.text
+    assert r.status_code == 400 and "質問の列が見つかりません" in alert(r.text)
     token = token_of(r.text)
     r = client.post("/answer", data={"token": token, "column": "備考"})
-    assert r.status_code == 400 and "has no questions below header row 4" in r.text  # 特になし is too short
+    assert r.status_code == 400 and "見出し行 4 より下に質問がありません" in alert(r.text)  # 特になし is too short
 
 
 def test_csv_upload_comes_back_as_csv(client):
@@ -386,31 +409,41 @@ def test_csv_upload_comes_back_as_csv(client):
 
 
 
-@pytest.mark.parametrize("name, build, message", [
-    ("protected.xlsx", cs.encrypted_xlsx, "is password-protected"),
-    ("old.xls", cs.legacy_xls, "old .xls files are not supported"),
-    ("huge.xlsx", cs.huge_sheet, "10,000 questions found; the limit is 2,000"),
-    ("junk.xlsx", lambda: bytes(range(256)) * 20, "is not a valid .xlsx workbook"),
-    ("q.pdf", lambda: b"%PDF-1.4", "PDF files are not supported"),
-    ("big.csv", lambda: b"a" * (5 * 1024 * 1024 + 10), "5 MB"),
+@pytest.mark.parametrize("name, build, message, code, detail", [
+    ("protected.xlsx", cs.encrypted_xlsx, "パスワードが設定されています", "encrypted_workbook", "is password-protected"),
+    ("old.xls", cs.legacy_xls, "古い .xls 形式です", "old_xls", "old .xls files are not supported"),
+    ("huge.xlsx", cs.huge_sheet, "質問が 10,000 問あります（上限 2,000 問）", "too_many_questions",
+     "pick one with the `sheet` field"),
+    ("junk.xlsx", lambda: bytes(range(256)) * 20, ".xlsx ブックとして読めません", "not_a_zip",
+     "is not a valid .xlsx workbook"),
+    ("q.pdf", lambda: b"%PDF-1.4", "PDF は読めません", "pdf_file", "PDF files are not supported"),
+    ("big.csv", lambda: b"a" * (5 * 1024 * 1024 + 10), "上限 5 MB", "file_too_large", "the limit is 5 MB"),
 ])
-def test_bad_uploads_are_a_message_not_a_500(client, name, build, message):
+def test_bad_uploads_are_a_message_not_a_500(client, name, build, message, code, detail):
     r = client.post("/answer", files={"file": (name, build())})
-    assert r.status_code == 400 and "読み込めません" in r.text and message in r.text
+    assert r.status_code == 400 and message in alert(r.text)
     r = client.post("/api/answer", files={"file": (name, build())})
-    assert r.status_code == 400 and message in r.json()["detail"]
+    assert r.status_code == 400 and r.json()["code"] == code and detail in r.json()["detail"]
+    assert "--" not in r.json()["detail"]  # the API names its fields, not the command line's options
 
 
 @pytest.mark.parametrize("data, message", [
-    ({"questions": "   "}, "no questions"),
-    ({"questions": "x", "mode": "fuzzy"}, "unknown mode"),
-    ({"questions": "x", "top": "99"}, "top must be a number from 1 to 10"),
-    ({"questions": "x", "header_row": "two"}, "the header row must be a row number"),
-    ({"token": "A" * 24}, "expired"),
+    ({"questions": "   "}, "質問がありません"),
+    ({"questions": "x", "mode": "fuzzy"}, "検索方式「fuzzy」はありません"),
+    ({"questions": "x", "top": "99"}, "「候補数」は 1〜10 の数で"),
+    ({"questions": "x", "header_row": "two"}, "「見出し行」欄には行番号"),
+    ({"token": "A" * 24}, "期限切れ"),
 ])
 def test_bad_forms_are_a_message(client, data, message):
     r = client.post("/answer", data=data)
-    assert r.status_code == 400 and "読み込めません" in r.text and message in r.text
+    assert r.status_code == 400 and message in alert(r.text)
+
+
+def test_pasted_questions_and_a_file_together_ask_which(client, cloud):
+    r = client.post("/answer", data={"questions": "パスワードの規定はありますか。"},
+                    files={"file": ("cloud.xlsx", cloud)})
+    assert r.status_code == 400 and "両方が送られました" in alert(r.text)
+    assert "パスワードの規定はありますか。" in r.text  # what was pasted is kept in the box
 
 
 def test_downloads_expire_and_tokens_are_checked(client):
@@ -450,9 +483,9 @@ def test_api_answer_upload_returns_the_filled_file(client, cloud):
     r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"format": "csv"})
     assert r.status_code == 200 and r.content.decode("utf-8-sig").startswith("No.,シート,行,質問,判定")
     r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"column": "設問"})
-    assert r.status_code == 400 and "no column '設問'" in r.json()["detail"]
+    assert r.status_code == 400 and "no column '設問'" in r.json()["detail"] and r.json()["code"] == "unknown_column"
     r = client.post("/api/answer", data={"mode": "hybrid"}, files={"other": ("x.txt", b"x")})
-    assert r.status_code == 400 and "no file" in r.json()["detail"]
+    assert r.status_code == 400 and "no file" in r.json()["detail"] and "`file`" in r.json()["detail"]
 
 
 def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeypatch):

@@ -20,7 +20,8 @@ from corpus.records import UnknownCriterion, write_jsonl
 from corpus.vocabulary import SERIES_ALIASES, role_mark
 from indexer.store import IndexCorrupted
 from search.questionnaire.answer import MAX_TOP, QuestionnaireError
-from search.app.presentation import NO_MATCH_BANNER, criterion_json, render_criterion
+from search.app.presentation import NO_MATCH_BANNER, criterion_json, history_json, render_criterion, render_history
+from messages import render
 from search.errors import QueryError
 from search.evaluation import EvalFileError
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
@@ -87,8 +88,14 @@ def parse(source: str, output: str, lenient: bool) -> None:
 @click.argument("criterion_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def show(criterion_id: str, fmt: str) -> None:
-    """Print one criterion (実26, 実２６, "実 26", 監3) with Japanese labels."""
+    """Print one criterion (実26, 実２６, "実 26", 監3) with Japanese labels; an ID found only in the
+    change history (統20), its entries."""
     doc = parse_file()
+    history = doc.history_only(criterion_id)  # 統20: only in the change history
+    if history:
+        click.echo(json.dumps(history_json(doc, history), ensure_ascii=False, indent=2) if fmt == "json"
+                   else render_history(doc, history))
+        return
     c = doc.get(criterion_id)
     if fmt == "json":
         click.echo(json.dumps(criterion_json(doc, c), ensure_ascii=False, indent=2))
@@ -135,9 +142,9 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
     color = sys.stdout.isatty()
     out = []
     for w in result.warnings:
-        out.append(f"! {w}")
+        out.append(f"! {w.text('cli')}")
     if not result.hits:
-        out.append("該当なし (no hits). Try fewer words, another spelling, or --mode hybrid.")
+        out.append(render("no_hits" if result.mode == "hybrid" else "no_hits_try_hybrid"))
     elif result.match is not None and not result.match.answered:
         out.append(f"{NO_MATCH_BANNER} (no-match score {result.match.score:.2f})")
     for n, h in enumerate(result.hits, 1):
@@ -215,12 +222,16 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None
     cross-validated figures."""
     from search import answerability, fusion
     from search.evaluation import load_eval_set
-    from search.fitting import fit_and_report, fit_answerability, prepare
+    from dataclasses import replace
+
+    from search.fitting import fit_and_report, fit_answerability, fit_result_floor, prepare
 
     queries = load_eval_set(file)
     engine = _engine(data_dir, model, query_backend="onnx")
     prepared = prepare(engine, queries)
     weights, report = fit_and_report(engine, prepared, Path(file))
+    floor, floor_report = fit_result_floor(engine, prepared, weights)
+    weights = replace(weights, floor=floor, fitted={**weights.fitted, "result_floor": floor_report})
     models, judged = fit_answerability(engine, prepared, weights)
     click.echo(f"protocol: {report['protocol']}")
     for label in ("start_weights", "held_out", "in_sample"):
@@ -230,6 +241,11 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None
                 click.echo(f"  {kind:14s} n={r['n']:3d}  MRR {r['mrr@10']:.3f}  nDCG {r['ndcg@10']:.3f}  "
                            f"R@5 {r['recall@5']:.3f}")
     click.echo(f"\nweights: {json.dumps({k: v for k, v in weights.to_dict().items() if k != 'fitted'})}")
+    held = floor_report["held_out"]
+    click.echo(f"\nresult floor {floor:.2f} × the best hit's score: {floor_report['protocol']}\n"
+               f"  held out: graded hits folded {held['graded_folded_share']:.1%} of {held['graded_hits']:.0f}; "
+               f"ungraded hits above the fold {held['ungraded_above_share']:.1%} of {held['ungraded_hits']:.0f} "
+               f"(answerable queries only: {held['answerable_ungraded_above_share']:.1%}; no floor: 100%)")
     click.echo(f"\nanswerability: {judged['protocol']}")
     for mode in ("hybrid", "keyword"):
         for subset, r in judged[mode]["held_out"].items():

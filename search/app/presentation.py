@@ -9,12 +9,11 @@ from collections import Counter
 from typing import Any
 
 from corpus.duplicates import shared_passages
-from corpus.records import Criterion, Document
+from corpus.records import Criterion, Document, Revision
 from corpus.vocabulary import ROLE_LABELS
-from search.questionnaire.checksheet import (REASON_AFTER, REASON_EMPTY, REASON_FORMULA, REASON_HEADING, REASON_NO_TEXT,
-                                             REASON_NOT_TEXT, REASON_NOTE, REASON_SHORT, ColumnPlacement,
-                                             Questionnaire, QuestionTable, SkippedRow, WriteReport, counted)
-from search.questionnaire.reader import IGNORED_BY_NAME, IGNORED_CHART, IGNORED_EMPTY, IGNORED_HIDDEN
+from messages import render
+from search.questionnaire.checksheet import (REASON_EMPTY, ColumnPlacement, Questionnaire, QuestionTable, SkippedRow,
+                                             WriteReport, counted)
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -44,6 +43,28 @@ def criterion_json(doc: Document, c: Criterion) -> dict[str, Any]:
     return d
 
 
+def history_json(doc: Document, history_id: str) -> dict[str, Any]:
+    """The JSON of an ID found only in the change history (統20): its entries."""
+    return {"id": history_id, "kind": "revision", "revisions": [r.to_dict() for r in doc.revisions_for(history_id)]}
+
+
+def render_history(doc: Document, history_id: str) -> str:
+    """An ID found only in the change history, as text (`kijun show 統20`)."""
+    return "\n".join([f"{LABELS['id']}: {history_id}  ({LABELS['revisions']}のみ: この文書に基準としての記述はありません)",
+                      *_revision_lines(doc.revisions_for(history_id))])
+
+
+def _revision_lines(revisions: list[Revision]) -> list[str]:
+    lines = []
+    for r in revisions:
+        lines.append(f"・{'/'.join(r.ids)} {' '.join(r.branches)} {r.note}".rstrip())
+        if r.old:
+            lines.append(f"  (旧) {r.old}")
+        if r.new:
+            lines.append(f"  (新) {r.new}")
+    return lines
+
+
 def render_criterion(doc: Document, c: Criterion) -> str:
     """One criterion as text with the document's labels (`kijun show`)."""
     lines = [f"{LABELS['id']}: {c.id}  ({c.series}, p.{c.page}, 行 {c.line_start}–{c.line_end})",
@@ -58,13 +79,7 @@ def render_criterion(doc: Document, c: Criterion) -> str:
     lines += [f"  {u}" for u in c.urls]
     revs = doc.revisions_for(c.id)
     if revs:
-        lines.append(f"\n■ {LABELS['revisions']}")
-        for r in revs:
-            lines.append(f"・{'/'.join(r.ids)} {' '.join(r.branches)} {r.note}".rstrip())
-            if r.old:
-                lines.append(f"  (旧) {r.old}")
-            if r.new:
-                lines.append(f"  (新) {r.new}")
+        lines += [f"\n■ {LABELS['revisions']}", *_revision_lines(revs)]
     shared = shared_passages(doc, c.id)
     if shared:
         lines.append("\n■ 他の基準と共通の段落")
@@ -86,7 +101,7 @@ def describe_questionnaire(q: Questionnaire) -> list[str]:
         title = f" ({t.question_header})" if t.question_header else ""
         reasons = Counter(s.reason for s in reported_skips(t))
         skipped = sum(reasons.values())
-        detail = f" ({', '.join(f'{n} {r}' for r, n in reasons.most_common())})" if skipped else ""
+        detail = f" ({', '.join(f'{n} {render(r)}' for r, n in reasons.most_common())})" if skipped else ""
         lines.append(f"{q.filename}: {where}{header}, question column {t.question_column_letter}{title}: "
                      f"{counted(len(t.questions), 'question')}, {counted(skipped, 'row')} skipped{detail}")
     lines += [f"{q.filename}: sheet {s.name!r} ignored: {s.reason}" for s in q.ignored_sheets]
@@ -111,14 +126,3 @@ def describe_placements(report: WriteReport) -> list[str]:
         lines.append(f"  {where}{cols}")
     return lines
 
-
-SKIP_REASON_LABELS: dict[str, str] = {
-    REASON_EMPTY: "空行", REASON_HEADING: "見出し行", REASON_NOTE: "注記", REASON_NO_TEXT: "質問の列が空",
-    REASON_SHORT: "質問としては短すぎる", REASON_NOT_TEXT: "数値または日付", REASON_FORMULA: "計算結果のない数式",
-    REASON_AFTER: "表の終わりより後"}
-"""Why a row was not read as a question (search.questionnaire.reader's reasons), in Japanese."""
-
-IGNORED_SHEET_LABELS: dict[str, str] = {
-    IGNORED_CHART: "グラフのシート", IGNORED_HIDDEN: "非表示のシート(シート名を指定すれば読みます)",
-    IGNORED_BY_NAME: "表紙・履歴・記入例・説明のシート(シート名から判断。指定すれば読みます)", IGNORED_EMPTY: "空のシート"}
-"""Why a sheet was left alone (search.questionnaire.reader's fixed reasons), in Japanese; other reasons are shown as they are."""

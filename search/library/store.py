@@ -26,6 +26,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from messages import Explained
+
 ENV = "KIJUN_LIBRARY"
 FILE_NAME = "library.sqlite3"
 
@@ -62,16 +64,22 @@ MIGRATIONS: tuple[str, ...] = (
 """Schema version n is MIGRATIONS[:n] applied in order (`PRAGMA user_version` records n)."""
 
 
-class LibraryError(Exception):
+class LibraryError(Explained):
     """The answer library cannot do what was asked; the message says what to do."""
+
+    code = "library_cannot_open"
 
 
 class LibraryDamaged(LibraryError):
     """The library file exists but cannot be read as a kijun library. It is left untouched."""
 
+    code = "library_damaged"
+
 
 class UnknownEntry(LibraryError):
     """No entry has that ID."""
+
+    code = "unknown_entry"
 
 
 @dataclass(frozen=True)
@@ -187,8 +195,7 @@ class Library:
                 row = db.execute("SELECT * FROM entries WHERE id = ?", (entry_id,)).fetchone()
             if row is not None:
                 return _entry(row)
-        raise UnknownEntry(f"no entry {entry_id!r} in the answer library {self.path}; "
-                           "`kijun library list` shows the IDs")
+        raise UnknownEntry(ids=[entry_id], path=self.path)
 
     def __len__(self) -> int:
         if not self.exists:
@@ -224,8 +231,7 @@ class Library:
         with self._writing() as db:
             missing = [i for i in ids if db.execute("SELECT 1 FROM entries WHERE id = ?", (i,)).fetchone() is None]
             if missing:
-                raise UnknownEntry(f"no entry {', '.join(map(repr, missing))} in the answer library {self.path}; "
-                                   "nothing was removed (`kijun library list` shows the IDs)")
+                raise UnknownEntry(ids=missing, path=self.path)
             gone = db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids]).rowcount if ids else 0
             if source_file is not None:
                 gone += db.execute("DELETE FROM entries WHERE source_file = ?", (source_file,)).rowcount
@@ -238,7 +244,7 @@ class Library:
         """A connection of its own (any thread), checked once per process; never creates the file
         unless `create`."""
         if not create and not self.exists:
-            raise LibraryError(f"there is no answer library at {self.path} yet")
+            raise LibraryError("library_missing", path=self.path)
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -247,7 +253,7 @@ class Library:
         except sqlite3.Error as e:
             raise self._unreadable(e) from None
         except OSError as e:
-            raise LibraryError(f"cannot open the answer library {self.path}: {e.strerror or e}") from None
+            raise LibraryError(path=self.path, reason=e.strerror or str(e)) from None
         try:
             db.row_factory = sqlite3.Row
             self._prepare(db)
@@ -277,18 +283,13 @@ class Library:
                 return
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
             if version > len(MIGRATIONS):
-                raise LibraryError(f"the answer library {self.path} was made by a newer kijun (schema {version}); "
-                                   "upgrade kijun to use it")
+                raise LibraryError("library_newer", path=self.path, version=version)
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if version == 0 and tables:
-                raise LibraryDamaged(f"{self.path} is an SQLite file but not a kijun answer library "
-                                     f"(it has tables {', '.join(sorted(tables))}); kijun has not changed it. "
-                                     f"Point ${ENV} at another file")
+                raise LibraryDamaged("library_foreign", path=self.path, tables=sorted(tables))
             check = db.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise LibraryDamaged(f"the answer library {self.path} is damaged ({check}); kijun has not changed "
-                                     "it. Keep the file, restore from your export: "
-                                     f"set ${ENV} to a new file and run `kijun library add BACKUP.jsonl`")
+                raise LibraryDamaged(path=self.path, detail=check)
             if version < len(MIGRATIONS):
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute("BEGIN IMMEDIATE")
@@ -305,9 +306,7 @@ class Library:
             self._checked = True
 
     def _unreadable(self, e: Exception) -> LibraryDamaged:
-        return LibraryDamaged(f"the answer library {self.path} cannot be read ({e}); kijun has not changed it. "
-                              "If it is damaged, keep the file and restore from your export: "
-                              f"set ${ENV} to a new file and run `kijun library add BACKUP.jsonl`")
+        return LibraryDamaged(path=self.path, detail=str(e))
 
 
 def _row(e: Entry) -> tuple[Any, ...]:

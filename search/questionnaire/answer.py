@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from corpus.documents import CRITERION
+from messages import Explained, Message
 from corpus.passages import normalize_passage, split_sentences
 from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
@@ -44,13 +45,15 @@ from search.query import DEFAULT_MODE
 
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
-    from search.engine import Engine, Hit
+    from search.engine import Closeness, Engine, Hit
     from search.questionnaire.checksheet import QuestionRow
 
 MAX_QUESTION_CHARS = 2_000  # longer cells are cut before searching
 MAX_TOP = 10  # candidate slots listed per question
 MAX_DRAFT_SENTENCES = 3
 MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
+SEMANTIC_MARGIN = 0.04  # a quoted sentence's cosine with the question is at most this far below the closest one's
+GENERIC_IDF = math.log(1 / 0.3)  # a word in 30% of the criteria or more is generic (as the keyword index says)
 CUSTOMER_MARK = "（お客様の統制）"
 
 VERDICT_COLUMN, CRITERIA_COLUMN, DRAFT_COLUMN, ORIGIN_COLUMN = "判定", "該当基準", "回答案", "回答の出典"
@@ -62,8 +65,10 @@ FROM_PAST = "過去の回答"
 PAST_MARK = "（過去の回答: {source}）"
 
 
-class QuestionnaireError(ValueError):
+class QuestionnaireError(Explained, ValueError):
     """Questions that cannot be answered as asked (a bad mode or count); the message says what to do."""
+
+    code = "top_out_of_range"
 
 
 # ----------------------------------------------------------------- results
@@ -110,7 +115,7 @@ class Answer:
     aws_quote: str = ""  # the best criterion's whole AWSの対応状況, as printed (boilerplate lines left out)
     customer_quote: str = ""  # its whole お客様が統制すべき内容, likewise
     note: str = ""  # why there is no draft or no candidate
-    warnings: tuple[str, ...] = field(default=(), compare=False)
+    warnings: tuple[Message, ...] = field(default=(), compare=False)
     past: Precedent | None = None  # the past answer this draft reuses (answer library)
 
     @property
@@ -143,7 +148,7 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
                      top: int = 3) -> list[Answer]:
     """One answer per non-blank question, in order (a question asked twice is searched once)."""
     if not 1 <= int(top) <= MAX_TOP:
-        raise QuestionnaireError(f"top must be between 1 and {MAX_TOP}, got {top}")
+        raise QuestionnaireError(max=MAX_TOP, value=top)
     asked = [q for q in (str(raw).strip() for raw in questions) if q]
     distinct = list(dict.fromkeys(asked))
     vectors = _vectors(engine, distinct, mode)
@@ -169,7 +174,7 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
     """One answer per question row of a check sheet (`search.questionnaire.reader`), in the same order."""
     answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)
     if len(answers) != len(rows):  # a sheet's question rows always have text
-        raise QuestionnaireError("a question row has no text; read the check sheet again")
+        raise QuestionnaireError("row_without_text")
     return answers
 
 
@@ -177,9 +182,9 @@ def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> 
     try:
         result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True, vector=vector)
     except UnknownMode as e:
-        raise QuestionnaireError(str(e)) from None
-    except QueryError as e:
-        return Answer(q, NO_MATCH, "low", None, note=str(e))
+        raise QuestionnaireError(e.condition, **e.message.params) from None
+    except QueryError as e:  # the note goes into the user's (Japanese) sheet
+        return Answer(q, NO_MATCH, "low", None, note=e.text("web"))
     hits = [h for h in result.hits if h.kind == CRITERION][:top]
     candidates = tuple(_candidate(engine, h) for h in hits)
     if result.match is None:  # the question names criteria by ID: those are the answer
@@ -190,13 +195,19 @@ def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> 
     if past is not None:
         return _from_past(engine, q, status, confidence, score, candidates, past, result.warnings)
     if not candidates:  # nothing to cite (an unknown ID, or only change-history entries): a person must look
-        return Answer(q, NO_MATCH, "low", score, note="該当する基準がありません", warnings=result.warnings)
+        return Answer(q, NO_MATCH, "low", score, note=Message("no_criterion_to_cite").text("web"),
+                      warnings=result.warnings)
     if status != ANSWERED:
         return Answer(q, status, confidence, score, candidates, warnings=result.warnings)
     best = candidates[0]
     # a lookup by ID matched no passage: its draft starts at the criterion's first sentence
     matched = (hits[0].explain or {}).get("passage") if result.match is not None else None
-    draft, note = compose_draft(engine.table, q, best, matched)
+    closeness = engine.sentence_closeness(best.id, q[:MAX_QUESTION_CHARS], vector) if result.match is not None \
+        else None
+    draft, note = compose_draft(engine.table, q, best, matched, closeness)
+    if not draft and closeness is not None and not note:  # nothing close enough to quote: a person must look
+        return Answer(q, NO_MATCH, "low", score, candidates, note=Message("nothing_to_quote").text("web"),
+                      warnings=result.warnings)
     c = engine.doc.get(best.id)
     d = engine.table[best.id]
     return Answer(q, status, confidence, score, candidates, draft=draft,
@@ -205,7 +216,7 @@ def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> 
 
 
 def _from_past(engine: Engine, q: str, status: str, confidence: str, score: float | None,
-               candidates: tuple[Candidate, ...], past: Precedent, warnings: tuple[str, ...]) -> Answer:
+               candidates: tuple[Candidate, ...], past: Precedent, warnings: tuple[Message, ...]) -> Answer:
     """The answer a person sent for (nearly) this question, marked with where it came from; the
     criteria they confirmed, quoted as the document's drafts are."""
     e = past.entry
@@ -236,30 +247,36 @@ def folded_ids(engine: Engine, h: Hit) -> tuple[str, ...]:
 # ----------------------------------------------------------------- the draft
 
 
-def compose_draft(table: DocumentTable, question: str, best: Candidate,
-                  matched: str | None = None) -> tuple[str, str]:
+def compose_draft(table: DocumentTable, question: str, best: Candidate, matched: str | None = None,
+                  closeness: Closeness | None = None) -> tuple[str, str]:
     """(回答案, note): quoted sentences of `best`, each part followed by its citation; or ("", why not).
-    `matched` is the passage the search matched by meaning, used when no sentence shares a word
-    with the question."""
+
+    With `closeness` (each sentence's e5 cosine with the question), a sentence is quoted only when it is
+    close in meaning (within SEMANTIC_MARGIN of the question's closest sentence in the whole document)
+    and ranks by the question's specific words it holds and that closeness together: the sentence that
+    answers comes first. With nothing close enough the draft is empty and the note too (the caller
+    says 要確認). Without it (no model), by words alone; `matched`, the passage the search matched by
+    meaning, stands in when no sentence shares a word."""
     d = table[best.id]
     words = {t for t, _, _ in snippet.word_tokens(question)}
     weights = _idf(table)
     parts = []
     aws = _sentences(d, "aws_status")
-    chosen = pick_sentences(aws, words, weights, MAX_DRAFT_SENTENCES)
-    if aws and not chosen:  # matched by meaning, not by words: the passage the search matched
+    chosen = pick_sentences(aws, words, weights, MAX_DRAFT_SENTENCES, closeness)
+    if aws and not chosen and closeness is None:  # matched by meaning, not by words: the passage the search matched
         own = {p.text for p in d.passages if p.field == "aws_status"}
         chosen = (split_sentences(matched) if matched in own else aws)[:1]
     if chosen:
         parts.append(join_sentences(chosen) + best.citation)
     if best.customer_role == "primary" or not chosen:
         own = _sentences(d, "customer_controls")
-        mine = pick_sentences(own, words, weights, 1) or own[:1]
+        mine = pick_sentences(own, words, weights, 1, closeness) or (own[:1] if closeness is None or chosen else [])
         if mine:
             parts.append(CUSTOMER_MARK + mine[0] + best.citation)
     if not parts:
-        return "", (f"{best.label} には引用できる固有の記述がありません"
-                    "（お客様の統制の定型文のみです）。担当者が確認してください。")
+        if closeness is not None and (aws or _sentences(d, "customer_controls")):
+            return "", ""
+        return "", Message("no_draft_source", {"label": best.label}).text("web")
     return "\n".join(parts), ""
 
 
@@ -277,21 +294,59 @@ def without_boilerplate(column: str, d: SearchDocument) -> str:
     return "\n".join(kept).strip("\n") if any(line.strip() for line in kept) else column
 
 
-def pick_sentences(sentences: Sequence[str], words: set[str], weights: dict[str, float], limit: int) -> list[str]:
-    """Up to `limit` sentences holding the most (idf-weighted) query words, in document order;
-    a sentence worth less than half the best one, or past MAX_DRAFT_CHARS, is left out."""
-    scores = [sum(weights.get(t, 0.0) for t in {t for t, _, _ in snippet.word_tokens(s)} & words)
-              for s in sentences]
+def pick_sentences(sentences: Sequence[str], words: set[str], weights: dict[str, float], limit: int,
+                   closeness: Closeness | None = None) -> list[str]:
+    """Up to `limit` sentences: the best first, then the others in document order. A sentence worth
+    less than half the best one, or past MAX_DRAFT_CHARS, is left out.
+
+    By words alone (no `closeness`): worth the idf of the query words it holds. With `closeness`:
+    only sentences within SEMANTIC_MARGIN of the question's closest sentence in the document count,
+    worth the share of the question's specific words (idf above a generic word's) they hold plus how
+    far into that margin their cosine reaches, so a sentence sharing one word of a long question, or
+    only generic ones, does not beat the one that says what is asked."""
+    held = [{t for t, _, _ in snippet.word_tokens(s)} & words for s in sentences]
+    if closeness is not None:
+        return _pick_close(sentences, held, words, weights, limit, closeness)
+    scores = [sum(weights.get(t, 0.0) for t in h) for h in held]
     best = max(scores, default=0.0)
     if best <= 0:
         return []
     chosen: list[int] = []
     for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:limit]:
-        if chosen and (scores[i] < best / 2 or sum(len(sentences[j]) for j in chosen) + len(sentences[i])
-                       > MAX_DRAFT_CHARS):
+        if chosen and (scores[i] < best / 2 or _chars(sentences, chosen) + len(sentences[i]) > MAX_DRAFT_CHARS):
             break
         chosen.append(i)
-    return [sentences[i] for i in sorted(chosen)]
+    return [sentences[chosen[0]]] + [sentences[i] for i in sorted(chosen[1:])]
+
+
+def _pick_close(sentences: Sequence[str], held: Sequence[set[str]], words: set[str], weights: dict[str, float],
+                limit: int, closeness: Closeness) -> list[str]:
+    """`pick_sentences` with closeness: the best sentence, then (in document order) sentences that also
+    stay within the margin and hold a specific word of the question the chosen ones do not: a
+    question asking two things gets the sentence for each."""
+    specific = {t: weights[t] for t in words if weights.get(t, 0.0) > GENERIC_IDF}
+    total = sum(specific.values()) or 1.0
+    floor = closeness.top - SEMANTIC_MARGIN
+    close = [closeness.of.get(s, -1.0) >= floor for s in sentences]
+    scores = [sum(specific.get(t, 0.0) for t in h) / total + (closeness.of.get(s, -1.0) - floor) / SEMANTIC_MARGIN
+              if ok else 0.0 for s, h, ok in zip(sentences, held, close)]
+    if max(scores, default=0.0) <= 0:
+        return []
+    chosen = [max(range(len(sentences)), key=lambda i: (scores[i], -i))]
+    covered = set(held[chosen[0]]) & set(specific)
+    for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
+        if len(chosen) >= limit:
+            break
+        new = (held[i] & set(specific)) - covered
+        if i in chosen or not close[i] or not new or _chars(sentences, chosen) + len(sentences[i]) > MAX_DRAFT_CHARS:
+            continue
+        chosen.append(i)
+        covered |= new
+    return [sentences[chosen[0]]] + [sentences[i] for i in sorted(chosen[1:])]
+
+
+def _chars(sentences: Sequence[str], chosen: Sequence[int]) -> int:
+    return sum(len(sentences[j]) for j in chosen)
 
 
 def join_sentences(sentences: Sequence[str]) -> str:

@@ -7,7 +7,8 @@ section headings, several sheets) and `search.questionnaire.writer` writes answe
 new columns to the right of the question table, keeping everything else as it was.
 
 Bad input raises a subclass of `SheetError` (a ValueError) whose message says what is
-wrong and what to do, e.g. which command-line flag to use.
+wrong and what to do (`messages.catalogue`: the command line names its option, the web page
+its form field).
 """
 from __future__ import annotations
 
@@ -19,20 +20,23 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from messages import Explained, Message
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_QUESTIONS = 2_000
 HEADER_SCAN_ROWS = 30
 MIN_QUESTION_CHARS = 8
 MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 
-REASON_EMPTY = "empty row"
-REASON_HEADING = "section heading"
+# why a row is not read as a question: catalogue codes (their words in messages.catalogue)
+REASON_EMPTY = "empty_row"
+REASON_HEADING = "section_heading"
 REASON_NOTE = "note"
-REASON_NO_TEXT = "no text in the question column"
-REASON_SHORT = "too short to be a question"
-REASON_NOT_TEXT = "not text (a number or date)"
-REASON_FORMULA = "formula without a computed value"
-REASON_AFTER = "after the end of the table"
+REASON_NO_TEXT = "no_question_text"
+REASON_SHORT = "too_short"
+REASON_NOT_TEXT = "not_text"
+REASON_FORMULA = "formula_without_value"
+REASON_AFTER = "after_table"
 
 EXCEL_FORMATS = ("xlsx", "xlsm")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -45,52 +49,82 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # ----------------------------------------------------------------- errors
 
 
-class SheetError(ValueError):
+class SheetError(Explained, ValueError):
     """A check sheet that cannot be read or written; the message says what to do."""
+
+    code = "file_changed"
 
 
 class UnsupportedFormat(SheetError):
     """The file is not a format this module reads (.xls, PDF, …)."""
 
+    code = "unsupported_type"
+
 
 class EncryptedWorkbook(SheetError):
     """A password-protected workbook: its content cannot be read without the password."""
+
+    code = "encrypted_workbook"
 
 
 class UnreadableFile(SheetError):
     """The file claims a supported format but its content is broken or binary."""
 
+    code = "workbook_unreadable"
+
 
 class FileTooLarge(SheetError):
     """Larger than MAX_FILE_BYTES."""
+
+    code = "file_too_large"
 
 
 class NoQuestionTable(SheetError):
     """No header row or no question column could be found."""
 
+    code = "no_question_column"
+
 
 class NoHeaderRow(NoQuestionTable):
     """No header row, and no column of question sentences to read as a plain list."""
+
+    code = "no_header_row"
 
 
 class UnknownSheet(SheetError):
     """`sheet=` names a sheet the workbook does not have."""
 
+    code = "unknown_sheet"
+
 
 class UnknownColumn(SheetError):
     """`column=` or `into=` names a column the header row does not have."""
+
+    code = "unknown_column"
 
 
 class UnknownRow(SheetError):
     """An answer is keyed to a row that is not a question row."""
 
+    code = "unknown_row"
+
 
 class TooManyQuestions(SheetError):
     """More than MAX_QUESTIONS questions."""
 
+    code = "too_many_questions"
+
 
 class OutputError(SheetError):
     """The output cannot be written where asked (same as the input, missing folder, …)."""
+
+    code = "output_unwritable"
+
+
+def at(filename: str, sheet: str | None = None) -> Message:
+    """Where in the user's file a condition is: the file, or one of its sheets."""
+    return Message("at_sheet", {"filename": filename, "sheet": sheet}) if sheet is not None \
+        else Message("at_file", {"filename": filename})
 
 
 # ----------------------------------------------------------------- results
@@ -114,7 +148,7 @@ class SkippedRow:
 @dataclass(frozen=True)
 class IgnoredSheet:
     name: str
-    reason: str
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -140,7 +174,7 @@ class Questionnaire:
     format: str  # xlsx, xlsm, csv or tsv
     tables: tuple[QuestionTable, ...]
     ignored_sheets: tuple[IgnoredSheet, ...] = ()
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Message, ...] = ()
     encoding: str | None = None  # CSV/TSV only: utf-8, utf-8-sig, cp932 or utf-16
     delimiter: str | None = None
     line_ending: str | None = None
@@ -170,7 +204,7 @@ class WriteReport:
     format: str
     placements: tuple[ColumnPlacement, ...]
     rows_written: int
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Message, ...] = ()
     encoding: str | None = None  # CSV/TSV only
 
 
@@ -185,20 +219,19 @@ def load_bytes(source: Path | str | bytes, filename: str) -> bytes:
         p = Path(source)
         try:
             if p.stat().st_size > MAX_FILE_BYTES:
-                raise FileTooLarge(too_large(filename, p.stat().st_size))
+                raise too_large(filename, p.stat().st_size)
             data = p.read_bytes()
         except OSError as e:
-            raise UnreadableFile(f"cannot read {p}: {e.strerror or e}") from None
+            raise UnreadableFile("cannot_read_path", path=str(p), reason=e.strerror or str(e)) from None
     if len(data) > MAX_FILE_BYTES:
-        raise FileTooLarge(too_large(filename, len(data)))
+        raise too_large(filename, len(data))
     if not data:
-        raise UnreadableFile(f"{filename}: the file is empty")
+        raise UnreadableFile("empty_file", filename=filename)
     return data
 
 
-def too_large(filename: str, size: int) -> str:
-    return (f"{filename}: the file is {size / 1024 / 1024:.1f} MB; the limit is "
-            f"{MAX_FILE_BYTES // (1024 * 1024)} MB — split the check sheet or remove images from it")
+def too_large(filename: str, size: int) -> FileTooLarge:
+    return FileTooLarge(filename=filename, size_mb=size / 1024 / 1024, limit_mb=MAX_FILE_BYTES // (1024 * 1024))
 
 
 def format_of(data: bytes, filename: str) -> str:
@@ -206,30 +239,24 @@ def format_of(data: bytes, filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     if data.startswith(OLE2_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise EncryptedWorkbook(f"{filename} is password-protected; remove the password "
-                                    "(ファイル > 情報 > ブックの保護) and save it again")
+            raise EncryptedWorkbook(filename=filename)
         if suffix in (".xlsx", ".xlsm"):  # an old .xls renamed (one named .xls is refused just below)
-            raise UnsupportedFormat(f"{filename}: old .xls files are not supported; "
-                                    "open it in Excel and save as .xlsx")
+            raise UnsupportedFormat("old_xls", filename=filename)
     if suffix == ".xls":
-        raise UnsupportedFormat(f"{filename}: old .xls files are not supported; open it in Excel and save as .xlsx")
+        raise UnsupportedFormat("old_xls", filename=filename)
     if suffix in (".xlsx", ".xlsm"):
         if data.startswith(b"%PDF"):
-            raise UnsupportedFormat(f"{filename} is a PDF, not an Excel workbook; "
-                                    "use the check sheet's original .xlsx file")
+            raise UnsupportedFormat("pdf_named_xlsx", filename=filename)
         if not data.startswith(ZIP_MAGIC):
-            raise UnreadableFile(f"{filename} is not a valid {suffix} workbook (it is not a zip package); "
-                                 "open it in Excel and save it again as .xlsx")
+            raise UnreadableFile("not_a_zip", filename=filename, suffix=suffix)
         return suffix[1:]
     if suffix in TEXT_SUFFIXES:
         return "text"
     if suffix == ".pdf" or data.startswith(b"%PDF"):
-        raise UnsupportedFormat(f"{filename}: PDF files are not supported; "
-                                "use the check sheet's .xlsx file, or export it as .csv")
+        raise UnsupportedFormat("pdf_file", filename=filename)
     if suffix in (".xlsb", ".ods", ".numbers", ".xltx", ".xltm"):
-        raise UnsupportedFormat(f"{filename}: {suffix} files are not supported; open it and save as .xlsx")
-    raise UnsupportedFormat(f"{filename}: unsupported file type {suffix or '(no extension)'!r}; "
-                            "use .xlsx, .xlsm, .csv or .tsv")
+        raise UnsupportedFormat("other_spreadsheet", filename=filename, suffix=suffix)
+    raise UnsupportedFormat(filename=filename, suffix=suffix or "(no extension)")
 
 
 
@@ -276,8 +303,7 @@ def refuse_overwrite(source: Path | str | bytes, out: Path) -> None:
         return
     src = Path(source)
     if out.resolve() == src.resolve() or (out.exists() and os.path.samefile(out, src)):
-        raise OutputError(f"{out}: the output would overwrite the input file; "
-                          "write to another file name (your original is kept as it is)")
+        raise OutputError("output_same_as_input", out=str(out))
 
 
 def write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
@@ -291,7 +317,7 @@ def write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
     except OSError as e:  # a folder one cannot write to, or a full disk
-        raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+        raise OutputError(out=str(out), reason=e.strerror or str(e)) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(body)
@@ -304,18 +330,12 @@ def write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise OutputError(f"cannot write {out}: {e.strerror or e}") from None
+            raise OutputError(out=str(out), reason=e.strerror or str(e)) from None
         raise
 
 
 
-_PLURALS = {"text box or shape": "text boxes or shapes", "diagram or other object": "diagrams or other objects",
-            "image": "images", "chart": "charts", "form control": "form controls (check boxes, buttons)",
-            "threaded comment": "threaded comments"}
-
-
-
 def counted(n: int, kind: str) -> str:
-    """"1 row", "3 rows", "2 text boxes or shapes": a count and its noun, plural unless it is one."""
-    return f"{n} {kind}" if n == 1 else f"{n} {_PLURALS.get(kind, kind + 's')}"
+    """"1 row", "3 rows": a count and its (regular English) noun, plural unless it is one."""
+    return f"{n} {kind}" if n == 1 else f"{n} {kind}s"
 

@@ -50,10 +50,9 @@ def parse_text(data: bytes, filename: str) -> TextFile:
             raw.append("".join(consumed))
             consumed.clear()
     except csv.Error as e:
-        raise UnreadableFile(f"{filename}: cannot read it as CSV (line {reader.line_num}: {e}); "
-                             "save it from Excel as 'CSV UTF-8' or .xlsx") from None
+        raise UnreadableFile("csv_malformed", filename=filename, line=reader.line_num, reason=str(e)) from None
     if consumed:  # an unterminated quoted field at the end
-        raise UnreadableFile(f"{filename}: a quoted cell is never closed; save it from Excel again")
+        raise UnreadableFile("csv_unclosed_quote", filename=filename)
     return TextFile(encoding, delimiter, line_ending, records, raw)
 
 
@@ -64,10 +63,9 @@ def _decode(data: bytes, filename: str) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     if data.startswith(ZIP_MAGIC) or data.startswith(OLE2_MAGIC):
-        raise UnreadableFile(f"{filename} is an Excel workbook, not a text CSV; "
-                             "give it its real extension (.xlsx)")
+        raise UnreadableFile("csv_is_workbook", filename=filename)
     if b"\x00" in data[:8192]:
-        raise UnreadableFile(f"{filename}: not a text CSV file (it contains binary data); use .csv or .xlsx")
+        raise UnreadableFile("csv_binary", filename=filename)
     for encoding in ("utf-8-sig", "cp932"):
         try:
             text = data.decode(encoding)
@@ -76,12 +74,11 @@ def _decode(data: bytes, filename: str) -> tuple[str, str]:
         controls = sum(1 for ch in text[:8192] if unicodedata.category(ch) in ("Cc", "Co")
                        and ch not in "\t\r\n")
         if controls > max(8, len(text[:8192]) // 100):
-            raise UnreadableFile(f"{filename}: not a text CSV file (it contains binary data); use .csv or .xlsx")
+            raise UnreadableFile("csv_binary", filename=filename)
         if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
             encoding = "utf-8"
         return text, encoding
-    raise UnreadableFile(f"{filename}: cannot read the CSV: it is neither UTF-8 nor Shift_JIS (cp932); "
-                         "save it from Excel as 'CSV UTF-8'")
+    raise UnreadableFile("csv_encoding", filename=filename)
 
 
 def _sniff_delimiter(lines: Sequence[str]) -> str:

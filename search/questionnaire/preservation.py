@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from search.questionnaire.checksheet import counted
+from messages import Message
 
 _NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -28,19 +28,19 @@ _NS_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
 _TYPES_REPORTED_ELSEWHERE = ("drawing+xml", "drawingml.chart+xml", "image/", "vmlDrawing", "threadedcomments",
                              "person+xml", "controlproperties", "activeX", "comments+xml", "calcChain",
                              "relationships+xml")
-_TYPE_NAMES = {
-    "chartstyle+xml": "Excel's chart style and colour presets (the charts themselves are kept)",
+_TYPE_NAMES = {  # content type → what the user knows it as (a catalogue code; None: reported with another)
+    "chartstyle+xml": "chart_styles",
     "chartcolorstyle+xml": None,  # reported with the chart styles
-    "printerSettings": "printer driver settings (paper size, orientation, margins and print titles are kept)",
+    "printerSettings": "printer_settings",
     "slicer": "slicers",
     "slicerCache": None,
     "timeline": "timelines",
     "timelineCache": None,
-    "customXml": "custom XML data",
-    "connections+xml": "data connections",
-    "queryTable+xml": "query tables",
-    "webextension": "Office add-ins",
-    "rdrichvalue": "pictures placed in cells",
+    "customXml": "custom_xml",
+    "connections+xml": "data_connections",
+    "queryTable+xml": "query_tables",
+    "webextension": "office_addins",
+    "rdrichvalue": "cell_pictures",
 }
 
 
@@ -132,7 +132,7 @@ def _part_types(z: Any) -> Counter[str]:
 
 
 
-def loss_warnings(inventory: Mapping[str, Any], wb: Any, body: bytes, caught: Sequence[str]) -> list[str]:
+def loss_warnings(inventory: Mapping[str, Any], wb: Any, body: bytes, caught: Sequence[str]) -> list[Message]:
     from zipfile import ZipFile
 
     warns = []
@@ -142,23 +142,22 @@ def loss_warnings(inventory: Mapping[str, Any], wb: Any, body: bytes, caught: Se
         if ws is not None:
             lost["image"] -= len(getattr(ws, "_images", []))
             lost["chart"] -= len(getattr(ws, "_charts", []))
-        items = [counted(n, kind) for kind, n in lost.items() if n > 0]
+        items = [Message(kind, {"n": n}) for kind, n in lost.items() if n > 0]
         if items:
-            joined = " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
-            warns.append(f"sheet {name!r} has {joined} that cannot be carried over (openpyxl); "
-                         "your original file is unchanged")
+            warns.append(Message("objects_lost", {"sheet": name, "items": items}))
     before, after = inventory["types"], _part_types(ZipFile(io.BytesIO(body)))
     seen = set()
     for ctype, n in before.items():
         if n <= after.get(ctype, 0) or any(k in ctype for k in _TYPES_REPORTED_ELSEWHERE):
             continue
         key = next((k for k in _TYPE_NAMES if k in ctype), None)
-        label = _TYPE_NAMES[key] if key else f"content that openpyxl does not know ({ctype})"
+        label = (Message(_TYPE_NAMES[key]) if _TYPE_NAMES[key] else None) if key \
+            else Message("unknown_part", {"content_type": ctype})
         if label and label not in seen:
             seen.add(label)
-            warns.append(f"{label} cannot be carried over (openpyxl); your original file is unchanged")
+            warns.append(Message("part_lost", {"label": label}))
     for message in dict.fromkeys(caught):
         if "DrawingML" not in message:
-            warns.append(f"openpyxl: {message}; your original file is unchanged")
+            warns.append(Message("openpyxl_warning", {"detail": message}))
     return warns
 

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from messages import Message
 from search.questionnaire.checksheet import (EXCEL_FORMATS, HEADER_SCAN_ROWS, IgnoredSheet, MAX_QUESTIONS,
                                              MIN_QUESTION_CHARS, NoHeaderRow, NoQuestionTable, Questionnaire,
                                              QuestionRow, QuestionTable, REASON_AFTER, REASON_EMPTY, REASON_FORMULA,
                                              REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE,
                                              REASON_SHORT, SheetError, SkippedRow, TooManyQuestions, UnknownColumn,
-                                             UnknownSheet, UnreadableFile, cell_text, column_letter, fold,
+                                             UnknownSheet, UnreadableFile, at, cell_text, column_letter, fold,
                                              format_of, load_bytes)
 from search.questionnaire.delimited import parse_text
 
@@ -43,8 +44,8 @@ def read_questionnaire(source: Path | str | bytes, filename: str, *, sheet: str 
         q = _read_text(data, filename, sheet, header_row, column)
     count = len(q.questions)
     if count > MAX_QUESTIONS:
-        hint = "split the sheet or pick one with --sheet" if fmt in EXCEL_FORMATS else "split the file"
-        raise TooManyQuestions(f"{filename}: {count:,} questions found; the limit is {MAX_QUESTIONS:,} — {hint}")
+        raise TooManyQuestions("too_many_questions" if fmt in EXCEL_FORMATS else "too_many_questions_text",
+                               filename=filename, count=count, limit=MAX_QUESTIONS)
     return q
 
 
@@ -74,9 +75,9 @@ def _read_text(data: bytes, filename: str, sheet: str | None, header_row: int | 
                column: str | int | None) -> Questionnaire:
     tf = parse_text(data, filename)
     fmt = "tsv" if tf.delimiter == "\t" else "csv"
-    warns = []
+    warns: list[Message] = []
     if sheet is not None:
-        warns.append(f"{filename} is a {fmt.upper()} file, which has no sheets; --sheet {sheet!r} was ignored")
+        warns.append(Message("csv_has_no_sheets", {"filename": filename, "fmt": fmt.upper(), "sheet": sheet}))
     grid = [list(r) for r in tf.records]
     table = _find_table(grid, None, filename, None, header_row, column, warns, headerless=True)
     return Questionnaire(filename=filename, format=fmt, tables=(table,), warnings=tuple(warns),
@@ -108,7 +109,7 @@ def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, head
         tables: list[QuestionTable] = []
         ignored: list[IgnoredSheet] = []
         failures: list[SheetError] = []
-        warns: list[str] = []
+        warns: list[Message] = []
         explicit = sheet is not None
         # sheets without a header row: read as plain lists of questions only if no sheet has a table
         plain: list[tuple[str, list[list[Any]], list[list[Any]], NoHeaderRow]] = []
@@ -134,7 +135,7 @@ def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, head
                 if explicit:
                     raise
                 failures.append(e)
-                ignored.append(IgnoredSheet(name, _strip_prefix(str(e), filename)))
+                ignored.append(IgnoredSheet(name, e.message.without("at")))
         for name, grid, formulas, error in plain:
             try:
                 if tables:
@@ -143,15 +144,15 @@ def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, head
                                           headerless=True))
             except (NoQuestionTable, UnknownColumn) as e:
                 failures.append(e)
-                ignored.append(IgnoredSheet(name, _strip_prefix(str(e), filename)))
+                ignored.append(IgnoredSheet(name, e.message.without("at")))
         ignored.sort(key=lambda s: names.index(s.name))
         tables.sort(key=lambda t: names.index(str(t.sheet)))
         if not tables:
             if len(failures) == 1:
                 raise failures[0]
-            found = "; ".join(f"sheet {s.name!r}: {s.reason}" for s in ignored) or "the workbook has no sheets"
-            raise NoQuestionTable(f"{filename}: no question table found ({found}). "
-                                  "Pick the sheet with --sheet NAME.")
+            found = [Message("sheet_found", {"sheet": s.name, "reason": s.reason}) for s in ignored] \
+                or Message("no_sheets")
+            raise NoQuestionTable("no_question_table", filename=filename, found=found)
         return Questionnaire(filename=filename, format=fmt, tables=tuple(tables),
                              ignored_sheets=tuple(ignored), warnings=tuple(warns))
     finally:
@@ -167,17 +168,15 @@ def _open_workbook(data: bytes, filename: str, **kwargs: Any) -> Any:
     try:
         names = ZipFile(io.BytesIO(data)).namelist()
     except (BadZipFile, OSError, ValueError):
-        raise UnreadableFile(f"{filename} is damaged (not a readable zip package); "
-                             "open it in Excel and save it again as .xlsx") from None
+        raise UnreadableFile("damaged_zip", filename=filename) from None
     if "xl/workbook.xml" not in names and not any(n.startswith("xl/workbook") for n in names):
-        raise UnreadableFile(f"{filename} is a zip file but not an Excel workbook; use the .xlsx check sheet")
+        raise UnreadableFile("zip_not_workbook", filename=filename)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return load_workbook(io.BytesIO(data), **kwargs)
     except Exception as e:  # openpyxl raises many kinds on broken packages
-        raise UnreadableFile(f"{filename} cannot be read as a workbook ({type(e).__name__}: {e}); "
-                             "open it in Excel and save it again as .xlsx") from None
+        raise UnreadableFile(filename=filename, reason=f"{type(e).__name__}: {e}") from None
 
 
 def _resolve_sheet(sheet: str, names: Sequence[str], filename: str) -> str:
@@ -186,18 +185,16 @@ def _resolve_sheet(sheet: str, names: Sequence[str], filename: str) -> str:
     folded = {fold(n): n for n in names}
     if fold(sheet) in folded:
         return folded[fold(sheet)]
-    listed = ", ".join(repr(n) for n in names)
-    raise UnknownSheet(f"{filename}: there is no sheet named {sheet!r}; the sheets are {listed}. "
-                       "Give one of these with --sheet.")
+    raise UnknownSheet(filename=filename, sheet=sheet, names=[f"「{n}」" for n in names])
 
 
-IGNORED_CHART = "chart sheet"
-IGNORED_HIDDEN = "hidden sheet (name it with --sheet to read it)"
-IGNORED_BY_NAME = "cover, history, example or instructions sheet (by its name; name it with --sheet to read it)"
-IGNORED_EMPTY = "empty sheet"
+IGNORED_CHART = Message("sheet_chart")
+IGNORED_HIDDEN = Message("sheet_hidden")
+IGNORED_BY_NAME = Message("sheet_by_name")
+IGNORED_EMPTY = Message("sheet_empty")
 
 
-def _sheet_ignore_reason(ws: Any, name: str, explicit: bool) -> str | None:
+def _sheet_ignore_reason(ws: Any, name: str, explicit: bool) -> Message | None:
     if not hasattr(ws, "iter_rows"):
         return IGNORED_CHART
     if explicit:
@@ -269,23 +266,21 @@ def _header_kind(header: str) -> int | None:
 
 
 def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,
-                header_row: int | None, column: str | int | None, warns: list[str], *,
+                header_row: int | None, column: str | int | None, warns: list[Message], *,
                 headerless: bool = False) -> QuestionTable:
     """The question table of one grid; with `headerless`, a grid without a header row may be
     read as a plain list of questions."""
-    where = f"sheet {sheet!r}" if sheet is not None else filename
+    where = at(filename, sheet)
     if header_row is not None:
         if not 1 <= header_row <= len(grid):
-            raise NoQuestionTable(f"{filename}: {where} has {len(grid)} rows; --header-row {header_row} "
-                                  "is outside it")
+            raise NoQuestionTable("header_row_outside", at=where, rows=len(grid), row=header_row)
         rows = [header_row]
     else:
         rows = _header_candidates(grid, column)
         if not rows:
             plain = _plain_list(grid, formulas, filename, sheet, where, column, warns) if headerless else None
             if plain is None:
-                raise NoHeaderRow(f"{filename}: no header row found in the first {HEADER_SCAN_ROWS} rows of "
-                                  f"{where}, and no column of questions; give the header row with --header-row N")
+                raise NoHeaderRow(at=where, scan=HEADER_SCAN_ROWS)
             return plain
     first_error: NoQuestionTable | None = None
     for hr in rows:
@@ -296,16 +291,15 @@ def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filenam
             continue
         table = _build_table(grid, formulas, sheet, hr, qcol)
         if not table.questions:
-            raise NoQuestionTable(f"{filename}: {where}: column {table.question_column_letter} "
-                                  f"({table.question_header!r}) has no questions below header row {hr}; "
-                                  "choose the question column with --column, or the header row with --header-row")
+            raise NoQuestionTable("column_has_no_questions", at=where, letter=table.question_column_letter,
+                                  header=table.question_header, row=hr)
         return table
     assert first_error is not None
     raise first_error
 
 
 def _plain_list(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,
-                where: str, column: str | int | None, warns: list[str]) -> QuestionTable | None:
+                where: Message, column: str | int | None, warns: list[Message]) -> QuestionTable | None:
     """A list of questions without a header row (a one-column CSV a user typed): the column with the
     most sentences, when some of them read as questions; a lone question-column title above them
     ("質問") is taken as the header. None when no column qualifies."""
@@ -332,8 +326,7 @@ def _plain_list(grid: list[list[Any]], formulas: list[list[Any]] | None, filenam
     above = next((r for r in range(first - 1, 0, -1) if any(cell_text(v) for v in grid[r - 1])), None)
     if above is not None and _header_kind(cell_text(_cell_at(grid, above, qcol))) in (1, 2):
         return _build_table(grid, formulas, sheet, above, qcol)
-    warns.append(f"{where}: no header row found, so every row with a sentence in column {column_letter(qcol)} was taken "
-                 "as a question; if the file has a header row, give it with --header-row N")
+    warns.append(Message("headerless_list", {"at": where, "letter": column_letter(qcol)}))
     return table
 
 
@@ -359,8 +352,8 @@ def _header_candidates(grid: list[list[Any]], column: str | int | None) -> list[
     return [i for _, i in sorted(scored)]
 
 
-def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, filename: str, where: str,
-                     warns: list[str]) -> int:
+def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, filename: str, where: Message,
+                     warns: list[Message]) -> int:
     header = grid[hr - 1]
     if column is not None:
         return resolve_column(header, column, filename, where, hr)
@@ -385,12 +378,9 @@ def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, f
         return -max(candidates)[2]
     if len(unknown) == 1:
         _, c, name = unknown[0]
-        warns.append(f"{where}: the question column was taken to be {column_letter(c)} ({name!r}) because it holds "
-                     "the long sentences; if that is wrong, name it with --column")
+        warns.append(Message("question_column_guessed", {"at": where, "letter": column_letter(c), "header": name}))
         return c
-    names = ", ".join(repr(cell_text(v)) for v in header if cell_text(v))
-    raise NoQuestionTable(f"{filename}: {where}: no question column found; the header row {hr} has {names}. "
-                          "Name the question column with --column (header name, number or letter).")
+    raise NoQuestionTable(at=where, row=hr, names=_header_names(header))
 
 
 def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:
@@ -409,9 +399,15 @@ def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:
     return sentences, total
 
 
-def resolve_column(header: Sequence[Any], column: str | int, filename: str, where: str, hr: int,
-                   flag: str = "--column") -> int:
-    """A column named by its header, its number (1 = first) or its letter; UnknownColumn naming `flag`."""
+def _header_names(header: Sequence[Any]) -> list[str]:
+    """A header row's titles as a message lists them: 「確認項目」, 「回答」."""
+    return [f"「{cell_text(v)}」" for v in header if cell_text(v)] or ["-"]
+
+
+def resolve_column(header: Sequence[Any], column: str | int, filename: str, where: Message, hr: int,
+                   control: str = "column") -> int:
+    """A column named by its header, its number (1 = first) or its letter; UnknownColumn naming the
+    control that names it (`control`: a key of the catalogue's FIELDS)."""
     width = max(len(header), 1)
     n: int | None = None
     if isinstance(column, int) or column.strip().isdecimal():
@@ -428,15 +424,13 @@ def resolve_column(header: Sequence[Any], column: str | int, filename: str, wher
     if n is not None and 1 <= n <= max(width, 16_384):
         return n
     if not hr:
-        raise UnknownColumn(f"{filename}: {where}: no column {column!r}, and no header row to find it by name; "
-                            f"give {flag} as a number (1 = first column) or a letter such as C.")
-    names = ", ".join(repr(cell_text(v)) for v in header if cell_text(v)) or "(no cells)"
-    raise UnknownColumn(f"{filename}: {where}: no column {column!r}; the header row {hr} has {names}. "
-                        f"Give {flag} as a header name, a number (1 = first column) or a letter such as C.")
+        raise UnknownColumn("unknown_column_no_header", at=where, column=column, control=Message(f"control_{control}"))
+    raise UnknownColumn(at=where, column=column, row=hr, names=_header_names(header),
+                        control=Message(f"control_{control}"))
 
 
 def _is_column_name(column: str | int | None) -> bool:
-    """A --column that names a header, rather than a number or a letter."""
+    """A column given by its header's name, rather than a number or a letter."""
     return isinstance(column, str) and not re.fullmatch(r"\s*(\d+|[A-Za-z]{1,3})\s*", column)
 
 
@@ -526,8 +520,4 @@ def _last_used(row: Sequence[Any]) -> int:
             return c
     return 0
 
-
-def _strip_prefix(message: str, filename: str) -> str:
-    message = message.removeprefix(f"{filename}: ")
-    return re.sub(r"^sheet '[^']*': ", "", message)
 

@@ -29,15 +29,16 @@ from search.answerability import NO_MATCH, STATUS_LABELS
 from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT, Entry, Source,
                                   entry_id, now)
 from search.questionnaire.answer import CRITERIA_COLUMN, DRAFT_COLUMN, VERDICT_COLUMN
-from search.questionnaire.checksheet import Questionnaire, QuestionTable, SheetError, fold, load_bytes
+from messages import Message
+from search.questionnaire.checksheet import Questionnaire, QuestionTable, SheetError, at, fold, load_bytes
 from search.questionnaire.reader import read_questionnaire, resolve_column, row_cells
 
 NOT_IN_DOCUMENT_WORDS = ("該当なし", "該当無し", "非該当", "対象外", "回答不要", "n/a", "na", "not applicable")
 """What a person writes in 判定 (or as the whole answer) for a question this document does not cover."""
 
-SKIP_UNCONFIRMED = "still 要確認 with no criterion"
-SKIP_NO_CRITERION = "no criterion given"
-SKIP_UNKNOWN = "names a criterion this document does not have"
+SKIP_UNCONFIRMED = "still_unconfirmed"
+SKIP_NO_CRITERION = "no_criterion_given"
+SKIP_UNKNOWN = "unknown_criteria"
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,7 @@ class SkippedQuestion:
     sheet: str | None
     row: int
     question: str
-    reason: str  # one of the SKIP_ reasons
-    detail: str = ""  # e.g. the unknown IDs
+    reason: Message  # SKIP_UNCONFIRMED, SKIP_NO_CRITERION or SKIP_UNKNOWN, with its parameters
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, s
             row = cells.get((r.sheet, r.row), ())
             value = {name: (row[c - 1] if c is not None and c - 1 < len(row) else "") for name, c in cols.items()}
             outcome = _outcome(value, doc)
-            if isinstance(outcome, tuple):
-                skipped.append(SkippedQuestion(r.sheet, r.row, r.text, *outcome))
+            if isinstance(outcome, Message):
+                skipped.append(SkippedQuestion(r.sheet, r.row, r.text, outcome))
                 continue
             verdict, criteria = outcome
             entries.append(Entry(entry_id(filename, r.sheet, r.row), r.text[:MAX_QUESTION_CHARS], criteria,
@@ -96,40 +96,38 @@ def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, s
 def _columns(table: QuestionTable, filename: str, answer_column: str | None,
              criteria_column: str | None) -> dict[str, int | None]:
     """Where the verdict, the criteria and the answer are (None: the sheet has no such column)."""
-    where = f"sheet {table.sheet!r}" if table.sheet is not None else filename
+    where = at(filename, table.sheet)
 
-    def find(given: str | None, flag: str, default: str) -> int | None:
+    def find(given: str | None, control: str, default: str) -> int | None:
         if given:
-            c = resolve_column(table.headers, given, filename, where, table.header_row, flag)
+            c = resolve_column(table.headers, given, filename, where, table.header_row, control)
             if c == table.question_column:
-                raise SheetError(f"{filename}: {where}: {flag} {given!r} is the question column; "
-                                 "name the column that holds the answers")
+                raise SheetError("returned_column_is_question", at=where, column=given,
+                                 control=Message(f"control_{control}"))
             return c
         return next((c for c, h in enumerate(table.headers, 1) if fold(h) == fold(default)), None) \
             if table.has_header else None
 
-    cols = {"verdict": find(None, "", VERDICT_COLUMN), "criteria": find(criteria_column, "--criteria-column",
+    cols = {"verdict": find(None, "", VERDICT_COLUMN), "criteria": find(criteria_column, "criteria_column",
                                                                          CRITERIA_COLUMN),
-            "answer": find(answer_column, "--answer-column", DRAFT_COLUMN)}
+            "answer": find(answer_column, "answer_column", DRAFT_COLUMN)}
     if cols["answer"] is None and cols["criteria"] is None:
-        raise SheetError(f"{filename}: {where}: neither a {DRAFT_COLUMN} nor a {CRITERIA_COLUMN} column — not a sheet "
-                         "kijun answered; name the answer column with --answer-column (and the criteria column "
-                         "with --criteria-column if it has one)")
+        raise SheetError("returned_no_answer_columns", at=where)
     return cols
 
 
-def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]] | tuple[str, str]:
-    """(verdict, criteria) for a confirmed row, or (skip reason, detail)."""
+def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]] | Message:
+    """(verdict, criteria) for a confirmed row, or why it is skipped."""
     verdict, answer = value["verdict"], value["answer"]
     if _says_not_in_document(verdict) or _says_not_in_document(answer):
         return NOT_IN_DOCUMENT, ()
     criteria = ids_in_cell(value["criteria"]) or ids_in(answer)
     if not criteria:
         unconfirmed = fold(verdict) == fold(STATUS_LABELS[NO_MATCH])
-        return (SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION), ""
+        return Message(SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION)
     unknown = [c for c in criteria if not _known(c, doc)]
     if unknown:
-        return SKIP_UNKNOWN, "、".join(unknown)
+        return Message(SKIP_UNKNOWN, {"ids": unknown})
     return ANSWERED, tuple(criteria)
 
 
@@ -149,8 +147,7 @@ def describe(returned: Returned) -> list[str]:
              f"{returned.not_in_document} 該当なし), {len(returned.skipped)} skipped"]
     for s in returned.skipped:
         where = f"sheet {s.sheet!r} row {s.row}" if s.sheet is not None else f"row {s.row}"
-        detail = f": {s.detail}" if s.detail else ""
-        lines.append(f"  skipped {where} ({s.reason}{detail}): {_short(s.question)}")
+        lines.append(f"  skipped {where} ({s.reason}): {_short(s.question)}")
     return lines
 
 

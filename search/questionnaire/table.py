@@ -16,8 +16,7 @@ def split_pasted(text: str) -> list[str]:
     """Pasted questions, one per line; blank lines are skipped."""
     questions = [line.strip() for line in (text or "").splitlines() if line.strip()]
     if len(questions) > MAX_QUESTIONS:
-        raise TooManyQuestions(f"{len(questions):,} questions pasted; the limit is {MAX_QUESTIONS:,} — "
-                               "split the questionnaire into smaller parts")
+        raise TooManyQuestions("too_many_pasted", count=len(questions), limit=MAX_QUESTIONS)
     return questions
 
 
@@ -32,7 +31,7 @@ def table_bytes(rows: Sequence[Sequence[Any]], fmt: str) -> bytes:
         csv.writer(buf, lineterminator="\r\n").writerows([[safe_csv_text(v) for v in row] for row in rows])
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt != "xlsx":
-        raise OutputError(f"the answer table is written as {' or '.join(TABLE_FORMATS)}, not {fmt!r}")
+        raise OutputError("table_format", fmt=fmt)
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
@@ -62,11 +61,11 @@ def table_format(out: Path | str, *, source: Path | str | bytes | None = None) -
     out = Path(out)
     fmt = out.suffix.lower().lstrip(".")
     if fmt not in TABLE_FORMATS:
-        raise OutputError(f"{out}: the answer table is written as .csv or .xlsx; name the output file so")
+        raise OutputError("table_output_suffix", out=str(out))
     if source is not None:
         refuse_overwrite(source, out)
     if not out.parent.is_dir():
-        raise OutputError(f"{out}: the folder {out.parent} does not exist")
+        raise OutputError("output_folder_missing", out=str(out), folder=str(out.parent))
     return fmt
 
 

@@ -18,9 +18,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from messages import Message
 from search.questionnaire.checksheet import (EXCEL_FORMATS, TEXT_SUFFIXES, ColumnPlacement, OutputError,
                                              Questionnaire, QuestionTable, SheetError, UnknownColumn, UnknownRow,
-                                             UnreadableFile, WriteReport, cell_text, cell_value, column_letter,
+                                             UnreadableFile, WriteReport, at, cell_text, cell_value, column_letter,
                                              fold, format_of, load_bytes, refuse_overwrite, write_whole)
 from search.questionnaire.delimited import edit_record, parse_text
 from search.questionnaire.preservation import loss_warnings, package_inventory
@@ -64,18 +65,14 @@ def check_destination(source: Path | str | bytes, questionnaire: Questionnaire, 
 def _check_into(into: Mapping[str, str], columns: Sequence[str]) -> None:
     unknown_into = [k for k in into if k not in columns]
     if unknown_into:
-        raise UnknownColumn(f"into= names {unknown_into[0]!r}, which is not one of the answer columns "
-                            f"({', '.join(columns)})")
+        raise UnknownColumn("unknown_answer_column", name=unknown_into[0], columns=list(columns))
 
 
 def _no_such_column(filename: str, table: QuestionTable, target: str, names: Sequence[str]) -> UnknownColumn:
-    where = f"{filename}: sheet {table.sheet!r}" if table.sheet is not None else filename
     if not table.has_header:
-        return UnknownColumn(f"{where} has no header row, so there is no column {target!r} to write into; "
-                             "let the answers go into new columns (leave out --answer-column / into=)")
-    listed = ", ".join(repr(n) for n in names)
-    return UnknownColumn(f"{where} has no column {target!r} on header row {table.header_row} (it has {listed}); "
-                         "name one of these with --answer-column (into=)")
+        return UnknownColumn("answer_column_no_header", at=at(filename, table.sheet), target=target)
+    return UnknownColumn("answer_column_missing", at=at(filename, table.sheet), target=target, row=table.header_row,
+                         names=[f"「{n}」" for n in names])
 
 
 def _check_answer_rows(q: Questionnaire, answers: Mapping[tuple[str | None, int], Mapping[str, Any]]) -> None:
@@ -83,32 +80,28 @@ def _check_answer_rows(q: Questionnaire, answers: Mapping[tuple[str | None, int]
     for key in answers:
         if tuple(key) not in rows:
             sheet, row = key
-            where = f"sheet {sheet!r} row {row}" if sheet is not None else f"row {row}"
-            raise UnknownRow(f"{q.filename}: an answer is given for {where}, which is not a question row")
+            raise UnknownRow(at=at(q.filename, sheet), where=Message("row_n", {"row": row}))
 
 
 def _check_same_file(text_at: Callable[[int, int], str], table: QuestionTable, filename: str) -> None:
     """The questionnaire must come from this very file, or the answers would land on the wrong rows:
     its question header (or, without a header row, its first question) must still be where it was."""
     if table.has_header:
-        r, want, what = table.header_row, table.question_header, f"header row {table.header_row}"
+        r, want, what = table.header_row, table.question_header, Message("header_row_n", {"row": table.header_row})
     else:
         r, want = table.questions[0].row, table.questions[0].text
-        what = f"row {r}"
+        what = Message("row_n", {"row": r})
     found = text_at(r, table.question_column)
     if fold(found) != fold(want):
-        where = f"sheet {table.sheet!r} " if table.sheet is not None else ""
-        raise SheetError(f"{filename}: {where}{what} has {found!r} where the questionnaire "
-                         f"had {want!r}; the file changed since it was read — read it again")
+        raise SheetError(at=at(filename, table.sheet), what=what, found=found, want=want)
 
 
-def _untitled_warning(table: QuestionTable, cols: Mapping[str, tuple[int, bool]]) -> list[str]:
+def _untitled_warning(filename: str, table: QuestionTable, cols: Mapping[str, tuple[int, bool]]) -> list[Message]:
     """Without a header row the new columns cannot be titled: say which is which."""
     if table.has_header:
         return []
-    where = f"sheet {table.sheet!r} has" if table.sheet is not None else "the file has"
-    names = ", ".join(f"{column_letter(c)} {name}" for name, (c, _) in cols.items())
-    return [f"{where} no header row, so the answer columns have no titles: {names}"]
+    names = [f"{column_letter(c)} {name}" for name, (c, _) in cols.items()]
+    return [Message("untitled_columns", {"at": at(filename, table.sheet), "names": names})]
 
 
 def _check_output(source: Path | str | bytes, out: Path | str | BinaryIO, fmt: str, filename: str) -> None:
@@ -118,12 +111,11 @@ def _check_output(source: Path | str | bytes, out: Path | str | BinaryIO, fmt: s
     refuse_overwrite(source, out)
     suffix = out.suffix.lower()
     if fmt in EXCEL_FORMATS and suffix != f".{fmt}":
-        raise OutputError(f"{out}: the output of a .{fmt} check sheet must be named .{fmt}"
-                          + (" (it keeps the macros)" if fmt == "xlsm" else ""))
+        raise OutputError("output_suffix", out=str(out), fmt=fmt, why=" (it keeps the macros)" if fmt == "xlsm" else "")
     if fmt == "text" and suffix not in TEXT_SUFFIXES:
-        raise OutputError(f"{out}: the output of {filename} must be a .csv, .tsv or .txt file")
+        raise OutputError("output_text_suffix", out=str(out), filename=filename)
     if not out.parent.is_dir():
-        raise OutputError(f"{out}: the folder {out.parent} does not exist")
+        raise OutputError("output_folder_missing", out=str(out), folder=str(out.parent))
 
 
 # ---- workbooks
@@ -135,26 +127,25 @@ def _write_workbook(data: bytes, filename: str, fmt: str, q: Questionnaire,
     from openpyxl import load_workbook
 
     if q.format != fmt:
-        raise SheetError(f"{filename}: the questionnaire was read from a {q.format} file, not this {fmt} file")
+        raise SheetError("wrong_format", filename=filename, was=q.format, fmt=fmt)
     inventory = package_inventory(data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             wb = load_workbook(io.BytesIO(data), keep_vba=fmt == "xlsm", rich_text=True)
         except Exception as e:
-            raise UnreadableFile(f"{filename} cannot be read as a workbook ({type(e).__name__}: {e})") from None
+            raise UnreadableFile(filename=filename, reason=f"{type(e).__name__}: {e}") from None
     placements: list[ColumnPlacement] = []
-    untitled: list[str] = []
+    untitled: list[Message] = []
     written = 0
     for table in q.tables:
         if table.sheet not in wb.sheetnames:
-            raise SheetError(f"{filename}: the questionnaire names sheet {table.sheet!r}, which this file lacks; "
-                             "read the file again")
+            raise SheetError("sheet_gone", filename=filename, sheet=table.sheet)
         ws = wb[table.sheet]
         _check_same_file(lambda r, c: cell_text(ws.cell(r, c).value), table, filename)
         rows = sorted(r for (s, r) in answers if s == table.sheet)
         cols = _place_columns(ws, table, columns, into, rows, filename)
-        untitled += _untitled_warning(table, cols)
+        untitled += _untitled_warning(filename, table, cols)
         if table.has_header:
             _write_headers(ws, table, cols)
         for r in rows:
@@ -299,7 +290,7 @@ def _write_text(data: bytes, filename: str, q: Questionnaire,
                 into: Mapping[str, str]) -> tuple[bytes, WriteReport]:
     tf = parse_text(data, filename)
     if q.format not in ("csv", "tsv") or len(q.tables) != 1:
-        raise SheetError(f"{filename}: the questionnaire was read from a {q.format} file, not this text file")
+        raise SheetError("wrong_format", filename=filename, was=q.format, fmt="text")
     table = q.tables[0]
     hr = table.header_row
 
@@ -317,7 +308,7 @@ def _write_text(data: bytes, filename: str, q: Questionnaire,
     cols = {n: cols[n] for n in columns}
 
     raw = list(tf.raw)
-    warns = _untitled_warning(table, cols)
+    warns = _untitled_warning(filename, table, cols)
     if hr:
         raw[hr - 1] = edit_record(tf, hr, {c: name for name, (c, existing) in cols.items() if not existing})
     for r in rows:
@@ -327,16 +318,14 @@ def _write_text(data: bytes, filename: str, q: Questionnaire,
     encoding = tf.encoding
     if encoding == "utf-8" and data.isascii() and not text.isascii():
         encoding = "utf-8-sig"
-        warns.append("the file was plain ASCII and the answers are not, so it was written as UTF-8 with BOM, "
-                     "which Excel opens correctly")
+        warns.append(Message("ascii_to_utf8"))
     try:
         body = text.encode(encoding)
     except UnicodeEncodeError as e:
         bad = text[e.start:e.end]
         encoding = "utf-8-sig"
         body = text.encode(encoding)
-        warns.append(f"the answers contain characters that Shift_JIS (cp932) cannot hold (e.g. {bad!r}), "
-                     "so the file was written as UTF-8 with BOM, which Excel opens correctly")
+        warns.append(Message("cp932_to_utf8", {"bad": bad}))
     placements = tuple(ColumnPlacement(None, n, c, column_letter(c), existing) for n, (c, existing) in cols.items())
     return body, WriteReport(filename=filename, format=q.format, placements=placements, rows_written=len(rows),
                              warnings=tuple(warns), encoding=encoding)

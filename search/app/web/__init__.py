@@ -21,13 +21,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from indexer.store import IndexCorrupted
-from search.app.web import api, pages
-from search.app.web.templating import STATIC, render
+from search.app.web import api, docs, errors, pages
+from search.app.web.templating import STATIC
 from search.app.web.uploads import UploadStore
 from search.engine import Engine
 
@@ -48,26 +46,12 @@ def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
                 app.state.uploads.close()
 
     app = FastAPI(title="kijun", description="FISC安全対策基準 × AWS 対応状況の検索 API", version="0.1.0",
-                  lifespan=lifespan)
+                  lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs is served from our own files
     app.state.engine = engine
     app.state.uploads = uploads if uploads is not None else UploadStore()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
-    app.add_exception_handler(404, _not_found)
-    app.add_exception_handler(IndexCorrupted, _index_unreadable)
+    docs.install(app)
+    errors.install(app)
     return app
-
-
-async def _not_found(request: Request, exc: Exception) -> Response:
-    detail = getattr(exc, "detail", "Not Found")
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"detail": detail}, status_code=404)
-    return render(request, "error.html", 404, title="ページが見つかりません", message=str(detail))
-
-
-async def _index_unreadable(request: Request, exc: Exception) -> HTMLResponse | JSONResponse:
-    """A damaged index is the server's problem, not the user's: 503, with what to do."""
-    if request.url.path.startswith("/api/"):
-        return JSONResponse({"detail": str(exc)}, status_code=503)
-    return render(request, "error.html", 503, title="索引を読み込めません", message=str(exc))

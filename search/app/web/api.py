@@ -14,8 +14,9 @@ from corpus.duplicates import cached_report
 from corpus.records import UnknownCriterion
 from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
-from search.app.presentation import criterion_json
+from search.app.presentation import criterion_json, history_json
 from search.app.web.deps import EngineDep, blank
+from search.app.web.errors import api_error
 from search.app.web.questionnaire import (MEDIA_TYPES, answer_file, content_disposition, filled_name, read_form,
                                           settings_from, uploaded)
 from search.errors import QueryError
@@ -55,7 +56,7 @@ def api_search(engine: EngineDep, q: str = Query(..., description="a word, phras
         return engine.search(q, mode=mode, limit=limit, aws=blank(aws), customer=blank(customer),
                              series=blank(series), explain=explain).to_dict()
     except QueryError as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
+        return api_error(e, 400)
 
 
 @router.get("/criteria/{cid}", summary="One criterion (same JSON as `kijun show --format json`)")
@@ -63,7 +64,8 @@ def api_criterion(engine: EngineDep, cid: str) -> Any:
     try:
         c = engine.doc.get(cid)
     except UnknownCriterion as e:
-        return JSONResponse({"detail": str(e)}, status_code=404)
+        history = engine.doc.history_only(cid)
+        return history_json(engine.doc, history) if history else api_error(e, 404)
     return criterion_json(engine.doc, c)
 
 
@@ -90,11 +92,12 @@ async def api_answer(request: Request, engine: EngineDep) -> Any:
     try:
         body = AnswerRequest.model_validate_json(await request.body())
     except ValidationError as e:
-        return JSONResponse({"detail": jsonable_encoder(e.errors(include_url=False))}, status_code=422)
+        return JSONResponse({"code": "invalid_request", "detail": jsonable_encoder(e.errors(include_url=False))},
+                            status_code=422)
     try:
         answers = await run_in_threadpool(qa.answer_questions, engine, body.questions, mode=body.mode, top=body.top)
     except qa.QuestionnaireError as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
+        return api_error(e, 400)
     return {"answers": [a.to_dict() for a in answers]}
 
 
@@ -104,14 +107,14 @@ async def _answer_upload(request: Request, engine: EngineDep) -> Response:
         settings = settings_from(form)
         chosen = await uploaded(form)
         if chosen is None:
-            raise qa.QuestionnaireError("no file: send the check sheet in the form field 'file'")
+            raise qa.QuestionnaireError("no_file")
         fmt = str(form.get("format") or "sheet")
         if fmt not in UPLOAD_FORMATS:
-            raise qa.QuestionnaireError(f"format must be one of {', '.join(UPLOAD_FORMATS)}, got {fmt!r}")
+            raise qa.QuestionnaireError("upload_format", formats=list(UPLOAD_FORMATS), value=fmt)
         filename, data = chosen
         run = await answer_file(engine, data, filename, settings)
     except (checksheet.SheetError, qa.QuestionnaireError) as e:
-        return JSONResponse({"detail": str(e)}, status_code=400)
+        return api_error(e, 400)
     if fmt == "sheet":
         body, name = run.filled or b"", filled_name(filename)
     else:

@@ -16,6 +16,7 @@ from corpus.duplicates import cached_report, shared_passages
 from corpus.documents import CRITERION
 from corpus.records import UnknownCriterion
 from corpus.vocabulary import normalize_id
+from messages import Message
 from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
 from search.app.presentation import FIELD_LABELS
@@ -32,6 +33,7 @@ from search.query import DEFAULT_MODE
 router = APIRouter(include_in_schema=False)
 PAGE_LIMIT = 20
 SIMILAR = 5
+SIMILAR_TOP_SHARE = 0.10  # listed only if closer than 90% of all pairs of criteria: a cosine alone says little
 
 
 def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
@@ -41,8 +43,14 @@ def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
         refs = engine.doc.get(h.id).references if h.kind == CRITERION else ()
         out.append({"hit": h, "ids": qa.folded_ids(engine, h), "snippet": mark(h.snippet, h.highlights),
                     "refs": refs, "field_label": FIELD_LABELS.get(h.field, h.field),
-                    "page": h.id in engine.doc})  # 統20 has change history but no criterion page
+                    "anchor": "#revisions" if h.kind != CRITERION and h.id in engine.doc else ""})
     return out
+
+
+def _no_hits(mode: str, filtered: bool) -> str:
+    """Why a search found nothing, and the one change worth trying (never the mode already chosen)."""
+    code = "no_hits_filtered" if filtered else "no_hits" if mode == "hybrid" else "no_hits_try_hybrid"
+    return Message(code).text("web")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -55,9 +63,10 @@ def search_page(request: Request, engine: EngineDep, q: str | None = None, mode:
         try:
             result = engine.search(q, mode=mode, limit=limit, aws=blank(aws), customer=blank(customer),
                                    series=blank(series))
-            ctx.update(result=result, cards=_cards(engine, result))
+            ctx.update(result=result, cards=_cards(engine, result),
+                       no_hits=_no_hits(result.mode, any(map(blank, (aws, customer, series)))))
         except QueryError as e:
-            ctx["error"] = str(e)
+            ctx["error"] = e.text("web")
     return render(request, "search.html", **ctx)
 
 
@@ -67,7 +76,12 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     try:
         c = doc.get(cid)
     except UnknownCriterion as e:
-        return render(request, "error.html", 404, title="基準が見つかりません", message=str(e))
+        history = doc.history_only(cid)
+        if history:  # 統20: only in the change history
+            if history != cid:
+                return RedirectResponse("/criteria/" + quote(history), status_code=308)
+            return render(request, "history.html", id=history, revisions=doc.revisions_for(history))
+        return render(request, "error.html", 404, title="基準が見つかりません", message=e.text("web"))
     if c.id != cid:
         return RedirectResponse("/criteria/" + quote(c.id), status_code=308)
     source = doc.text_of(c)
@@ -75,24 +89,35 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     i = ids.index(c.id)
     return render(request, "criterion.html", c=c, source=source if source is not c else None,
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
-                  similar=engine.similar(c.id, SIMILAR), prev=ids[i - 1] if i else None,
+                  similar=engine.similar(c.id, SIMILAR, SIMILAR_TOP_SHARE), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
                   urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls])
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
-def duplicates_page(request: Request, engine: EngineDep, min_criteria: int = 2, threshold: float = 0.8,
+def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2", threshold: str = "0.8",
                     q: str = "", boilerplate: bool = False) -> HTMLResponse:
+    """Passages repeated across criteria. The numbers are read here, not by FastAPI, so a value typed
+    wrong in the URL (?min_criteria=abc) gets this page with a message, not a JSON error."""
     ctx: dict[str, Any] = {"min_criteria": min_criteria, "threshold": threshold, "q": q,
-                           "boilerplate": boilerplate, "groups": [], "pairs": [], "error": None, "total": 0}
-    if not 2 <= min_criteria <= 200 or not 0.5 <= threshold <= 1.0:
-        ctx["error"] = "最小基準数は 2 以上、類似度のしきい値は 0.5〜1.0 で指定してください。"
+                           "boilerplate": boilerplate, "groups": [], "pairs": [], "error": None, "total": 0,
+                           "hidden_boilerplate": 0}
+    try:
+        least, similarity = int(min_criteria), float(threshold)
+    except ValueError:
+        least, similarity = 0, 0.0
+    if not 2 <= least <= 200 or not 0.5 <= similarity <= 1.0:
+        ctx["error"] = Message("duplicates_range").text("web")
         return render(request, "duplicates.html", 400, **ctx)
+    min_criteria, threshold = least, similarity
+    ctx.update(min_criteria=least, threshold=similarity)
     rep = cached_report(engine.doc, threshold=threshold)
     needle = q.strip()
     nid = normalize_id(needle) if needle else None
     groups = []
     for g in rep.passages:
+        if g.boilerplate and not boilerplate and len(g.criteria) >= min_criteria:
+            ctx["hidden_boilerplate"] += 1
         if len(g.criteria) < min_criteria or (g.boilerplate and not boilerplate):
             continue
         if needle and not (needle.lower() in g.text.lower() or (nid and nid in g.criteria)
@@ -126,6 +151,8 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
         form = await read_form(request)
         ctx["text"] = str(form.get("questions") or "")
         chosen = await uploaded(form)
+        if chosen is not None and ctx["text"].strip():
+            raise qa.QuestionnaireError("pasted_and_file")
         if chosen is not None:
             upload = store.add(*chosen)
         elif form.get("token"):
@@ -148,7 +175,7 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
         keep = upload is not None and upload.filename is not None and not isinstance(e, UNREADABLE)
         if upload is not None and not keep:
             store.discard(upload)
-        ctx.update(error=str(e), upload=upload if keep else None)
+        ctx.update(error=e.text("web"), upload=upload if keep else None)
         return render(request, "answer.html", 400, **ctx)
     return render(request, "answer.html", **ctx)
 
@@ -166,6 +193,6 @@ def answer_download(request: Request, token: str, name: str) -> Response:
     try:
         content, download_name = store.output(token, name)
     except UploadExpired as e:
-        return render(request, "error.html", 404, title="ダウンロードできません", message=str(e))
+        return render(request, "error.html", 404, title="ダウンロードできません", message=e.text("web"))
     media = MEDIA_TYPES.get(PurePath(download_name).suffix.lower(), "application/octet-stream")
     return Response(content, media_type=media, headers={"Content-Disposition": content_disposition(download_name)})

@@ -73,14 +73,13 @@ class Run:
 async def read_form(request: Request) -> FormData:
     """The submitted form, refused with a clear message when it is too large or malformed."""
     if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise checksheet.FileTooLarge(f"the upload is larger than the {checksheet.MAX_FILE_BYTES // (1024 * 1024)} MB limit; "
-                                 "split the check sheet or remove images from it")
+        raise checksheet.FileTooLarge("upload_too_large", limit_mb=checksheet.MAX_FILE_BYTES // (1024 * 1024))
     try:
         return await request.form(max_files=1, max_fields=50, max_part_size=MAX_UPLOAD_BYTES)
     except MultiPartException as e:  # too many parts, a part too large
-        raise qa.QuestionnaireError(f"the upload could not be read: {e.message}") from None
+        raise qa.QuestionnaireError("upload_unreadable", detail=e.message) from None
     except HTTPException as e:  # starlette's wrapping of the same, inside an app
-        raise qa.QuestionnaireError(f"the upload could not be read: {e.detail}") from None
+        raise qa.QuestionnaireError("upload_unreadable", detail=e.detail) from None
 
 
 def settings_from(form: Any) -> Settings:
@@ -91,10 +90,10 @@ def settings_from(form: Any) -> Settings:
 
     header_row = text("header_row")
     if header_row is not None and not (header_row.isdecimal() and int(header_row) >= 1):
-        raise qa.QuestionnaireError(f"the header row must be a row number (1 = first row), got {header_row!r}")
+        raise qa.QuestionnaireError("header_row_not_number", value=header_row)
     top = text("top") or "3"
     if not top.isdecimal() or not 1 <= int(top) <= qa.MAX_TOP:
-        raise qa.QuestionnaireError(f"top must be a number from 1 to {qa.MAX_TOP}, got {top!r}")
+        raise qa.QuestionnaireError(max=qa.MAX_TOP, value=top)
     return Settings(sheet=text("sheet"), header_row=int(header_row) if header_row else None, column=text("column"),
                     answer_column=text("answer_column"), mode=text("mode") or DEFAULT_MODE, top=int(top))
 
@@ -143,5 +142,5 @@ def _answer_file(engine: Engine, data: bytes, filename: str, settings: Settings)
 def _answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
     questions = table.split_pasted(text)
     if not questions:
-        raise qa.QuestionnaireError("no questions: paste one question per line, or choose a check sheet file")
+        raise qa.QuestionnaireError("no_questions")
     return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))

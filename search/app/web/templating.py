@@ -17,9 +17,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from corpus.vocabulary import REVISION_SERIES, ROLE_LABELS, SERIES, SERIES_ALIASES, role_mark
+from messages import Message, render as render_message
 from search.answerability import STATUS_LABELS
-from search.app.presentation import (IGNORED_SHEET_LABELS, LABELS, MODE_LABELS, NO_MATCH_BANNER, SKIP_REASON_LABELS,
-                                     reported_skips)
+from search.app.presentation import LABELS, MODE_LABELS, NO_MATCH_BANNER, reported_skips
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -47,17 +47,17 @@ def criterion_url(cid: str) -> str:
     return "/criteria/" + quote(cid)
 
 
-def search_url(query: str) -> str:
-    """The search page for a query (an ID with change history but no criterion page: 統20)."""
-    return "/?q=" + quote(query)
+def say(message: Message | str, **params: Any) -> str:
+    """A catalogue message (or code) in the web's words: Japanese, naming the page's fields."""
+    return message.text("web") if isinstance(message, Message) else render_message(message, "web", **params)
 
 
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True))
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
                        LABELS=LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark, STATUS_LABELS=STATUS_LABELS,
-                       SKIP_REASON_LABELS=SKIP_REASON_LABELS, reported_skips=reported_skips, IGNORED_SHEET_LABELS=IGNORED_SHEET_LABELS,
-                       NO_MATCH_BANNER=NO_MATCH_BANNER, crit_url=criterion_url, search_url=search_url)
+                       reported_skips=reported_skips, NO_MATCH_BANNER=NO_MATCH_BANNER, crit_url=criterion_url,
+                       say=say)
     return env
 
 

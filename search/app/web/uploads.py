@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from messages import Explained
+
 TTL_SECONDS = 3600.0
 MAX_STORE_BYTES = 256 * 1024 * 1024
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{24}")
@@ -30,8 +32,10 @@ _SOURCE = "source"
 _META = "meta.json"
 
 
-class UploadExpired(LookupError):
+class UploadExpired(Explained, LookupError):
     """The token names no upload: it expired (uploads are kept an hour) or never existed."""
+
+    code = "upload_expired"
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,7 @@ class Upload:
         try:
             return (self.dir / _SOURCE).read_bytes()
         except FileNotFoundError:
-            raise UploadExpired("the uploaded file is gone (uploads are kept for an hour); upload it again") from None
+            raise UploadExpired("upload_gone") from None
 
 
 class UploadStore:
@@ -105,7 +109,7 @@ class UploadStore:
             meta = self._read_meta(upload.dir)
             path = upload.dir / name
             if not _NAME.fullmatch(name) or name not in meta.get("downloads", {}) or not path.is_file():
-                raise UploadExpired(f"there is no {name!r} for this upload; answer the check sheet again")
+                raise UploadExpired("no_such_output", name=name)
             return path.read_bytes(), meta["downloads"][name]
 
     def discard(self, upload: Upload) -> None:
@@ -122,15 +126,14 @@ class UploadStore:
     def _dir(self, token: str) -> Path:
         d = self.root / token
         if not _TOKEN.fullmatch(token or "") or not (d / _META).is_file():
-            raise UploadExpired("this upload has expired (uploads are kept for an hour) or never existed; "
-                                "upload the file again")
+            raise UploadExpired()
         return d
 
     def _read_meta(self, d: Path) -> dict:
         try:
             return dict(json.loads((d / _META).read_text(encoding="utf-8")))
         except (OSError, ValueError):
-            raise UploadExpired("this upload has expired; upload the file again") from None
+            raise UploadExpired() from None
 
     def _write_meta(self, d: Path, meta: dict) -> None:
         tmp = d / f".{_META}.tmp"

@@ -1,8 +1,9 @@
-// Copy buttons (navigator.clipboard, falling back to a hidden textarea) and Ctrl+Enter to search.
+// Copy buttons (navigator.clipboard, falling back to a hidden textarea); Enter searches from the
+// search box (Shift+Enter adds a line); Ctrl+Enter submits any form's text box.
 (function () {
   function fallbackCopy(text) {
     var ta = document.createElement("textarea");
-    ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "fixed"; ta.style.left = "-9999px";
+    ta.value = text; ta.setAttribute("readonly", ""); ta.className = "offscreen";
     document.body.appendChild(ta); ta.select();
     var ok = false;
     try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
@@ -10,9 +11,11 @@
     return ok;
   }
   function done(btn, ok) {
-    var label = btn.textContent;
+    // the label the button had before any click: a second click within the pause must not keep "コピーしました"
+    if (!btn.hasAttribute("data-label")) btn.setAttribute("data-label", btn.textContent);
+    clearTimeout(btn._reset);
     btn.textContent = ok ? "コピーしました" : "コピーできません";
-    setTimeout(function () { btn.textContent = label; }, 1500);
+    btn._reset = setTimeout(function () { btn.textContent = btn.getAttribute("data-label"); }, 1500);
   }
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest ? ev.target.closest("button.copy") : null;
@@ -28,9 +31,12 @@
     }
   });
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && ev.target.tagName === "TEXTAREA" && ev.target.form) {
+    var box = ev.target;
+    if (ev.key !== "Enter" || box.tagName !== "TEXTAREA" || !box.form || ev.isComposing) return;
+    var searchBox = box.hasAttribute("data-enter-submits");
+    if ((searchBox && !ev.shiftKey) || ev.ctrlKey || ev.metaKey) {
       ev.preventDefault();
-      ev.target.form.requestSubmit ? ev.target.form.requestSubmit() : ev.target.form.submit();
+      box.form.requestSubmit ? box.form.requestSubmit() : box.form.submit();
     }
   });
 })();

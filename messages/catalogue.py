@@ -1,0 +1,364 @@
+"""Every condition kijun reports, by code: English (command line, API) and Japanese (web pages).
+
+A new condition is one entry here (and, if it is raised, an `Explained` type or a code passed to
+one). `{field[name]}` is how each audience names the control that fixes it (FIELDS below);
+`{at}` is a location (the `at_file` / `at_sheet` messages), blank where the place is shown beside it.
+The Japanese never names a command-line option: it names what is on the page.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+AUDIENCES = ("cli", "api", "web")
+"""Who reads a message: the command line and the JSON API (English), the web pages (Japanese)."""
+
+
+@dataclass(frozen=True)
+class Text:
+    """A condition's words. `en_other` is the English when a count `n` is not 1 (plurals)."""
+
+    en: str
+    ja: str
+    en_other: str | None = None
+
+    def template(self, audience: str, params: Mapping[str, Any]) -> str:
+        if audience == "web":
+            return self.ja
+        return self.en_other if self.en_other is not None and params.get("n", 1) != 1 else self.en
+
+
+FIELDS: dict[str, dict[str, str]] = {
+    # the control that fixes a condition, as each audience knows it
+    "sheet": {"cli": "--sheet NAME", "api": "the `sheet` field", "web": "「シート」欄"},
+    "header_row": {"cli": "--header-row N", "api": "the `header_row` field", "web": "「見出し行」欄"},
+    "column": {"cli": "--column (a header name, a number or a letter such as C)",
+               "api": "the `column` field (a header name, a number or a letter such as C)",
+               "web": "「質問の列」欄（見出し名・列番号・C のような列記号）"},
+    "answer_column": {"cli": "--answer-column", "api": "the `answer_column` field",
+                      "web": "「回答案を書き込む既存の列」欄"},
+    "top": {"cli": "--top", "api": "the `top` field", "web": "「候補数」"},
+    "mode": {"cli": "--mode", "api": "the `mode` parameter", "web": "「検索方式」"},
+    "hybrid": {"cli": "--mode hybrid", "api": "mode=hybrid", "web": "検索方式「ハイブリッド」"},
+    "limit": {"cli": "--limit", "api": "the `limit` parameter", "web": "表示件数"},
+    "questionnaire": {"cli": "`kijun answer`", "api": "POST /api/answer", "web": "「質問票に回答」ページ"},
+    "file": {"cli": "FILE", "api": "the form field `file`", "web": "ファイル"},
+    "criteria_column": {"cli": "--criteria-column", "api": "the `criteria_column` field", "web": "「該当基準の列」欄"},
+}
+
+CATALOGUE: dict[str, Text] = {
+    # ------------------------------------------------------------ locations (parameters of others)
+    "at_file": Text("{filename}: ", "{filename}: "),
+    "at_sheet": Text("{filename}: sheet {sheet!r}: ", "{filename} のシート「{sheet}」: "),
+    "row_n": Text("row {row}", "{row} 行目"),
+    "header_row_n": Text("header row {row}", "見出し行（{row} 行目）"),
+
+    # ------------------------------------------------------------ searching (search.errors, the engine)
+    "empty_query": Text("the query is empty; type a word such as パスワード, a question, or an ID such as 実26",
+                        "検索語が空です。パスワード のような語、質問文、または 実26 のような基準番号を入力してください。"),
+    "only_exclusions": Text("the query only excludes words; add a word to search for, e.g. パスワード -IAM",
+                            "除外する語（-語）しかありません。探す語も入力してください（例: パスワード -IAM）。"),
+    "empty_quotes": Text("the query is empty once its quotes are removed; type a word such as パスワード",
+                         "引用符の中が空です。探す語を入力してください（例: パスワード）。"),
+    "query_too_long": Text("the query is {length:,} characters; the limit is {limit:,}. Split a long questionnaire "
+                           "into one question per line and use {field[questionnaire]}.",
+                           "検索語が {length:,} 文字あります（上限 {limit:,} 文字）。質問票は"
+                           "{field[questionnaire]}で 1 行に 1 問ずつ回答させてください。"),
+    "unknown_mode": Text("unknown mode {mode!r}; use one of keyword, semantic, hybrid",
+                         "検索方式「{mode}」はありません。キーワード・意味検索・ハイブリッドから選んでください。"),
+    "limit_out_of_range": Text("limit must be a number between 1 and {max}, got {value!r}",
+                               "表示件数は 1〜{max} の数で指定してください（指定: {value}）。"),
+    "unknown_role": Text("{name} filter must be 'primary' (◯) or 'info' (-), got {value!r}",
+                         "{label}の絞り込みは ◯（主体として対応）か -（情報を提供）で指定してください（指定: {value}）。"),
+    "unknown_series": Text("series must be 実務基準 (実), 監査基準 (監) or 変更履歴, got {value!r}",
+                           "区分は 実務基準・監査基準・変更履歴 から選んでください（指定: {value}）。"),
+    "unknown_ids": Text("no criterion {ids} in this document (it has {ranges})",
+                        "{ids} はこの文書にありません（この文書の基準は {ranges}）。"),
+    "id_filtered_out": Text("{id} does not match the filters, phrases or exclusions, so it is not listed",
+                            "{id} は絞り込み・必須の語句・除外の条件に合わないため、表示していません。"),
+    "phrase_absent": Text("「{phrase}」 appears nowhere in the document, so it was searched as words",
+                          "「{phrase}」という語句は文書にないため、語に分けて検索しました。"),
+    "semantic_unavailable": Text("semantic search is unavailable ({reason}); showing keyword results",
+                                 "意味検索を使えないため、キーワード検索の結果を表示しています（{reason}）。"),
+    "semantic_truncated": Text("semantic matching read the first {limit:,} characters of the query (the model's "
+                               "window); keyword matching read all of it",
+                               "意味検索は先頭の {limit:,} 文字だけを読みました（モデルの上限）。キーワード検索は全文を読んでいます。"),
+    "no_hits": Text("no hits; try fewer words or another spelling",
+                    "該当なし。語を減らすか、別の表記を試してください。"),
+    "no_hits_try_hybrid": Text("no hits; try fewer words, another spelling, or {field[hybrid]}",
+                               "該当なし。語を減らすか、別の表記を試すか、{field[hybrid]}で検索してください。"),
+    "no_hits_filtered": Text("no hits with these filters; remove a filter (AWS, customer, series) or use fewer words",
+                             "この絞り込みでは該当なし。絞り込み（AWS・お客様・区分）を外すか、語を減らしてください。"),
+
+    # ------------------------------------------------------------ the document and its indexes
+    "unknown_criterion": Text("no criterion {raw!r} in the corpus; {hint}", "基準「{raw}」はこの文書にありません。{hint}"),
+    "ids_look_like": Text("IDs look like 実26 or 監3", "基準番号は 実26 や 監3 のように入力してください。"),
+    "corpus_range": Text("the corpus has {ranges}", "この文書の基準は {ranges} です。"),
+    "index_unreadable": Text("{detail}", "検索の索引を読み込めません。サーバーの管理者に索引の再構築を依頼してください"
+                                         "（管理者向けの詳細: {detail}）。"),
+    "not_found": Text("Not Found", "ページが見つかりません。URL を確かめてください。"),
+    "bad_parameter": Text("{name}: {value!r} is not a valid value", "URL の「{name}」の値「{value}」が正しくありません。"),
+
+    # ------------------------------------------------------------ check sheets: reading (search.questionnaire)
+    "file_too_large": Text("{filename}: the file is {size_mb:.1f} MB; the limit is {limit_mb} MB — split the check "
+                           "sheet or remove images from it",
+                           "{filename} は {size_mb:.1f} MB あります（上限 {limit_mb} MB）。チェックシートを分けるか、"
+                           "画像を除いてから選んでください。"),
+    "upload_too_large": Text("the upload is larger than the {limit_mb} MB limit; split the check sheet or remove "
+                             "images from it",
+                             "送信されたファイルが上限の {limit_mb} MB を超えています。チェックシートを分けるか、画像を除いてください。"),
+    "cannot_read_path": Text("cannot read {path}: {reason}", "{path} を読めません（{reason}）。"),
+    "empty_file": Text("{filename}: the file is empty", "{filename} は空のファイルです。中身のあるファイルを選んでください。"),
+    "encrypted_workbook": Text("{filename} is password-protected; remove the password (ファイル > 情報 > ブックの保護) "
+                               "and save it again",
+                               "{filename} にはパスワードが設定されています。Excel で「ファイル > 情報 > ブックの保護」から"
+                               "パスワードを外して保存し、もう一度選んでください。"),
+    "old_xls": Text("{filename}: old .xls files are not supported; open it in Excel and save as .xlsx",
+                    "{filename} は古い .xls 形式です。Excel で開き、.xlsx 形式で保存してから選んでください。"),
+    "pdf_named_xlsx": Text("{filename} is a PDF, not an Excel workbook; use the check sheet's original .xlsx file",
+                           "{filename} は Excel ではなく PDF です。チェックシートの元の .xlsx ファイルを選んでください。"),
+    "not_a_zip": Text("{filename} is not a valid {suffix} workbook (it is not a zip package); open it in Excel and "
+                      "save it again as .xlsx",
+                      "{filename} は {suffix} ブックとして読めません。Excel で開き、.xlsx 形式で保存し直してください。"),
+    "pdf_file": Text("{filename}: PDF files are not supported; use the check sheet's .xlsx file, or export it as .csv",
+                     "{filename}: PDF は読めません。チェックシートの .xlsx ファイルか、CSV に書き出したものを選んでください。"),
+    "other_spreadsheet": Text("{filename}: {suffix} files are not supported; open it and save as .xlsx",
+                              "{filename}: {suffix} 形式は読めません。開いて .xlsx 形式で保存してから選んでください。"),
+    "unsupported_type": Text("{filename}: unsupported file type {suffix!r}; use .xlsx, .xlsm, .csv or .tsv",
+                             "{filename}: この種類のファイル（{suffix}）は読めません。.xlsx・.xlsm・.csv・.tsv のファイルを選んでください。"),
+    "damaged_zip": Text("{filename} is damaged (not a readable zip package); open it in Excel and save it again as "
+                        ".xlsx", "{filename} は壊れているため読めません。Excel で開き、.xlsx 形式で保存し直してください。"),
+    "zip_not_workbook": Text("{filename} is a zip file but not an Excel workbook; use the .xlsx check sheet",
+                             "{filename} は Excel ブックではない zip ファイルです。チェックシートの .xlsx ファイルを選んでください。"),
+    "workbook_unreadable": Text("{filename} cannot be read as a workbook ({reason}); open it in Excel and save it "
+                                "again as .xlsx",
+                                "{filename} をブックとして読めません（{reason}）。Excel で開き、.xlsx 形式で保存し直してください。"),
+    "csv_malformed": Text("{filename}: cannot read it as CSV (line {line}: {reason}); save it from Excel as "
+                          "'CSV UTF-8' or .xlsx",
+                          "{filename} を CSV として読めません（{line} 行目: {reason}）。Excel から「CSV UTF-8」か .xlsx で"
+                          "保存し直してください。"),
+    "csv_unclosed_quote": Text("{filename}: a quoted cell is never closed; save it from Excel again",
+                               "{filename} に閉じられていない引用符（\"）があります。Excel から保存し直してください。"),
+    "csv_is_workbook": Text("{filename} is an Excel workbook, not a text CSV; give it its real extension (.xlsx)",
+                            "{filename} は CSV ではなく Excel ブックです。拡張子を .xlsx にしてから選んでください。"),
+    "csv_binary": Text("{filename}: not a text CSV file (it contains binary data); use .csv or .xlsx",
+                       "{filename} はテキストの CSV ではありません。.csv か .xlsx のファイルを選んでください。"),
+    "csv_encoding": Text("{filename}: cannot read the CSV: it is neither UTF-8 nor Shift_JIS (cp932); save it from "
+                         "Excel as 'CSV UTF-8'",
+                         "{filename} の文字コードが UTF-8 でも Shift_JIS でもありません。Excel から「CSV UTF-8」で保存し直してください。"),
+    "too_many_questions": Text("{filename}: {count:,} questions found; the limit is {limit:,} — split the sheet or "
+                               "pick one with {field[sheet]}",
+                               "{filename} に質問が {count:,} 問あります（上限 {limit:,} 問）。ファイルを分けるか、"
+                               "{field[sheet]}でシートを 1 つ指定してください。"),
+    "too_many_questions_text": Text("{filename}: {count:,} questions found; the limit is {limit:,} — split the file",
+                                    "{filename} に質問が {count:,} 問あります（上限 {limit:,} 問）。ファイルを分けてください。"),
+    "too_many_pasted": Text("{count:,} questions pasted; the limit is {limit:,} — split the questionnaire into "
+                            "smaller parts",
+                            "{count:,} 問貼り付けられました（上限 {limit:,} 問）。何回かに分けて貼り付けてください。"),
+    "no_question_table": Text("{filename}: no question table found ({found}). Pick the sheet with {field[sheet]}.",
+                              "{filename} に質問の表が見つかりません（{found}）。{field[sheet]}で質問のあるシートを指定してください。"),
+    "sheet_found": Text("sheet {sheet!r}: {reason}", "シート「{sheet}」: {reason}"),
+    "no_sheets": Text("the workbook has no sheets", "ブックにシートがありません"),
+    "unknown_sheet": Text("{filename}: there is no sheet named {sheet!r}; the sheets are {names}. Give one of these "
+                          "with {field[sheet]}.",
+                          "{filename} に「{sheet}」という名前のシートはありません。シートは {names} です。"
+                          "{field[sheet]}でこのどれかを指定してください。"),
+    "header_row_outside": Text("{at}the sheet has {rows} rows; header row {row} is outside it; give a row within it "
+                               "with {field[header_row]}",
+                               "{at}シートは {rows} 行しかなく、見出し行 {row} はその外です。{field[header_row]}に"
+                               "範囲内の行番号を指定してください。"),
+    "no_header_row": Text("{at}no header row found in the first {scan} rows, and no column of questions; give the "
+                          "header row with {field[header_row]}",
+                          "{at}先頭 {scan} 行に見出し行が見つからず、質問の並んだ列もありません。{field[header_row]}で"
+                          "見出し行の番号を指定してください。"),
+    "column_has_no_questions": Text("{at}column {letter} ({header!r}) has no questions below header row {row}; "
+                                    "choose the question column with {field[column]}, or the header row with "
+                                    "{field[header_row]}",
+                                    "{at}{letter} 列「{header}」の見出し行 {row} より下に質問がありません。{field[column]}で"
+                                    "質問の列を、または{field[header_row]}で見出し行を指定してください。"),
+    "no_question_column": Text("{at}no question column found; the header row {row} has {names}. Name the question "
+                               "column with {field[column]}.",
+                               "{at}質問の列が見つかりません（見出し行 {row} にあるのは {names}）。{field[column]}で"
+                               "質問の列を指定してください。"),
+    "unknown_column_no_header": Text("{at}no column {column!r}, and no header row to find it by name; give "
+                                     "{control} as a number (1 = first column) or a letter such as C.",
+                                     "{at}「{column}」という列はありません。見出し行がないため、{control}には"
+                                     "列番号（1 = 先頭の列）か C のような列記号を指定してください。"),
+    "unknown_column": Text("{at}no column {column!r}; the header row {row} has {names}. Name the column with "
+                           "{control}.",
+                           "{at}「{column}」という列はありません（見出し行 {row} にあるのは {names}）。{control}で"
+                           "列を指定してください。"),
+    # the control that names a column, for the messages above (resolve_column's `control`)
+    "control_column": Text("{field[column]}", "{field[column]}"),
+    "control_answer_column": Text("{field[answer_column]}", "{field[answer_column]}"),
+    "control_criteria_column": Text("{field[criteria_column]}", "{field[criteria_column]}"),
+    "sheet_chart": Text("chart sheet", "グラフのシート"),
+    "sheet_hidden": Text("hidden sheet (name it with {field[sheet]} to read it)",
+                         "非表示のシート（{field[sheet]}で指定すれば読みます）"),
+    "sheet_by_name": Text("cover, history, example or instructions sheet (by its name; name it with {field[sheet]} "
+                          "to read it)",
+                          "表紙・履歴・記入例・説明のシート（シート名から判断。{field[sheet]}で指定すれば読みます）"),
+    "sheet_empty": Text("empty sheet", "空のシート"),
+    "csv_has_no_sheets": Text("{filename} is a {fmt} file, which has no sheets; the sheet {sheet!r} was ignored",
+                              "{filename} は {fmt} ファイルでシートがないため、指定されたシート「{sheet}」は使いませんでした。"),
+    "headerless_list": Text("{at}no header row found, so every row with a sentence in column {letter} was taken as a "
+                            "question; if the file has a header row, give it with {field[header_row]}",
+                            "{at}見出し行が見つからないため、{letter} 列に文のある行をすべて質問として読みました。"
+                            "見出し行がある場合は{field[header_row]}で指定してください。"),
+    "question_column_guessed": Text("{at}the question column was taken to be {letter} ({header!r}) because it holds "
+                                    "the long sentences; if that is wrong, name it with {field[column]}",
+                                    "{at}長い文が並んでいるため、{letter} 列「{header}」を質問の列としました。違う場合は"
+                                    "{field[column]}で指定してください。"),
+    # why a row was not read as a question (search.questionnaire.checksheet.REASON_*)
+    "empty_row": Text("empty row", "空行"),
+    "section_heading": Text("section heading", "見出し行"),
+    "note": Text("note", "注記"),
+    "no_question_text": Text("no text in the question column", "質問の列が空"),
+    "too_short": Text("too short to be a question", "質問としては短すぎる"),
+    "not_text": Text("not text (a number or date)", "数値または日付"),
+    "formula_without_value": Text("formula without a computed value", "計算結果のない数式"),
+    "after_table": Text("after the end of the table", "表の終わりより後"),
+
+    # ------------------------------------------------------------ check sheets: writing
+    "answer_column_missing": Text("{at}no column {target!r} on header row {row} (it has {names}); name one of these "
+                                  "with {field[answer_column]}",
+                                  "{at}見出し行 {row} に「{target}」という列はありません（あるのは {names}）。"
+                                  "{field[answer_column]}にこのどれかを指定してください。"),
+    "answer_column_no_header": Text("{at}the sheet has no header row, so there is no column {target!r} to write "
+                                    "into; leave {field[answer_column]} empty so the answers go into new columns",
+                                    "{at}見出し行がないため、「{target}」という列に書き込めません。"
+                                    "{field[answer_column]}を空にすると、新しい列に書き込みます。"),
+    "unknown_answer_column": Text("into= names {name!r}, which is not one of the answer columns ({columns})",
+                                  "「{name}」は回答の列（{columns}）ではありません。"),
+    "unknown_row": Text("{at}an answer is given for {where}, which is not a question row",
+                        "{at}{where} は質問の行ではありません。"),
+    "file_changed": Text("{at}{what} has {found!r} where the questionnaire had {want!r}; the file changed since it "
+                         "was read — read it again",
+                         "{at}{what} が読み取ったときの「{want}」から「{found}」に変わっています。ファイルを読み直してください。"),
+    "wrong_format": Text("{filename}: the questionnaire was read from a {was} file, not this {fmt} file",
+                         "{filename}: 読み取ったのは {was} ファイルで、この {fmt} ファイルではありません。読み直してください。"),
+    "sheet_gone": Text("{filename}: the questionnaire names sheet {sheet!r}, which this file lacks; read it again",
+                       "{filename} にシート「{sheet}」がありません。ファイルを読み直してください。"),
+    "output_same_as_input": Text("{out}: the output would overwrite the input file; write to another file name (your "
+                                 "original is kept as it is)",
+                                 "{out}: 出力が元のファイルを上書きしてしまいます。別のファイル名を指定してください。"),
+    "output_suffix": Text("{out}: the output of a .{fmt} check sheet must be named .{fmt}{why}",
+                          "{out}: .{fmt} のチェックシートの出力は .{fmt} にしてください。"),
+    "output_text_suffix": Text("{out}: the output of {filename} must be a .csv, .tsv or .txt file",
+                               "{out}: {filename} の出力は .csv・.tsv・.txt にしてください。"),
+    "output_folder_missing": Text("{out}: the folder {folder} does not exist", "{out}: フォルダー {folder} がありません。"),
+    "output_unwritable": Text("cannot write {out}: {reason}", "{out} に書き込めません（{reason}）。"),
+    "table_format": Text("the answer table is written as .csv or .xlsx, not {fmt!r}",
+                         "回答の一覧は .csv か .xlsx で書き出します（指定: {fmt}）。"),
+    "table_output_suffix": Text("{out}: the answer table is written as .csv or .xlsx; name the output file so",
+                                "{out}: 回答の一覧は .csv か .xlsx で書き出します。出力のファイル名をそうしてください。"),
+    "untitled_columns": Text("{at}the sheet has no header row, so the answer columns have no titles: {names}",
+                             "{at}見出し行がないため、回答の列に見出しを付けていません: {names}"),
+    "ascii_to_utf8": Text("the file was plain ASCII and the answers are not, so it was written as UTF-8 with BOM, "
+                          "which Excel opens correctly",
+                          "元のファイルは ASCII だけでしたが回答は日本語のため、Excel で正しく開ける UTF-8（BOM 付き）で書き出しました。"),
+    "cp932_to_utf8": Text("the answers contain characters that Shift_JIS (cp932) cannot hold (e.g. {bad!r}), so the "
+                          "file was written as UTF-8 with BOM, which Excel opens correctly",
+                          "回答に Shift_JIS で表せない文字（例: {bad}）があるため、Excel で正しく開ける UTF-8（BOM 付き）で"
+                          "書き出しました。"),
+    # what openpyxl cannot carry over (search.questionnaire.preservation)
+    "objects_lost": Text("sheet {sheet!r} has {items} that cannot be carried over (openpyxl); your original file is "
+                         "unchanged",
+                         "シート「{sheet}」の {items} は書き出したファイルに引き継げません（元のファイルは変更していません）。"),
+    "part_lost": Text("{label} cannot be carried over (openpyxl); your original file is unchanged",
+                      "{label}は書き出したファイルに引き継げません（元のファイルは変更していません）。"),
+    "openpyxl_warning": Text("openpyxl: {detail}; your original file is unchanged",
+                             "openpyxl の警告: {detail}（元のファイルは変更していません）"),
+    "image": Text("{n} image", "画像 {n} 個", "{n} images"),
+    "chart": Text("{n} chart", "グラフ {n} 個", "{n} charts"),
+    "text box or shape": Text("{n} text box or shape", "テキストボックス・図形 {n} 個", "{n} text boxes or shapes"),
+    "diagram or other object": Text("{n} diagram or other object", "図表などのオブジェクト {n} 個",
+                                    "{n} diagrams or other objects"),
+    "form control": Text("{n} form control (check boxes, buttons)", "フォームコントロール（チェックボックス・ボタン）{n} 個",
+                         "{n} form controls (check boxes, buttons)"),
+    "threaded comment": Text("{n} threaded comment", "スレッド形式のコメント {n} 件", "{n} threaded comments"),
+    "chart_styles": Text("Excel's chart style and colour presets (the charts themselves are kept)",
+                         "グラフのスタイルと配色の設定（グラフそのものは残ります）"),
+    "printer_settings": Text("printer driver settings (paper size, orientation, margins and print titles are kept)",
+                             "プリンタードライバーの設定（用紙サイズ・向き・余白・印刷タイトルは残ります）"),
+    "slicers": Text("slicers", "スライサー"),
+    "timelines": Text("timelines", "タイムライン"),
+    "custom_xml": Text("custom XML data", "カスタム XML データ"),
+    "data_connections": Text("data connections", "データ接続"),
+    "query_tables": Text("query tables", "クエリテーブル"),
+    "office_addins": Text("Office add-ins", "Office アドイン"),
+    "cell_pictures": Text("pictures placed in cells", "セル内の画像"),
+    "unknown_part": Text("content that openpyxl does not know ({content_type})",
+                         "openpyxl が扱えない内容（{content_type}）"),
+
+    # ------------------------------------------------------------ answering (search.questionnaire.answer, the web form)
+    "top_out_of_range": Text("top must be a number from 1 to {max}, got {value!r}",
+                             "{field[top]}は 1〜{max} の数で指定してください（指定: {value}）。"),
+    "row_without_text": Text("a question row has no text; read the check sheet again",
+                             "質問の行に文がありません。チェックシートを読み直してください。"),
+    "header_row_not_number": Text("the header row must be a row number (1 = first row), got {value!r}",
+                                  "{field[header_row]}には行番号（1 = 先頭の行）を入力してください（入力: {value}）。"),
+    "upload_unreadable": Text("the upload could not be read: {detail}",
+                              "送信されたフォームを読み取れません（{detail}）。ページを再読み込みしてもう一度送ってください。"),
+    "no_questions": Text("no questions: paste one question per line, or choose a check sheet file",
+                         "質問がありません。1 行に 1 問ずつ貼り付けるか、チェックシートのファイルを選んでください。"),
+    "pasted_and_file": Text("both pasted questions and a file were sent; send one of them",
+                            "貼り付けた質問とファイルの両方が送られました。どちらに回答するか選んでください。"
+                            "ファイルに回答するなら質問の欄を空に、貼り付けた質問に回答するならファイルの選択を外してください。"),
+    "no_file": Text("no file: send the check sheet in {field[file]}", "ファイルが選ばれていません。チェックシートのファイルを選んでください。"),
+    "upload_format": Text("format must be one of {formats}, got {value!r}", "出力形式は {formats} のどれかです（指定: {value}）。"),
+    "no_draft_source": Text("{label} has nothing of its own to quote (only the customer-control sentence most criteria "
+                            "share); a person must check it",
+                            "{label} には引用できる固有の記述がありません（お客様の統制の定型文のみです）。担当者が確認してください。"),
+    "no_criterion_to_cite": Text("no criterion to cite", "該当する基準がありません"),
+    "nothing_to_quote": Text("no sentence of the best criterion is close enough to the question to quote; a person "
+                             "must check the candidates",
+                             "質問に十分近い文が候補の基準にないため、回答案を作りませんでした。候補を担当者が確認してください。"),
+    "upload_gone": Text("the uploaded file is gone (uploads are kept for an hour); upload it again",
+                        "アップロードしたファイルはもうありません（1 時間で削除されます）。もう一度選んでください。"),
+    "upload_expired": Text("this upload has expired (uploads are kept for an hour) or never existed; upload the file "
+                           "again",
+                           "このアップロードは期限切れか、存在しません（1 時間で削除されます）。ファイルをもう一度選んでください。"),
+    "no_such_output": Text("there is no {name!r} for this upload; answer the check sheet again",
+                           "このアップロードには「{name}」がありません。もう一度回答させてください。"),
+
+    # ------------------------------------------------------------ the answer library (search.library, returned sheets)
+    "library_damaged": Text("the answer library {path} cannot be read ({detail}); kijun has not changed it. Keep the "
+                            "file and restore from your export: set $KIJUN_LIBRARY to a new file and run `kijun "
+                            "library add BACKUP.jsonl`",
+                            "回答ライブラリを読めません（{detail}）。kijun はこのファイルを変更していません。"
+                            "サーバーの管理者に、書き出したバックアップからの復元を依頼してください。"),
+    "library_foreign": Text("{path} is an SQLite file but not a kijun answer library (it has tables {tables}); kijun "
+                            "has not changed it. Point $KIJUN_LIBRARY at another file",
+                            "回答ライブラリとして指定されたファイルは kijun のものではありません（変更していません）。"
+                            "サーバーの管理者に確認してください。"),
+    "library_newer": Text("the answer library {path} was made by a newer kijun (schema {version}); upgrade kijun to "
+                          "use it",
+                          "回答ライブラリは新しい版の kijun で作られています。サーバーの管理者に kijun の更新を依頼してください。"),
+    "library_cannot_open": Text("cannot open the answer library {path}: {reason}",
+                                "回答ライブラリを開けません（{reason}）。サーバーの管理者に確認してください。"),
+    "library_missing": Text("there is no answer library at {path} yet; add a returned check sheet first",
+                            "回答ライブラリはまだ空です。先に回答済みのチェックシートを登録してください。"),
+    "unknown_entry": Text("no entry {ids} in the answer library {path}; nothing was removed (`kijun library list` "
+                          "shows the IDs)",
+                          "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。"),
+    "library_not_used": Text("the answer library is not used for this search: {reason}",
+                             "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
+    "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "
+                                       "name the answer column with {field[answer_column]} (and the criteria column "
+                                       "with {field[criteria_column]} if it has one)",
+                                       "{at}「回答案」も「該当基準」の列もないため、kijun が回答したシートではないようです。"
+                                       "{field[answer_column]}に回答の列を（該当基準の列があれば{field[criteria_column]}にも）"
+                                       "指定してください。"),
+    "returned_column_is_question": Text("{at}{control} {column!r} is the question column; name the column that holds "
+                                        "the answers",
+                                        "{at}「{column}」は質問の列です。{control}には回答が書かれた列を指定してください。"),
+    # why a returned sheet's question is not added to the library (search.questionnaire.returned.SKIP_*)
+    "still_unconfirmed": Text("still 要確認 with no criterion", "要確認のまま（該当基準の記入なし）"),
+    "no_criterion_given": Text("no criterion given", "該当基準の記入なし"),
+    "unknown_criteria": Text("names criteria this document does not have: {ids}", "この文書にない基準を挙げている: {ids}"),
+
+    # ------------------------------------------------------------ the duplicates page
+    "duplicates_range": Text("min_criteria must be 2–200 and threshold 0.5–1.0",
+                             "「最小基準数」は 2〜200、「類似度のしきい値」は 0.5〜1.0 で指定してください。"),
+}

@@ -1,0 +1,67 @@
+"""How the web app says no: to the API, `{"code", "detail"}` (a stable code, English words that name
+the API's fields); to a person, a page in Japanese that names the form's fields. Both from the
+catalogue (`messages`), so a condition reads the same wherever it is met.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from indexer.store import IndexCorrupted
+from messages import Message, code_of, text_of
+from search.app.web.templating import render
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def api_error(error: BaseException | Message, status: int, **extra: Any) -> JSONResponse:
+    """The API's refusal: the condition's code and its English words."""
+    if isinstance(error, Message):
+        body = error.to_dict("api")
+    else:
+        body = {"code": code_of(error), "detail": text_of(error, "api")}
+    return JSONResponse(body | extra, status_code=status)
+
+
+def page_error(request: Request, title: str, message: str, status: int) -> Response:
+    return render(request, "error.html", status, title=title, message=message)
+
+
+def install(app: FastAPI) -> None:
+    """The app-wide handlers: an unknown page, a malformed query string, a damaged index."""
+    app.add_exception_handler(404, _not_found)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(IndexCorrupted, _index_unreadable)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    detail = getattr(exc, "detail", None)
+    if is_api(request):
+        return api_error(Message("not_found"), 404) if detail in (None, "Not Found") else \
+            JSONResponse({"code": "not_found", "detail": detail}, status_code=404)
+    return page_error(request, "ページが見つかりません", Message("not_found").text("web"), 404)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    """A query parameter of the wrong type (?limit=abc): the API keeps FastAPI's 422 list; a page says
+    which parameter, in Japanese, instead of raw JSON."""
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    if is_api(request):
+        return JSONResponse({"code": "invalid_request", "detail": errors}, status_code=422)
+    first = errors[0] if errors else {}
+    name = str(first.get("loc", ("", "?"))[-1])
+    message = Message("bad_parameter", {"name": name, "value": str(first.get("input", ""))})
+    return page_error(request, "入力が正しくありません", message.text("web"), 400)
+
+
+async def _index_unreadable(request: Request, exc: Exception) -> Response:
+    """A damaged index is the server's problem, not the user's: 503, with what to do."""
+    message = Message("index_unreadable", {"detail": str(exc)})
+    if is_api(request):
+        return api_error(message, 503)
+    return page_error(request, "索引を読み込めません", message.text("web"), 503)
