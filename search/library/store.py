@@ -94,10 +94,10 @@ class Source:
 
     @property
     def label(self) -> str:
-        """How a person refers to it: 委託先チェックシート.xlsx 12行目 (sheet 'チェックシート')."""
-        where = f" {self.row}行目" if self.row is not None else ""
-        sheet = f"「{self.sheet}」" if self.sheet else ""
-        return f"{self.file}{sheet}{where}"
+        """How a person refers to it: 委託先チェックシート.xlsx 12行目, or with its sheet
+        委託先チェックシート.xlsx「チェックシート」12行目."""
+        sheet = f"「{self.sheet}」" if self.sheet else " "
+        return f"{self.file}{sheet}{self.row}行目" if self.row is not None else self.file
 
 
 @dataclass(frozen=True)
@@ -209,9 +209,13 @@ class Library:
         """Make each file's entries exactly these, in one transaction for all of them: an import
         that fails part-way leaves the library as it was. Returns, per file, (entries now, entries
         it had before)."""
+        seen: set[str] = set()
         for entries in by_file.values():
             for e in entries:
                 check_entry(e)
+                if e.id in seen:
+                    raise LibraryError("duplicate_entry", id=e.id)
+                seen.add(e.id)
         out: dict[str, tuple[int, int]] = {}
         with self._writing() as db:
             for file, entries in by_file.items():
@@ -231,7 +235,7 @@ class Library:
         with self._writing() as db:
             missing = [i for i in ids if db.execute("SELECT 1 FROM entries WHERE id = ?", (i,)).fetchone() is None]
             if missing:
-                raise UnknownEntry(ids=missing, path=self.path)
+                raise UnknownEntry("unknown_entry_not_removed", ids=missing, path=self.path)
             gone = db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids]).rowcount if ids else 0
             if source_file is not None:
                 gone += db.execute("DELETE FROM entries WHERE source_file = ?", (source_file,)).rowcount
@@ -256,9 +260,18 @@ class Library:
             raise LibraryError(path=self.path, reason=e.strerror or str(e)) from None
         try:
             db.row_factory = sqlite3.Row
-            self._prepare(db)
+            try:
+                self._prepare(db)
+            except sqlite3.DatabaseError as e:
+                raise self._unreadable(e) from None
             yield db
-        except sqlite3.DatabaseError as e:
+        except sqlite3.OperationalError as e:
+            if "locked" in str(e) or "busy" in str(e):
+                raise LibraryError("library_busy", path=self.path, detail=str(e)) from None
+            raise self._unreadable(e) from None
+        except (sqlite3.IntegrityError, sqlite3.ProgrammingError):
+            raise
+        except sqlite3.DatabaseError as e:  # found damaged while reading it: "database disk image is malformed"
             raise self._unreadable(e) from None
         finally:
             db.close()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +126,7 @@ def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]
     if not criteria:
         unconfirmed = fold(verdict) == fold(STATUS_LABELS[NO_MATCH])
         return Message(SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION)
-    unknown = [c for c in criteria if not _known(c, doc)]
+    unknown = unknown_criteria(criteria, doc)
     if unknown:
         return Message(SKIP_UNKNOWN, {"ids": unknown})
     return ANSWERED, tuple(criteria)
@@ -136,9 +137,10 @@ def _says_not_in_document(text: str) -> bool:
     return t in {re.sub(r"\s+", "", w) for w in NOT_IN_DOCUMENT_WORDS}
 
 
-def _known(cid: str, doc: Document) -> bool:
-    """A criterion, or an ID the change history speaks of (統20)."""
-    return cid in doc or any(cid in r.ids for r in doc.revisions)
+def unknown_criteria(ids: Sequence[str], doc: Document) -> list[str]:
+    """The IDs that are neither a criterion of the document nor one its change history speaks of (統20)."""
+    history = {i for r in doc.revisions for i in r.ids}
+    return [c for c in ids if c not in doc and c not in history]
 
 
 def describe(returned: Returned) -> list[str]:
