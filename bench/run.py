@@ -9,7 +9,8 @@ Everything runs offline on a fresh temporary data directory:
      index alone against bm25s's retrieve alone (like for like), and end to end;
   5. the query encoder alone against its FLOP floor on this machine (fp32 GEMM measured here);
   6. a scale curve on synthetic corpora recombined from this document's passages, plotted;
-  7. a bounded load test against `kijun serve` on 127.0.0.1.
+  7. a bounded load test against `kijun serve` on 127.0.0.1;
+  8. a 300-question check sheet answered end to end, without and with an answer library.
 
 Every ratio compares figures measured in this one run: the machine is shared and its
 speed drifts, so absolute times from different runs do not compare.
@@ -40,6 +41,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from bench.encoder import sgemm_gflops  # noqa: E402
 from bench.load import load_test, percentile  # noqa: E402
+from bench.questionnaire import run as questionnaire  # noqa: E402
 from bench.reference import Bm25sReference  # noqa: E402
 from tests.browser import kijun_command  # noqa: E402
 
@@ -295,6 +297,13 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"| load: {ld['requests']} {ld['mode']} requests, {ld['clients']} clients | "
                      f"{ld['throughput_rps']} req/s, p50 {ld['p50_ms']} ms, p95 {ld['p95_ms']} ms, "
                      f"{ld['errors']} errors |")
+    if "questionnaire" in report:
+        for name, label in (("no_library", "no library"), ("library", "library")):
+            s = report["questionnaire"][name]
+            extra = f", {s['entries']} entries, {s['past_answers_reused']} past answers reused" if "entries" in s else ""
+            lines.append(f"| {s['questions']}-question check sheet, {label}{extra} (model loaded) | {s['total_s']:.1f} s "
+                         f"(read {s['read_s']:.2f}, answer {s['answer_s']:.1f}, write {s['write_s']:.2f}); "
+                         f"{s['per_question_ms']:.0f} ms per question |")
     if report.get("scale"):
         lines += ["", "| criteria | keyword build | embeddings build | bm25s build | keyword p50 | hybrid p50 "
                       "| bm25s p50 | index alone / bm25s alone |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -338,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
                                         report["build"]["cold"]["keyword_s"])
         say("encoder")
         report["encoder"] = encoder(engine, queries)
+        say("a 300-question check sheet")
+        report["questionnaire"] = questionnaire(data_dir)
         if args.requests:
             say(f"load test ({args.requests} requests, {args.clients} clients)")
             report["load"] = load_test(data_dir, queries, requests=args.requests, clients=args.clients)

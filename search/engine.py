@@ -133,6 +133,7 @@ class Engine:
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
         self.library = library  # the answer library (None: searches ignore it)
         self._memory: recall.Memory | None = None  # its entries as recall reads them, at one revision
+        self._memory_stamp: tuple[tuple[int, int], ...] | None = None  # the library file's stamp when last checked
         self._memory_lock = threading.Lock()
 
     # ------------------------------------------------------------ indexes
@@ -242,17 +243,20 @@ class Engine:
 
     def search(self, query: str, *, mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None,
                customer: str | None = None, series: str | None = None, explain: bool = False,
-               vector: np.ndarray | None = None, ignore_past: Collection[str] = ()) -> SearchResult:
+               vector: np.ndarray | None = None, ignore_past: Collection[str] = (),
+               highlight: bool = True) -> SearchResult:
         """Search the criteria and change history; the keyword index is resolved once per search
         (following a swap made since the last one), and a search whose index was swapped out
         under it is answered again by the new one. `vector`: the query's embedding when the
         caller made it already (a whole sheet is embedded in one batch); `ignore_past`: past
-        questions the answer library must not recall (an evaluation leaves the query's own out)."""
+        questions the answer library must not recall (an evaluation leaves the query's own out);
+        `highlight=False`: each hit's snippet is its passage closest in meaning, unmarked (a
+        questionnaire quotes its own sentences, and marking costs most of a search)."""
         for attempt in (1, 2):
             index = self._pinned.keyword = self.keyword
             try:
                 return self._search(query, mode=mode, limit=limit, aws=aws, customer=customer, series=series,
-                                    explain=explain, vector=vector, ignore_past=ignore_past)
+                                    explain=explain, vector=vector, ignore_past=ignore_past, highlight=highlight)
             except store.IndexCorrupted:
                 if attempt == 2 or self._up_to_date(index, self.root / "keyword"):
                     raise
@@ -262,7 +266,7 @@ class Engine:
 
     def _search(self, query: str, *, mode: str, limit: int, aws: str | None, customer: str | None,
                 series: str | None, explain: bool, vector: np.ndarray | None = None,
-                ignore_past: Collection[str] = ()) -> SearchResult:
+                ignore_past: Collection[str] = (), highlight: bool = True) -> SearchResult:
         if mode not in MODES:
             raise UnknownMode(mode=mode)
         try:
@@ -283,9 +287,11 @@ class Engine:
         scores, candidates = self.rank_scores(sig, mode, self.weights)
         order, named = self._order(q, sig, scores, candidates, limit, warnings)
         named_score = (float(scores[candidates].max()) if candidates.any() else 0.0) + 1.0  # IDs typed: above any
-        tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
-            else {g: [] for g in keyword_index.GRANULARITIES}
-        terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
+        terms = None
+        if highlight:
+            tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
+                else {g: [] for g in keyword_index.GRANULARITIES}
+            terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
         hits = [replace(self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain),
                         named=n in named)
                 for n, twins in self._collapse(order, candidates, limit)]
@@ -330,13 +336,17 @@ class Engine:
     def memory(self, warnings: list[str] | None = None) -> recall.Memory | None:
         """The library's entries as recall reads them, rebuilt when the library changed (its revision)
         or first asked for; None, with a warning, when the library cannot be read."""
+        if self.library is None:
+            return None
         try:
-            revision = self.library.revision() if self.library is not None else None
-            if revision is None:
-                return None
+            stamp = self.library.stamp()
+            if self._memory is not None and stamp == self._memory_stamp:
+                return self._memory
+            revision = self.library.revision()
             with self._memory_lock:
                 if self._memory is None or self._memory.revision != revision:
                     self._memory = self._remember(revision, self.library.entries())
+                self._memory_stamp = stamp
                 return self._memory
         except LibraryError as e:
             if warnings is not None:
@@ -471,13 +481,17 @@ class Engine:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         coverage = self._coverage(text, int(np.argmax(keyword))).share if keyword.any() else 0.0
+        # which documents hold one of the query's words: only keyword ranking reads it (and it costs a phrase
+        # query per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
-                       self._containing_words(text), vector)
+                       self.containing_words(text) if dense is None else None, vector)
 
     def rank_scores(self, sig: Signals, mode: str, weights: fusion.Weights,
                      normalized: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The scores a mode ranks by, and which documents it may return."""
         if mode == "keyword" or sig.dense is None:  # only what holds the query's words, not one bigram of them
+            if sig.words is None:
+                raise ValueError("keyword ranking needs Signals.words (Engine.containing_words of the query)")
             return sig.keyword, sig.allowed & (sig.keyword > 0) & sig.words
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
@@ -508,7 +522,7 @@ class Engine:
         named = self._named(q, sig.allowed, warnings)
         return named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named], set(named)
 
-    def _containing_words(self, text: str) -> np.ndarray:
+    def containing_words(self, text: str) -> np.ndarray:
         """Per table document: does it contain one of the query's words (`KeywordIndex.containing_words`)?"""
         out = np.zeros(len(self.table), dtype=bool)
         if text:
@@ -659,18 +673,23 @@ class Engine:
             named += passing
         return list(dict.fromkeys(named))
 
-    def _hit(self, n: int, score: float, terms: keyword_index.QueryWords, sig: Signals, same_text: tuple[str, ...],
-             explain: bool) -> Hit:
+    def _hit(self, n: int, score: float, terms: keyword_index.QueryWords | None, sig: Signals,
+             same_text: tuple[str, ...], explain: bool) -> Hit:
+        """One hit; its snippet the passage holding the most query words, marked (`terms`), else the
+        passage closest in meaning (the first passage without the model)."""
         d = self.table.documents[n]
         passages = d.display_passages
-        snip = snippet.best_passage(passages, terms)
+        snip = snippet.best_passage(passages, terms) if terms is not None else None
         if snip is None or not snip.highlights:
-            with_grams = snippet.best_passage(passages, terms, grams=True)
+            with_grams = snippet.best_passage(passages, terms, grams=True) if terms is not None else None
             if with_grams is not None and with_grams.highlights:
                 snip = with_grams
             elif sig.dense is not None and sig.dense.best_passage[n] >= 0:
                 p = d.passages[int(sig.dense.best_passage[n])]
                 snip = snippet.window(snippet.Snippet(p.field, p.text, (), p.text))
+            elif snip is None and passages:
+                field, text = passages[0]
+                snip = snippet.window(snippet.Snippet(field, text, (), text))
         crit = self.doc.get(d.id) if d.kind == CRITERION else None
         return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
@@ -719,7 +738,7 @@ class Signals:
     dense: embedding_index.DocScores | None  # None: keyword mode, or no model
     shape: str  # the query's shape (search.fusion.query_shape)
     coverage: float  # idf share of the query's words the best keyword match contains (0: none)
-    words: np.ndarray  # bool: contains one of the query's words (or most of one through its bigrams)
+    words: np.ndarray | None  # bool: holds one of the query's words (or most of one); None beside semantic scores
     vector: np.ndarray | None = None  # the query's embedding (None: keyword mode, or no model)
     recalled: recall.Recalled | None = None  # what the answer library says (None: nothing to say)
 

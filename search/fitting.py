@@ -276,7 +276,8 @@ MAX_FLAGGED_ANSWERABLE = 0.10  # the threshold may flag at most this share of an
 def evidence_of(engine: Engine, p: Prepared, weights: fusion.Weights, mode: str) -> Evidence | None:
     """What the verdict reads, as a search has it: the document's own ranking, and what the answer
     library recalled (if the prepared signals hold it)."""
-    sig = p.signals if mode == "hybrid" else replace(p.signals, dense=None)
+    sig = p.signals if mode == "hybrid" else \
+        replace(p.signals, dense=None, words=engine.containing_words(p.parsed.positive_text))
     scores, candidates = engine.rank_scores(replace(sig, recalled=None), mode, weights,
                                             p.normalized if mode == "hybrid" else None)
     return engine.evidence(p.parsed, sig, scores, candidates)

@@ -157,7 +157,8 @@ class Memory:
         """What the library says about a query; entries whose question is one of `exclude` (as
         `question_key` has it) are left out."""
         s = similarity(self.vectors, self.profiles, v, prof, params.profile)
-        allowed = np.array([question_key(e.question) not in exclude for e in self.entries], dtype=bool)
+        allowed = np.array([question_key(e.question) not in exclude for e in self.entries], dtype=bool) \
+            if exclude else np.ones(len(self.entries), dtype=bool)
         w = np.where(allowed, closeness(s, params.threshold, params.steepness), 0.0)
         order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS] if w[j] > 0]
         best, verdict = nearest(s, allowed, self.answered)

@@ -173,6 +173,18 @@ class Library:
 
     # ------------------------------------------------------------ reading
 
+    def stamp(self) -> tuple[tuple[int, int], ...]:
+        """The file's and its write-ahead log's (size, modification time): a commit changes one of
+        them, so a reader asks `revision` only when this changed (two stat calls, no SQL)."""
+        out = []
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                s = path.stat()
+                out.append((s.st_size, s.st_mtime_ns))
+            except FileNotFoundError:
+                out.append((-1, 0))
+        return tuple(out)
+
     def revision(self) -> int:
         """Bumped by every write: a reader reloads when it changes (0: no library yet)."""
         if not self.exists:
