@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from corpus.passages import passage_settings
 from indexer import impact, store
 from indexer.analyzer import (analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer, synonym_analyzer,
                               synonyms, tokenize)
+from indexer.text_cache import text_cache
 
 FORMAT_VERSION = 2  # 2: impact arrays beside the Whoosh index
 TEXT_FIELDS = FIELDS
@@ -339,7 +339,7 @@ def query_tokens(text: str) -> dict[str, list[str]]:
     return {g: list(toks) for g, toks in zip(GRANULARITIES, _query_tokens(text))}
 
 
-@lru_cache(maxsize=256)
+@text_cache(16 * 1024 * 1024)
 def _query_tokens(text: str) -> tuple[tuple[str, ...], ...]:
     """Cached: one search tokenises its query for ranking, exclusions and highlighting."""
     return (tuple(dict.fromkeys(tokenize(text, "C"))),

@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from corpus.documents import CRITERION
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from search.engine import Engine, Hit
     from search.questionnaire.checksheet import QuestionRow
 
-MAX_QUESTION_CHARS = 2_000  # longer cells are cut before searching
+MAX_QUESTION_CHARS = 2_000  # longer questions are cut before every step
 MAX_TOP = 10  # candidate slots listed per question
 MAX_DRAFT_SENTENCES = 3
 MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
@@ -133,26 +133,38 @@ class Answer:
 
 
 def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DEFAULT_MODE,
-                     top: int = 3) -> list[Answer]:
-    """One answer per non-blank question, in order (a question asked twice is searched once)."""
+                     top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
+    """One answer per non-blank question, in order (a question asked twice is searched once).
+
+    A question is cut to MAX_QUESTION_CHARS before anything reads it (search, verdict, draft and
+    their caches), with a warning. `progress(done, total)` is called after each question; an
+    exception it raises (the job was cancelled) stops the answering."""
     if not 1 <= int(top) <= MAX_TOP:
         raise QuestionnaireError(f"top must be between 1 and {MAX_TOP}, got {top}")
+    asked = [q for q in (str(raw).strip() for raw in questions) if q]
     seen: dict[str, Answer] = {}
     out = []
-    for raw in questions:
-        q = str(raw).strip()
-        if not q:
-            continue
-        if q not in seen:
-            seen[q] = _answer(engine, q, mode, int(top))
-        out.append(seen[q])
+    for done, q in enumerate(asked, start=1):
+        cut = q[:MAX_QUESTION_CHARS]
+        if cut not in seen:
+            seen[cut] = _answer(engine, cut, mode, int(top))
+            if len(q) > MAX_QUESTION_CHARS:
+                seen[cut] = replace(seen[cut], warnings=(*seen[cut].warnings, question_cut(len(q))))
+        out.append(seen[cut])
+        if progress is not None:
+            progress(done, len(asked))
     return out
 
 
+def question_cut(length: int) -> str:
+    return (f"the question is {length:,} characters; only its first {MAX_QUESTION_CHARS:,} were read "
+            "(split it into shorter questions)")
+
+
 def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
-                 top: int = 3) -> list[Answer]:
+                 top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
     """One answer per question row of a check sheet (`search.questionnaire.reader`), in the same order."""
-    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)
+    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top, progress=progress)
     if len(answers) != len(rows):  # a sheet's question rows always have text
         raise QuestionnaireError("a question row has no text; read the check sheet again")
     return answers
@@ -160,7 +172,7 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
 
 def _answer(engine: Engine, q: str, mode: str, top: int) -> Answer:
     try:
-        result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True)
+        result = engine.search(q, mode=mode, limit=top + 10, explain=True)
     except UnknownMode as e:
         raise QuestionnaireError(str(e)) from None
     except QueryError as e:

@@ -11,6 +11,7 @@ wrong and what to do, e.g. which command-line flag to use.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import unicodedata
@@ -20,6 +21,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 32 * 1024 * 1024  # every part of an .xlsx together, inflated (as its zip directory says)
+MAX_COMPRESSION_RATIO = 100  # a part that inflates more than this is a zip bomb, not a spreadsheet
+RATIO_CHECKED_FROM = 1024 * 1024  # parts smaller than this, inflated, cannot hurt whatever their ratio
+MAX_CELLS = 200_000  # cells of a workbook (counted in its sheets' XML, and as rows × columns read) or of a CSV
+MAX_COLUMNS = 16_384  # Excel's widest sheet (XFD)
 MAX_QUESTIONS = 2_000
 HEADER_SCAN_ROWS = 30
 MIN_QUESTION_CHARS = 8
@@ -63,6 +69,14 @@ class UnreadableFile(SheetError):
 
 class FileTooLarge(SheetError):
     """Larger than MAX_FILE_BYTES."""
+
+
+class PackageTooLarge(FileTooLarge):
+    """An .xlsx whose parts inflate past MAX_UNZIPPED_BYTES, or one part past MAX_COMPRESSION_RATIO."""
+
+
+class SheetTooLarge(FileTooLarge):
+    """More than MAX_CELLS cells, or a row wider than MAX_COLUMNS."""
 
 
 class NoQuestionTable(SheetError):
@@ -199,6 +213,61 @@ def load_bytes(source: Path | str | bytes, filename: str) -> bytes:
 def too_large(filename: str, size: int) -> str:
     return (f"{filename}: the file is {size / 1024 / 1024:.1f} MB; the limit is "
             f"{MAX_FILE_BYTES // (1024 * 1024)} MB — split the check sheet or remove images from it")
+
+
+def check_package(data: bytes, filename: str) -> None:
+    """Refuse an .xlsx that would make openpyxl inflate or build too much, before it opens the file:
+    the parts' sizes and compression ratios from the zip directory, then the cells in the sheets' XML
+    (counted while inflating, which is fast and holds one chunk at a time). A broken zip is left for
+    the reader to report."""
+    from zipfile import BadZipFile, ZipFile
+
+    try:
+        z = ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+    except (BadZipFile, OSError, ValueError):
+        return
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise PackageTooLarge(f"{filename}: its parts inflate to {total / 1024 / 1024:,.0f} MB; the limit is "
+                              f"{MAX_UNZIPPED_BYTES // (1024 * 1024)} MB — save the check sheet again from Excel "
+                              "without the sheets, images and formatting it does not need")
+    for i in infos:
+        if i.file_size >= RATIO_CHECKED_FROM and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
+            raise PackageTooLarge(f"{filename}: the part {i.filename} inflates {i.file_size // max(i.compress_size, 1):,} "
+                                  f"times (at most {MAX_COMPRESSION_RATIO} is accepted): this is not a spreadsheet "
+                                  "Excel writes; save it again from Excel")
+    cells = 0
+    for i in infos:
+        if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
+            cells += _count_cells(z, i)
+            if cells > MAX_CELLS:
+                raise SheetTooLarge(too_many_cells(filename))
+
+
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+
+
+def _count_cells(z: Any, info: Any) -> int:
+    """The <c> elements of one sheet part; a tag cut by a chunk boundary is counted with the next chunk."""
+    n, tail = 0, b""
+    with z.open(info) as f:
+        while chunk := f.read(1 << 20):
+            buf = tail + chunk
+            cut = buf.rfind(b"<")
+            n += len(_CELL_TAG.findall(buf, 0, cut if cut >= 0 else len(buf)))
+            tail = buf[cut:] if cut >= 0 else b""
+    return n + len(_CELL_TAG.findall(tail + b" "))
+
+
+def too_many_cells(filename: str) -> str:
+    return (f"{filename}: more than {MAX_CELLS:,} cells; split the check sheet, or delete the sheets and "
+            "columns it does not need")
+
+
+def too_wide(filename: str, where: str, width: int) -> str:
+    return (f"{filename}: {where} has {width:,} columns; a sheet has at most {MAX_COLUMNS:,} (Excel's widest) — "
+            "delete the empty columns or save it again from Excel")
 
 
 def format_of(data: bytes, filename: str) -> str:
