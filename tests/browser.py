@@ -17,8 +17,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -73,21 +74,35 @@ def build_index(data_dir: Path | None) -> None:
         raise RuntimeError(f"`{' '.join(cmd)}` failed ({done.returncode}):\n{done.stderr}{done.stdout}")
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    pid: int
+
+
 @contextmanager
 def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
-    """Run `kijun serve` on a free localhost port and yield its base URL once `/` answers 200.
+    """Run `kijun serve` on a free localhost port and yield its base URL once it answers."""
+    with server(data_dir, timeout=timeout) as s:
+        yield s.base
+
+
+@contextmanager
+def server(data_dir: Path | None, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+           timeout: float = 120.0) -> Iterator[Server]:
+    """`kijun serve [args]` on a free localhost port, yielded once its static files answer 200.
 
     If it exits or stays silent past `timeout`, raise with its stderr: a browser
     test that only says "connection refused" hides the real failure.
     """
     port = free_port()
-    cmd = kijun_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = kijun_command() + ["serve", "--host", "127.0.0.1", "--port", str(port), *args]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     base = f"http://127.0.0.1:{port}"
     # A file, not a pipe: nobody reads stderr while the server runs, and a full pipe would block it.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
-        proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, env=_env() | dict(env or {}), stdout=subprocess.DEVNULL, stderr=err, text=True)
 
         def stderr() -> str:
             err.flush()
@@ -100,7 +115,7 @@ def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
                 if proc.poll() is not None:
                     raise RuntimeError(f"`{' '.join(cmd)}` exited with {proc.returncode}:\n{stderr()}")
                 try:
-                    with urllib.request.urlopen(base + "/", timeout=2) as r:
+                    with urllib.request.urlopen(base + "/static/style.css", timeout=2) as r:
                         if r.status == 200:
                             break
                 except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -109,7 +124,7 @@ def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
                     raise RuntimeError(f"`{' '.join(cmd)}` did not answer on {base} within {timeout:.0f} s:\n"
                                        f"{stderr()}")
                 time.sleep(0.2)
-            yield base
+            yield Server(base, proc.pid)
         finally:
             proc.terminate()
             try:
