@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+LOCAL = "http://localhost"  # test clients name the server by a loopback name, as a browser on this machine does
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -34,7 +36,7 @@ def client(engine):
 
     from search.app.web import create_app
 
-    with TestClient(create_app(engine)) as c:
+    with TestClient(create_app(engine), base_url=LOCAL) as c:
         yield c
 
 
