@@ -12,7 +12,6 @@ Loopback only; every loop is bounded in count and time.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import sys
 import threading
@@ -28,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bench.load import percentile  # noqa: E402
-from tests import hostile  # noqa: E402
+from tests import hostile, rawhttp  # noqa: E402
 from tests.browser import server  # noqa: E402
 
 TICKS = 100  # clock ticks per second in /proc/PID/stat (Linux's USER_HZ)
@@ -58,19 +57,16 @@ def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[b
 
 def request(base: str, method: str, path: str, body: bytes | Iterator[bytes] | None = None,
             headers: dict[str, str] | None = None, timeout: float = 60.0) -> tuple[int | str, bytes, float]:
-    """(status or the exception's name, the first 64 KB of the body, seconds)."""
-    url = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
-    started = time.perf_counter()
-    try:
-        chunked = body is not None and not isinstance(body, bytes)
-        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
-        r = conn.getresponse()
-        return r.status, r.read(65536), time.perf_counter() - started
-    except (OSError, http.client.HTTPException) as e:
-        return type(e).__name__, b"", time.perf_counter() - started
-    finally:
-        conn.close()
+    """(status or the error's name, the first 64 KB of the body, seconds); the answer is read as soon as
+    it comes, even while the body is still being sent (a server refusing a body answers and hangs up)."""
+    headers = dict(headers or {})
+    if isinstance(body, bytes):
+        headers["Content-Length"] = str(len(body))
+        pieces: Iterator[bytes] = (body[i:i + (256 << 10)] for i in range(0, len(body), 256 << 10))
+    else:
+        pieces = body or iter(())
+    return rawhttp.send(base, method, path, headers, pieces, chunked=body is not None and not isinstance(body, bytes),
+                        timeout=timeout)
 
 
 def upload(base: str, path: str, filename: str, data: bytes, timeout: float, **fields: str) -> tuple[Any, bytes, float]:

@@ -11,7 +11,10 @@ phrases. This is the one module that speaks Whoosh's query language.
 from __future__ import annotations
 
 import os
+import pickle
+import struct
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +49,9 @@ GENERIC_DF_SHARE = 0.3
 LONG_QUERY_TOKENS = 6
 
 Progress = Callable[[int, int], None]
+# what damaged postings, term infos or stored fields raise while Whoosh reads them
+_DAMAGE = (OSError, EOFError, ValueError, KeyError, IndexError, MemoryError, pickle.UnpicklingError, struct.error,
+           zlib.error)
 
 
 def _is_long(tokens: dict[str, list[str]]) -> bool:
@@ -307,13 +313,21 @@ class KeywordIndex:
 
     @contextmanager
     def _reading(self, doing: str) -> Iterator[Any]:
-        """A searcher; a damaged file met while reading is reported as such (a bad query is not)."""
+        """A searcher; a damaged file met while reading is reported as such (a bad query is not).
+
+        Whoosh reads its table of contents (a pickle) and segments again for every searcher, so a
+        file damaged after the index was opened fails here, with whatever the bytes made of it."""
         try:
-            with self._ix.searcher(weighting=scoring.BM25F(**BM25)) as s:
+            searcher = self._ix.searcher(weighting=scoring.BM25F(**BM25))
+        except Exception as e:  # nothing but the files is read here: any failure is damage
+            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
+                                       f"({type(e).__name__}: {e})") from e
+        try:
+            with searcher as s:
                 yield s
-        except (store.IndexCorrupted, UnicodeError):
+        except UnicodeEncodeError:  # the query's text, not the index
             raise
-        except (OSError, EOFError, ValueError, KeyError) as e:
+        except _DAMAGE as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
                                        f"({type(e).__name__}: {e})") from e
 
@@ -401,5 +415,7 @@ def ensure(table: DocumentTable, root: Path, *, rebuild: bool = False, progress:
         gen = store.usable_generation(root, wanted, label="keyword index", notify=notify)
         if gen is not None:
             return KeywordIndex(gen)
-    return KeywordIndex(build(table, root, progress=progress))
+    with store.building(root, "keyword index"):
+        gen = build(table, root, progress=progress)
+    return KeywordIndex(gen)
 
