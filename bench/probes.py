@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import urllib.parse
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,32 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from bench.load import percentile  # noqa: E402
 from tests import hostile, rawhttp  # noqa: E402
-from tests.browser import server  # noqa: E402
-
-TICKS = 100  # clock ticks per second in /proc/PID/stat (Linux's USER_HZ)
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    if file is not None:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file[0]}"\r\n'
-                     "Content-Type: application/octet-stream\r\n\r\n".encode() + file[1] + b"\r\n")
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
-
+from tests.browser import busy_after, rss_mb, server  # noqa: E402
+from tests.rawhttp import multipart  # noqa: E402
 
 def request(base: str, method: str, path: str, body: bytes | Iterator[bytes] | None = None,
             headers: dict[str, str] | None = None, timeout: float = 60.0) -> tuple[int | str, bytes, float]:
@@ -72,17 +47,6 @@ def request(base: str, method: str, path: str, body: bytes | Iterator[bytes] | N
 def upload(base: str, path: str, filename: str, data: bytes, timeout: float, **fields: str) -> tuple[Any, bytes, float]:
     body, ctype = multipart(fields, (filename, data))
     return request(base, "POST", path, body, {"Content-Type": ctype}, timeout)
-
-
-def busy_after(pid: int, limit: float) -> float:
-    """Seconds until the server's CPU use drops below 5% over half a second (at most `limit`)."""
-    started = time.monotonic()
-    while time.monotonic() - started < limit:
-        before = cpu_seconds(pid)
-        time.sleep(0.5)
-        if cpu_seconds(pid) - before < 0.025:
-            return round(time.monotonic() - started, 1)
-    return float("inf")
 
 
 def concurrent(base: str, pid: int, send: Callable[[], Any], clients: int, window: float) -> dict[str, Any]:

@@ -35,6 +35,34 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 VIEWPORT = {"width": 1280, "height": 800}
 
 
+TICKS = 100  # clock ticks per second in /proc/PID/stat (Linux's USER_HZ)
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def busy_after(pid: int, limit: float) -> float:
+    """Seconds until a process's CPU use drops below 5% over half a second (inf if not within `limit`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            return round(time.monotonic() - started, 1)
+    return float("inf")
+
+
 def missing_prerequisites() -> str | None:
     """Why a browser run is impossible here (for pytest.skip), or None if it can run."""
     if not CHROMIUM.exists():

@@ -11,7 +11,19 @@ import select
 import socket
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterable
+
+
+def multipart(fields: dict[str, str], file: tuple[str, bytes] | None) -> tuple[bytes, str]:
+    """(body, Content-Type) of a form with `fields` and, optionally, one file (name, bytes) as `file`."""
+    boundary = uuid.uuid4().hex
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    if file is not None:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{file[0]}"\r\n'
+                     "Content-Type: application/octet-stream\r\n\r\n".encode() + file[1] + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
 def send(base: str, method: str, path: str, headers: dict[str, str], body: Iterable[bytes] = (), *,
