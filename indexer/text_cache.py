@@ -28,4 +28,5 @@ def approx_bytes(value: Any) -> int:
 
 def text_cache(max_bytes: int) -> Callable[[F], F]:
     """A thread-safe LRU memo of at most `max_bytes` (as `approx_bytes` counts its values)."""
-    return cached(LRUCache(maxsize=max_bytes, getsizeof=approx_bytes), lock=threading.Lock())  # type: ignore[return-value]
+    cache: LRUCache[Any, Any] = LRUCache(maxsize=max_bytes, getsizeof=approx_bytes)
+    return cached(cache, lock=threading.Lock())  # type: ignore[return-value]

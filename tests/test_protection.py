@@ -118,6 +118,35 @@ def test_a_body_over_its_limit_is_refused_whole_and_chunked(client):
     assert page.status_code == 413 and "上限(6 MB)" in page.text
 
 
+def test_a_body_that_trickles_in_is_cut_off(monkeypatch):
+    """A client sending a byte every 0.2 s would hold its place in the answering queue for ever."""
+    from starlette.responses import PlainTextResponse
+
+    from search.app.web import limits
+
+    monkeypatch.setattr(limits, "BODY_SECONDS", 0.5)
+
+    async def route(scope, receive, send) -> None:  # reads the whole body, as the answer routes do
+        while (await receive()).get("more_body"):
+            pass
+        await PlainTextResponse("read")(scope, receive, send)
+
+    async def trickle() -> dict:
+        await asyncio.sleep(0.2)
+        return {"type": "http.request", "body": b"x", "more_body": True}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/api/answer", "headers": [(b"content-type", b"application/json")]}
+    started = time.perf_counter()
+    asyncio.run(limits.BodyLimit(route)(scope, trickle, send))
+    assert time.perf_counter() - started < 1.5
+    assert sent[0]["status"] == 408 and json.loads(sent[1]["body"])["code"] == "body_timeout"
+
+
 def test_a_422_quotes_only_an_excerpt_of_the_input(client):
     r = client.post("/api/answer", content=b'{"questions": "' + b"z" * 1_000_000 + b'"}',
                     headers={"content-type": "application/json"})

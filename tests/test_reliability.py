@@ -229,7 +229,8 @@ def test_unreadable_index_is_a_clear_error_in_every_command_and_a_503_on_the_web
         error = r.output.strip().splitlines()[-1]  # `answer` says what it detected in the file first
         assert error.startswith("Error: the keyword index in /x cannot be read") and "kijun index --rebuild" in error
         assert "Traceback" not in r.output
-    with TestClient(create_app(Engine(data_dir=data_copy)), raise_server_exceptions=False, base_url="http://localhost") as client:
+    with TestClient(create_app(Engine(data_dir=data_copy)), raise_server_exceptions=False,
+                    base_url="http://localhost") as client:
         api = client.get("/api/search", params={"q": "パスワード", "mode": "keyword"})
         assert api.status_code == 503 and "kijun index --rebuild" in api.json()["detail"]
         page = client.get("/", params={"q": "パスワード", "mode": "keyword"})

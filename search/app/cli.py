@@ -314,6 +314,9 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     engine.warm()
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)" + ("; sign-in required" if auth.configured else ""),
                err=True)
+    if not is_loopback(host):
+        click.echo(f"kijun: answering to the names {', '.join(settings.allowed_hosts)} (more with --allow-host)",
+                   err=True)
     uvicorn.run(create_app(engine, settings=settings), host=host, port=port, log_level="warning",
                 proxy_headers=False)  # X-Forwarded-* are believed only from --trusted-proxy (search.app.web.auth)
 

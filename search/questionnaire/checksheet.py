@@ -233,10 +233,11 @@ def check_package(data: bytes, filename: str) -> None:
                               f"{MAX_UNZIPPED_BYTES // (1024 * 1024)} MB — save the check sheet again from Excel "
                               "without the sheets, images and formatting it does not need")
     for i in infos:
-        if i.file_size >= RATIO_CHECKED_FROM and i.file_size > MAX_COMPRESSION_RATIO * max(i.compress_size, 1):
-            raise PackageTooLarge(f"{filename}: the part {i.filename} inflates {i.file_size // max(i.compress_size, 1):,} "
-                                  f"times (at most {MAX_COMPRESSION_RATIO} is accepted): this is not a spreadsheet "
-                                  "Excel writes; save it again from Excel")
+        ratio = i.file_size // max(i.compress_size, 1)
+        if i.file_size >= RATIO_CHECKED_FROM and ratio > MAX_COMPRESSION_RATIO:
+            raise PackageTooLarge(f"{filename}: the part {i.filename} inflates {ratio:,} times (at most "
+                                  f"{MAX_COMPRESSION_RATIO} is accepted): this is not a spreadsheet Excel writes; "
+                                  "save it again from Excel")
     cells = 0
     for i in infos:
         if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):

@@ -14,7 +14,13 @@ Routes
                                and the answers
   GET  /answer/{token}/filled  the uploaded check sheet with the answers filled in (same format)
   GET  /answer/{token}/answers.csv, …/answers.xlsx   kijun's flat table of the same answers
+  GET  /answer/progress/{id}   how far the /answer request sent with ?progress={id} has got
   GET  /api/search, /api/criteria/{id}, /api/duplicates; POST /api/answer   (docs at /docs)
+  GET  /login, POST /login, POST /logout   signing in with the token (only when one is configured)
+
+Around them (`create_app`'s middleware, outermost first): `protection` (Host allow-list,
+cross-site refusal, security headers), `auth` (only when configured), `limits` (bodies
+counted as they stream). Answering runs in `jobs`' own pool.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ from search.app.web.auth import RequireAuthentication
 from search.app.web.jobs import Busy, Cancelled, JobPool
 from search.app.web.limits import BodyLimit
 from search.app.web.protection import SiteProtection
-from search.app.web.refusals import BUSY, RETRY_AFTER_S, refusal_response, validation_response
+from search.app.web.refusals import BUSY, RETRY_AFTER_S, refusal_response, validation_response, wants_json
 from search.app.web.settings import ServerSettings
 from search.app.web.templating import STATIC, render
 from search.app.web.uploads import UploadStore
@@ -96,6 +102,12 @@ async def _index_unreadable(request: Request, exc: Exception) -> HTMLResponse | 
 
 
 async def _busy(request: Request, exc: Exception) -> Response:
+    """503 before the body is read. A browser still sending its upload would show a reset connection rather
+    than the page, so for a page the body (held to its limit) is read and dropped first; API clients
+    read an early answer."""
+    if not wants_json(request.scope):
+        async for _ in request.stream():
+            pass
     return refusal_response(request.scope, BUSY, {"Retry-After": str(RETRY_AFTER_S)}, retry=RETRY_AFTER_S)
 
 

@@ -16,8 +16,8 @@ from search.questionnaire import checksheet
 from search.app.presentation import criterion_json
 from search.app.web.deps import EngineDep, blank
 from search.app.web.jobs import Job, JobPool
-from search.app.web.questionnaire import (MEDIA_TYPES, Progress, Settings, answer_file, content_disposition, filled_name,
-                                          read_form, settings_from, uploaded)
+from search.app.web.questionnaire import (MEDIA_TYPES, Progress, Settings, answer_file, content_disposition,
+                                          filled_name, read_form, settings_from, uploaded)
 from search.app.web.refusals import validation_response
 from search.errors import QueryError
 from search.query import DEFAULT_MODE, MODES
@@ -126,4 +126,4 @@ async def _answer_upload(request: Request, engine: EngineDep, job: Job) -> Respo
 def _filled_or_table(engine: EngineDep, data: bytes, filename: str, settings: Settings, fmt: str, *,
                      progress: Progress) -> bytes:
     run = answer_file(engine, data, filename, settings, progress=progress)
-    return run.filled or b"" if fmt == "sheet" else run.table(fmt)
+    return (run.filled or b"") if fmt == "sheet" else run.table(fmt)

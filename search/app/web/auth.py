@@ -19,7 +19,7 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -180,7 +180,3 @@ def logout() -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
-
-
-def login_url(target: str) -> str:
-    return "/login?next=" + quote(safe_target(target))

@@ -32,37 +32,58 @@ class Refusal:
 
 
 BODY_TOO_LARGE = Refusal(
-    "body_too_large", 413, "the request body is larger than the {limit} limit; send fewer questions per request, "
-    "or split the check sheet",
-    "送信できません", "送信されたデータが上限({limit})を超えています。質問を分けるか、チェックシートを分割してください。")
+    "body_too_large", 413,
+    "the request body is larger than the {limit} limit; send fewer questions per request, or split the check sheet",
+    "送信できません",
+    "送信されたデータが上限({limit})を超えています。質問を分けるか、チェックシートを分割してください。")
+BODY_TOO_SLOW = Refusal(
+    "body_timeout", 408,
+    "the request body did not arrive within {seconds} seconds; send it again over a faster connection",
+    "送信できません",
+    "送信に {seconds} 秒以上かかったため受け付けられませんでした。もう一度送信してください。")
 UNSUPPORTED_MEDIA_TYPE = Refusal(
-    "unsupported_media_type", 415, "send JSON with 'Content-Type: application/json', or a check sheet as "
-    "multipart/form-data",
-    "送信できません", "JSON(Content-Type: application/json)かファイルのアップロード(multipart/form-data)で送信してください。")
+    "unsupported_media_type", 415,
+    "send JSON with 'Content-Type: application/json', or a check sheet as multipart/form-data",
+    "送信できません",
+    "JSON(Content-Type: application/json)かファイルのアップロード(multipart/form-data)で送信してください。")
 CROSS_SITE = Refusal(
-    "cross_site", 403, "a request from another site ({origin}) cannot change anything here; use kijun's own pages, "
-    "or an API client (which sends no Origin header)",
-    "他のサイトからの送信です", "他のサイト({origin})からの送信は受け付けません。kijun のページから操作してください。")
+    "cross_site", 403,
+    "a request from another site ({origin}) cannot change anything here; use kijun's own pages, or an API client "
+    "(which sends no Origin header)",
+    "他のサイトからの送信です",
+    "他のサイト({origin})からの送信は受け付けません。kijun のページから操作してください。")
 HOST_NOT_ALLOWED = Refusal(
-    "host_not_allowed", 400, "this server does not answer to the name {host!r}; if that is its name, start it with "
+    "host_not_allowed", 400,
+    "this server does not answer to the name {host!r}; if that is its name, start it with "
     "`kijun serve --allow-host {host}`",
-    "このホスト名では使えません", "このサーバーは {host} という名前では応答しません。管理者に `kijun serve --allow-host` の設定を依頼してください。")
+    "このホスト名では使えません",
+    "このサーバーは {host} という名前では応答しません。"
+    "管理者に `kijun serve --allow-host` の設定を依頼してください。")
 NOT_AUTHENTICATED = Refusal(
-    "not_authenticated", 401, "authentication required: send 'Authorization: Bearer <token>' with the server's "
-    "token, or sign in at /login",
-    "ログイン", "このサーバーを使うにはログインしてください。")
+    "not_authenticated", 401,
+    "authentication required: send 'Authorization: Bearer <token>' with the server's token, or sign in at /login",
+    "ログイン",
+    "このサーバーを使うにはログインしてください。")
 PROXY_NOT_AUTHENTICATED = Refusal(
-    "not_authenticated", 401, "authentication required: reach this server through the sign-in proxy",
-    "ログインが必要です", "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。")
+    "not_authenticated", 401,
+    "authentication required: reach this server through the sign-in proxy",
+    "ログインが必要です",
+    "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。")
 WRONG_TOKEN = Refusal(
-    "wrong_token", 401, "that is not the server's token; ask whoever runs the server for it",
-    "ログイン", "トークンが違います。サーバーの管理者に確認してください。")
+    "wrong_token", 401,
+    "that is not the server's token; ask whoever runs the server for it",
+    "ログイン",
+    "トークンが違います。サーバーの管理者に確認してください。")
 BUSY = Refusal(
-    "busy", 503, "the server is answering other check sheets; try again in {retry} seconds",
-    "混雑しています", "混雑しています。ほかのチェックシートに回答中です。{retry} 秒ほどしてから、もう一度送信してください。")
-INVALID_BODY = Refusal(
-    "invalid_body", 422, "the request body is not valid: {problems}",
-    "送信できません", "送信された内容を読み取れません: {problems}")  # the API lists the problems (validation_response)
+    "busy", 503,
+    "the server is answering other check sheets; try again in {retry} seconds",
+    "混雑しています",
+    "混雑しています。ほかのチェックシートに回答中です。{retry} 秒ほどしてから、もう一度送信してください。")
+INVALID_BODY = Refusal(  # the API lists the problems instead of one detail: see validation_response
+    "invalid_body", 422,
+    "the request body does not match the schema at /docs",
+    "送信できません",
+    "送信された内容を読み取れません。")
 
 
 def wants_json(scope: Scope) -> bool:

@@ -1,4 +1,5 @@
-"""How one server is set up to be shared: the names it answers to, who may use it, how many sheets it answers at once."""
+"""How one server is set up to be shared: the names it answers to, who may use it, how many sheets it
+answers at once."""
 from __future__ import annotations
 
 import ipaddress
