@@ -429,23 +429,30 @@ def find_duplicates(doc: Document, *, threshold: float = DEFAULT_THRESHOLD, min_
 
 
 _CACHE: OrderedDict[tuple[str, float, int], DuplicateReport] = OrderedDict()
-_CACHE_SIZE = 4
+THRESHOLD_STEP = 0.05  # memoised thresholds: 0.5, 0.55 … 1.0 (what the duplicates page offers)
+_CACHE_SIZE = 12  # every step of the page's range, and the default
 _CACHE_LOCK = threading.Lock()
 
 
 def cached_report(doc: Document, *, threshold: float = DEFAULT_THRESHOLD,
                   num_perm: int = DEFAULT_NUM_PERM) -> DuplicateReport:
-    """`find_duplicates(doc)` (all groups, min_criteria=2), memoised on the document's content hash."""
+    """`find_duplicates(doc)` (all groups, min_criteria=2), memoised on the document's content hash.
+
+    The threshold is rounded to THRESHOLD_STEP, so a server computes each report (seconds) at most
+    once however many thresholds it is asked for; the lock is held only to look up and store, so a
+    report being computed never holds up the pages that read one already made."""
+    threshold = round(round(threshold / THRESHOLD_STEP) * THRESHOLD_STEP, 2)
     key = (document_hash(doc), threshold, num_perm)
     with _CACHE_LOCK:  # a web server asks from several threads
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        report = find_duplicates(doc, threshold=threshold, num_perm=num_perm)
-        _CACHE[key] = report
+    report = find_duplicates(doc, threshold=threshold, num_perm=num_perm)
+    with _CACHE_LOCK:
+        report = _CACHE.setdefault(key, report)
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-        return report
+    return report
 
 
 def shared_passages(doc: Document, criterion_id: str, *, threshold: float = DEFAULT_THRESHOLD) -> list[dict[str, Any]]:

@@ -283,5 +283,6 @@ def ensure(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Enco
         gen = store.usable_generation(root, wanted, label="embedding index", notify=notify)
         if gen is not None:
             return EmbeddingIndex(gen)
-    return EmbeddingIndex(build(table, root, encoder_factory, settings=model_settings,
-                                show_progress=show_progress).generation)
+    with store.building(root, "embedding index"):
+        report = build(table, root, encoder_factory, settings=model_settings, show_progress=show_progress)
+    return EmbeddingIndex(report.generation)

@@ -11,11 +11,13 @@ phrases. This is the one module that speaks Whoosh's query language.
 from __future__ import annotations
 
 import os
+import pickle
+import struct
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from corpus.passages import passage_settings
 from indexer import impact, store
 from indexer.analyzer import (SudachiTokenizer, analyzer_settings, bigram_analyzer, bigrams, japanese_analyzer,
                               sudachi_morphemes, synonym_analyzer, synonyms, tokenize)
+from indexer.text_cache import text_cache
 
 FORMAT_VERSION = 2  # 2: impact arrays beside the Whoosh index
 TEXT_FIELDS = FIELDS
@@ -50,6 +53,9 @@ MOST_OF_A_WORD = 0.5
 AFFIX_POS = ("接頭辞", "接尾辞")
 
 Progress = Callable[[int, int], None]
+# what damaged postings, term infos or stored fields raise while Whoosh reads them
+_DAMAGE = (OSError, EOFError, ValueError, KeyError, IndexError, MemoryError, pickle.UnpicklingError, struct.error,
+           zlib.error)
 
 
 def _is_long(tokens: dict[str, list[str]]) -> bool:
@@ -343,13 +349,21 @@ class KeywordIndex:
 
     @contextmanager
     def _reading(self, doing: str) -> Iterator[Any]:
-        """A searcher; a damaged file met while reading is reported as such (a bad query is not)."""
+        """A searcher; a damaged file met while reading is reported as such (a bad query is not).
+
+        Whoosh reads its table of contents (a pickle) and segments again for every searcher, so a
+        file damaged after the index was opened fails here, with whatever the bytes made of it."""
         try:
-            with self._ix.searcher(weighting=scoring.BM25F(**BM25)) as s:
+            searcher = self._ix.searcher(weighting=scoring.BM25F(**BM25))
+        except Exception as e:  # nothing but the files is read here: any failure is damage
+            raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
+                                       f"({type(e).__name__}: {e})") from e
+        try:
+            with searcher as s:
                 yield s
-        except (store.IndexCorrupted, UnicodeError):
+        except UnicodeEncodeError:  # the query's text, not the index
             raise
-        except (OSError, EOFError, ValueError, KeyError) as e:
+        except _DAMAGE as e:
             raise store.IndexCorrupted(f"the keyword index in {self.dir} failed while {doing} "
                                        f"({type(e).__name__}: {e})") from e
 
@@ -385,7 +399,7 @@ class QueryWords:
                           {w: g for w, g in self.grams.items() if w in keep})
 
 
-@lru_cache(maxsize=256)
+@text_cache(16 * 1024 * 1024)
 def query_words(text: str) -> QueryWords:
     """The query's words: its mode-C words and the mode-A words inside them, each a word of its own
     unless Sudachi tags it an affix (者, 性, 的: they say something only as part of 管理者, 機密性,
@@ -409,7 +423,7 @@ def query_tokens(text: str) -> dict[str, list[str]]:
     return {g: list(toks) for g, toks in zip(GRANULARITIES, _query_tokens(text))}
 
 
-@lru_cache(maxsize=256)
+@text_cache(16 * 1024 * 1024)
 def _query_tokens(text: str) -> tuple[tuple[str, ...], ...]:
     """Cached: one search tokenises its query for ranking, exclusions and highlighting."""
     return (tuple(dict.fromkeys(tokenize(text, "C"))),
@@ -477,5 +491,7 @@ def ensure(table: DocumentTable, root: Path, *, rebuild: bool = False, progress:
         gen = store.usable_generation(root, wanted, label="keyword index", notify=notify)
         if gen is not None:
             return KeywordIndex(gen)
-    return KeywordIndex(build(table, root, progress=progress))
+    with store.building(root, "keyword index"):
+        gen = build(table, root, progress=progress)
+    return KeywordIndex(gen)
 

@@ -4,12 +4,14 @@ Each build goes into a fresh generation directory; a small `CURRENT` file
 names the live one and is replaced with `os.replace`, so a reader sees the old
 index or the new one, never a half-written one. The previous generation is
 kept so readers that opened it just before a swap can finish. Each
-generation's `meta.json` lists its files and their sizes, so a truncated or
-half-copied index is caught when it is opened, not halfway through a search.
+generation's `meta.json` lists its files, their sizes and their SHA-256, so a
+truncated, half-copied or overwritten index (same size, other bytes) is caught
+when it is opened, not halfway through a search.
 """
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -37,6 +39,24 @@ class IndexCorrupted(RuntimeError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"{problem}; rebuild it with `kijun index --rebuild`")
+
+
+class IndexUnwritable(IndexCorrupted):
+    """An index must be built or rebuilt, but its folder cannot be written (read-only, full)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        RuntimeError.__init__(self, f"{problem}; make the folder writable, or give a writable one with "
+                                    "--data-dir or KIJUN_DATA_DIR")
+
+
+@contextmanager
+def building(root: Path, label: str) -> Iterator[None]:
+    """Around a build: a folder that cannot be written is one clear error, not a traceback."""
+    try:
+        yield
+    except OSError as e:
+        raise IndexUnwritable(f"cannot build the {label} in {root} ({e.strerror or e})") from e
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -112,10 +132,20 @@ def manifest(gen: Path) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in sorted(gen.iterdir()) if p.is_file() and p.name != META}
 
 
+def checksums(gen: Path) -> dict[str, str]:
+    """Every file of a generation (but the metadata) and its SHA-256."""
+    out = {}
+    for p in sorted(gen.iterdir()):
+        if p.is_file() and p.name != META:
+            with open(p, "rb") as f:
+                out[p.name] = hashlib.file_digest(f, "sha256").hexdigest()
+    return out
+
+
 def write_meta(gen: Path, meta: dict[str, Any]) -> None:
     """Written last, when every other file is complete: it is what marks a generation
     finished (call it through `publish`)."""
-    meta = meta | {"files": manifest(gen)}
+    meta = meta | {"files": manifest(gen), "sha256": checksums(gen)}
     (gen / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
 
 
@@ -131,7 +161,7 @@ def read_meta(gen: Path) -> dict[str, Any]:
         raise IndexCorrupted(f"{gen / META} is not valid JSON") from e
     if not isinstance(meta, dict):
         raise IndexCorrupted(f"{gen / META} is not an index description")
-    damaged = _damaged_files(gen, meta.get("files"))
+    damaged = _damaged_files(gen, meta.get("files")) or _changed_files(gen, meta.get("sha256"))
     if damaged:
         raise IndexCorrupted(f"the index in {gen} is damaged ({'; '.join(damaged)})")
     return meta
@@ -145,6 +175,15 @@ def _damaged_files(gen: Path, expected: Any) -> list[str]:
     out += [f"{name} is {found[name]} bytes, {size} expected" for name, size in expected.items()
             if name in found and found[name] != size]
     return out
+
+
+def _changed_files(gen: Path, expected: Any) -> list[str]:
+    """Files whose bytes changed since the build (the sizes already agree)."""
+    if not isinstance(expected, dict):
+        return [f"{META} lists no checksums (an index built by an older kijun)"]
+    found = checksums(gen)
+    return [f"{name} has changed since it was built (its checksum differs)" for name, digest in expected.items()
+            if found.get(name) != digest]
 
 
 def mismatches(stored: dict[str, Any], wanted: dict[str, Any]) -> list[str]:

@@ -43,6 +43,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "limit": {"cli": "--limit", "api": "the `limit` parameter", "web": "表示件数"},
     "questionnaire": {"cli": "`kijun answer`", "api": "POST /api/answer", "web": "「質問票に回答」ページ"},
     "file": {"cli": "FILE", "api": "the form field `file`", "web": "ファイル"},
+    "allow_host": {"cli": "`kijun serve --allow-host NAME`", "api": "kijun serve's allow-host setting",
+                   "web": "許可するホスト名の設定"},
     "criteria_column": {"cli": "--criteria-column", "api": "the `criteria_column` field", "web": "「該当基準の列」欄"},
 }
 
@@ -51,6 +53,8 @@ CATALOGUE: dict[str, Text] = {
     "at_file": Text("{filename}: ", "{filename}: "),
     "at_sheet": Text("{filename}: sheet {sheet!r}: ", "{filename} のシート「{sheet}」: "),
     "row_n": Text("row {row}", "{row} 行目"),
+    "where_line": Text("line {line}", "{line} 行目"),
+    "where_sheet": Text("sheet {sheet!r}", "シート「{sheet}」"),
     "header_row_n": Text("header row {row}", "見出し行（{row} 行目）"),
 
     # ------------------------------------------------------------ searching (search.errors, the engine)
@@ -107,6 +111,23 @@ CATALOGUE: dict[str, Text] = {
     "upload_too_large": Text("the upload is larger than the {limit_mb} MB limit; split the check sheet or remove "
                              "images from it",
                              "送信されたファイルが上限の {limit_mb} MB を超えています。チェックシートを分けるか、画像を除いてください。"),
+    "package_too_large": Text("{filename}: its parts inflate to {size_mb:,.0f} MB; the limit is {limit_mb} MB — save "
+                              "the check sheet again from Excel without the sheets, images and formatting it does not "
+                              "need",
+                              "{filename} は展開すると {size_mb:,.0f} MB になります（上限 {limit_mb} MB）。不要なシート・画像・"
+                              "書式を除いて Excel で保存し直してから選んでください。"),
+    "package_ratio": Text("{filename}: the part {part} inflates {ratio:,} times (at most {limit} is accepted): this is "
+                          "not a spreadsheet Excel writes; save it again from Excel",
+                          "{filename} は Excel が書き出すファイルではないようです（圧縮率が異常です）。Excel で保存し直して"
+                          "から選んでください。"),
+    "too_many_cells": Text("{filename}: more than {limit:,} cells; split the check sheet, or delete the sheets and "
+                           "columns it does not need",
+                           "{filename} のセルが {limit:,} 個を超えています。チェックシートを分けるか、不要なシートや列を"
+                           "削除してください。"),
+    "too_wide": Text("{filename}: {where} has {width:,} columns; a sheet has at most {limit:,} (Excel's widest) — "
+                     "delete the empty columns or save it again from Excel",
+                     "{filename} の {where} は {width:,} 列あります（上限 {limit:,} 列）。空の列を削除するか、Excel で"
+                     "保存し直してください。"),
     "cannot_read_path": Text("cannot read {path}: {reason}", "{path} を読めません（{reason}）。"),
     "empty_file": Text("{filename}: the file is empty", "{filename} は空のファイルです。中身のあるファイルを選んでください。"),
     "encrypted_workbook": Text("{filename} is password-protected; remove the password (ファイル > 情報 > ブックの保護) "
@@ -363,6 +384,41 @@ CATALOGUE: dict[str, Text] = {
     "still_unconfirmed": Text("still 要確認 with no criterion", "要確認のまま（該当基準の記入なし）"),
     "no_criterion_given": Text("no criterion given", "該当基準の記入なし"),
     "unknown_criteria": Text("names criteria this document does not have: {ids}", "この文書にない基準を挙げている: {ids}"),
+
+    # ------------------------------------------------------------ the server's refusals (search.app.web.refusals)
+    "body_too_large": Text("the request body is larger than the {limit} limit; send fewer questions per request, or "
+                           "split the check sheet",
+                           "送信されたデータが上限（{limit}）を超えています。質問を分けるか、チェックシートを分割してください。"),
+    "body_timeout": Text("the request body did not arrive within {seconds} seconds; send it again over a faster "
+                         "connection",
+                         "送信に {seconds} 秒以上かかったため受け付けられませんでした。もう一度送信してください。"),
+    "unsupported_media_type": Text("send JSON with 'Content-Type: application/json', or a check sheet as "
+                                   "multipart/form-data",
+                                   "JSON（Content-Type: application/json）かファイルのアップロード（multipart/form-data）"
+                                   "で送信してください。"),
+    "cross_site": Text("a request from another site ({origin}) cannot change anything here; use kijun's own pages, "
+                       "or an API client (which sends no Origin header)",
+                       "他のサイト（{origin}）からの送信は受け付けません。kijun のページから操作してください。"),
+    "host_not_allowed": Text("this server does not answer to the name {host!r}; if that is its name, whoever runs it "
+                             "allows it with {field[allow_host]}",
+                             "このサーバーは {host} という名前では応答しません。サーバーの管理者に、この名前で使えるよう"
+                             "設定を依頼してください。"),
+    "not_authenticated": Text("authentication required: send 'Authorization: Bearer <token>' with the server's "
+                              "token, or sign in at /login",
+                              "このサーバーを使うにはログインしてください。"),
+    "proxy_not_authenticated": Text("authentication required: reach this server through the sign-in proxy",
+                                    "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。"),
+    "wrong_token": Text("that is not the server's token; ask whoever runs the server for it",
+                        "トークンが違います。サーバーの管理者に確認してください。"),
+    "busy": Text("the server is answering other check sheets; try again in {retry} seconds",
+                 "混雑しています。ほかのチェックシートに回答中です。{retry} 秒ほどしてから、もう一度送信してください。"),
+    "invalid_body": Text("the request body does not match the schema at /docs",
+                         "送信された内容を読み取れません。ページを読み込み直してから、もう一度送信してください。"),
+    "unknown_job": Text("no answering job with this id is waiting or running",
+                        "この回答処理は見つかりません（終わったか、取り消されました）。"),
+    "question_cut": Text("the question is {length:,} characters; only its first {limit:,} were read (split it into "
+                         "shorter questions)",
+                         "質問が {length:,} 文字あるため、先頭の {limit:,} 文字だけを読みました（短い質問に分けてください）。"),
 
     # ------------------------------------------------------------ the duplicates page
     "duplicates_range": Text("min_criteria must be 2–200 and threshold 0.5–1.0",

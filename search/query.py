@@ -17,6 +17,9 @@ from search.errors import EmptyQuery, QueryTooLong
 MODES = ("keyword", "semantic", "hybrid")
 DEFAULT_MODE = "hybrid"
 MAX_QUERY_CHARS = 10_000
+MAX_QUESTION_CHARS = 2_000
+"""A questionnaire question (a sheet's cell, a pasted line, a past question of the answer library) is
+cut to this before every step that reads it: search, verdict, draft, caches."""
 MAX_LIMIT = 200
 """The most hits one search returns (CLI, API and web pages all take it from here)."""
 

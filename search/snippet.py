@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-
 from indexer.analyzer import BigramTokenizer, SudachiTokenizer, sudachi_morphemes
-from indexer.keyword_index import MOST_OF_A_WORD, QueryWords
+from indexer.keyword_index import AFFIX_POS, MOST_OF_A_WORD, QueryWords
+from indexer.text_cache import text_cache
 
 MAX_SNIPPET_CHARS = 220
-AFFIX_POS = ("接頭辞", "接尾辞")
+TOKEN_CACHE_BYTES = 32 * 1024 * 1024  # each tokenizer's memo: every passage of the document, and the recent questions
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,14 @@ class Snippet:
 Token = tuple[str, int, int]  # normalised text, start and end offsets in the original
 
 
-@lru_cache(maxsize=16384)
+@text_cache(TOKEN_CACHE_BYTES)
 def word_tokens(text: str) -> tuple[Token, ...]:
     """Sudachi C and A tokens of a passage; cached because the same passages are shown again and again."""
     return tuple((t.text, t.startchar, t.endchar) for mode in ("C", "A")
                  for t in SudachiTokenizer(mode)(text, chars=True))
 
 
-@lru_cache(maxsize=16384)
+@text_cache(TOKEN_CACHE_BYTES)
 def bigram_tokens(text: str) -> tuple[Token, ...]:
     return tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
 
@@ -76,7 +75,7 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     return found
 
 
-@lru_cache(maxsize=16384)
+@text_cache(TOKEN_CACHE_BYTES)
 def affix_spans(text: str) -> frozenset[tuple[int, int]]:
     """Where a passage has an affix (接頭辞, 接尾辞: 者 of 開発者, 性 of 可用性): marked only beside a
     marked word."""

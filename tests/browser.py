@@ -17,8 +17,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,34 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-quic"]
 VIEWPORT = {"width": 1280, "height": 800}
+
+
+TICKS = 100  # clock ticks per second in /proc/PID/stat (Linux's USER_HZ)
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory now (VmRSS), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def busy_after(pid: int, limit: float) -> float:
+    """Seconds until a process's CPU use drops below 5% over half a second (inf if not within `limit`)."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.025:
+            return round(time.monotonic() - started, 1)
+    return float("inf")
 
 
 def missing_prerequisites() -> str | None:
@@ -73,21 +102,35 @@ def build_index(data_dir: Path | None) -> None:
         raise RuntimeError(f"`{' '.join(cmd)}` failed ({done.returncode}):\n{done.stderr}{done.stdout}")
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    pid: int
+
+
 @contextmanager
 def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
-    """Run `kijun serve` on a free localhost port and yield its base URL once `/` answers 200.
+    """Run `kijun serve` on a free localhost port and yield its base URL once it answers."""
+    with server(data_dir, timeout=timeout) as s:
+        yield s.base
+
+
+@contextmanager
+def server(data_dir: Path | None, *, args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+           timeout: float = 120.0) -> Iterator[Server]:
+    """`kijun serve [args]` on a free localhost port, yielded once its static files answer 200.
 
     If it exits or stays silent past `timeout`, raise with its stderr: a browser
     test that only says "connection refused" hides the real failure.
     """
     port = free_port()
-    cmd = kijun_command() + ["serve", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = kijun_command() + ["serve", "--host", "127.0.0.1", "--port", str(port), *args]
     if data_dir is not None:
         cmd += ["--data-dir", str(data_dir)]
     base = f"http://127.0.0.1:{port}"
     # A file, not a pipe: nobody reads stderr while the server runs, and a full pipe would block it.
     with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
-        proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
+        proc = subprocess.Popen(cmd, env=_env() | dict(env or {}), stdout=subprocess.DEVNULL, stderr=err, text=True)
 
         def stderr() -> str:
             err.flush()
@@ -100,7 +143,7 @@ def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
                 if proc.poll() is not None:
                     raise RuntimeError(f"`{' '.join(cmd)}` exited with {proc.returncode}:\n{stderr()}")
                 try:
-                    with urllib.request.urlopen(base + "/", timeout=2) as r:
+                    with urllib.request.urlopen(base + "/static/style.css", timeout=2) as r:
                         if r.status == 200:
                             break
                 except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -109,7 +152,7 @@ def serve(data_dir: Path | None, *, timeout: float = 120.0) -> Iterator[str]:
                     raise RuntimeError(f"`{' '.join(cmd)}` did not answer on {base} within {timeout:.0f} s:\n"
                                        f"{stderr()}")
                 time.sleep(0.2)
-            yield base
+            yield Server(base, proc.pid)
         finally:
             proc.terminate()
             try:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+LOCAL = "http://localhost"  # test clients name the server by a loopback name, as a browser on this machine does
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # never the user's own answer library: every command a test runs reads an empty one of its own
@@ -38,7 +40,7 @@ def client(engine):
 
     from search.app.web import create_app
 
-    with TestClient(create_app(engine)) as c:
+    with TestClient(create_app(engine), base_url=LOCAL) as c:
         yield c
 
 

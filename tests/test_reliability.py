@@ -229,8 +229,72 @@ def test_unreadable_index_is_a_clear_error_in_every_command_and_a_503_on_the_web
         error = r.output.strip().splitlines()[-1]  # `answer` says what it detected in the file first
         assert error.startswith("Error: the keyword index in /x cannot be read") and "kijun index --rebuild" in error
         assert "Traceback" not in r.output
-    with TestClient(create_app(Engine(data_dir=data_copy)), raise_server_exceptions=False) as client:
+    with TestClient(create_app(Engine(data_dir=data_copy)), raise_server_exceptions=False,
+                    base_url="http://localhost") as client:
         api = client.get("/api/search", params={"q": "パスワード", "mode": "keyword"})
         assert api.status_code == 503 and "kijun index --rebuild" in api.json()["detail"]
         page = client.get("/", params={"q": "パスワード", "mode": "keyword"})
         assert page.status_code == 503 and "索引を読み込めません" in page.text
+
+
+def test_same_size_damage_to_the_vectors_is_caught_by_its_checksum_and_rebuilt(data_copy: Path):
+    gen = store.current_generation(data_copy / "embeddings" / "index")
+    vectors = gen / "vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[-4096:] = bytes(4096)  # zeros over the last vectors: same size, other numbers
+    vectors.write_bytes(bytes(data))
+    with pytest.raises(store.IndexCorrupted, match="vectors.npy has changed since it was built"):
+        store.read_meta(gen)
+    said: list[str] = []
+    e = Engine(data_dir=data_copy, notify=said.append)
+    assert e.search("パスワード", mode="hybrid").hits[0].id == "実26"
+    assert any("vectors.npy has changed" in m and "rebuilding" in m for m in said)
+    assert store.current_generation(data_copy / "embeddings" / "index") != gen
+
+
+def test_an_index_without_checksums_is_rebuilt(data_copy: Path):
+    gen = store.current_generation(data_copy / "keyword")
+    meta = json.loads((gen / store.META).read_text(encoding="utf-8"))
+    del meta["sha256"]
+    (gen / store.META).write_text(json.dumps(meta), encoding="utf-8")
+    said: list[str] = []
+    assert Engine(data_dir=data_copy, notify=said.append).search("パスワード", mode="keyword").hits[0].id == "実26"
+    assert said == [f"the index in {gen} is damaged (meta.json lists no checksums (an index built by an older "
+                    "kijun)); rebuilding"]
+
+
+def test_a_phrase_query_on_an_index_damaged_while_serving_is_a_503(data_copy: Path):
+    """Whoosh reads its table of contents again for every phrase query: damage made after the server
+    opened the index shows there, and must be the README's 503, not a 500 with a pickle traceback."""
+    from fastapi.testclient import TestClient
+
+    from search.app.web import create_app
+
+    engine = Engine(data_dir=data_copy)
+    with TestClient(create_app(engine), raise_server_exceptions=False, base_url="http://localhost") as client:
+        assert client.get("/api/search", params={"q": '"パスワード"', "mode": "keyword"}).status_code == 200
+        toc = next(store.current_generation(data_copy / "keyword").glob("*.toc"))
+        data = bytearray(toc.read_bytes())
+        data[40:104] = bytes(range(64))
+        toc.write_bytes(bytes(data))
+        for q in ('"パスワード"', '"アクセス権限" ログ'):
+            r = client.get("/api/search", params={"q": q, "mode": "keyword"})
+            assert r.status_code == 503 and r.json()["code"] == "index_unreadable", r.text
+            assert "kijun index --rebuild" in r.json()["detail"] and "Traceback" not in r.text
+        page = client.get("/", params={"q": '"パスワード"'})
+        assert page.status_code == 503 and "索引を読み込めません" in page.text
+
+
+def test_a_damaged_index_in_a_folder_that_cannot_be_written_is_one_line(data_copy: Path, monkeypatch):
+    """A read-only data directory (root can write anywhere, so the refusal is the OS's answer, simulated)."""
+    _truncate(_largest_file(store.current_generation(data_copy / "keyword")))
+
+    def read_only(root: Path) -> Path:
+        raise PermissionError(13, "Permission denied", str(root))
+
+    monkeypatch.setattr(store, "new_generation", read_only)
+    r = CliRunner().invoke(main, ["search", "パスワード", "--mode", "keyword", "--data-dir", str(data_copy)])
+    assert r.exit_code == 1 and "Traceback" not in r.output
+    assert r.output.strip().splitlines()[-1] == (
+        f"Error: cannot build the keyword index in {data_copy / 'keyword'} (Permission denied); make the folder "
+        "writable, or give a writable one with --data-dir or KIJUN_DATA_DIR")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.errors import EmptyQuery, LimitOutOfRange, QueryError, QueryTooLong, UnknownFilter, UnknownMode
+from search.errors import EmptyQuery, LimitOutOfRange, QueryTooLong, UnknownFilter, UnknownMode
 from search.query import parse_query
 
 

@@ -337,21 +337,59 @@ def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
 @main.command()
 @data_dir_option
 @model_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address (localhost unless told otherwise).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Bind address. Any but a loopback one needs authentication (KIJUN_TOKEN, --token-file or "
+                   "--trusted-proxy-header).")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--token-file", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A file holding the access token (else $KIJUN_TOKEN): API clients send "
+                   "'Authorization: Bearer TOKEN', browsers sign in once at /login.")
+@click.option("--trusted-proxy-header", default=None, metavar="NAME",
+              help="Take the user from this header (e.g. X-Forwarded-User), set by your sign-in proxy.")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="ADDR",
+              help="An address or network of that proxy (repeatable; default loopback). Only its headers are believed.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME", envvar="KIJUN_ALLOWED_HOSTS",
+              help="Another name the server answers to (repeatable), e.g. the name users type behind a proxy.")
+@click.option("--answer-workers", type=click.IntRange(1, 16), default=None,
+              help="Check sheets answered at once (each keeps a core busy while it runs); one by default.")
+@click.option("--answer-queue", type=click.IntRange(0, 100), default=None,
+              help="Check sheets that may wait for a worker (8 by default); past that, 503 (busy) with Retry-After.")
 @no_library_option
-def serve(data_dir: str | None, model: str | None, host: str, port: int, no_library: bool) -> None:
+def serve(data_dir: str | None, model: str | None, host: str, port: int, token_file: str | None,
+          trusted_proxy_header: str | None, trusted_proxies: tuple[str, ...], allow_hosts: tuple[str, ...],
+          answer_workers: int | None, answer_queue: int | None, no_library: bool) -> None:
     """Start the web app (search, criteria, duplicates, questionnaire, answer library) and the JSON API."""
     import uvicorn
 
-    from search.app.web import create_app
+    from search.app.web import ServerSettings, create_app
+    from search.app.web.auth import LOOPBACK_PROXIES, Authentication, AuthenticationError, networks
+    from search.app.web.settings import allowed_hosts, is_loopback
 
+    token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else os.environ.get("KIJUN_TOKEN")
+    try:
+        auth = Authentication(token=token or None, proxy_header=trusted_proxy_header,
+                              trusted_proxies=networks(trusted_proxies or LOOPBACK_PROXIES))
+    except AuthenticationError as e:
+        raise click.UsageError(str(e)) from None
+    if not is_loopback(host) and not auth.configured:
+        raise click.UsageError(
+            f"--host {host} lets anyone who can reach this machine read and upload check sheets; set KIJUN_TOKEN "
+            "(or --token-file FILE), or put it behind your sign-in proxy with --trusted-proxy-header NAME "
+            "--trusted-proxy ADDR — or leave --host at 127.0.0.1")
+    hosts = tuple(h for value in allow_hosts for h in value.replace(",", " ").split())
+    pool = {k: v for k, v in (("answer_workers", answer_workers), ("answer_queue", answer_queue)) if v is not None}
+    settings = ServerSettings(allowed_hosts=allowed_hosts(host, hosts), auth=auth, **pool)
     # onnx: ~0.5 s more at start, ~3x faster queries
     engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
     engine.build()
     engine.warm()
-    click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)", err=True)
-    uvicorn.run(create_app(engine), host=host, port=port, log_level="warning")
+    click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)" + ("; sign-in required" if auth.configured else ""),
+               err=True)
+    if not is_loopback(host):
+        click.echo(f"kijun: answering to the names {', '.join(settings.allowed_hosts)} (more with --allow-host)",
+                   err=True)
+    uvicorn.run(create_app(engine, settings=settings), host=host, port=port, log_level="warning",
+                proxy_headers=False)  # X-Forwarded-* are believed only from --trusted-proxy (search.app.web.auth)
 
 
 @main.command()

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from corpus.vocabulary import normalize_id
-from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT, VERDICTS, Entry,
+from search.query import MAX_QUESTION_CHARS
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, NOT_IN_DOCUMENT, VERDICTS, Entry,
                                   Source, check_entry, entry_id, now)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a backup of ~100,000 entries

@@ -38,7 +38,6 @@ VERDICT_LABELS = {ANSWERED: "回答済み", NOT_IN_DOCUMENT: "該当なし"}
 """A confirmed entry's verdict: the document answers the question (with the criteria the person
 confirmed), or it is not in this document (該当なし)."""
 
-MAX_QUESTION_CHARS = 2_000  # as a question cell is read for answering
 MAX_ANSWER_CHARS = 32_767  # one spreadsheet cell
 BUSY_TIMEOUT_S = 30.0  # a reader or writer waits this long for another writer's transaction
 

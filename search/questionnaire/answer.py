@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from corpus.documents import CRITERION
@@ -41,15 +41,15 @@ from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_L
 from search.library.recall import Precedent
 from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
 from search.errors import QueryError, UnknownMode
-from search.query import DEFAULT_MODE
+from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
     from search.engine import Closeness, Engine, Hit
     from search.questionnaire.checksheet import QuestionRow
 
-MAX_QUESTION_CHARS = 2_000  # longer cells are cut before searching
 MAX_TOP = 10  # candidate slots listed per question
+BATCH = 50  # questions embedded together; progress is reported after each batch
 MAX_DRAFT_SENTENCES = 3
 MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
 SEMANTIC_MARGIN = 0.04  # a quoted sentence's cosine with the question is at most this far below the closest one's
@@ -123,6 +123,27 @@ class Answer:
         return self.status == ANSWERED
 
     @property
+    def criteria(self) -> tuple[str, ...]:
+        """The 該当基準: the criteria a reused past answer was confirmed with, else the best candidate's
+        when the document answers the question; () for 要確認 (its candidates are `others`)."""
+        if self.past is not None:
+            return self.past.entry.criteria
+        return self.candidates[0].ids if self.answered and self.candidates else ()
+
+    @property
+    def others(self) -> tuple[Candidate, ...]:
+        """The 他の候補: every candidate not named in `criteria`."""
+        named = set(self.criteria)
+        return tuple(c for c in self.candidates if not named.intersection(c.ids))
+
+    @property
+    def origin(self) -> str:
+        """The 回答の出典: where the draft came from ("" without a draft)."""
+        if self.past is not None:
+            return FROM_PAST if self.past.entry.answered else f"{FROM_PAST}（{VERDICT_LABELS[NOT_IN_DOCUMENT]}）"
+        return FROM_DOCUMENT if self.draft else ""
+
+    @property
     def status_label(self) -> str:
         return STATUS_LABELS.get(self.status, self.status)
 
@@ -145,34 +166,45 @@ class Answer:
 
 
 def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DEFAULT_MODE,
-                     top: int = 3) -> list[Answer]:
-    """One answer per non-blank question, in order (a question asked twice is searched once)."""
+                     top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
+    """One answer per non-blank question, in order (a question asked twice is searched once).
+
+    A question is cut to MAX_QUESTION_CHARS before anything reads it (search, verdict, draft and
+    their caches), with a warning. `progress(done, total)` is called after each question; an
+    exception it raises (the job was cancelled) stops the answering."""
     if not 1 <= int(top) <= MAX_TOP:
         raise QuestionnaireError(max=MAX_TOP, value=top)
     asked = [q for q in (str(raw).strip() for raw in questions) if q]
-    distinct = list(dict.fromkeys(asked))
-    vectors = _vectors(engine, distinct, mode)
-    seen = {q: _answer(engine, q, mode, int(top), v) for q, v in zip(distinct, vectors)}
-    return [seen[q] for q in asked]
+    cuts = [q[:MAX_QUESTION_CHARS] for q in asked]  # one bound for every step: search, verdict, draft, caches
+    distinct = list(dict.fromkeys(cuts))
+    seen: dict[str, Answer] = {}
+    for start in range(0, len(distinct), BATCH):
+        chunk = distinct[start:start + BATCH]
+        seen.update((q, _answer(engine, q, mode, int(top), v)) for q, v in zip(chunk, _vectors(engine, chunk, mode)))
+        if progress is not None:
+            progress(sum(c in seen for c in cuts), len(asked))
+    return [replace(seen[c], warnings=(*seen[c].warnings, Message("question_cut", {"length": len(q),
+                                                                                    "limit": MAX_QUESTION_CHARS})))
+            if len(q) > MAX_QUESTION_CHARS else seen[c] for q, c in zip(asked, cuts)]
 
 
 def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[Any]:
-    """Every question's embedding in one batch (the model's cost per text falls with the batch);
-    None for each where no vector is needed or the model cannot load (the search says why)."""
+    """The questions' embeddings in one batch; None for each where no vector is needed or the model
+    cannot load (the search says why)."""
     from indexer.encoder import ModelUnavailable
 
     if mode not in ("semantic", "hybrid") or not questions:
         return [None] * len(questions)
     try:
-        return list(engine.encode_queries([q[:MAX_QUESTION_CHARS] for q in questions]))
+        return list(engine.encode_queries(questions))
     except ModelUnavailable:
         return [None] * len(questions)
 
 
 def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
-                 top: int = 3) -> list[Answer]:
+                 top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
     """One answer per question row of a check sheet (`search.questionnaire.reader`), in the same order."""
-    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top)
+    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top, progress=progress)
     if len(answers) != len(rows):  # a sheet's question rows always have text
         raise QuestionnaireError("row_without_text")
     return answers
@@ -180,8 +212,7 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
 
 def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> Answer:
     try:
-        result = engine.search(q[:MAX_QUESTION_CHARS], mode=mode, limit=top + 10, explain=True, vector=vector,
-                               highlight=False)
+        result = engine.search(q, mode=mode, limit=top + 10, explain=True, vector=vector, highlight=False)
     except UnknownMode as e:
         raise QuestionnaireError(e.condition, **e.message.params) from None
     except QueryError as e:  # the note goes into the user's (Japanese) sheet
@@ -385,15 +416,7 @@ def answer_cells(a: Answer) -> dict[str, str]:
     該当基準 (its candidates are under 他の候補), so nothing unchecked is pasted into a reply and a
     該当基準 in a returned sheet is one the document answered or a person confirmed. A reused past
     answer brings the criteria that were confirmed with it."""
-    if a.past is not None:
-        confirmed = a.past.entry.criteria
-        criteria, others = "、".join(confirmed), [c.label for c in a.candidates if c.id not in confirmed]
-        origin = FROM_PAST if a.past.entry.answered else f"{FROM_PAST}（{VERDICT_LABELS[NOT_IN_DOCUMENT]}）"
-    elif a.answered:
-        criteria = a.candidates[0].label if a.candidates else ""
-        others, origin = [c.label for c in a.candidates[1:]], FROM_DOCUMENT if a.draft else ""
-    else:
-        criteria, others, origin = "", [c.label for c in a.candidates], ""
+    criteria = a.candidates[0].label if a.answered and a.past is None and a.candidates else "、".join(a.criteria)
     return {
         VERDICT_COLUMN: a.status_label,
         CRITERIA_COLUMN: criteria,
@@ -401,8 +424,8 @@ def answer_cells(a: Answer) -> dict[str, str]:
         DRAFT_COLUMN: a.draft or (f"（{a.note}）" if a.answered and a.note else ""),
         "引用(AWSの対応状況)": a.aws_quote,
         "引用(お客様が統制すべき内容)": a.customer_quote,
-        "他の候補": "、".join(others),
-        ORIGIN_COLUMN: origin,
+        "他の候補": "、".join(c.label for c in a.others),
+        ORIGIN_COLUMN: a.origin,
     }
 
 

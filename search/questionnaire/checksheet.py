@@ -12,6 +12,7 @@ its form field).
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import unicodedata
@@ -23,6 +24,11 @@ from typing import Any, BinaryIO
 from messages import Explained, Message
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_UNZIPPED_BYTES = 32 * 1024 * 1024  # every part of an .xlsx together, inflated (as its zip directory says)
+MAX_COMPRESSION_RATIO = 100  # a part that inflates more than this is a zip bomb, not a spreadsheet
+RATIO_CHECKED_FROM = 1024 * 1024  # parts smaller than this, inflated, cannot hurt whatever their ratio
+MAX_CELLS = 200_000  # cells of a workbook (counted in its sheets' XML, and as rows × columns read) or of a CSV
+MAX_COLUMNS = 16_384  # Excel's widest sheet (XFD)
 MAX_QUESTIONS = 2_000
 HEADER_SCAN_ROWS = 30
 MIN_QUESTION_CHARS = 8
@@ -77,6 +83,18 @@ class FileTooLarge(SheetError):
     """Larger than MAX_FILE_BYTES."""
 
     code = "file_too_large"
+
+
+class PackageTooLarge(FileTooLarge):
+    """An .xlsx whose parts inflate past MAX_UNZIPPED_BYTES, or one part past MAX_COMPRESSION_RATIO."""
+
+    code = "package_too_large"
+
+
+class SheetTooLarge(FileTooLarge):
+    """More than MAX_CELLS cells, or a row wider than MAX_COLUMNS."""
+
+    code = "too_many_cells"
 
 
 class NoQuestionTable(SheetError):
@@ -232,6 +250,59 @@ def load_bytes(source: Path | str | bytes, filename: str) -> bytes:
 
 def too_large(filename: str, size: int) -> FileTooLarge:
     return FileTooLarge(filename=filename, size_mb=size / 1024 / 1024, limit_mb=MAX_FILE_BYTES // (1024 * 1024))
+
+
+def check_package(data: bytes, filename: str) -> None:
+    """Refuse an .xlsx that would make openpyxl inflate or build too much, before it opens the file:
+    the parts' sizes and compression ratios from the zip directory, then the cells in the sheets' XML
+    (counted while inflating, which is fast and holds one chunk at a time). A broken zip is left for
+    the reader to report."""
+    from zipfile import BadZipFile, ZipFile
+
+    try:
+        z = ZipFile(io.BytesIO(data))
+        infos = z.infolist()
+    except (BadZipFile, OSError, ValueError):
+        return
+    total = sum(i.file_size for i in infos)
+    if total > MAX_UNZIPPED_BYTES:
+        raise PackageTooLarge(filename=filename, size_mb=total / 1024 / 1024,
+                              limit_mb=MAX_UNZIPPED_BYTES // (1024 * 1024))
+    for i in infos:
+        ratio = i.file_size // max(i.compress_size, 1)
+        if i.file_size >= RATIO_CHECKED_FROM and ratio > MAX_COMPRESSION_RATIO:
+            raise PackageTooLarge("package_ratio", filename=filename, part=i.filename, ratio=ratio,
+                                  limit=MAX_COMPRESSION_RATIO)
+    cells = 0
+    for i in infos:
+        if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
+            cells += _count_cells(z, i)
+            if cells > MAX_CELLS:
+                raise too_many_cells(filename)
+
+
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+
+
+def _count_cells(z: Any, info: Any) -> int:
+    """The <c> elements of one sheet part; a tag cut by a chunk boundary is counted with the next chunk."""
+    n, tail = 0, b""
+    with z.open(info) as f:
+        while chunk := f.read(1 << 20):
+            buf = tail + chunk
+            cut = buf.rfind(b"<")
+            n += len(_CELL_TAG.findall(buf, 0, cut if cut >= 0 else len(buf)))
+            tail = buf[cut:] if cut >= 0 else b""
+    return n + len(_CELL_TAG.findall(tail + b" "))
+
+
+def too_many_cells(filename: str) -> SheetTooLarge:
+    return SheetTooLarge(filename=filename, limit=MAX_CELLS)
+
+
+def too_wide(filename: str, where: Message, width: int) -> SheetTooLarge:
+    """`where`: the sheet (`where_sheet`) or the CSV line (`where_line`)."""
+    return SheetTooLarge("too_wide", filename=filename, where=where, width=width, limit=MAX_COLUMNS)
 
 
 def format_of(data: bytes, filename: str) -> str:

@@ -1,8 +1,8 @@
 """CSV/TSV check sheets: records parsed with their original text, so a record can be edited
 without rewriting the rest of the file (its encoding, delimiter and line endings kept).
 
-Every text cell written is text, never a formula: text starting with = + - @ tab or CR gets
-a leading quote, so a spreadsheet shows it rather than runs it.
+Every text cell written is text, never a formula: text starting with = + - @ tab or CR (or
+their full-width forms ＝ ＋ － ＠) gets a leading quote, so a spreadsheet shows it rather than runs it.
 """
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.questionnaire.checksheet import (FORMULA_START, HEADER_SCAN_ROWS, OLE2_MAGIC, ZIP_MAGIC, UnreadableFile,
-                                             cell_value)
+from messages import Message
+from search.questionnaire.checksheet import (FORMULA_START, HEADER_SCAN_ROWS, MAX_CELLS, MAX_COLUMNS, OLE2_MAGIC,
+                                             ZIP_MAGIC, UnreadableFile, cell_value, too_many_cells,
+                                             too_wide)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,14 @@ def parse_text(data: bytes, filename: str) -> TextFile:
             yield line
 
     reader = csv.reader(feed(), delimiter=delimiter)
+    cells = 0
     try:
         for fields in reader:
+            if len(fields) > MAX_COLUMNS:
+                raise too_wide(filename, Message("where_line", {"line": reader.line_num}), len(fields))
+            cells += max(len(fields), 1)
+            if cells > MAX_CELLS:
+                raise too_many_cells(filename)
             records.append(fields)
             raw.append("".join(consumed))
             consumed.clear()
@@ -92,7 +100,7 @@ def safe_csv_text(value: Any) -> str:
         return ""
     text = cell_value(value)
     text = str(text) if not isinstance(text, str) else text
-    if text.startswith(FORMULA_START):
+    if unicodedata.normalize("NFKC", text[:1]).startswith(FORMULA_START):  # ＝ and ＋ start formulas too
         return "'" + text
     return text
 

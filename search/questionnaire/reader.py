@@ -22,8 +22,9 @@ from search.questionnaire.checksheet import (EXCEL_FORMATS, HEADER_SCAN_ROWS, Ig
                                              QuestionRow, QuestionTable, REASON_AFTER, REASON_EMPTY, REASON_FORMULA,
                                              REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE,
                                              REASON_SHORT, SheetError, SkippedRow, TooManyQuestions, UnknownColumn,
-                                             UnknownSheet, UnreadableFile, at, cell_text, column_letter, fold,
-                                             format_of, load_bytes)
+                                             MAX_CELLS, MAX_COLUMNS, UnknownSheet, UnreadableFile, at,
+                                             cell_text, check_package, column_letter, fold, format_of, load_bytes,
+                                             too_many_cells, too_wide)
 from search.questionnaire.delimited import parse_text
 
 
@@ -62,8 +63,9 @@ def row_cells(source: Path | str | bytes, filename: str, q: Questionnaire) -> di
     wb = _open_workbook(data, filename, read_only=True, data_only=True)
     try:
         out = {}
+        budget = _CellBudget(filename)
         for table in q.tables:
-            grid = _sheet_grid(wb[table.sheet])
+            grid = _sheet_grid(wb[table.sheet], budget, str(table.sheet))
             out.update({(table.sheet, r.row): tuple(cell_text(v) for v in grid[r.row - 1])
                         for r in table.questions if r.row <= len(grid)})
         return out
@@ -113,17 +115,18 @@ def _read_workbook(data: bytes, filename: str, fmt: str, sheet: str | None, head
         explicit = sheet is not None
         # sheets without a header row: read as plain lists of questions only if no sheet has a table
         plain: list[tuple[str, list[list[Any]], list[list[Any]], NoHeaderRow]] = []
+        budget = _CellBudget(filename)
         for name in names:
             ws = values_wb[name]
             reason = _sheet_ignore_reason(ws, name, explicit)
             if reason:
                 ignored.append(IgnoredSheet(name, reason))
                 continue
-            grid = _sheet_grid(ws)
+            grid = _sheet_grid(ws, budget, name)
             if not any(any(cell_text(v) for v in row) for row in grid):
                 ignored.append(IgnoredSheet(name, IGNORED_EMPTY))
                 continue
-            formulas = _sheet_grid(formulas_wb[name])
+            formulas = _sheet_grid(formulas_wb[name], _CellBudget(filename), name)
             try:
                 tables.append(_find_table(grid, formulas, filename, name, header_row, column, warns,
                                           headerless=explicit))
@@ -171,6 +174,7 @@ def _open_workbook(data: bytes, filename: str, **kwargs: Any) -> Any:
         raise UnreadableFile("damaged_zip", filename=filename) from None
     if "xl/workbook.xml" not in names and not any(n.startswith("xl/workbook") for n in names):
         raise UnreadableFile("zip_not_workbook", filename=filename)
+    check_package(data, filename)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -206,12 +210,32 @@ def _sheet_ignore_reason(ws: Any, name: str, explicit: bool) -> Message | None:
     return None
 
 
-def _sheet_grid(ws: Any) -> list[list[Any]]:
+class _CellBudget:
+    """The cells one reading of a workbook may build (MAX_CELLS), rows of empty cells included: a sheet
+    with one cell far down or far right costs the rows and columns before it."""
+
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.left = MAX_CELLS
+
+    def take(self, row: Sequence[Any], sheet: str) -> None:
+        if len(row) > MAX_COLUMNS:
+            raise too_wide(self.filename, Message("where_sheet", {"sheet": sheet}), len(row))
+        self.left -= max(len(row), 1)
+        if self.left < 0:
+            raise too_many_cells(self.filename)
+
+
+def _sheet_grid(ws: Any, budget: _CellBudget, sheet: str) -> list[list[Any]]:
     """All rows of a read-only sheet as lists of values, up to the last row in the file."""
     ws.reset_dimensions()  # a wrong <dimension> must not add a million empty rows
+    grid = []
     with warnings.catch_warnings():  # what openpyxl would drop matters on writing, and is reported there
         warnings.simplefilter("ignore")
-        return [list(r) for r in ws.iter_rows(values_only=True)]
+        for r in ws.iter_rows(values_only=True):
+            budget.take(r, sheet)
+            grid.append(list(r))
+    return grid
 
 
 
@@ -237,32 +261,34 @@ _NOT_QUESTION = (
 )
 
 
-def _keyword_pattern(word: str) -> re.Pattern[str]:
-    if word.isascii():
-        body = r"\s*".join(re.escape(w) for w in word.split())
-        return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
-    return re.compile(re.escape(word))
-
-
-_KEYWORDS = ([(p, 2, w) for w in _QUESTION_STRONG for p in [_keyword_pattern(w)]]
-             + [(p, 1, w) for w in _QUESTION_WEAK for p in [_keyword_pattern(w)]]
-             + [(p, 0, w) for w in _NOT_QUESTION for p in [_keyword_pattern(w)]])
+_KINDS = [(w, 2) for w in _QUESTION_STRONG] + [(w, 1) for w in _QUESTION_WEAK] + [(w, 0) for w in _NOT_QUESTION]
+_KEYWORD_KIND: dict[str, int] = {}  # a keyword as it is found in a folded header -> its kind
+for _word, _kind in _KINDS:
+    for _form in dict.fromkeys((_word, _word.replace(" ", ""))):  # "check item" may be written "checkitem"
+        _KEYWORD_KIND.setdefault(_form, _kind)  # a strong keyword first among equals
+_LENGTHS = sorted({len(w) for w in _KEYWORD_KIND}, reverse=True)
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
 
 def _header_kind(header: str) -> int | None:
     """2 = strong question header, 1 = weak one, 0 = some other known header, None = unknown.
 
     The keyword that ends last decides ("質問に対する回答" is an answer column,
-    "評価項目" a question column): Japanese and English compounds are head-final.
+    "評価項目" a question column): Japanese and English compounds are head-final. Of keywords
+    ending at the same place, the longest. An English keyword counts only as a whole word.
+    Dictionary look-ups from the end, so a sheet of thousands of header cells reads fast.
     """
     h = re.sub(r"[(\[【<].*?[)\]】>]", " ", fold(header))
-    best: tuple[int, int, int] | None = None
-    for pattern, kind, word in _KEYWORDS:
-        for m in pattern.finditer(h):
-            key = (m.end(), len(word), kind)
-            if best is None or key[:2] > best[:2]:
-                best = key
-    return None if best is None else best[2]
+    for end in range(len(h), 0, -1):
+        for n in _LENGTHS:
+            start = end - n
+            kind = _KEYWORD_KIND.get(h[start:end]) if start >= 0 else None
+            if kind is None:
+                continue
+            if h[start].isascii() and (start > 0 and h[start - 1] in _ALNUM or end < len(h) and h[end] in _ALNUM):
+                continue
+            return kind
+    return None
 
 
 def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filename: str, sheet: str | None,

@@ -27,15 +27,23 @@ from pathlib import Path
 from corpus.records import Document
 from corpus.vocabulary import ids_in, ids_in_cell
 from search.answerability import NO_MATCH, STATUS_LABELS
-from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_QUESTION_CHARS, NOT_IN_DOCUMENT, Entry, Source,
+from search.query import MAX_QUESTION_CHARS
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, NOT_IN_DOCUMENT, Entry, Source,
                                   entry_id, now)
 from search.questionnaire.answer import CRITERIA_COLUMN, DRAFT_COLUMN, VERDICT_COLUMN
 from messages import Message
-from search.questionnaire.checksheet import Questionnaire, QuestionTable, SheetError, at, fold, load_bytes
+from search.questionnaire.checksheet import (Questionnaire, QuestionTable, SheetError, UnknownColumn, at, fold,
+                                             load_bytes)
 from search.questionnaire.reader import read_questionnaire, resolve_column, row_cells
 
 NOT_IN_DOCUMENT_WORDS = ("該当なし", "該当無し", "非該当", "対象外", "回答不要", "n/a", "na", "not applicable")
 """What a person writes in 判定 (or as the whole answer) for a question this document does not cover."""
+
+class NoAnswerColumn(SheetError):
+    """A sheet with neither a 回答案 nor a 該当基準 column, and none named: not one kijun answered."""
+
+    code = "returned_no_answer_columns"
+
 
 SKIP_UNCONFIRMED = "still_unconfirmed"
 SKIP_NO_CRITERION = "no_criterion_given"
@@ -103,8 +111,8 @@ def _columns(table: QuestionTable, filename: str, answer_column: str | None,
         if given:
             c = resolve_column(table.headers, given, filename, where, table.header_row, control)
             if c == table.question_column:
-                raise SheetError("returned_column_is_question", at=where, column=given,
-                                 control=Message(f"control_{control}"))
+                raise UnknownColumn("returned_column_is_question", at=where, column=given,
+                                    control=Message(f"control_{control}"))
             return c
         return next((c for c, h in enumerate(table.headers, 1) if fold(h) == fold(default)), None) \
             if table.has_header else None
@@ -113,7 +121,7 @@ def _columns(table: QuestionTable, filename: str, answer_column: str | None,
                                                                          CRITERIA_COLUMN),
             "answer": find(answer_column, "answer_column", DRAFT_COLUMN)}
     if cols["answer"] is None and cols["criteria"] is None:
-        raise SheetError("returned_no_answer_columns", at=where)
+        raise NoAnswerColumn(at=where)
     return cols
 
 

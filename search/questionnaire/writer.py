@@ -21,8 +21,8 @@ from typing import Any, BinaryIO
 from messages import Message
 from search.questionnaire.checksheet import (EXCEL_FORMATS, TEXT_SUFFIXES, ColumnPlacement, OutputError,
                                              Questionnaire, QuestionTable, SheetError, UnknownColumn, UnknownRow,
-                                             UnreadableFile, WriteReport, at, cell_text, cell_value, column_letter,
-                                             fold, format_of, load_bytes, refuse_overwrite, write_whole)
+                                             UnreadableFile, WriteReport, at, cell_text, cell_value, check_package,
+                                             column_letter, fold, format_of, load_bytes, refuse_overwrite, write_whole)
 from search.questionnaire.delimited import edit_record, parse_text
 from search.questionnaire.preservation import loss_warnings, package_inventory
 
@@ -128,6 +128,7 @@ def _write_workbook(data: bytes, filename: str, fmt: str, q: Questionnaire,
 
     if q.format != fmt:
         raise SheetError("wrong_format", filename=filename, was=q.format, fmt=fmt)
+    check_package(data, filename)  # the reader checked it too; this file may be another one
     inventory = package_inventory(data)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

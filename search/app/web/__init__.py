@@ -14,7 +14,15 @@ Routes
                                and the answers
   GET  /answer/{token}/filled  the uploaded check sheet with the answers filled in (same format)
   GET  /answer/{token}/answers.csv, …/answers.xlsx   kijun's flat table of the same answers
+  GET  /answer/progress/{id}   how far the /answer request sent with ?progress={id} has got
   GET  /api/search, /api/criteria/{id}, /api/duplicates; POST /api/answer   (docs at /docs)
+  GET  /login, POST /login, POST /logout   signing in with the token (only when one is configured)
+  GET  /library, POST /library/preview, /library/add, /library/remove, GET /library/export.jsonl,
+  GET/POST /api/library, DELETE /api/library/{id}   the answer library (`library.py`)
+
+Around them (`create_app`'s middleware, outermost first): `protection` (Host allow-list,
+cross-site refusal, security headers), `auth` (only when configured), `limits` (bodies
+counted as they stream). Answering runs in `jobs`' own pool.
 """
 from __future__ import annotations
 
@@ -24,17 +32,24 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from search.app.web import api, docs, errors, pages
+from search.app.web import api, auth, docs, errors, library, pages
+from search.app.web.auth import RequireAuthentication
+from search.app.web.jobs import JobPool
+from search.app.web.limits import BodyLimit
+from search.app.web.protection import SiteProtection
+from search.app.web.settings import ServerSettings
 from search.app.web.templating import STATIC
 from search.app.web.uploads import UploadStore
 from search.engine import Engine
 
-__all__ = ["create_app"]
+__all__ = ["ServerSettings", "create_app"]
 
 
-def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
+def create_app(engine: Engine, uploads: UploadStore | None = None, settings: ServerSettings | None = None) -> FastAPI:
     """The app over `engine`; questionnaire uploads go to `uploads` (default: a new private temp dir,
-    deleted when the app shuts down; a store passed in is the caller's to close)."""
+    deleted when the app shuts down; a store passed in is the caller's to close). `settings`: the
+    names it answers to, its authentication and its answering pool (default: loopback only, no sign-in)."""
+    settings = settings or ServerSettings()
     own_store = uploads is None
 
     @asynccontextmanager
@@ -42,6 +57,7 @@ def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
         try:
             yield
         finally:
+            app.state.jobs.close()
             if own_store:
                 app.state.uploads.close()
 
@@ -49,9 +65,20 @@ def create_app(engine: Engine, uploads: UploadStore | None = None) -> FastAPI:
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs is served from our own files
     app.state.engine = engine
     app.state.uploads = uploads if uploads is not None else UploadStore()
+    app.state.jobs = JobPool(settings.answer_workers, settings.answer_queue)
+    app.state.auth = settings.auth
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(library.router)
+    app.include_router(library.api)
+    if settings.auth.token:
+        app.include_router(auth.router)
     docs.install(app)
     errors.install(app)
+    # the outermost first: names and sites, then who is asking, then how much they may send
+    app.add_middleware(BodyLimit)
+    if settings.auth.configured:
+        app.add_middleware(RequireAuthentication, auth=settings.auth)
+    app.add_middleware(SiteProtection, allowed_hosts=settings.allowed_hosts)
     return app

@@ -1,14 +1,13 @@
 """The JSON API (OpenAPI docs at /docs): the same shapes as the CLI's --format json."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
-from starlette.concurrency import run_in_threadpool
 
 from corpus.duplicates import cached_report
 from corpus.records import UnknownCriterion
@@ -17,8 +16,10 @@ from search.questionnaire import checksheet
 from search.app.presentation import criterion_json, history_json
 from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
-from search.app.web.questionnaire import (MEDIA_TYPES, answer_file, content_disposition, filled_name, read_form,
-                                          settings_from, uploaded)
+from search.app.web.jobs import Job, JobPool
+from search.app.web.questionnaire import (MEDIA_TYPES, Progress, Settings, answer_file, content_disposition,
+                                          filled_name, read_form, settings_from, uploaded)
+from search.app.web.refusals import validation_response
 from search.errors import QueryError
 from search.query import DEFAULT_MODE, MODES
 
@@ -86,38 +87,45 @@ def api_duplicates(engine: EngineDep, min_criteria: int = Query(2, ge=2, le=200)
                         400: {"description": "`{\"detail\"}`: what is wrong with the questions or the file"}})
 async def api_answer(request: Request, engine: EngineDep) -> Any:
     """`{"questions": [...]}` → `{"answers": [...]}`; a multipart upload of a check sheet → that file
-    with the answers filled in (or kijun's table, `format=csv|xlsx`)."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return await _answer_upload(request, engine)
-    try:
-        body = AnswerRequest.model_validate_json(await request.body())
-    except ValidationError as e:
-        return JSONResponse({"code": "invalid_request", "detail": jsonable_encoder(e.errors(include_url=False))},
-                            status_code=422)
-    try:
-        answers = await run_in_threadpool(qa.answer_questions, engine, body.questions, mode=body.mode, top=body.top)
-    except qa.QuestionnaireError as e:
-        return api_error(e, 400)
+    with the answers filled in (or kijun's table, `format=csv|xlsx`). Answered as a job (503 `busy`
+    when the server is full, with Retry-After)."""
+    jobs: JobPool = request.app.state.jobs
+    async with jobs.place(request) as job:
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            return await _answer_upload(request, engine, job)
+        try:
+            body = AnswerRequest.model_validate_json(await request.body())
+        except ValidationError as e:
+            return validation_response(e.errors(include_url=False))
+        try:
+            answers = await jobs.run(job, request, partial(qa.answer_questions, engine, body.questions, mode=body.mode,
+                                                           top=body.top))
+        except qa.QuestionnaireError as e:
+            return api_error(e, 400)
     return {"answers": [a.to_dict() for a in answers]}
 
 
-async def _answer_upload(request: Request, engine: EngineDep) -> Response:
+async def _answer_upload(request: Request, engine: EngineDep, job: Job) -> Response:
+    jobs: JobPool = request.app.state.jobs
     try:
-        form = await read_form(request)
-        settings = settings_from(form)
-        chosen = await uploaded(form)
+        async with read_form(request) as form:
+            settings = settings_from(form)
+            chosen = await uploaded(form)
+            fmt = str(form.get("format") or "sheet")
         if chosen is None:
             raise qa.QuestionnaireError("no_file")
-        fmt = str(form.get("format") or "sheet")
         if fmt not in UPLOAD_FORMATS:
             raise qa.QuestionnaireError("upload_format", formats=list(UPLOAD_FORMATS), value=fmt)
         filename, data = chosen
-        run = await answer_file(engine, data, filename, settings)
+        body = await jobs.run(job, request, partial(_filled_or_table, engine, data, filename, settings, fmt))
     except (checksheet.SheetError, qa.QuestionnaireError) as e:
         return api_error(e, 400)
-    if fmt == "sheet":
-        body, name = run.filled or b"", filled_name(filename)
-    else:
-        body, name = await run_in_threadpool(run.table, fmt), f"kijun-answers.{fmt}"
+    name = filled_name(filename) if fmt == "sheet" else f"kijun-answers.{fmt}"
     media = MEDIA_TYPES.get(PurePath(name).suffix.lower(), "application/octet-stream")
     return Response(body, media_type=media, headers={"Content-Disposition": content_disposition(name)})
+
+
+def _filled_or_table(engine: EngineDep, data: bytes, filename: str, settings: Settings, fmt: str, *,
+                     progress: Progress) -> bytes:
+    run = answer_file(engine, data, filename, settings, progress=progress)
+    return (run.filled or b"") if fmt == "sheet" else run.table(fmt)

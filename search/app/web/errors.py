@@ -12,6 +12,8 @@ from fastapi.responses import JSONResponse, Response
 
 from indexer.store import IndexCorrupted
 from messages import Message, code_of, text_of
+from search.app.web.jobs import Busy, Cancelled
+from search.app.web.refusals import BUSY, RETRY_AFTER_S, refusal_response, validation_response, wants_json
 from search.app.web.templating import render
 
 
@@ -33,10 +35,13 @@ def page_error(request: Request, title: str, message: str, status: int) -> Respo
 
 
 def install(app: FastAPI) -> None:
-    """The app-wide handlers: an unknown page, a malformed query string, a damaged index."""
+    """The app-wide handlers: an unknown page, a malformed query string, a damaged index, a full
+    answering queue, a client that hung up."""
     app.add_exception_handler(404, _not_found)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(IndexCorrupted, _index_unreadable)
+    app.add_exception_handler(Busy, _busy)
+    app.add_exception_handler(Cancelled, _client_gone)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -52,11 +57,25 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     which parameter, in Japanese, instead of raw JSON."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
     if is_api(request):
-        return JSONResponse({"code": "invalid_request", "detail": errors}, status_code=422)
+        return validation_response(errors)
     first = errors[0] if errors else {}
     name = str(first.get("loc", ("", "?"))[-1])
     message = Message("bad_parameter", {"name": name, "value": str(first.get("input", ""))})
     return page_error(request, "入力が正しくありません", message.text("web"), 400)
+
+
+async def _busy(request: Request, exc: Exception) -> Response:
+    """503 before the body is read. A browser still sending its upload would show a reset connection rather
+    than the page, so for a page the body (held to its limit) is read and dropped first; API clients
+    read an early answer."""
+    if not wants_json(request.scope):
+        async for _ in request.stream():
+            pass
+    return refusal_response(request.scope, BUSY, {"Retry-After": str(RETRY_AFTER_S)}, retry=RETRY_AFTER_S)
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)  # nobody reads it: the client hung up and its job was stopped
 
 
 async def _index_unreadable(request: Request, exc: Exception) -> Response:

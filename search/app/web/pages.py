@@ -9,8 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from corpus.duplicates import cached_report, shared_passages
 from corpus.documents import CRITERION
@@ -21,7 +20,10 @@ from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
 from search.app.presentation import FIELD_LABELS
 from search.app.web.deps import EngineDep, blank
-from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Settings, answer_file,
+from search.app.web.errors import api_error
+from search.app.web.library import past_for
+from search.app.web.jobs import JobPool
+from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Progress, Settings, answer_file,
                                           answer_pasted, content_disposition, filled_name, read_form, settings_from,
                                           uploaded)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
@@ -87,11 +89,12 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     source = doc.text_of(c)
     ids = [x.id for x in doc.criteria]
     i = ids.index(c.id)
+    past, past_error = past_for(engine, c.id)
     return render(request, "criterion.html", c=c, source=source if source is not c else None,
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
                   similar=engine.similar(c.id, SIMILAR, SIMILAR_TOP_SHARE), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
-                  urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls])
+                  urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls], past=past, past_error=past_error)
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
@@ -143,32 +146,46 @@ def _answer_context(**ctx: Any) -> dict[str, Any]:
 @router.post("/answer", response_class=HTMLResponse)
 async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
     """Answer pasted questions or a check sheet (a new upload, or the kept one re-read with corrected
-    detection settings); the page shows what was detected, the answers and the downloads."""
-    store: UploadStore = request.app.state.uploads
-    ctx = _answer_context()
+    detection settings); the page shows what was detected, the answers and the downloads. The work is
+    a job (`search.app.web.jobs`): its place is taken before the form is read, its progress can be
+    polled at /answer/progress/{id}."""
+    jobs: JobPool = request.app.state.jobs
+    async with jobs.place(request) as job:
+        try:
+            async with read_form(request) as form:
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                chosen = await uploaded(form)
+        except (checksheet.SheetError, qa.QuestionnaireError) as e:
+            return render(request, "answer.html", 400, **_answer_context(error=e.text("web")))
+        status, ctx = await jobs.run(job, request, _answer_page, engine, request.app.state.uploads, chosen, fields)
+    return render(request, "answer.html", status, **ctx)
+
+
+def _answer_page(engine: Engine, store: UploadStore, chosen: tuple[str, bytes] | None, fields: dict[str, str], *,
+                 progress: Progress) -> tuple[int, dict[str, Any]]:
+    """(status, page context) of one /answer run: the upload kept and answered, or the pasted questions."""
+    text, token = fields.get("questions", ""), fields.get("token", "")
+    ctx = _answer_context(text=text)
     upload: Upload | None = None
     try:
-        form = await read_form(request)
-        ctx["text"] = str(form.get("questions") or "")
-        chosen = await uploaded(form)
-        if chosen is not None and ctx["text"].strip():
+        if chosen is not None and text.strip():
             raise qa.QuestionnaireError("pasted_and_file")
         if chosen is not None:
             upload = store.add(*chosen)
-        elif form.get("token"):
-            upload = store.get(str(form["token"]))
+        elif token:
+            upload = store.get(token)
         if upload is not None and upload.filename is not None:
             ctx["upload"] = upload
-        ctx["settings"] = settings = settings_from(form)
+        ctx["settings"] = settings = settings_from(fields)
         if upload is not None and upload.filename is not None:
-            run = await answer_file(engine, upload.source, upload.filename, settings)
+            run = answer_file(engine, upload.source, upload.filename, settings, progress=progress)
             store.put(upload, FILLED, run.filled or b"", download_name=filled_name(upload.filename))
             ctx["filled_ext"] = PurePath(upload.filename).suffix.lower()
         else:
             upload = store.add(None, None)
-            run = await answer_pasted(engine, ctx["text"], settings)
+            run = answer_pasted(engine, text, settings, progress=progress)
         for fmt, name in TABLES.items():
-            store.put(upload, name, await run_in_threadpool(run.table, fmt), download_name=f"kijun-answers.{fmt}")
+            store.put(upload, name, run.table(fmt), download_name=f"kijun-answers.{fmt}")
         ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
     except (checksheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
         # a file that can be read stays, so the form below can point at its table (sheet, row, column)
@@ -176,8 +193,17 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
         if upload is not None and not keep:
             store.discard(upload)
         ctx.update(error=e.text("web"), upload=upload if keep else None)
-        return render(request, "answer.html", 400, **ctx)
-    return render(request, "answer.html", **ctx)
+        return 400, ctx
+    return 200, ctx
+
+
+@router.get("/answer/progress/{progress_id}", name="answer_progress")
+def answer_progress(request: Request, progress_id: str) -> Response:
+    """How far the /answer request sent with ?progress=ID has got (the page polls it while it waits)."""
+    status = request.app.state.jobs.status(progress_id)
+    if status is None:
+        return api_error(Message("unknown_job"), 404)
+    return JSONResponse(status)
 
 
 def _sheet_names(q: checksheet.Questionnaire | None) -> list[str]:

@@ -1,30 +1,33 @@
-"""The questionnaire workflow behind /answer and POST /api/answer: read a form, answer off the event loop.
+"""The questionnaire workflow behind /answer and POST /api/answer: read a form, answer as a job.
 
-A check sheet (or pasted questions) is read, answered and written in a worker thread
-(a 300-question sheet must not stall other requests); `Run` holds what the page shows
-and the files it offers: the user's own file with the answers filled in, and kijun's
-flat table as CSV or XLSX, made when asked for (`Run.table`, also best in a worker thread).
+A check sheet (or pasted questions) is read, answered and written in the answering pool's
+own thread (`search.app.web.jobs`: a 300-question sheet must not stall searches); `Run`
+holds what the page shows and the files it offers: the user's own file with the answers
+filled in, and kijun's flat table as CSV or XLSX, made when asked for (`Run.table`, in the
+same job).
 """
 from __future__ import annotations
 
 import io
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 from urllib.parse import quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
-from search.questionnaire import answer as qa
-from search.questionnaire import checksheet, reader, table, writer
+from search.app.web.limits import MAX_FORM_BYTES
 from search.engine import Engine
 from search.query import DEFAULT_MODE
+from search.questionnaire import answer as qa
+from search.questionnaire import checksheet, reader, table, writer
 
-MAX_UPLOAD_BYTES = checksheet.MAX_FILE_BYTES + 1024 * 1024  # the file plus the form's other fields
+Progress = Callable[[int, int], None]
 FILLED = "filled"
 TABLES = {"csv": "answers.csv", "xlsx": "answers.xlsx"}
 MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -70,16 +73,20 @@ class Run:
         return table.table_bytes(qa.table_rows(self.answers, self.rows), fmt)
 
 
-async def read_form(request: Request) -> FormData:
-    """The submitted form, refused with a clear message when it is too large or malformed."""
-    if int(request.headers.get("content-length") or 0) > MAX_UPLOAD_BYTES:
-        raise checksheet.FileTooLarge("upload_too_large", limit_mb=checksheet.MAX_FILE_BYTES // (1024 * 1024))
+@asynccontextmanager
+async def read_form(request: Request) -> AsyncIterator[FormData]:
+    """The submitted form (its size is held to MAX_FORM_BYTES as it streams in: `limits.BodyLimit`),
+    refused with a clear message when malformed, and closed — its spooled files with it — when done."""
     try:
-        return await request.form(max_files=1, max_fields=50, max_part_size=MAX_UPLOAD_BYTES)
+        form = await request.form(max_files=1, max_fields=50, max_part_size=MAX_FORM_BYTES)
     except MultiPartException as e:  # too many parts, a part too large
         raise qa.QuestionnaireError("upload_unreadable", detail=e.message) from None
     except HTTPException as e:  # starlette's wrapping of the same, inside an app
         raise qa.QuestionnaireError("upload_unreadable", detail=e.detail) from None
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 def settings_from(form: Any) -> Settings:
@@ -119,28 +126,21 @@ def filled_name(filename: str) -> str:
     return f"{p.stem}_回答{p.suffix}"
 
 
-async def answer_file(engine: Engine, data: bytes, filename: str, settings: Settings) -> Run:
-    """Read, answer and fill in one check sheet (in a worker thread)."""
-    return await run_in_threadpool(_answer_file, engine, data, filename, settings)
-
-
-async def answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
-    return await run_in_threadpool(_answer_pasted, engine, text, settings)
-
-
-def _answer_file(engine: Engine, data: bytes, filename: str, settings: Settings) -> Run:
+def answer_file(engine: Engine, data: bytes, filename: str, settings: Settings, *,
+                progress: Progress | None = None) -> Run:
+    """Read, answer and fill in one check sheet (a job: see `search.app.web.jobs`)."""
     q = reader.read_questionnaire(data, filename, sheet=settings.sheet, header_row=settings.header_row,
                                  column=settings.column)
     writer.check_destination(data, q, io.BytesIO(), qa.ANSWER_COLUMNS, into=settings.into)
-    answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top)
+    answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top, progress=progress)
     out = io.BytesIO()
     report = writer.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
                                  into=settings.into)
     return Run(answers, q, report, out.getvalue())
 
 
-def _answer_pasted(engine: Engine, text: str, settings: Settings) -> Run:
+def answer_pasted(engine: Engine, text: str, settings: Settings, *, progress: Progress | None = None) -> Run:
     questions = table.split_pasted(text)
     if not questions:
         raise qa.QuestionnaireError("no_questions")
-    return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top))
+    return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top, progress=progress))

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from corpus.vocabulary import REVISION_SERIES, ROLE_LABELS, SERIES, SERIES_ALIASES, role_mark
 from messages import Message, render as render_message
 from search.answerability import STATUS_LABELS
-from search.app.presentation import LABELS, MODE_LABELS, NO_MATCH_BANNER, reported_skips
+from search.app.presentation import LABELS, MODE_LABELS, NO_MATCH_BANNER, PAST_HEADING, reported_skips
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -56,7 +56,8 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=select_autoescape(default=True))
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
                        LABELS=LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark, STATUS_LABELS=STATUS_LABELS,
-                       reported_skips=reported_skips, NO_MATCH_BANNER=NO_MATCH_BANNER, crit_url=criterion_url,
+                       reported_skips=reported_skips, NO_MATCH_BANNER=NO_MATCH_BANNER, PAST_HEADING=PAST_HEADING,
+                       crit_url=criterion_url,
                        say=say)
     return env
 

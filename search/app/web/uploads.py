@@ -6,10 +6,13 @@ already made, and correcting the detection (sheet, header row, column) re-reads 
 upload without a second upload. Each run gets a random, unguessable token. Everything
 lives in one temporary directory owned by the app (`app.state.uploads`, deleted when the
 app stops); a run expires `ttl` seconds after its last use, and the oldest runs go first
-when the store grows past `max_bytes`.
+when the store grows past `max_bytes`. A server that was killed (SIGKILL, a crash) cannot
+delete its directory: each store holds a lock on its own for as long as its process lives,
+and a new store removes the directories whose lock nobody holds any more.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -21,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from messages import Explained
 
@@ -30,6 +34,8 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{24}")
 _NAME = re.compile(r"[a-z]+(\.[a-z]+)?")  # output names: filled, answers.csv, …
 _SOURCE = "source"
 _META = "meta.json"
+_PREFIX = "kijun-uploads-"
+_LOCK = ".owner.lock"
 
 
 class UploadExpired(Explained, LookupError):
@@ -58,8 +64,11 @@ class UploadStore:
 
     def __init__(self, root: Path | None = None, *, ttl: float = TTL_SECONDS, max_bytes: int = MAX_STORE_BYTES,
                  clock: Callable[[], float] = time.time) -> None:
-        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="kijun-uploads-"))
+        if root is None:
+            sweep_abandoned(Path(tempfile.gettempdir()))
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix=_PREFIX))
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._owner = _hold(self.root / _LOCK)
         self.ttl = ttl
         self.max_bytes = max_bytes
         self.clock = clock
@@ -120,6 +129,7 @@ class UploadStore:
     def close(self) -> None:
         """Delete every upload (the app is stopping)."""
         shutil.rmtree(self.root, ignore_errors=True)
+        self._owner.close()
 
     # ------------------------------------------------------------ internals (lock held)
 
@@ -144,6 +154,8 @@ class UploadStore:
         """(last use, directory) of every run, oldest first."""
         out = []
         for d in self.root.iterdir():
+            if d.name == _LOCK:
+                continue
             try:
                 out.append((float(self._read_meta(d)["used"]), d))
             except (UploadExpired, KeyError, TypeError, ValueError, NotADirectoryError):
@@ -168,3 +180,34 @@ class UploadStore:
             if d != keep:
                 shutil.rmtree(d, ignore_errors=True)
                 total -= sizes[d]
+
+
+def _hold(path: Path, mode: str = "a") -> Any:
+    """An open file holding an exclusive lock on `path`: released by the OS when the process dies."""
+    handle = open(path, mode)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise
+    return handle
+
+
+def sweep_abandoned(tmp: Path, *, settled_s: float = 10.0) -> list[Path]:
+    """Remove the upload directories of kijun servers that are gone (nobody holds their lock); returns
+    what was removed. Running servers' directories, other users', and any without a lock file (an older
+    kijun's, or one being made this instant) are left alone."""
+    removed = []
+    for lock in tmp.glob(f"{_PREFIX}*/{_LOCK}"):
+        try:
+            if lock.stat().st_uid != os.getuid() or time.time() - lock.stat().st_mtime < settled_s:
+                continue
+            handle = _hold(lock, "r")
+        except OSError:  # locked: its server is running
+            continue
+        try:
+            shutil.rmtree(lock.parent, ignore_errors=True)
+            removed.append(lock.parent)
+        finally:
+            handle.close()
+    return removed

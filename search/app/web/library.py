@@ -1,0 +1,249 @@
+"""The answer library on the web: add a returned check sheet (preview first, then commit), list,
+filter and remove entries, export them; and the same as JSON under /api/library.
+
+  GET  /library                    the entries (?q= filters by question, answer, criterion or file)
+  POST /library/preview            a returned sheet read: what would be added, what skipped and why
+  POST /library/add                the previewed upload committed (one transaction)
+  POST /library/remove             one entry removed
+  GET  /library/export.jsonl       every entry, the backup `kijun library add` reads back
+  GET  /api/library                the entries as JSON (an array, as `kijun library list --format json`)
+  POST /api/library                multipart `file` (+ `answer_column`, `criteria_column`, `sheet`,
+                                   `header_row`, `column`, `dry_run`): what was (or would be) added
+  DELETE /api/library/{id}         one entry removed
+
+Every write is a POST or DELETE, so `protection.SiteProtection` refuses it from another site; the
+upload between preview and commit is kept in the app's upload store under a random token. Reading
+a sheet and embedding its questions run as jobs (`jobs`), never in the pool that serves searches.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from messages import Message
+from search.app.web.deps import EngineDep
+from search.app.web.errors import api_error
+from search.app.web.jobs import JobPool
+from search.app.web.questionnaire import content_disposition, read_form, uploaded
+from search.app.web.templating import render
+from search.app.web.uploads import Upload, UploadExpired, UploadStore
+from search.engine import Engine
+from search.library.store import Entry, Library, LibraryError
+from search.questionnaire import checksheet
+from search.questionnaire.answer import QuestionnaireError
+from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned
+
+router = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["api"])
+SHOWN = 200  # entries listed on the page at once (the filter finds the rest)
+
+
+@dataclass(frozen=True)
+class ImportSettings:
+    """How a returned sheet is read (blank: as `kijun answer` would detect it)."""
+
+    sheet: str | None = None
+    header_row: int | None = None
+    column: str | None = None
+    answer_column: str | None = None
+    criteria_column: str | None = None
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> "ImportSettings":
+        def text(name: str) -> str | None:
+            return (fields.get(name) or "").strip() or None
+
+        header = text("header_row")
+        if header is not None and not (header.isdecimal() and int(header) >= 1):
+            raise QuestionnaireError("header_row_not_number", value=header)
+        return cls(text("sheet"), int(header) if header else None, text("column"), text("answer_column"),
+                   text("criteria_column"))
+
+    def read(self, data: bytes, filename: str, engine: Engine) -> Returned:
+        return read_returned(data, filename, engine.doc, sheet=self.sheet, header_row=self.header_row,
+                             column=self.column, answer_column=self.answer_column,
+                             criteria_column=self.criteria_column)
+
+
+def _library(engine: Engine) -> Library:
+    return engine.library if engine.library is not None else Library()
+
+
+def _matches(e: Entry, needle: str) -> bool:
+    n = needle.lower()
+    return any(n in s.lower() for s in (e.question, e.answer, e.source.file, *e.criteria, e.id))
+
+
+# ------------------------------------------------------------------ pages
+
+
+@router.get("/library", response_class=HTMLResponse)
+def library_page(request: Request, engine: EngineDep, q: str = "", added: str = "", removed: str = "") -> Response:
+    try:
+        entries = _library(engine).entries()
+    except LibraryError as e:
+        return _page(request, engine, 503, q=q, error=e.text("web"))
+    shown = [e for e in entries if not q.strip() or _matches(e, q.strip())]
+    return _page(request, engine, q=q, entries=shown, total=len(entries), added=added, removed=removed)
+
+
+# a sheet that can be read but not as asked (no such column, …) stays, to be read again with corrected fields
+_KEPT = (checksheet.NoQuestionTable, checksheet.UnknownColumn, checksheet.UnknownSheet, NoAnswerColumn)
+_REFUSED = (checksheet.SheetError, QuestionnaireError, UploadExpired, LibraryError)
+
+
+def _page(request: Request, engine: Engine, status: int = 200, **ctx: Any) -> Response:
+    base: dict[str, Any] = {"q": "", "entries": [], "total": 0, "error": None, "preview": None, "added": "",
+                            "removed": "", "settings": ImportSettings(), "disabled": engine.library is None}
+    return render(request, "library.html", status, **(base | ctx))
+
+
+@router.post("/library/preview", response_class=HTMLResponse)
+async def library_preview(request: Request, engine: EngineDep) -> Response:
+    """Read a returned sheet (a new upload, or the kept one with corrected settings) and show what
+    would be added; nothing is written."""
+    store: UploadStore = request.app.state.uploads
+    jobs: JobPool = request.app.state.jobs
+    upload: Upload | None = None
+    settings = ImportSettings()
+    async with jobs.place(request) as job:
+        try:
+            async with read_form(request) as form:
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                chosen = await uploaded(form)
+            settings = ImportSettings.from_fields(fields)
+            upload = store.add(*chosen) if chosen is not None else store.get(fields.get("token", ""))
+            if upload.filename is None:
+                raise checksheet.SheetError("no_file")
+            returned = await jobs.run(job, request, _read_upload, settings, upload, engine)
+            before = sum(e.source.file == returned.filename for e in _library(engine).entries())
+        except _REFUSED as e:
+            kept = upload is not None and isinstance(e, _KEPT)
+            if upload is not None and not kept:
+                store.discard(upload)
+            preview = {"returned": None, "token": upload.token, "filename": upload.filename} if kept else None
+            return _page(request, engine, 400, error=e.text("web"), settings=settings, preview=preview)
+    return _page(request, engine, settings=settings,
+                 preview={"returned": returned, "token": upload.token, "filename": upload.filename, "replaces": before})
+
+
+def _read_upload(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> Returned:
+    return settings.read(upload.source, upload.filename or "", engine)
+
+
+@router.post("/library/add")
+async def library_add(request: Request, engine: EngineDep) -> Response:
+    """Commit a previewed upload: its entries replace those of a file of the same name, in one
+    transaction; the library's questions are embedded before the page comes back."""
+    store: UploadStore = request.app.state.uploads
+    jobs: JobPool = request.app.state.jobs
+    async with jobs.place(request) as job:
+        async with read_form(request) as form:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        try:
+            settings = ImportSettings.from_fields(fields)
+            upload = store.get(fields.get("token", ""))
+            count = await jobs.run(job, request, _commit, settings, upload, engine)
+        except _REFUSED as e:
+            return _page(request, engine, 400, error=e.text("web"))
+        store.discard(upload)
+    return RedirectResponse(f"/library?added={count}", status_code=303)
+
+
+def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> int:
+    returned = settings.read(upload.source, upload.filename or "", engine)
+    _library(engine).replace({returned.filename: list(returned.entries)})
+    engine.memory()  # the new questions embedded now, not by the next search
+    return len(returned.entries)
+
+
+@router.post("/library/remove")
+async def library_remove(request: Request, engine: EngineDep) -> Response:
+    async with read_form(request) as form:
+        entry_id = str(form.get("id") or "")
+    try:
+        _library(engine).remove([entry_id])
+    except LibraryError as e:
+        return _page(request, engine, 400, error=e.text("web"))
+    return RedirectResponse(f"/library?removed={entry_id}", status_code=303)
+
+
+@router.get("/library/export.jsonl")
+def library_export(engine: EngineDep) -> Response:
+    try:
+        entries = _library(engine).entries()
+    except LibraryError as e:
+        return api_error(e, 503)
+    body = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
+    return Response(body.encode("utf-8"), media_type="application/jsonl",
+                    headers={"Content-Disposition": content_disposition("kijun-library.jsonl")})
+
+
+# ------------------------------------------------------------------ API
+
+
+@api.get("/library", summary="The answer library's entries (as `kijun library list --format json`)")
+def api_library(engine: EngineDep) -> Any:
+    try:
+        return [e.to_dict() for e in _library(engine).entries()]
+    except LibraryError as e:
+        return api_error(e, 503)
+
+
+@api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)")
+async def api_library_add(request: Request, engine: EngineDep) -> Any:
+    """`file` (.xlsx, .xlsm, .csv, .tsv) and optional `sheet`, `header_row`, `column`, `answer_column`,
+    `criteria_column`, `dry_run` → `{"file", "added", "answered", "not_in_document", "replaced",
+    "skipped": [{"sheet", "row", "question", "reason"}]}`."""
+    jobs: JobPool = request.app.state.jobs
+    async with jobs.place(request) as job:
+        try:
+            async with read_form(request) as form:
+                fields = {k: v for k, v in form.items() if isinstance(v, str)}
+                chosen = await uploaded(form)
+            if chosen is None:
+                raise checksheet.SheetError("no_file")
+            settings = ImportSettings.from_fields(fields)
+            dry = fields.get("dry_run", "").lower() in ("1", "true", "yes", "on")
+            return await jobs.run(job, request, _api_add, settings, chosen, engine, dry)
+        except (checksheet.SheetError, QuestionnaireError, LibraryError) as e:
+            return api_error(e, 400)
+
+
+def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine, dry: bool, *,
+             progress: Any) -> dict[str, Any]:
+    filename, data = chosen
+    returned = settings.read(data, filename, engine)
+    library = _library(engine)
+    before = sum(e.source.file == filename for e in library.entries())
+    if not dry:
+        library.replace({filename: list(returned.entries)})
+        engine.memory()
+    return {"file": filename, "added": 0 if dry else len(returned.entries), "answered": returned.answered,
+            "not_in_document": returned.not_in_document, "replaced": before, "dry_run": dry,
+            "skipped": [{"sheet": s.sheet, "row": s.row, "question": s.question, "reason": s.reason.code,
+                         "detail": str(s.reason)} for s in returned.skipped]}
+
+
+@api.delete("/library/{entry_id}", summary="Remove one entry of the answer library")
+def api_library_remove(engine: EngineDep, entry_id: str) -> Any:
+    try:
+        _library(engine).remove([entry_id])
+    except LibraryError as e:
+        return api_error(e, 404 if e.condition.startswith("unknown_entry") else 503)
+    return JSONResponse({"removed": entry_id})
+
+
+def past_for(engine: Engine, criterion_id: str) -> tuple[list[Entry], Message | None]:
+    """The library's entries confirmed with one criterion (the criterion page's 過去の回答), or why
+    they cannot be shown."""
+    if engine.library is None:
+        return [], None
+    try:
+        return [e for e in engine.library.entries() if criterion_id in e.criteria], None
+    except LibraryError as e:
+        return [], e.message
