@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             sheet = Path(tmp) / CHECK_SHEET
             sheet.write_bytes(cloud_checksheet())
             page.goto(base + "/answer")
-            page.locator("input[type=file]").set_input_files(str(sheet))
+            page.locator("form.answer input[type=file]").set_input_files(str(sheet))
             page.get_by_role("button", name="回答を探す").click()
             page.locator("section.detected table").wait_for()
         page.locator("section.detected details summary").first.click()  # the skipped rows, with why

@@ -312,14 +312,18 @@ class Engine:
         return self.encode_queries([text])[0]
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Several queries' vectors in one batch (each cut to one model window); the model is
-        loaded if it is not yet. Raises ModelUnavailable when it cannot be."""
+        """Several queries' vectors (each cut to one model window); the model is loaded if it is not
+        yet. Raises ModelUnavailable when it cannot be. The encoder is taken one text at a time, so a
+        search waits for one question of a sheet being answered, not for all of them."""
         if self._encoder is None and self.semantic() is None:
             from indexer.encoder import ModelUnavailable
 
             raise ModelUnavailable(self._model_error or "the embedding model is not loaded")
-        with self._encode_lock:
-            return self._encoder.encode_queries([t[:MAX_SEMANTIC_QUERY_CHARS] for t in texts])
+        out = np.zeros((len(texts), self._encoder.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            with self._encode_lock:
+                out[i] = self._encoder.encode_queries([text[:MAX_SEMANTIC_QUERY_CHARS]])[0]
+        return out
 
     # ------------------------------------------------------------ the answer library
 

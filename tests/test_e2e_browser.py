@@ -129,7 +129,7 @@ def test_questionnaire_upload_preview_and_download_the_filled_workbook(page: Pag
     original = cs.cloud_checksheet()
     upload.write_bytes(original)
     page.goto(base_url + "/answer")
-    page.locator("input[type=file]").set_input_files(str(upload))
+    page.locator("form.answer input[type=file]").set_input_files(str(upload))
     page.get_by_role("button", name="回答を探す").click()
 
     detected = page.locator("section.detected")
@@ -183,7 +183,7 @@ def test_no_page_scrolls_sideways(page: Page, base_url: str, width: int, tmp_pat
     sheet = tmp_path / "チェックシート.xlsx"
     sheet.write_bytes(cs.cloud_checksheet())
     page.goto(base_url + "/answer")
-    page.locator("input[type=file]").set_input_files(str(sheet))
+    page.locator("form.answer input[type=file]").set_input_files(str(sheet))
     page.get_by_role("button", name="回答を探す").click()
     expect(page.locator("table.answers > tbody > tr")).to_have_count(9)
     assert page.evaluate(JS_OVERFLOW) == 0, "answers of a check sheet"
@@ -202,7 +202,7 @@ def test_every_bad_upload_is_told_in_japanese(page: Page, base_url: str, tmp_pat
         path = tmp_path / name
         path.write_bytes(data)
         page.goto(base_url + "/answer")
-        page.locator("input[type=file]").set_input_files(str(path))
+        page.locator("form.answer input[type=file]").set_input_files(str(path))
         page.get_by_role("button", name="回答を探す").click()
         message = page.locator("p.error[role=alert]").inner_text()
         assert name in message or "ファイル" in message, (name, message)
@@ -328,7 +328,7 @@ def test_the_answer_button_is_busy_and_a_bar_counts_the_questions(page: Page, ba
     sheet = tmp_path / "250問.xlsx"  # several seconds' work: long enough to watch the bar move
     sheet.write_bytes(hostile.questions_xlsx(250))
     page.goto(base_url + "/answer")
-    page.locator("input[type=file]").set_input_files(str(sheet))
+    page.locator("form.answer input[type=file]").set_input_files(str(sheet))
     page.get_by_role("button", name="回答を探す").click(timeout=120_000)  # returns once the answer page is there
     expect(page.locator("table.answers > tbody > tr")).to_have_count(250, timeout=60_000)
     expect(page.get_by_role("button", name="回答を探す")).to_be_enabled()  # the new page: ready again
@@ -365,3 +365,62 @@ def test_a_browser_signs_in_once_on_a_shared_server(chromium: BrowserContext, da
         assert page.evaluate("window.__csp") == []
         page.close()
         ctx.clear_cookies()
+
+
+# ------------------------------------------------------------------ issue #18: the answer library on the web
+
+
+def test_a_returned_sheet_is_previewed_added_and_then_recalled(chromium: BrowserContext, data_root: Path,
+                                                                tmp_path: Path) -> None:
+    """Answer a check sheet on the web, correct it as a person does, add it from the questionnaire
+    page: the preview lists what will be added and what skipped; after committing, the same
+    question in other words shows 過去の回答 above the hits, with the corrected criteria first."""
+    import io
+
+    from openpyxl import load_workbook
+
+    import checksheets as cs
+    from browser import server
+
+    sheet = tmp_path / "委託先チェックシート.xlsx"
+    sheet.write_bytes(cs.cloud_checksheet())
+    with server(data_root, env={"KIJUN_LIBRARY": str(tmp_path / "library.sqlite3")}, timeout=90) as s:
+        page = chromium.new_page()
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(s.base + "/answer")
+        page.locator("form.answer input[type=file]").set_input_files(str(sheet))
+        page.get_by_role("button", name="回答を探す").click()
+        expect(page.locator("table.answers > tbody > tr")).to_have_count(9)
+        with page.expect_download() as got:
+            page.get_by_role("link", name=re.compile("回答を記入したファイル")).click()
+        wb = load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))
+        ws = wb["チェックシート"]
+        ws["H6"], ws["J6"] = "実59、実38", "入退館はICカードで記録し、記録を定期的に確認しています。"
+        ws["G14"] = "該当なし"
+        returned = tmp_path / "委託先チェックシート_回答.xlsx"
+        wb.save(returned)
+
+        page.locator("form.library-import input[type=file]").set_input_files(str(returned))
+        page.get_by_role("button", name="読み取って確認する").click()
+        expect(page.locator("h2#preview-title")).to_contain_text("委託先チェックシート_回答.xlsx")
+        expect(page.locator("table.library-preview > tbody > tr").first).to_be_visible()
+        expect(page.locator("section.preview")).to_contain_text("実59、実38")
+        expect(page.locator("section.preview")).to_contain_text("該当なし")
+        expect(page.locator("ul.skipped")).to_contain_text("要確認のまま")
+        commit = page.locator("form.library-commit button")
+        expect(commit).to_contain_text("ライブラリに登録する")
+        commit.click()
+        page.wait_for_url(re.compile(r"/library\?added=\d+$"))
+        expect(page.locator("p.notice")).to_contain_text("件を登録しました")
+
+        page.goto(s.base + "/?q=" + "データセンターの入退室をICカードで記録し、管理していますか。")
+        past = page.locator("section.past")
+        expect(past.locator("h2")).to_have_text("過去の回答")
+        expect(past.locator("li.card").first).to_contain_text("ほぼ同じ質問")
+        expect(past.locator("li.card").first.locator("a.cid")).to_have_text(["実59", "実38"])
+        expect(page.locator("section[aria-label=検索結果] > ol.hits > li.card").first.locator("a.cid").first) \
+            .to_have_text("実59")
+        page.set_viewport_size({"width": 390, "height": 800})
+        assert page.evaluate(JS_OVERFLOW) == 0
+        page.screenshot(path=str(tmp_path / "past.png"))
+        page.close()
