@@ -212,7 +212,7 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
 
 def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> Answer:
     try:
-        result = engine.search(q, mode=mode, limit=top + 10, explain=True, vector=vector, highlight=False)
+        result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False)
     except UnknownMode as e:
         raise QuestionnaireError(e.condition, **e.message.params) from None
     except QueryError as e:  # the note goes into the user's (Japanese) sheet
