@@ -460,38 +460,48 @@ def recall_grid() -> list[RecallParams]:
 
 
 def fit_recall(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, w: fusion.Weights,
-               train: Sequence[int], allowed: Callable[[int], np.ndarray]) -> RecallParams:
-    """The grid point maximising the ranking objective over the training queries, each recalling
-    from the entries `allowed` gives it."""
+               train: Sequence[int], regimes: Sequence[Callable[[int], np.ndarray]]) -> RecallParams:
+    """The grid point maximising the ranking objective over the training queries, averaged over the
+    `regimes` (what a query may recall in each): a library without the query's own source (a new
+    customer's sheet) and one with it (the same customer's other questions, which share its style
+    and so look closer than they are) — parameters good for one and harmful in the other are not
+    chosen."""
     n = len(engine.table)
     rows = [i for i in train if prepared[i].query.answerable]
-    masks = {i: allowed(i) for i in rows}
+    masks = [{i: allowed(i) for i in rows} for allowed in regimes]
     best, best_params = -1.0, replace(w.library, weight=0.0)
     for params in recall_grid():
         wp = replace(w, library=params)
-        ms = [metrics_with(engine, prepared[i], wp, lib.recalled(i, masks[i], params, n)) for i in rows]
-        score = float(np.mean([m[1] for m in ms]) + 0.5 * np.mean([m[0] for m in ms])) if ms else 0.0
+        score = 0.0
+        for mask in masks:
+            ms = [metrics_with(engine, prepared[i], wp, lib.recalled(i, mask[i], params, n)) for i in rows]
+            score += float(np.mean([m[1] for m in ms]) + 0.5 * np.mean([m[0] for m in ms])) if ms else 0.0
         if score > best + 1e-9:
             best, best_params = score, params
     return best_params
 
 
-def protocol_folds(prepared: Sequence[Prepared], lib: DevLibrary, protocol: str, seed: int = SEED
-                   ) -> list[tuple[list[int], Callable[[int], np.ndarray], Callable[[int], np.ndarray]]]:
-    """Per fold: the held-out queries, what a training query may recall, what a held-out one may.
+Allowed = Callable[[int], np.ndarray]
 
-    Leave-source-out: each source is held out in turn; nothing from it is in the library, and a
-    training query never recalls its own source either (as a new source would not). Random folds:
-    the library holds the other folds' questions (never the query itself)."""
-    out = []
+
+def protocol_folds(prepared: Sequence[Prepared], lib: DevLibrary, protocol: str, seed: int = SEED
+                   ) -> list[tuple[list[int], list[Allowed], Allowed]]:
+    """Per fold: the held-out queries, what a training query may recall (two regimes: without and
+    with its own source, see `fit_recall`), and what a held-out one may.
+
+    Leave-source-out: each source is held out in turn and nothing from it is in the library.
+    Random folds: the library holds the other folds' questions. Never the query itself."""
+    out: list[tuple[list[int], list[Allowed], Allowed]] = []
     if protocol == "leave-source-out":
         for s in sorted(set(lib.source)):
             test = [i for i, src in enumerate(lib.source) if src == s]
-            out.append((test, lambda i, s=s: lib.allowed(i, {s, lib.source[i]}), lambda i, s=s: lib.allowed(i, {s})))
+            out.append((test, [lambda i, s=s: lib.allowed(i, {s, lib.source[i]}), lambda i, s=s: lib.allowed(i, {s})],
+                        lambda i, s=s: lib.allowed(i, {s})))
     else:
         for fold in folds(len(prepared), seed=seed):
             f = set(fold)
-            out.append((fold, lambda i, f=f: lib.allowed(i, fold=f), lambda i, f=f: lib.allowed(i, fold=f)))
+            out.append((fold, [lambda i, f=f: lib.allowed(i, {lib.source[i]}, fold=f),
+                               lambda i, f=f: lib.allowed(i, fold=f)], lambda i, f=f: lib.allowed(i, fold=f)))
     return out
 
 
@@ -502,11 +512,11 @@ def library_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
     n_docs = len(engine.table)
     held: dict[str, list] = {"none": [None] * len(prepared), "library": [None] * len(prepared)}
     chosen = []
-    for test, train_allowed, test_allowed in protocol_folds(prepared, lib, protocol, seed):
+    for test, train_regimes, test_allowed in protocol_folds(prepared, lib, protocol, seed):
         inside = set(test)
         train = [i for i in range(len(prepared)) if i not in inside]
         base = fit(engine, [prepared[i] for i in train])
-        params = fit_recall(engine, prepared, lib, base, train, train_allowed)
+        params = fit_recall(engine, prepared, lib, base, train, train_regimes)
         chosen.append(params)
         with_lib = replace(base, library=params)
         for i in test:
@@ -597,12 +607,12 @@ def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
     x = np.array([e.vector(SEMANTIC_FEATURES) if e else [0.0] * len(SEMANTIC_FEATURES) for e in base_ev])
     out = {name: (np.zeros(len(judged)), np.zeros(len(judged))) for name in ("none", "library")}
     n_docs = len(engine.table)
-    for (test, train_allowed, test_allowed), params in zip(protocol_folds(prepared, lib, protocol, seed), chosen):
+    for (test, train_regimes, test_allowed), params in zip(protocol_folds(prepared, lib, protocol, seed), chosen):
         inside = np.zeros(len(judged), dtype=bool)
         inside[[where[i] for i in test if i in where]] = True
         train = [i for k, i in enumerate(judged) if not inside[k]]
         model = fit_logistic(x[~inside & found], y[~inside & found], SEMANTIC_FEATURES)
-        params, curve = past_models(prepared, lib, params, train, train_allowed)
+        params, curve = past_models(prepared, lib, params, train, train_regimes[0])
         models = Models(model, model, curve)
         wl = replace(weights, library=params)
         for k in np.flatnonzero(inside):
@@ -638,15 +648,17 @@ def fit_library(engine: Engine, prepared: Sequence[Prepared], weights: fusion.We
             for name in ("none", "library")}
         report[protocol]["fold_parameters"] = [p.to_dict() for p in chosen]
     own_source_out = lambda i: lib.allowed(i, {lib.source[i]})  # noqa: E731
-    params = fit_recall(engine, prepared, lib, weights, range(len(prepared)), own_source_out)
+    params = fit_recall(engine, prepared, lib, weights, range(len(prepared)), [own_source_out, lib.allowed])
     params, curve = past_models(prepared, lib, params, range(len(prepared)), own_source_out)
     report["protocol"] = ("library parameters by grid search on the ranking objective; the reuse similarity where the "
                           f"closest past answer was right ≥ {REUSE_PRECISION:.0%} of the time; the verdict's term by "
                           "logistic regression of the closest past question's agreement on its similarity; "
-                          "held out by leave-source-out (each source in turn: neither its questions nor, for "
-                          "training queries, their own source in the library) and by 5-fold cross-validation "
-                          f"(seed {SEED}; the library holds the other folds), base weights refitted per fold; "
-                          "shipped: fitted on every query, each recalling only other sources")
+                          "held out by leave-source-out (each source in turn, none of its questions in the library) "
+                          f"and by 5-fold cross-validation (seed {SEED}; the library holds the other folds), base "
+                          "weights refitted per fold; "
+                          "the grid's objective averaged over training libraries without and with the query's own "
+                          "source; shipped: fitted on every query so, the reuse similarity and verdict term from "
+                          "other sources only")
     return replace(weights, library=params), replace(models, past=curve, fitted={**models.fitted, "library": report}), \
         report
 

@@ -74,3 +74,58 @@ def test_repetitions_average_each_querys_held_out_metrics(engine, prepared):
             assert mean[i] is None
         else:
             assert mean[i] == pytest.approx(tuple((a + b) / 2 for a, b in zip(runs[0][i], runs[1][i])))
+
+
+# ------------------------------------------------------------------ the answer library's protocols
+
+
+def _library(sources: list[str]) -> "fitting.DevLibrary":
+    """A dev library over len(sources) queries, every one of them also an entry."""
+    from search.library.store import ANSWERED, Entry, Source
+
+    n = len(sources)
+    entries = [Entry(f"e{i}", f"q{i}", ("実1",), "", ANSWERED, Source("dev", None, i, "", "")) for i in range(n)]
+    return fitting.DevLibrary(entries, np.arange(n), sources, np.eye(n, dtype=np.float32),
+                              np.zeros((n, 3), np.float32), [[[0]] for _ in range(n)], np.ones(n, dtype=bool))
+
+
+@pytest.mark.parametrize("protocol", ["leave-source-out", "random folds"])
+def test_a_held_out_query_never_recalls_itself_or_what_its_protocol_holds_out(protocol):
+    sources = ["a", "a", "b", "b", "b", "c", "c", "original", "original", "a"]
+    lib = _library(sources)
+    prepared = [None] * len(sources)
+    for test, regimes, allowed in fitting.protocol_folds(prepared, lib, protocol):  # type: ignore[arg-type]
+        held = set(test)
+        for i in test:
+            ok = allowed(i)
+            assert not ok[i], "the query's own entry is never in its library"
+            if protocol == "leave-source-out":
+                assert all(sources[j] != sources[i] for j in np.flatnonzero(ok))
+            assert not any(j in held for j in np.flatnonzero(ok)) or protocol == "leave-source-out"
+        for i in set(range(len(sources))) - held:
+            without_own, with_own = (r(i) for r in regimes)
+            assert not without_own[i] and not with_own[i]
+            assert not any(j in held for j in np.flatnonzero(with_own))  # training never sees the held-out fold
+            assert all(sources[j] != sources[i] for j in np.flatnonzero(without_own))
+            assert set(np.flatnonzero(without_own)) <= set(np.flatnonzero(with_own))
+
+
+def test_the_reuse_similarity_is_where_the_closest_past_answer_was_right_often_enough():
+    right = [True, True, True, True, True, False, True, False, False, True]
+    rows = [(s, r, r) for s, r in zip((0.99, 0.97, 0.96, 0.95, 0.94, 0.93, 0.92, 0.91, 0.90, 0.89), right)]
+    params = fitting.RecallParams(threshold=0.85)
+    # the top 5 were all right; from 0.93 down the share falls under 90% (5/6, 6/7, …) and never recovers
+    assert fitting.reuse_threshold(rows, params) == 0.94
+    assert fitting.reuse_threshold(rows[:4], params) == fitting.REUSE_CEILING  # too few to show it
+    assert fitting.reuse_threshold([(s, True, False) for s, _, _ in rows], params) == fitting.REUSE_CEILING
+    assert fitting.reuse_threshold(rows, fitting.RecallParams(threshold=0.95)) == 0.95  # never below the threshold
+
+
+def test_the_agreement_curve_rises_with_similarity():
+    rng = np.random.default_rng(0)
+    s = rng.uniform(0.8, 1.0, 400)
+    agrees = rng.uniform(size=400) < (s - 0.8) / 0.2  # the closer, the likelier the verdicts agree
+    curve = fitting.agreement_curve([(float(a), bool(b), False) for a, b in zip(s, agrees)])
+    assert curve["slope"] > 0
+    logit = lambda x: curve["intercept"] + curve["slope"] * x  # noqa: E731
+    assert logit(0.82) < 0 < logit(0.98)

@@ -28,7 +28,7 @@ from messages import Message
 from search.app.web.deps import EngineDep
 from search.app.web.errors import api_error
 from search.app.web.jobs import JobPool
-from search.app.web.questionnaire import content_disposition, read_form, uploaded
+from search.app.web.questionnaire import content_disposition, form_fields
 from search.app.web.templating import render
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.engine import Engine
@@ -112,9 +112,7 @@ async def library_preview(request: Request, engine: EngineDep) -> Response:
     settings = ImportSettings()
     async with jobs.place(request) as job:
         try:
-            async with read_form(request) as form:
-                fields = {k: v for k, v in form.items() if isinstance(v, str)}
-                chosen = await uploaded(form)
+            fields, chosen = await form_fields(request)
             settings = ImportSettings.from_fields(fields)
             upload = store.add(*chosen) if chosen is not None else store.get(fields.get("token", ""))
             if upload.filename is None:
@@ -142,8 +140,7 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
     store: UploadStore = request.app.state.uploads
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
-        async with read_form(request) as form:
-            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        fields, _ = await form_fields(request)
         try:
             settings = ImportSettings.from_fields(fields)
             upload = store.get(fields.get("token", ""))
@@ -163,8 +160,8 @@ def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progres
 
 @router.post("/library/remove")
 async def library_remove(request: Request, engine: EngineDep) -> Response:
-    async with read_form(request) as form:
-        entry_id = str(form.get("id") or "")
+    fields, _ = await form_fields(request)
+    entry_id = fields.get("id", "")
     try:
         _library(engine).remove([entry_id])
     except LibraryError as e:
@@ -202,9 +199,7 @@ async def api_library_add(request: Request, engine: EngineDep) -> Any:
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
         try:
-            async with read_form(request) as form:
-                fields = {k: v for k, v in form.items() if isinstance(v, str)}
-                chosen = await uploaded(form)
+            fields, chosen = await form_fields(request)
             if chosen is None:
                 raise checksheet.SheetError("no_file")
             settings = ImportSettings.from_fields(fields)

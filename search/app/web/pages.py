@@ -24,8 +24,8 @@ from search.app.web.errors import api_error
 from search.app.web.library import past_for
 from search.app.web.jobs import JobPool
 from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Progress, Settings, answer_file,
-                                          answer_pasted, content_disposition, filled_name, read_form, settings_from,
-                                          uploaded)
+                                          answer_pasted, content_disposition, filled_name, form_fields,
+                                          settings_from)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, SearchResult
@@ -152,9 +152,7 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
         try:
-            async with read_form(request) as form:
-                fields = {k: v for k, v in form.items() if isinstance(v, str)}
-                chosen = await uploaded(form)
+            fields, chosen = await form_fields(request)
         except (checksheet.SheetError, qa.QuestionnaireError) as e:
             return render(request, "answer.html", 400, **_answer_context(error=e.text("web")))
         status, ctx = await jobs.run(job, request, _answer_page, engine, request.app.state.uploads, chosen, fields)

@@ -89,6 +89,13 @@ async def read_form(request: Request) -> AsyncIterator[FormData]:
         await form.close()
 
 
+async def form_fields(request: Request) -> tuple[dict[str, str], tuple[str, bytes] | None]:
+    """The submitted form's text fields and its file ((name, bytes), None when none was chosen), the
+    form closed before returning."""
+    async with read_form(request) as form:
+        return {k: v for k, v in form.items() if isinstance(v, str)}, await uploaded(form)
+
+
 def settings_from(form: Any) -> Settings:
     """The form's settings; a blank field means "detect it" (or the default)."""
     def text(name: str) -> str | None:
