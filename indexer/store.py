@@ -161,7 +161,10 @@ def read_meta(gen: Path) -> dict[str, Any]:
         raise IndexCorrupted(f"{gen / META} is not valid JSON") from e
     if not isinstance(meta, dict):
         raise IndexCorrupted(f"{gen / META} is not an index description")
-    damaged = _damaged_files(gen, meta.get("files")) or _changed_files(gen, meta.get("sha256"))
+    try:
+        damaged = _damaged_files(gen, meta.get("files")) or _changed_files(gen, meta.get("sha256"))
+    except FileNotFoundError as e:  # removed while being checked: two newer builds published since it was live
+        raise IndexCorrupted(f"{gen} is gone (a newer build replaced it)") from e
     if damaged:
         raise IndexCorrupted(f"the index in {gen} is damaged ({'; '.join(damaged)})")
     return meta
