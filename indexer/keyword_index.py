@@ -50,6 +50,7 @@ LONG_QUERY_TOKENS = 6
 # A partial match through character bigrams counts only when it holds more than this share of one
 # query word's bigrams: パスワード's ワー alone (in ネットワーク) is not the word.
 MOST_OF_A_WORD = 0.5
+MAX_RUN_CHECKS = 256  # documents asked whether a word's bigrams run in a row: more than a search lists (200)
 AFFIX_POS = ("接頭辞", "接尾辞")
 
 Progress = Callable[[int, int], None]
@@ -281,11 +282,13 @@ class KeywordIndex:
                                                                           granularities=EXCLUSION_GRANULARITIES)],
                                  self.doc_count)
 
-    def containing_words(self, text: str) -> np.ndarray:
+    def containing_words(self, text: str, text_of: Callable[[int], str] | None = None) -> np.ndarray:
         """Mask of the documents that contain one of the query's words: a mode-C or mode-A word (a
         lone affix of a compound, 者 of 管理者, does not count), or more than MOST_OF_A_WORD of one
-        word's bigrams (a typo, パックアップ, or a word Sudachi splits otherwise). In a long question
-        the generic words, which do not rank either, do not count."""
+        word's bigrams in a row (a typo, パックアップ, or a word Sudachi splits otherwise). In a long
+        question the generic words, which do not rank either, do not count. `text_of(n)`: document
+        n's text (normalised as `analyzer.normalize` does), where a run is looked for as a substring;
+        without it, Whoosh's phrase query finds runs (reading every posting of common bigrams)."""
         if not text.strip():
             return np.zeros(self.doc_count, dtype=bool)
         qw = query_words(text)
@@ -299,6 +302,7 @@ class KeywordIndex:
                                   (self._impacts["a"], specific("a", qw.words))], self.doc_count)
         grams = self._impacts["bg"]
         runs: list[Q.Query] = []
+        unsure = np.zeros(self.doc_count, dtype=bool)
         for word in qw.grams.values():
             need = int(len(word) * MOST_OF_A_WORD) + 1  # bigrams in a row
             if len(specific("bg", word)) < need:  # even all its known bigrams would not be most of it
@@ -306,11 +310,23 @@ class KeywordIndex:
             counts = np.zeros(self.doc_count, dtype=np.int64)
             for i in grams.ids(word):
                 counts[grams.docs[grams.indptr[i]:grams.indptr[i + 1]]] += 1
-            if ((counts >= need) & ~mask).any():  # scattered bigrams may still spell it: ask for them in a row
-                runs += [_gram_run(word[i:i + need]) for i in range(len(word) - need + 1)]
-        if runs:
-            with self._reading("searching") as s:
-                mask[list(s.docs_for_query(Q.Or(runs)))] = True
+            doubt = (counts >= need) & ~mask  # scattered bigrams may still spell it: look for them in a row
+            if doubt.any():
+                runs += [word[i:i + need] for i in range(len(word) - need + 1)]
+                unsure |= doubt
+        if not runs:
+            return mask
+        doubt_at = np.flatnonzero(unsure)
+        scores = self.scores(text)  # only the best-scoring documents in doubt: a search lists at most 200
+        if scores is not None and len(doubt_at) > MAX_RUN_CHECKS:
+            doubt_at = doubt_at[np.argsort(-scores[doubt_at], kind="stable")[:MAX_RUN_CHECKS]]
+        if text_of is not None:
+            spelled = ["".join(g[0] for g in run) + run[-1][1:] for run in runs]
+            mask[[n for n in doubt_at if any(s in text_of(int(n)) for s in spelled)]] = True
+            return mask
+        among = Q.Or([Q.Term("doc_key", self.keys[n]) for n in doubt_at])
+        with self._reading("searching") as s:
+            mask[list(s.docs_for_query(Q.And([among, Q.Or([_gram_run(r) for r in runs])])))] = True
         return mask
 
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:

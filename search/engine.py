@@ -20,6 +20,7 @@ from corpus.parser import SOURCE, parse_file
 from corpus.records import Document
 from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
+from indexer.analyzer import normalize
 from indexer.impact import top_k
 from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
@@ -123,6 +124,7 @@ class Engine:
         self._kw_order: tuple[keyword_index.KeywordIndex, np.ndarray, np.ndarray] | None = None
         self._pinned = threading.local()  # the keyword index one search resolved
         self._shingle_cache: dict[str, frozenset[str]] = {}
+        self._normalized: dict[int, str] = {}  # documents' normalised text, made when first needed
         self._pairs: tuple[Any, np.ndarray] | None = None  # every pair's closeness, for `similar`
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
@@ -531,8 +533,18 @@ class Engine:
         out = np.zeros(len(self.table), dtype=bool)
         if text:
             ix = self._kw()
-            out[self._table_order(ix)] = ix.containing_words(text)
+            order = self._table_order(ix)
+            out[order] = ix.containing_words(text, lambda n: self._normalized_text(int(order[n])))
         return out
+
+    def _normalized_text(self, n: int) -> str:
+        """Table document n's whole text as the analyzer normalises it (where a word's bigrams are looked
+        for in a row), made once per document."""
+        cached = self._normalized.get(n)
+        if cached is None:
+            d = self.table.documents[n]
+            cached = self._normalized[n] = normalize("\n".join([*(p.text for p in d.passages), *d.references]))
+        return cached
 
     def _keyword_scores(self, text: str, granularities: tuple[str, ...]) -> np.ndarray:
         """BM25F per table document (0 where nothing matched)."""
