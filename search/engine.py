@@ -235,7 +235,7 @@ class Engine:
         self.semantic()
         for d in self.table:
             for _, text in d.display_passages:
-                snippet.word_tokens(text)
+                snippet.word_places(text), snippet.affix_spans(text)
 
     @property
     def model_error(self) -> str | None:

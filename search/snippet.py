@@ -49,6 +49,16 @@ def word_tokens(text: str) -> tuple[Token, ...]:
 
 
 @text_cache(TOKEN_CACHE_BYTES)
+def word_places(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+    """Where each normalised word of a passage stands, so a query's few words are looked up, not
+    every token of every passage scanned."""
+    places: dict[str, list[tuple[int, int]]] = {}
+    for t, a, b in word_tokens(text):
+        places.setdefault(t, []).append((a, b))
+    return {t: tuple(v) for t, v in places.items()}
+
+
+@text_cache(TOKEN_CACHE_BYTES)
 def bigram_tokens(text: str) -> tuple[Token, ...]:
     return tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
 
@@ -56,15 +66,15 @@ def bigram_tokens(text: str) -> tuple[Token, ...]:
 def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, int]]:
     """Character spans of `text` holding the query's words (and, with `grams`, runs over most of one
     query word's bigrams); an affix of the query only where it touches such a span."""
-    tokens = word_tokens(text)
+    places = word_places(text)
     words = set(terms.words)
     bound = affix_spans(text)  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
-    found = [(a, b) for t, a, b in tokens if t in words and (a, b) not in bound]
+    found = [s for w in words for s in places.get(w, ()) if s not in bound]
     if grams:
         found += gram_runs(text, terms.grams.values())
     found = merge(found)
     affixes = set(terms.affixes) | words
-    pending = sorted({(a, b) for t, a, b in tokens if t in affixes and (a, b) not in found})
+    pending = sorted({s for w in affixes for s in places.get(w, ()) if s not in found})
     while pending:  # 管理 found, 者 right after it: 管理者 (repeated, for 機密性管理者-like chains)
         ends, starts = {b for _, b in found}, {a for a, _ in found}
         touching = [(a, b) for a, b in pending if a in ends or b in starts]
@@ -85,18 +95,29 @@ def affix_spans(text: str) -> frozenset[tuple[int, int]]:
 def gram_runs(text: str, words: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:
     """Spans where consecutive bigrams of `text` spell more than MOST_OF_A_WORD of one word's bigrams
     in order (パックアップ for バックアップ): a common stretch of the passage and the word."""
-    grams = bigram_tokens(text)
+    grams, places = bigram_tokens(text), bigram_places(text)
     out = []
     for word in words:
         need = max(1, int(len(word) * MOST_OF_A_WORD) + 1)
         at = {g: i for i, g in enumerate(word)}
-        run = 0
-        for k, (g, a, b) in enumerate(grams):
-            follows = k and grams[k - 1][2] > a and at.get(grams[k - 1][0], -2) + 1 == at.get(g)
-            run = run + 1 if follows else (1 if g in at else 0)
-            if run >= need:
-                out.append((grams[k - run + 1][1], b))
+        runs: dict[int, int] = {}  # only where the passage has one of the word's bigrams
+        for k in sorted(k for g in at for k in places.get(g, ())):
+            prev = grams[k - 1] if k else None
+            follows = prev is not None and k - 1 in runs and prev[2] > grams[k][1] \
+                and at[prev[0]] + 1 == at[grams[k][0]]
+            runs[k] = runs[k - 1] + 1 if follows else 1
+            if runs[k] >= need:
+                out.append((grams[k - runs[k] + 1][1], grams[k][2]))
     return out
+
+
+@text_cache(TOKEN_CACHE_BYTES)
+def bigram_places(text: str) -> dict[str, tuple[int, ...]]:
+    """Which of a passage's bigrams (by position) are each bigram."""
+    places: dict[str, list[int]] = {}
+    for k, (g, _, _) in enumerate(bigram_tokens(text)):
+        places.setdefault(g, []).append(k)
+    return {g: tuple(v) for g, v in places.items()}
 
 
 def merge(found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
