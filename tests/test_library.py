@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import subprocess
 import threading
@@ -167,7 +168,11 @@ def test_the_default_place_is_outside_what_make_clean_and_rebuilds_delete(monkey
     monkeypatch.setenv("KIJUN_LIBRARY", str(tmp_path / "mine.db"))
     assert default_path() == tmp_path / "mine.db"
     # `make clean` removes only the virtual environment and ./data
-    dry = subprocess.run(["make", "-n", "clean"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    # (run as a top-level make: under `make test` an inherited MAKELEVEL adds "Entering directory" lines)
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
+    dry = subprocess.run(
+        ["make", "--no-print-directory", "-n", "clean"], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
     assert dry.split() == ["rm", "-rf", ".venv", "data"]
 
 
