@@ -52,7 +52,7 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
     # lone surrogates (undecodable bytes from a terminal or file) cannot be encoded for the tokenizer
     text = str(raw).encode("utf-8", "replace").decode("utf-8")
     text = _CONTROL.sub(" ", unicodedata.normalize("NFKC", text))
-    text, _ = strip_item_labels(text)
+    text = strip_item_labels(text)
     phrases, rest = _take_phrases(text)
     excludes: list[str] = []
     words: list[str] = []
@@ -80,7 +80,7 @@ _NUMBER = r"(?:\d+|[一二三四五六七八九十]+)(?:[-.]\d+)*"
 _LABEL_WORD = r"(?:項目|設問|質問|問|Q|No\.?|NO\.?|no\.?|番号|#)"
 _MARK = r"(?:必須|任意|重要|推奨|回答必須|要回答)"
 _TRAILING_LABEL = re.compile(
-    rf"\s*(?:[(\[【<]\s*{_LABEL_WORD}?\s*{_NUMBER}\s*[)\]】>]|(?:^|(?<=[\s。、.?!]))({_LABEL_WORD})\s*{_NUMBER}"
+    rf"(?:[(\[【<]\s*{_LABEL_WORD}?\s*{_NUMBER}\s*[)\]】>]|(?:^|(?<=[\s。、.?!]))({_LABEL_WORD})\s*{_NUMBER}"
     rf"|※\s*{_MARK}"
     rf"|[(\[【<]\s*※?\s*{_MARK}\s*[)\]】>])\s*$")
 _LEADING_LABEL = re.compile(
@@ -88,15 +88,25 @@ _LEADING_LABEL = re.compile(
     rf"{_NUMBER}\s*[.)、]|[(\[【<]\s*※?\s*{_MARK}\s*[)\]】>]|※\s*{_MARK})\s*")
 
 
-def strip_item_labels(text: str) -> tuple[str, list[str]]:
-    """The text without the item labels around it (leading numbering, trailing "(項目3)", "※必須"…),
-    and the labels taken off. A text that is only a label is left as it is."""
-    labels: list[str] = []
-    for pattern in (_TRAILING_LABEL, _LEADING_LABEL):
-        while (m := pattern.search(text)) and m.group(0).strip() and len(m.group(0).strip()) < len(text.strip()):
-            labels.append(m.group(0).strip())
-            text = text[:m.start()] + text[m.end():] if pattern is _TRAILING_LABEL else text[m.end():]
-    return text, labels
+LABEL_REACH = 40  # characters from either end a label may span; what it costs stays bounded
+MAX_LABELS = 4  # at each end: "(項目3)※必須" is two
+
+
+def strip_item_labels(text: str) -> str:
+    """The text without the item labels around it (leading numbering, trailing "(項目3)", "※必須"…).
+    A text that is only a label is left as it is."""
+    text = text.strip()
+    for _ in range(MAX_LABELS):
+        m = _TRAILING_LABEL.search(text, max(0, len(text) - LABEL_REACH))  # the text before is still seen
+        if not m or not m.start():
+            break
+        text = text[:m.start()].rstrip()
+    for _ in range(MAX_LABELS):
+        m = _LEADING_LABEL.match(text[:LABEL_REACH])
+        if not m or m.end() >= len(text):
+            break
+        text = text[m.end():]
+    return text
 
 
 def _take_phrases(text: str) -> tuple[list[str], str]:

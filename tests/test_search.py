@@ -386,6 +386,22 @@ def test_item_labels_do_not_move_the_verdict_or_the_top_criterion(engine):
     assert changed == []
 
 
+def test_item_labels_are_taken_only_from_the_ends():
+    from search.query import LABEL_REACH, strip_item_labels
+
+    q = "パスワードを定期的に変更していますか。"
+    assert strip_item_labels(f"3. {q}(項目3)※必須") == q
+    assert strip_item_labels(f"【必須】 Q12 {q}") == q
+    assert strip_item_labels("(項目3)") == "(項目3)"  # only a label: kept, nothing else to search
+    middle = f"{q} 問5 の回答を参照。"
+    assert strip_item_labels(middle) == middle  # a label inside the text is the text
+    # a label is looked for near the ends only, so a long run of spaces costs a scan, not a rescan per space
+    spaced = q + " " * 10_000 + "(項目3)"
+    assert strip_item_labels(spaced) == q
+    long = "あ" * LABEL_REACH * 3
+    assert strip_item_labels(f"{long}(項目3)") == long and strip_item_labels(f"(項目3){long}") == long
+
+
 def test_hybrid_folds_what_stands_below_the_fitted_floor(engine):
     r = engine.search("パスワード", limit=20)
     assert engine.weights.floor > 0 and r.above_floor is not None and 1 <= r.above_floor < len(r.hits)
