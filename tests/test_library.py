@@ -46,6 +46,20 @@ def test_reading_a_library_that_does_not_exist_creates_nothing(library):
         library.get("L1")
 
 
+def test_removing_from_a_library_that_does_not_exist_creates_nothing(library):
+    assert library.remove(source_file="a.xlsx") == 0
+    with pytest.raises(UnknownEntry, match="L1"):
+        library.remove(["L1"])
+    assert not library.path.parent.exists()
+
+
+def test_a_library_whose_path_holds_url_characters_opens(tmp_path):
+    # the read-only connection goes through an sqlite URI, where ? # % would otherwise cut the path
+    odd = Library(tmp_path / "回答 #1 ?50%" / "library.sqlite3")
+    odd.replace({"a.xlsx": [entry("a.xlsx", 6, "質問A6")]})
+    assert [e.question for e in Library(odd.path).entries()] == ["質問A6"] and len(odd) == 1
+
+
 def test_reimporting_a_file_replaces_its_entries_and_leaves_other_files_alone(library):
     assert library.replace({"a.xlsx": [entry("a.xlsx", 6, "質問A6"), entry("a.xlsx", 7, "質問A7")],
                             "b.xlsx": [entry("b.xlsx", 6, "質問B6")]}) == {"a.xlsx": (2, 0), "b.xlsx": (1, 0)}

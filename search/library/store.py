@@ -38,7 +38,7 @@ VERDICT_LABELS = {ANSWERED: "回答済み", NOT_IN_DOCUMENT: "該当なし"}
 """A confirmed entry's verdict: the document answers the question (with the criteria the person
 confirmed), or it is not in this document (該当なし)."""
 
-MAX_ANSWER_CHARS = 32_767  # one spreadsheet cell
+MAX_ANSWER_CHARS = 32_767  # Excel's limit for one cell, where an answer comes from
 BUSY_TIMEOUT_S = 30.0  # a reader or writer waits this long for another writer's transaction
 
 MIGRATIONS: tuple[str, ...] = (
@@ -243,6 +243,10 @@ class Library:
         """Delete entries by ID, or every entry of one source file; how many went. An unknown ID
         is an error (nothing is deleted)."""
         ids = list(dict.fromkeys(ids))
+        if not self.exists:  # nothing to remove, and no file made for it
+            if ids:
+                raise UnknownEntry("unknown_entry_not_removed", ids=ids, path=self.path)
+            return 0
         with self._writing() as db:
             missing = [i for i in ids if db.execute("SELECT 1 FROM entries WHERE id = ?", (i,)).fetchone() is None]
             if missing:
@@ -263,7 +267,7 @@ class Library:
         try:
             if create:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path if create else f"file:{self.path}?mode=rw", uri=not create,
+            db = sqlite3.connect(self.path if create else self.path.resolve().as_uri() + "?mode=rw", uri=not create,
                                  timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as e:
             raise self._unreadable(e) from None
