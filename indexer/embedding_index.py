@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,7 @@ import numpy as np
 
 from corpus.documents import DocumentTable
 from corpus.passages import passage_key, passage_settings, split_sentences
+from indexer.files import write_whole
 from indexer import store
 
 if TYPE_CHECKING:
@@ -45,6 +48,10 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:80]
 
 
+UNREADABLE_NPZ = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error)
+"""What np.load raises on a missing, truncated or foreign .npz (a cache: computed again)."""
+
+
 def _load_cache(path: Path, dim: int) -> dict[str, np.ndarray]:
     if not path.exists():
         return {}
@@ -54,17 +61,23 @@ def _load_cache(path: Path, dim: int) -> dict[str, np.ndarray]:
         if vecs.ndim != 2 or vecs.shape[1] != dim:
             return {}
         return {str(k): v for k, v in zip(keys, vecs)}
-    except (OSError, ValueError, KeyError):
+    except UNREADABLE_NPZ:
         return {}  # a damaged cache only costs time
 
 
 def _save_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
     keys = np.array(sorted(cache))
     vectors = np.stack([cache[k] for k in keys]) if len(keys) else np.zeros((0, 0), np.float32)
-    np.savez(tmp, keys=keys, vectors=vectors)
-    tmp.replace(path)
+    write_whole(path, _npz(keys=keys, vectors=vectors))
+
+
+def _npz(**arrays: np.ndarray) -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
 
 
 def cached_rows(root: Path, key: str, texts: Sequence[str],
@@ -80,23 +93,25 @@ def cached_rows(root: Path, key: str, texts: Sequence[str],
         with np.load(path) as z:
             parts = [z[f"rows{i}"] for i in range(int(z["count"]))]
             cached = {str(k): tuple(p[i] for p in parts) for i, k in enumerate(z["keys"])}
-    except (OSError, ValueError, KeyError):
-        pass
+    except UNREADABLE_NPZ:
+        cached = {}  # missing, truncated or from another layout: computed again
     keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
     todo = list(dict.fromkeys(k for k in keys if k not in cached))
     if todo:
         text_of = dict(zip(keys, texts))
         made = compute([text_of[k] for k in todo])
         cached.update({k: tuple(m[i] for m in made) for i, k in enumerate(todo)})
-        root.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
         names = sorted(cached)
-        np.savez(tmp, keys=np.array(names), count=np.array(len(made)),
-                 **{f"rows{i}": np.stack([cached[k][i] for k in names]) for i in range(len(made))})
-        tmp.replace(path)
-        for old in root.glob("rows-*.npz"):  # rows for another model or corpus are never read again
-            if old != path:
-                old.unlink(missing_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            write_whole(path, _npz(keys=np.array(names), count=np.array(len(made)),
+                                   **{f"rows{i}": np.stack([cached[k][i] for k in names]) for i in range(len(made))}))
+        except OSError:
+            pass  # a read-only data directory: the rows are computed again next time
+        else:
+            for old in root.glob("rows-*.npz"):  # rows for another model or corpus are never read again
+                if old != path:
+                    old.unlink(missing_ok=True)
     width = len(next(iter(cached.values()))) if cached else 0
     return tuple(np.stack([cached[k][i] for k in keys]) for i in range(width))
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from messages import Explained, Message
+from indexer import files
+from search.library.store import MAX_ANSWER_CHARS as MAX_CELL_CHARS  # Excel's limit for one cell
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 32 * 1024 * 1024  # every part of an .xlsx together, inflated (as its zip directory says)
@@ -32,7 +34,6 @@ MAX_COLUMNS = 16_384  # Excel's widest sheet (XFD)
 MAX_QUESTIONS = 2_000
 HEADER_SCAN_ROWS = 30
 MIN_QUESTION_CHARS = 8
-MAX_CELL_CHARS = 32_767  # Excel's limit for one cell
 
 # why a row is not read as a question: catalogue codes (their words in messages.catalogue)
 REASON_EMPTY = "empty_row"
@@ -378,32 +379,14 @@ def refuse_overwrite(source: Path | str | bytes, out: Path) -> None:
 
 
 def write_whole(out: Path | str | BinaryIO, body: bytes) -> None:
-    """All of `body` at `out`, or nothing: a temporary file beside it, then an atomic rename."""
+    """All of `body` at `out`, or nothing (`indexer.files.write_whole`); a stream is written as is."""
     if not isinstance(out, (str, Path)):
         out.write(body)
         return
-    import tempfile
-
-    out = Path(out)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+        files.write_whole(Path(out), body)
     except OSError as e:  # a folder one cannot write to, or a full disk
         raise OutputError(out=str(out), reason=e.strerror or str(e)) from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(body)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, out)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(e, OSError):
-            raise OutputError(out=str(out), reason=e.strerror or str(e)) from None
-        raise
-
 
 
 def counted(n: int, kind: str) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from messages import Explained
+from indexer.files import write_whole
 
 TTL_SECONDS = 3600.0
 MAX_STORE_BYTES = 256 * 1024 * 1024
@@ -102,9 +103,7 @@ class UploadStore:
             raise ValueError(f"not an output name: {name!r}")
         with self._lock:
             d = self._dir(upload.token)
-            tmp = d / f".{name}.tmp"
-            tmp.write_bytes(data)
-            os.replace(tmp, d / name)
+            write_whole(d / name, data)
             meta = self._read_meta(d)
             meta.setdefault("downloads", {})[name] = download_name
             self._write_meta(d, meta)
@@ -146,9 +145,7 @@ class UploadStore:
             raise UploadExpired() from None
 
     def _write_meta(self, d: Path, meta: dict) -> None:
-        tmp = d / f".{_META}.tmp"
-        tmp.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, d / _META)
+        write_whole(d / _META, json.dumps(meta, ensure_ascii=False).encode("utf-8"))
 
     def _runs(self) -> list[tuple[float, Path]]:
         """(last use, directory) of every run, oldest first."""
