@@ -429,6 +429,8 @@ def find_duplicates(doc: Document, *, threshold: float = DEFAULT_THRESHOLD, min_
 
 
 _CACHE: OrderedDict[tuple[str, float, int], DuplicateReport] = OrderedDict()
+MIN_CRITERIA_RANGE = (2, 200)  # what a front end accepts for "at least this many criteria"
+THRESHOLD_RANGE = (0.5, 1.0)  # … and for the similarity threshold (below 0.5 lists unrelated text)
 THRESHOLD_STEP = 0.05  # memoised thresholds: 0.5, 0.55 … 1.0 (what the duplicates page offers)
 _CACHE_SIZE = 12  # every step of the page's range, and the default
 _CACHE_LOCK = threading.Lock()

@@ -108,9 +108,6 @@ CATALOGUE: dict[str, Text] = {
                            "sheet or remove images from it",
                            "{filename} は {size_mb:.1f} MB あります（上限 {limit_mb} MB）。チェックシートを分けるか、"
                            "画像を除いてから選んでください。"),
-    "upload_too_large": Text("the upload is larger than the {limit_mb} MB limit; split the check sheet or remove "
-                             "images from it",
-                             "送信されたファイルが上限の {limit_mb} MB を超えています。チェックシートを分けるか、画像を除いてください。"),
     "package_too_large": Text("{filename}: its parts inflate to {size_mb:,.0f} MB; the limit is {limit_mb} MB — save "
                               "the check sheet again from Excel without the sheets, images and formatting it does not "
                               "need",
@@ -421,6 +418,6 @@ CATALOGUE: dict[str, Text] = {
                          "質問が {length:,} 文字あるため、先頭の {limit:,} 文字だけを読みました（短い質問に分けてください）。"),
 
     # ------------------------------------------------------------ the duplicates page
-    "duplicates_range": Text("min_criteria must be 2–200 and threshold 0.5–1.0",
-                             "「最小基準数」は 2〜200、「類似度のしきい値」は 0.5〜1.0 で指定してください。"),
+    "duplicates_range": Text("min_criteria must be {lo}–{hi} and threshold {tlo}–{thi}",
+                             "「最小基準数」は {lo}〜{hi}、「類似度のしきい値」は {tlo}〜{thi} で指定してください。"),
 }

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
-from corpus.duplicates import cached_report
+from corpus.duplicates import DEFAULT_THRESHOLD, MIN_CRITERIA_RANGE, THRESHOLD_RANGE, cached_report
 from corpus.records import UnknownCriterion
 from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
+from search.questionnaire import table
 from search.app.presentation import criterion_json, history_json
 from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
@@ -24,7 +25,7 @@ from search.errors import QueryError
 from search.query import DEFAULT_MODE, MODES
 
 router = APIRouter(prefix="/api", tags=["api"])
-UPLOAD_FORMATS = ("sheet", "csv", "xlsx")
+UPLOAD_FORMATS = ("sheet", *table.TABLE_FORMATS)
 
 
 class AnswerRequest(BaseModel):
@@ -71,8 +72,9 @@ def api_criterion(engine: EngineDep, cid: str) -> Any:
 
 
 @router.get("/duplicates", summary="Repeated passages and near-identical criteria")
-def api_duplicates(engine: EngineDep, min_criteria: int = Query(2, ge=2, le=200),
-                   threshold: float = Query(0.8, ge=0.5, le=1.0)) -> Any:
+def api_duplicates(engine: EngineDep,
+                   min_criteria: int = Query(2, ge=MIN_CRITERIA_RANGE[0], le=MIN_CRITERIA_RANGE[1]),
+                   threshold: float = Query(DEFAULT_THRESHOLD, ge=THRESHOLD_RANGE[0], le=THRESHOLD_RANGE[1])) -> Any:
     d = cached_report(engine.doc, threshold=threshold).to_dict()
     d["passages"] = [g for g in d["passages"] if len(g["criteria"]) >= min_criteria]
     return d

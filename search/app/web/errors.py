@@ -17,10 +17,6 @@ from search.app.web.refusals import BUSY, RETRY_AFTER_S, refusal_response, valid
 from search.app.web.templating import render
 
 
-def is_api(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
 def api_error(error: BaseException | Message, status: int, **extra: Any) -> JSONResponse:
     """The API's refusal: the condition's code and its English words."""
     if isinstance(error, Message):
@@ -46,7 +42,7 @@ def install(app: FastAPI) -> None:
 
 async def _not_found(request: Request, exc: Exception) -> Response:
     detail = getattr(exc, "detail", None)
-    if is_api(request):
+    if wants_json(request.scope):
         return api_error(Message("not_found"), 404) if detail in (None, "Not Found") else \
             JSONResponse({"code": "not_found", "detail": detail}, status_code=404)
     return page_error(request, "ページが見つかりません", Message("not_found").text("web"), 404)
@@ -56,7 +52,7 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     """A query parameter of the wrong type (?limit=abc): the API keeps FastAPI's 422 list; a page says
     which parameter, in Japanese, instead of raw JSON."""
     errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    if is_api(request):
+    if wants_json(request.scope):
         return validation_response(errors)
     first = errors[0] if errors else {}
     name = str(first.get("loc", ("", "?"))[-1])
@@ -81,6 +77,6 @@ async def _client_gone(request: Request, exc: Exception) -> Response:
 async def _index_unreadable(request: Request, exc: Exception) -> Response:
     """A damaged index is the server's problem, not the user's: 503, with what to do."""
     message = Message("index_unreadable", {"detail": str(exc)})
-    if is_api(request):
+    if wants_json(request.scope):
         return api_error(message, 503)
     return page_error(request, "索引を読み込めません", message.text("web"), 503)

@@ -11,7 +11,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from corpus.duplicates import cached_report, shared_passages
+from corpus.duplicates import (DEFAULT_THRESHOLD, MIN_CRITERIA_RANGE, THRESHOLD_RANGE, THRESHOLD_STEP,
+                               cached_report, shared_passages)
 from corpus.documents import CRITERION
 from corpus.records import UnknownCriterion
 from corpus.vocabulary import normalize_id
@@ -98,19 +99,21 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
-def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2", threshold: str = "0.8",
+def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2", threshold: str = str(DEFAULT_THRESHOLD),
                     q: str = "", boilerplate: bool = False) -> HTMLResponse:
     """Passages repeated across criteria. The numbers are read here, not by FastAPI, so a value typed
     wrong in the URL (?min_criteria=abc) gets this page with a message, not a JSON error."""
     ctx: dict[str, Any] = {"min_criteria": min_criteria, "threshold": threshold, "q": q,
                            "boilerplate": boilerplate, "groups": [], "pairs": [], "error": None, "total": 0,
-                           "hidden_boilerplate": 0}
+                           "hidden_boilerplate": 0, "criteria_range": MIN_CRITERIA_RANGE,
+                           "threshold_range": THRESHOLD_RANGE, "threshold_step": THRESHOLD_STEP}
     try:
         least, similarity = int(min_criteria), float(threshold)
     except ValueError:
         least, similarity = 0, 0.0
-    if not 2 <= least <= 200 or not 0.5 <= similarity <= 1.0:
-        ctx["error"] = Message("duplicates_range").text("web")
+    (lo, hi), (tlo, thi) = MIN_CRITERIA_RANGE, THRESHOLD_RANGE
+    if not lo <= least <= hi or not tlo <= similarity <= thi:
+        ctx["error"] = Message("duplicates_range", {"lo": lo, "hi": hi, "tlo": tlo, "thi": thi}).text("web")
         return render(request, "duplicates.html", 400, **ctx)
     min_criteria, threshold = least, similarity
     ctx.update(min_criteria=least, threshold=similarity)
