@@ -17,7 +17,7 @@ a sheet and embedding its questions run as jobs (`jobs`), never in the pool that
 """
 from __future__ import annotations
 
-import json
+import io
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from search.app.web.questionnaire import content_disposition, form_fields
 from search.app.web.templating import render
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.engine import Engine
+from search.library import jsonl
 from search.library.store import Entry, Library, LibraryError
 from search.questionnaire import checksheet
 from search.questionnaire.answer import QuestionnaireError
@@ -98,7 +99,8 @@ _REFUSED = (checksheet.SheetError, QuestionnaireError, UploadExpired, LibraryErr
 
 def _page(request: Request, engine: Engine, status: int = 200, **ctx: Any) -> Response:
     base: dict[str, Any] = {"q": "", "entries": [], "total": 0, "error": None, "preview": None, "added": "",
-                            "removed": "", "settings": ImportSettings(), "disabled": engine.library is None}
+                            "removed": "", "settings": ImportSettings(), "disabled": engine.library is None,
+                            "shown": SHOWN}
     return render(request, "library.html", status, **(base | ctx))
 
 
@@ -140,8 +142,8 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
     store: UploadStore = request.app.state.uploads
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
-        fields, _ = await form_fields(request)
         try:
+            fields, _ = await form_fields(request)
             settings = ImportSettings.from_fields(fields)
             upload = store.get(fields.get("token", ""))
             count = await jobs.run(job, request, _commit, settings, upload, engine)
@@ -160,11 +162,11 @@ def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progres
 
 @router.post("/library/remove")
 async def library_remove(request: Request, engine: EngineDep) -> Response:
-    fields, _ = await form_fields(request)
-    entry_id = fields.get("id", "")
     try:
+        fields, _ = await form_fields(request)
+        entry_id = fields.get("id", "")
         _library(engine).remove([entry_id])
-    except LibraryError as e:
+    except (LibraryError, QuestionnaireError) as e:
         return _page(request, engine, 400, error=e.text("web"))
     return RedirectResponse(f"/library?removed={entry_id}", status_code=303)
 
@@ -175,8 +177,9 @@ def library_export(engine: EngineDep) -> Response:
         entries = _library(engine).entries()
     except LibraryError as e:
         return api_error(e, 503)
-    body = "".join(json.dumps(e.to_dict(), ensure_ascii=False) + "\n" for e in entries)
-    return Response(body.encode("utf-8"), media_type="application/jsonl",
+    body = io.StringIO()
+    jsonl.write(entries, body)
+    return Response(body.getvalue().encode("utf-8"), media_type="application/jsonl",
                     headers={"Content-Disposition": content_disposition("kijun-library.jsonl")})
 
 
@@ -214,9 +217,10 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
     filename, data = chosen
     returned = settings.read(data, filename, engine)
     library = _library(engine)
-    before = sum(e.source.file == filename for e in library.entries())
-    if not dry:
-        library.replace({filename: list(returned.entries)})
+    if dry:
+        before = sum(e.source.file == filename for e in library.entries())
+    else:
+        _, before = library.replace({filename: list(returned.entries)})[filename]
         engine.memory()
     return {"file": filename, "added": 0 if dry else len(returned.entries), "answered": returned.answered,
             "not_in_document": returned.not_in_document, "replaced": before, "dry_run": dry,

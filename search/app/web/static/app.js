@@ -71,7 +71,8 @@
   }
   document.addEventListener("submit", function (ev) {
     var form = ev.target, box = document.getElementById("answer-progress");
-    if (!box || form.getAttribute("action") !== "/answer" || ev.defaultPrevented) return;
+    // the path alone: a page restored from the cache keeps the ?progress= of its last submit
+    if (!box || (form.getAttribute("action") || "").split("?")[0] !== "/answer" || ev.defaultPrevented) return;
     var id = newId(), bar = box.querySelector("progress"), text = box.querySelector("[role=status]");
     form.action = "/answer?progress=" + id;
     window.setTimeout(function () { busy(form, true); }, 0);  // after the browser has taken the form's data
