@@ -282,13 +282,13 @@ class KeywordIndex:
                                                                           granularities=EXCLUSION_GRANULARITIES)],
                                  self.doc_count)
 
-    def containing_words(self, text: str, text_of: Callable[[int], str] | None = None) -> np.ndarray:
+    def containing_words(self, text: str, text_of: Callable[[int], str]) -> np.ndarray:
         """Mask of the documents that contain one of the query's words: a mode-C or mode-A word (a
         lone affix of a compound, 者 of 管理者, does not count), or more than MOST_OF_A_WORD of one
         word's bigrams in a row (a typo, パックアップ, or a word Sudachi splits otherwise). In a long
         question the generic words, which do not rank either, do not count. `text_of(n)`: document
-        n's text (normalised as `analyzer.normalize` does), where a run is looked for as a substring;
-        without it, Whoosh's phrase query finds runs (reading every posting of common bigrams)."""
+        n's text (normalised as `analyzer.normalize` does), where a run is looked for as a substring
+        (a Whoosh phrase query would read every posting of common bigrams)."""
         if not text.strip():
             return np.zeros(self.doc_count, dtype=bool)
         qw = query_words(text)
@@ -320,13 +320,8 @@ class KeywordIndex:
         scores = self.scores(text)  # only the best-scoring documents in doubt: a search lists at most 200
         if scores is not None and len(doubt_at) > MAX_RUN_CHECKS:
             doubt_at = doubt_at[np.argsort(-scores[doubt_at], kind="stable")[:MAX_RUN_CHECKS]]
-        if text_of is not None:
-            spelled = ["".join(g[0] for g in run) + run[-1][1:] for run in runs]
-            mask[[n for n in doubt_at if any(s in text_of(int(n)) for s in spelled)]] = True
-            return mask
-        among = Q.Or([Q.Term("doc_key", self.keys[n]) for n in doubt_at])
-        with self._reading("searching") as s:
-            mask[list(s.docs_for_query(Q.And([among, Q.Or([_gram_run(r) for r in runs])])))] = True
+        spelled = ["".join(g[0] for g in run) + run[-1][1:] for run in runs]
+        mask[[n for n in doubt_at if any(s in text_of(int(n)) for s in spelled)]] = True
         return mask
 
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:
@@ -472,12 +467,6 @@ def _terms_query(s: Any, n_docs: int, text: str, *, all_terms: bool = False,
     # time in block-quality bookkeeping; preloading the scores into an array is 3x faster
     q.matcher_type = Q.Or.ARRAY_MATCHER
     return q
-
-
-def _gram_run(grams: tuple[str, ...]) -> Q.Query:
-    """Consecutive bigrams, in any text field."""
-    return Q.Or([Q.Phrase(f"{f}_bg", list(grams)) if len(grams) > 1 else Q.Term(f"{f}_bg", grams[0])
-                 for f in TEXT_FIELDS])
 
 
 def _phrase_query(phrase: str) -> Q.Query | None:

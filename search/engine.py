@@ -250,7 +250,7 @@ class Engine:
         """Search the criteria and change history; the keyword index is resolved once per search
         (following a swap made since the last one), and a search whose index was swapped out
         under it is answered again by the new one. `vector`: the query's embedding when the
-        caller made it already (a whole sheet is embedded in one batch); `ignore_past`: past
+        caller made it already (a sheet's questions are embedded before they are searched); `ignore_past`: past
         questions the answer library must not recall (an evaluation leaves the query's own out);
         `highlight=False`: each hit's snippet is its passage closest in meaning, unmarked (a
         questionnaire quotes its own sentences, and marking costs most of a search)."""
@@ -329,7 +329,7 @@ class Engine:
 
     # ------------------------------------------------------------ the answer library
 
-    def recall(self, sig: Signals, warnings: list[str], ignore_past: Collection[str] = ()) -> recall.Recalled | None:
+    def recall(self, sig: Signals, warnings: list[Message], ignore_past: Collection[str] = ()) -> recall.Recalled | None:
         """What the answer library says about a query (None: no library, an empty one, or no vector)."""
         if self.library is None or sig.vector is None:
             return None
@@ -339,7 +339,7 @@ class Engine:
         exclude = frozenset(recall.question_key(t) for t in ignore_past)
         return memory.recall(sig.vector, self.profile(sig), self.weights.library, exclude)
 
-    def memory(self, warnings: list[str] | None = None) -> recall.Memory | None:
+    def memory(self, warnings: list[Message] | None = None) -> recall.Memory | None:
         """The library's entries as recall reads them, rebuilt when the library changed (its revision)
         or first asked for; None, with a warning, when the library cannot be read."""
         if self.library is None:
@@ -371,8 +371,12 @@ class Engine:
         vectors, profiles = embedding_index.cached_rows(
             self.root / "library", self._recall_cache_key(), questions,
             lambda texts: self._question_rows(texts))
-        docs = [[[self._position[d.key] for d in self.table.about(cid)] for cid in e.criteria] for e in entries]
-        return recall.Memory(revision, entries, vectors, profiles, docs, n)
+        return recall.Memory(revision, entries, vectors, profiles, [self.criterion_docs(e.criteria) for e in entries], n)
+
+    def criterion_docs(self, criteria: Sequence[str]) -> list[list[int]]:
+        """Per criterion ID, the positions of its documents in the table (a criterion's own, and
+        its passages'): where a past answer's confirmed criteria are found in a ranking."""
+        return [[self._position[d.key] for d in self.table.about(cid)] for cid in criteria]
 
     def _recall_cache_key(self) -> str:
         """What a past question's vector and profile depend on: the model, the corpus and how it is
@@ -487,8 +491,8 @@ class Engine:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         coverage = self._coverage(text, int(np.argmax(keyword))).share if keyword.any() else 0.0
-        # which documents hold one of the query's words: only keyword ranking reads it (and it costs a phrase
-        # query per partial word), so only when there is no semantic score
+        # which documents hold one of the query's words: only keyword ranking reads it (and it costs a
+        # substring check per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
                        self.containing_words(text) if dense is None else None, vector)
 

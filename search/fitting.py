@@ -38,6 +38,7 @@ SEED = 0
 REPEATS = 5  # cross-validation repeated with the seeds SEED, SEED + 1, …
 REPEATED = f"{FOLDS}-fold cross-validation repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1})"
 ROUNDS = 3
+ORIGINAL_QUERIES = 55  # the dev set's first queries, written before the rest: reported on their own too
 PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] + ["synonym", "passage", "sentence", "coverage"])
 # a document that contains the words typed is never ignored: keyword weights start at 0.1
 GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0)}
@@ -80,7 +81,11 @@ def query_metrics(engine: Engine, p: Prepared, w: fusion.Weights) -> tuple[float
 
 
 def objective(engine: Engine, prepared: Sequence[Prepared], w: fusion.Weights) -> float:
-    rows = [query_metrics(engine, p, w) for p in prepared if p.query.answerable]
+    return combined([query_metrics(engine, p, w) for p in prepared if p.query.answerable])
+
+
+def combined(rows: Sequence[tuple[float, float, float]]) -> float:
+    """What fitting maximises over per-query (MRR, nDCG, Recall) rows: nDCG@10 + 0.5 · MRR@10."""
     return float(np.mean([n for _, n, _ in rows]) + 0.5 * np.mean([m for m, _, _ in rows])) if rows else 0.0
 
 
@@ -156,7 +161,7 @@ def table(prepared: Sequence[Prepared], rows: Sequence[tuple[float, float, float
 
 
 def fit_and_report(engine: Engine, prepared: Sequence[Prepared], dev_set: Path,
-                   original: int = 55) -> tuple[fusion.Weights, dict[str, Any]]:
+                   original: int = ORIGINAL_QUERIES) -> tuple[fusion.Weights, dict[str, Any]]:
     """Held-out figures by cross-validation, then the weights fitted on every query."""
     fitted, held = repeated_cross_validation(engine, prepared)
     final = fit(engine, prepared)
@@ -338,7 +343,7 @@ def judgement_report(runs: Sequence[tuple[np.ndarray, np.ndarray]], answerable: 
 
 
 def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights,
-                      original: int = 55) -> tuple[Models, dict[str, Any]]:
+                      original: int = ORIGINAL_QUERIES) -> tuple[Models, dict[str, Any]]:
     """Both judgement models (semantic and keyword-only), cross-validated, then fitted on every query.
 
     Lookups by ID are never judged, so they are left out; a query that finds nothing is judged
@@ -380,13 +385,13 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
 LIBRARY_KINDS = ("questionnaire", "paraphrase", "english")
 """The dev queries a check sheet could have asked, which stand in for a library of past answers
 (keyword and ID queries are search terms, not questions anyone confirms)."""
-ORIGINAL_SOURCE = "original"  # the source of dev queries that name none (the first 55)
+ORIGINAL_SOURCE = "original"  # the source of dev queries that name none (the first ORIGINAL_QUERIES)
 RECALL_GRID = {"profile": (0.3, 0.6, 1.0), "threshold": (0.8, 0.85, 0.9), "steepness": (1.0, 2.0, 3.0),
                "weight": (0.5, 1.0, 1.5, 2.0, 3.0)}
 REUSE_PRECISION = 0.9  # a past answer is reused from the similarity where the nearest past answer was right this often
 REUSE_MIN_QUERIES = 5  # … over at least this many dev queries at or above it
 REUSE_CEILING = 0.97  # and never from lower than where that cannot be shown
-PAST_L2 = 1.0  # ridge penalty on the two library coefficients of the verdict
+PAST_L2 = 1.0  # ridge penalty on the verdict term's coefficients
 
 
 @dataclass(frozen=True)
@@ -420,11 +425,7 @@ class DevLibrary:
 
     def recalled(self, i: int, allowed: np.ndarray, params: RecallParams, n_docs: int) -> recall.Recalled:
         """What the entries `allowed` say about query i (as `recall.Memory.recall` says it)."""
-        s = self.similarities(i, params)
-        w = np.where(allowed, recall.closeness(s, params.threshold, params.steepness), 0.0)
-        best, verdict = recall.nearest(s, allowed, self.answered)
-        return recall.Recalled(recall.signal(w, self.entry_docs, n_docs), best, verdict, (),
-                               reused=bool(verdict) and best >= params.reuse)
+        return recall.recalled(self.similarities(i, params), allowed, self.answered, self.entry_docs, n_docs, params)
 
 
 def dev_library(engine: Engine, prepared: Sequence[Prepared]) -> DevLibrary:
@@ -442,7 +443,7 @@ def dev_library(engine: Engine, prepared: Sequence[Prepared]) -> DevLibrary:
         entries.append(Entry(f"dev{q.line or i}", q.query, criteria if q.answerable else (), "", verdict,
                              Source("dev", None, q.line or None, "", "")))
         at.append(i)
-    docs = [[[engine._position[d.key] for d in engine.table.about(cid)] for cid in e.criteria] for e in entries]
+    docs = [engine.criterion_docs(e.criteria) for e in entries]
     return DevLibrary(entries, np.array(at, dtype=np.int64), [p.query.source or ORIGINAL_SOURCE for p in prepared],
                       vectors, profiles, docs, np.array([e.answered for e in entries], dtype=bool))
 
@@ -474,8 +475,8 @@ def fit_recall(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, w:
         wp = replace(w, library=params)
         score = 0.0
         for mask in masks:
-            ms = [metrics_with(engine, prepared[i], wp, lib.recalled(i, mask[i], params, n)) for i in rows]
-            score += float(np.mean([m[1] for m in ms]) + 0.5 * np.mean([m[0] for m in ms])) if ms else 0.0
+            score += combined([metrics_with(engine, prepared[i], wp, lib.recalled(i, mask[i], params, n))
+                               for i in rows])
         if score > best + 1e-9:
             best, best_params = score, params
     return best_params
@@ -525,22 +526,6 @@ def library_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
                 held["library"][i] = metrics_with(engine, prepared[i], with_lib,
                                                   lib.recalled(i, test_allowed(i), params, n_docs))
     return held, chosen
-
-
-def logistic_with_offset(x: np.ndarray, y: np.ndarray, offset: np.ndarray, l2: float = PAST_L2,
-                         steps: int = 50) -> np.ndarray:
-    """Coefficients b of p = σ(offset + x·b), L2-regularised (Newton's method): what the library's
-    features add to a verdict model fitted without them."""
-    b = np.zeros(x.shape[1])
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-(offset + x @ b)))
-        gradient = x.T @ (p - y) + l2 * b
-        hessian = x.T @ (x * (p * (1 - p))[:, None]) + l2 * np.eye(x.shape[1])
-        step = np.linalg.solve(hessian, gradient)
-        b -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return b
 
 
 def nearest_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
@@ -639,10 +624,10 @@ def fit_library(engine: Engine, prepared: Sequence[Prepared], weights: fusion.We
         verdicts = verdict_cross_validation(engine, prepared, lib, weights, protocol, chosen)
         judged = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
         y = np.array([prepared[i].query.answerable for i in judged])
-        first = np.array([i < 55 for i in judged])
+        first = np.array([i < ORIGINAL_QUERIES for i in judged])
         report[protocol] = {
             name: {"ranking": {"all": table(prepared, held[name]),
-                               "first_55": table(prepared, held[name], lambda i: i < 55)},
+                               "first_55": table(prepared, held[name], lambda i: i < ORIGINAL_QUERIES)},
                    "verdict": {"all": judgement_report([verdicts[name]], y, np.ones(len(y), dtype=bool)),
                                "first_55": judgement_report([verdicts[name]], y, first)}}
             for name in ("none", "library")}
@@ -689,6 +674,7 @@ def library_protocols(engine: Engine, prepared: Sequence[Prepared], weights: fus
                     ev = evidence_of(engine, p, weights, "hybrid")
                     scores[where[i]] = judge(ev, models).score if ev is not None else 0.0
         threshold = np.full(len(judged), models.semantic.threshold)
-        out[protocol] = {"ranking": {"all": table(prepared, rows), "first_55": table(prepared, rows, lambda i: i < 55)},
-                         "verdict": judgement_report([(scores, threshold)], y, np.ones(len(y), dtype=bool))}
+        ranking = {"all": table(prepared, rows), "first_55": table(prepared, rows, lambda i: i < ORIGINAL_QUERIES)}
+        verdict = judgement_report([(scores, threshold)], y, np.ones(len(y), dtype=bool))
+        out[protocol] = {"ranking": ranking, "verdict": verdict}
     return out

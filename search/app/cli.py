@@ -240,9 +240,9 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10, ignore_past=(q,))) for m in modes}
     report = evaluate_modes(queries, rankers)
     if engine.semantic() is not None:
-        plain = _engine(data_dir, model, query_backend="onnx")
-        report["library_protocols"] = library_protocols(plain, prepare(plain, queries), plain.weights,
-                                                        plain.answerability)
+        engine.library = None  # the protocols simulate libraries of the set's own questions instead
+        report["library_protocols"] = library_protocols(engine, prepare(engine, queries), engine.weights,
+                                                        engine.answerability)
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
     else:
@@ -418,8 +418,9 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
     """Answer a check sheet (.xlsx, .xlsm, .csv, .tsv): a copy of it with the answers beside each question.
 
     The new columns: 判定, 該当基準, 確信度, 回答案 (sentences quoted from the document, with
-    their criterion IDs), 引用(AWSの対応状況), 引用(お客様が統制すべき内容), 他の候補. What was
-    detected and where the answers went are printed to stderr. FILE is never modified.
+    their criterion IDs, or a past answer from the library), 引用(AWSの対応状況),
+    引用(お客様が統制すべき内容), 他の候補, 回答の出典. What was detected and where the answers
+    went are printed to stderr. FILE is never modified.
     """
     from search.questionnaire.answer import ANSWER_COLUMNS, DRAFT_COLUMN, answer_sheet, filled_cells, table_rows
     from search.answerability import ANSWERED, NO_MATCH, STATUS_LABELS

@@ -14,6 +14,7 @@ from corpus.vocabulary import ROLE_LABELS
 from messages import render
 from search.questionnaire.checksheet import (REASON_EMPTY, ColumnPlacement, Questionnaire, QuestionTable, SkippedRow,
                                              WriteReport, counted)
+from search.questionnaire.answer import FROM_PAST
 
 LABELS: dict[str, str] = {
     "id": "基準番号", "series": "区分", "roles": "対応の主体", "aws_status": "AWSの対応状況",
@@ -26,9 +27,10 @@ FIELD_LABELS: dict[str, str] = {"aws_status": LABELS["aws_status"], "customer_co
 """Searchable field (where a snippet comes from) → its label."""
 
 NO_MATCH_BANNER = "この文書には直接の記述が見つかりませんでした — 近い候補"
-PAST_HEADING = "過去の回答"
-"""What the answer library's close past questions are called, on every front-end."""
 """What the search page and `kijun search` say above the candidates when the verdict is no_match."""
+
+PAST_HEADING = FROM_PAST
+"""What the answer library's close past questions are called, on every front-end (and in a sheet's 回答の出典)."""
 
 MODE_LABELS: dict[str, str] = {"hybrid": "ハイブリッド", "keyword": "キーワード", "semantic": "意味検索"}
 

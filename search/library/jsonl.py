@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from corpus.vocabulary import normalize_id
 from search.query import MAX_QUESTION_CHARS
-from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, NOT_IN_DOCUMENT, VERDICTS, Entry,
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, NOT_IN_DOCUMENT, Entry,
                                   Source, check_entry, entry_id, now)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024  # a backup of ~100,000 entries
@@ -95,11 +95,8 @@ def _exported(obj: dict[str, Any]) -> Entry:
     row = s.get("row")
     if row is not None and (isinstance(row, bool) or not isinstance(row, int)):
         raise TypeError("source.row must be a number")
-    verdict = obj["verdict"]
-    if verdict not in VERDICTS:
-        raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}, got {verdict!r}")
     return Entry(_text(obj, "id", 64), _text(obj, "question", MAX_QUESTION_CHARS), _criteria(obj["criteria"]),
-                 _text(obj, "answer", MAX_ANSWER_CHARS, empty=True), verdict,
+                 _text(obj, "answer", MAX_ANSWER_CHARS, empty=True), obj["verdict"],  # checked by check_entry
                  Source(_text(s, "file", 1000), _optional(s.get("sheet")), row, _text(s, "sha256", 64),
                         _text(s, "imported_at", 64)))
 

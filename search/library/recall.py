@@ -159,10 +159,18 @@ class Memory:
         s = similarity(self.vectors, self.profiles, v, prof, params.profile)
         allowed = np.array([question_key(e.question) not in exclude for e in self.entries], dtype=bool) \
             if exclude else np.ones(len(self.entries), dtype=bool)
-        w = np.where(allowed, closeness(s, params.threshold, params.steepness), 0.0)
-        order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS] if w[j] > 0]
-        best, verdict = nearest(s, allowed, self.answered)
-        reused = bool(verdict) and best >= params.reuse
-        return Recalled(signal(w, self.entry_docs, self.n_docs), best, verdict,
-                        tuple(Precedent(self.entries[j], float(s[j]), float(w[j]), reused and k == 0)
-                              for k, j in enumerate(order)), reused=reused)
+        return recalled(s, allowed, self.answered, self.entry_docs, self.n_docs, params, self.entries)
+
+
+def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, entry_docs: Sequence[Sequence[Sequence[int]]],
+             n_docs: int, params: RecallParams, entries: Sequence[Entry] = ()) -> Recalled:
+    """What the `allowed` entries, at similarities `s` to a query, say about it; the closest are
+    listed as precedents when `entries` are given (`kijun fit` needs only the numbers)."""
+    w = np.where(allowed, closeness(s, params.threshold, params.steepness), 0.0)
+    best, verdict = nearest(s, allowed, answered)
+    reused = bool(verdict) and best >= params.reuse
+    order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS]
+             if w[j] > 0] if len(entries) else []
+    return Recalled(signal(w, entry_docs, n_docs), best, verdict,
+                    tuple(Precedent(entries[j], float(s[j]), float(w[j]), reused and k == 0)
+                          for k, j in enumerate(order)), reused=reused)

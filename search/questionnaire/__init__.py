@@ -11,5 +11,6 @@ other way round.
 * `preservation` — what openpyxl cannot carry over, named for the user's file;
 * `delimited` — CSV/TSV records, read and edited without disturbing the rest of the file;
 * `table` — pasted questions, and kijun's own flat table of answers;
-* `answer` — the verdict, the candidates and the cited draft of each question.
+* `answer` — the verdict, the candidates and the cited draft of each question;
+* `returned` — a sheet a person corrected and sent back, read as answer library entries.
 """

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from corpus.documents import CRITERION
 from messages import Explained, Message
 from corpus.passages import normalize_passage, split_sentences
+from indexer.keyword_index import GENERIC_DF_SHARE
 from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.library.recall import Precedent
@@ -49,11 +50,11 @@ if TYPE_CHECKING:
     from search.questionnaire.checksheet import QuestionRow
 
 MAX_TOP = 10  # candidate slots listed per question
-BATCH = 50  # questions embedded together; progress is reported after each batch
+BATCH = 50  # questions embedded per step (one at a time inside it); progress is reported after each step
 MAX_DRAFT_SENTENCES = 3
 MAX_DRAFT_CHARS = 400  # further sentences stop here (the best one always goes in)
 SEMANTIC_MARGIN = 0.04  # a quoted sentence's cosine with the question is at most this far below the closest one's
-GENERIC_IDF = math.log(1 / 0.3)  # a word in 30% of the criteria or more is generic (as the keyword index says)
+GENERIC_IDF = math.log(1 / GENERIC_DF_SHARE)  # a word in that share of the criteria or more is generic, as for ranking
 CUSTOMER_MARK = "（お客様の統制）"
 
 VERDICT_COLUMN, CRITERIA_COLUMN, DRAFT_COLUMN, ORIGIN_COLUMN = "判定", "該当基準", "回答案", "回答の出典"
@@ -189,7 +190,7 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
 
 
 def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[Any]:
-    """The questions' embeddings in one batch; None for each where no vector is needed or the model
+    """The questions' embeddings; None for each where no vector is needed or the model
     cannot load (the search says why)."""
     from indexer.encoder import ModelUnavailable
 
