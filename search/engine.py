@@ -38,6 +38,7 @@ NEAR_TEXT = DEFAULT_THRESHOLD  # Jaccard of character 5-grams: "nearly identical
 # About one 512-token window of e5 for Japanese text: a longer paste would be embedded
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
+NO_MATCH_SHOWN = 3  # a no_match verdict lists only the closest few unfolded: candidates, not answers
 
 
 
@@ -303,9 +304,12 @@ class Engine:
                       else (scores, candidates)))
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
         ranking = tuple(self.table.documents[n].id for n in order)
-        # hybrid lists what stands above the fitted floor and folds the rest; named IDs always stand above
-        above = None if mode != "hybrid" or q.only_ids or sig.dense is None else \
-            sum(h.named for h in hits) + fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
+        # hybrid lists what stands above the fitted floor and folds the rest (all but the closest few when
+        # the document does not answer: near-equal scores all pass a relative floor); named IDs always stand above
+        above = None
+        if mode == "hybrid" and not q.only_ids and sig.dense is not None:
+            unnamed = fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
+            above = sum(h.named for h in hits) + (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
         past = sig.recalled.precedents if sig.recalled is not None else ()
         return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, above, past)
 

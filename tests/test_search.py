@@ -402,6 +402,19 @@ def test_item_labels_are_taken_only_from_the_ends():
     assert strip_item_labels(f"{long}(項目3)") == long and strip_item_labels(f"(項目3){long}") == long
 
 
+def test_a_question_the_document_does_not_answer_lists_only_the_closest_few_unfolded(engine):
+    from search.engine import NO_MATCH_SHOWN
+
+    r = engine.search("サイバー保険に加入していますか。", limit=20)
+    assert r.match.status == "no_match" and len(r.hits) > NO_MATCH_SHOWN
+    assert len(r.shown) == NO_MATCH_SHOWN and r.shown + r.folded == r.hits
+    # a flagged question that the document does answer keeps its best criterion in view
+    r = engine.search("ログインに使う秘密の文字列は、どれくらいの頻度で変えさせていますか", limit=20)
+    assert r.match.status == "no_match" and "実26" in [h.id for h in r.shown]
+    answered = engine.search("アクセスログを取得していますか。", limit=20)  # answered: the fitted floor alone folds
+    assert answered.match.status == "answered" and len(answered.shown) > NO_MATCH_SHOWN
+
+
 def test_hybrid_folds_what_stands_below_the_fitted_floor(engine):
     r = engine.search("パスワード", limit=20)
     assert engine.weights.floor > 0 and r.above_floor is not None and 1 <= r.above_floor < len(r.hits)

@@ -45,6 +45,16 @@ def test_home_page_has_autofocused_labelled_box(client):
         assert label in r.text
 
 
+def test_a_question_the_document_does_not_answer_opens_only_the_closest_candidates(client):
+    from search.engine import NO_MATCH_SHOWN
+
+    r = client.get("/", params={"q": "サイバー保険に加入していますか。"})
+    assert r.status_code == 200 and "この文書には直接の記述が見つかりませんでした" in r.text
+    listed, folded = r.text.split('<details class="more">')
+    assert listed.count('<li class="card">') == NO_MATCH_SHOWN and folded.count('<li class="card">') >= 1
+    assert f"近い順に上の {NO_MATCH_SHOWN} 件だけを開いて表示" in folded
+
+
 def test_search_password_shows_jitsu26_first_with_mark(client):
     r = client.get("/", params={"q": "パスワード"})
     assert r.status_code == 200

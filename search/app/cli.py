@@ -157,6 +157,8 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
     elif result.match is not None and not result.match.answered:
         out.append(f"{NO_MATCH_BANNER} (no-match score {result.match.score:.2f})")
     for n, h in enumerate(result.hits, 1):
+        if n == len(result.shown) + 1:
+            out.append(f"その他の候補 ({len(result.folded)}件):")
         tag = "変更履歴 " if h.kind == REVISION else ""
         roles = f"AWS {role_mark(h.aws_role)} / お客様 {role_mark(h.customer_role)}" if h.kind == CRITERION else ""
         ids = " / ".join((h.id, *h.same_text)) + (" — 同一の記述" if h.same_text else "")
