@@ -295,8 +295,7 @@ class Engine:
             tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
                 else {g: [] for g in keyword_index.GRANULARITIES}
             terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
-        hits = [replace(self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain),
-                        named=n in named)
+        hits = [self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain, n in named)
                 for n, twins in self._collapse(order, candidates, limit)]
         # the verdict reads the document's own ranking; the library speaks through its own term
         evidence = None if q.only_ids else self.evidence(
@@ -698,7 +697,7 @@ class Engine:
         return list(dict.fromkeys(named))
 
     def _hit(self, n: int, score: float, terms: keyword_index.QueryWords | None, sig: Signals,
-             same_text: tuple[str, ...], explain: bool) -> Hit:
+             same_text: tuple[str, ...], explain: bool, named: bool = False) -> Hit:
         """One hit; its snippet the passage holding the most query words, marked (`terms`), else the
         passage closest in meaning (the first passage without the model)."""
         d = self.table.documents[n]
@@ -718,7 +717,7 @@ class Engine:
         return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
-                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None)
+                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named)
 
     def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
         """Each signal's rank and raw score for one document (`--explain`)."""

@@ -68,6 +68,8 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     query word's bigrams); an affix of the query only where it touches such a span."""
     places = word_places(text)
     words = set(terms.words)
+    if not grams and places.keys().isdisjoint(words):
+        return []  # an affix is marked only beside a word found: nothing here (most passages of a hybrid hit)
     bound = affix_spans(text)  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
     found = [s for w in words for s in places.get(w, ()) if s not in bound]
     if grams:
