@@ -236,7 +236,7 @@ class Engine:
         self.semantic()
         for d in self.table:
             for _, text in d.display_passages:
-                snippet.word_places(text), snippet.affix_spans(text)
+                snippet.word_places(text)
 
     @property
     def model_error(self) -> str | None:

@@ -48,29 +48,50 @@ def word_tokens(text: str) -> tuple[Token, ...]:
                  for t in SudachiTokenizer(mode)(text, chars=True))
 
 
-@text_cache(TOKEN_CACHE_BYTES)
-def word_places(text: str) -> dict[str, tuple[tuple[int, int], ...]]:
+@dataclass(frozen=True)
+class WordPlaces:
     """Where each normalised word of a passage stands, so a query's few words are looked up, not
-    every token of every passage scanned."""
+    every token of every passage scanned; and where its affixes (接頭辞, 接尾辞: 者 of 開発者, 性 of
+    可用性) stand, which are marked only beside a marked word."""
+
+    words: dict[str, tuple[tuple[int, int], ...]]
+    affixes: frozenset[tuple[int, int]]
+
+
+@text_cache(TOKEN_CACHE_BYTES)
+def word_places(text: str) -> WordPlaces:
     places: dict[str, list[tuple[int, int]]] = {}
     for t, a, b in word_tokens(text):
         places.setdefault(t, []).append((a, b))
-    return {t: tuple(v) for t, v in places.items()}
+    affixes = frozenset((m.start, m.end) for m in sudachi_morphemes(text, "A") if m.pos.startswith(AFFIX_POS))
+    return WordPlaces({t: tuple(v) for t, v in places.items()}, affixes)
+
+
+@dataclass(frozen=True)
+class GramPlaces:
+    """A passage's character bigrams in order, and the positions of each."""
+
+    tokens: tuple[Token, ...]
+    at: dict[str, tuple[int, ...]]
 
 
 @text_cache(TOKEN_CACHE_BYTES)
-def bigram_tokens(text: str) -> tuple[Token, ...]:
-    return tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
+def gram_places(text: str) -> GramPlaces:
+    tokens = tuple((t.text, t.startchar, t.endchar) for t in BigramTokenizer()(text, chars=True))
+    at: dict[str, list[int]] = {}
+    for k, (g, _, _) in enumerate(tokens):
+        at.setdefault(g, []).append(k)
+    return GramPlaces(tokens, {g: tuple(v) for g, v in at.items()})
 
 
 def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, int]]:
     """Character spans of `text` holding the query's words (and, with `grams`, runs over most of one
     query word's bigrams); an affix of the query only where it touches such a span."""
-    places = word_places(text)
-    words = set(terms.words)
+    passage = word_places(text)
+    places, words = passage.words, set(terms.words)
     if not grams and places.keys().isdisjoint(words):
         return []  # an affix is marked only beside a word found: nothing here (most passages of a hybrid hit)
-    bound = affix_spans(text)  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
+    bound = passage.affixes  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
     found = [s for w in words for s in places.get(w, ()) if s not in bound]
     if grams:
         found += gram_runs(text, terms.grams.values())
@@ -87,17 +108,11 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     return found
 
 
-@text_cache(TOKEN_CACHE_BYTES)
-def affix_spans(text: str) -> frozenset[tuple[int, int]]:
-    """Where a passage has an affix (接頭辞, 接尾辞: 者 of 開発者, 性 of 可用性): marked only beside a
-    marked word."""
-    return frozenset((m.start, m.end) for m in sudachi_morphemes(text, "A") if m.pos.startswith(AFFIX_POS))
-
-
 def gram_runs(text: str, words: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:
     """Spans where consecutive bigrams of `text` spell more than MOST_OF_A_WORD of one word's bigrams
     in order (パックアップ for バックアップ): a common stretch of the passage and the word."""
-    grams, places = bigram_tokens(text), bigram_places(text)
+    passage = gram_places(text)
+    grams, places = passage.tokens, passage.at
     out = []
     for word in words:
         need = max(1, int(len(word) * MOST_OF_A_WORD) + 1)
@@ -111,15 +126,6 @@ def gram_runs(text: str, words: Iterable[tuple[str, ...]]) -> list[tuple[int, in
             if runs[k] >= need:
                 out.append((grams[k - runs[k] + 1][1], grams[k][2]))
     return out
-
-
-@text_cache(TOKEN_CACHE_BYTES)
-def bigram_places(text: str) -> dict[str, tuple[int, ...]]:
-    """Which of a passage's bigrams (by position) are each bigram."""
-    places: dict[str, list[int]] = {}
-    for k, (g, _, _) in enumerate(bigram_tokens(text)):
-        places.setdefault(g, []).append(k)
-    return {g: tuple(v) for g, v in places.items()}
 
 
 def merge(found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
