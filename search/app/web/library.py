@@ -28,7 +28,7 @@ from messages import Message
 from search.app.web.deps import EngineDep
 from search.app.web.errors import api_error
 from search.app.web.jobs import JobPool
-from search.app.web.questionnaire import content_disposition, form_fields
+from search.app.web.questionnaire import content_disposition, field, form_fields, header_row_of
 from search.app.web.templating import render
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.engine import Engine
@@ -55,14 +55,8 @@ class ImportSettings:
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> "ImportSettings":
-        def text(name: str) -> str | None:
-            return (fields.get(name) or "").strip() or None
-
-        header = text("header_row")
-        if header is not None and not (header.isdecimal() and int(header) >= 1):
-            raise QuestionnaireError("header_row_not_number", value=header)
-        return cls(text("sheet"), int(header) if header else None, text("column"), text("answer_column"),
-                   text("criteria_column"))
+        return cls(field(fields, "sheet"), header_row_of(fields), field(fields, "column"),
+                   field(fields, "answer_column"), field(fields, "criteria_column"))
 
     def read(self, data: bytes, filename: str, engine: Engine) -> Returned:
         return read_returned(data, filename, engine.doc, sheet=self.sheet, header_row=self.header_row,

@@ -96,20 +96,27 @@ async def form_fields(request: Request) -> tuple[dict[str, str], tuple[str, byte
         return {k: v for k, v in form.items() if isinstance(v, str)}, await uploaded(form)
 
 
-def settings_from(form: Any) -> Settings:
-    """The form's settings; a blank field means "detect it" (or the default)."""
-    def text(name: str) -> str | None:
-        value = str(form.get(name) or "").strip()
-        return value or None
+def field(form: Any, name: str) -> str | None:
+    """A form field's text; None when blank, which means "detect it" (or the default)."""
+    return str(form.get(name) or "").strip() or None
 
-    header_row = text("header_row")
+
+def header_row_of(form: Any) -> int | None:
+    """The form's header row (1-based), None to detect it."""
+    header_row = field(form, "header_row")
     if header_row is not None and not (header_row.isdecimal() and int(header_row) >= 1):
         raise qa.QuestionnaireError("header_row_not_number", value=header_row)
-    top = text("top") or "3"
+    return int(header_row) if header_row else None
+
+
+def settings_from(form: Any) -> Settings:
+    """The form's settings; a blank field means "detect it" (or the default)."""
+    top = field(form, "top") or "3"
     if not top.isdecimal() or not 1 <= int(top) <= qa.MAX_TOP:
         raise qa.QuestionnaireError(max=qa.MAX_TOP, value=top)
-    return Settings(sheet=text("sheet"), header_row=int(header_row) if header_row else None, column=text("column"),
-                    answer_column=text("answer_column"), mode=text("mode") or DEFAULT_MODE, top=int(top))
+    return Settings(sheet=field(form, "sheet"), header_row=header_row_of(form), column=field(form, "column"),
+                    answer_column=field(form, "answer_column"), mode=field(form, "mode") or DEFAULT_MODE,
+                    top=int(top))
 
 
 async def uploaded(form: Any) -> tuple[str, bytes] | None:
