@@ -120,6 +120,15 @@ def test_a_sheet_without_answers_is_refused_in_japanese_and_kept_for_correction(
     assert not library.path.exists()
 
 
+def test_a_bad_header_row_is_refused_in_japanese_on_the_page_and_by_the_api(web, returned_sheet):
+    c, library = web
+    r = c.post("/library/preview", data={"header_row": "two"}, files={"file": ("委託先_回答.xlsx", returned_sheet)})
+    assert r.status_code == 400 and "「見出し行」欄には行番号" in r.text
+    r = c.post("/api/library", data={"header_row": "0"}, files={"file": ("委託先_回答.xlsx", returned_sheet)})
+    assert r.status_code == 400 and r.json()["code"] == "header_row_not_number"
+    assert not library.path.exists()
+
+
 def test_cross_site_writes_to_the_library_are_refused(web, returned_sheet):
     c, library = web
     r = c.post("/api/library", files={"file": ("x.xlsx", returned_sheet)}, headers={"Origin": "https://evil.example"})
