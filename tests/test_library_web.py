@@ -13,6 +13,8 @@ from openpyxl import load_workbook
 import checksheets as cs
 from search.library.store import Library
 
+pytestmark = pytest.mark.scored
+
 LOCAL = "http://localhost"
 DC_AGAIN = "データセンターの入退室をICカードで記録し、管理していますか。"
 

@@ -23,6 +23,8 @@ from search.questionnaire.delimited import safe_csv_text
 from search.questionnaire.reader import read_questionnaire
 from search.questionnaire.table import table_bytes
 
+pytestmark = pytest.mark.scored
+
 
 def test_a_zip_bomb_is_refused_from_the_zip_directory_before_it_is_inflated():
     bomb = hostile.zip_bomb_xlsx(40 * 1024 * 1024)  # 40 MB of whitespace in 40 KB

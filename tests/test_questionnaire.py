@@ -16,6 +16,9 @@ from search.questionnaire import answer as qa
 from search.questionnaire import checksheet as S
 from search.app import cli
 from test_sheet import _load, assert_preserved
+from verdicts import assert_clearly
+
+pytestmark = pytest.mark.scored
 
 PASSWORD_ROW, CANTEEN_ROW = 9, 17  # rows of the cloud check sheet's questions (see tests/test_sheet.py)
 NEW_COLUMNS = range(7, 15)  # G–N, right of the table's last column F
@@ -44,6 +47,18 @@ def sha(p: Path) -> str:
 def sentences(draft_part: str, cite: str) -> list[str]:
     assert draft_part.endswith(cite), draft_part
     return qa.split_sentences(draft_part.removesuffix(cite))
+
+
+def test_the_verdicts_these_tests_read_from_the_cloud_sheet_are_clear_cases(engine):
+    """Tests here and in test_web.py read the cloud sheet's password row as 回答候補あり (実26) and its
+    canteen row as 要確認 from the real engine: both must be clear cases, not hairlines."""
+    questions = [q for _, items in cs.CLOUD_SECTIONS for _, q in items]
+    password = next(q for q in questions if q.startswith("パスワードの最低文字数"))
+    canteen = next(q for q in questions if q.startswith("社員食堂"))
+    r = engine.search(password)
+    assert_clearly(engine, r, "answered")
+    assert r.ids[0] == "実26"
+    assert_clearly(engine, engine.search(canteen), "no_match")
 
 
 # ------------------------------------------------------------------ the user's own workbook

@@ -16,6 +16,8 @@ from indexer import keyword_index
 from search.engine import Engine
 from search.query import parse_query
 
+pytestmark = pytest.mark.scored
+
 N = 1000
 
 

@@ -5,6 +5,9 @@ import pytest
 
 from search.errors import EmptyQuery, LimitOutOfRange, QueryTooLong, UnknownFilter, UnknownMode
 from search.query import parse_query
+from verdicts import assert_clearly
+
+pytestmark = pytest.mark.scored
 
 
 def ids(result, n=None):
@@ -279,7 +282,7 @@ def test_keyword_mode_lists_only_what_holds_the_words(engine):
 def test_a_result_of_change_history_entries_is_judged_on_them(engine):
     r = engine.search("準拠法", series="変更履歴")
     assert r.ids[:3] == ["統20", "統21", "統24"]
-    assert r.match is not None and r.match.status == "answered"
+    assert_clearly(engine, r, "answered")
 
 
 def test_a_nonnumeric_limit_is_a_named_error(engine):
@@ -288,10 +291,10 @@ def test_a_nonnumeric_limit_is_a_named_error(engine):
 
 
 def test_the_no_match_verdict_on_questions_the_document_does_not_answer(engine):
-    assert engine.search("パスワード").match.status == "answered"
-    assert engine.search("社員食堂のメニュー").match.status == "no_match"
+    assert_clearly(engine, engine.search("パスワード"), "answered")
+    assert_clearly(engine, engine.search("社員食堂のメニュー"), "no_match")
     r = engine.search("How are encryption keys managed?")
-    assert r.match.status == "no_match"
+    assert_clearly(engine, r, "no_match")
     from indexer.analyzer import ENGLISH_STOP_WORDS
 
     marked = {h.snippet[a:b].lower() for h in r.hits for a, b in h.highlights}
@@ -406,13 +409,16 @@ def test_a_question_the_document_does_not_answer_lists_only_the_closest_few_unfo
     from search.engine import NO_MATCH_SHOWN
 
     r = engine.search("サイバー保険に加入していますか。", limit=20)
-    assert r.match.status == "no_match" and len(r.hits) > NO_MATCH_SHOWN
+    assert_clearly(engine, r, "no_match")
+    assert len(r.hits) > NO_MATCH_SHOWN
     assert len(r.shown) == NO_MATCH_SHOWN and r.shown + r.folded == r.hits
     # a flagged question that the document does answer keeps its best criterion in view
     r = engine.search("ログインに使う秘密の文字列は、どれくらいの頻度で変えさせていますか", limit=20)
-    assert r.match.status == "no_match" and "実26" in [h.id for h in r.shown]
+    assert_clearly(engine, r, "no_match")
+    assert "実26" in [h.id for h in r.shown]
     answered = engine.search("アクセスログを取得していますか。", limit=20)  # answered: the fitted floor alone folds
-    assert answered.match.status == "answered" and len(answered.shown) > NO_MATCH_SHOWN
+    assert_clearly(engine, answered, "answered")
+    assert len(answered.shown) > NO_MATCH_SHOWN
 
 
 def test_hybrid_folds_what_stands_below_the_fitted_floor(engine):

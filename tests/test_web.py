@@ -14,6 +14,8 @@ from search.questionnaire import answer as qa
 from search.app.web import create_app
 from search.app.web.templating import mark
 
+pytestmark = pytest.mark.scored
+
 HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as",
             "same_text", "near_text", "named"}
 
