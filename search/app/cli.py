@@ -230,11 +230,11 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
     """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL), with the answer library (never
     recalling the query itself); then the set's own questions as the library, leave-source-out and
     by random folds, beside no library."""
-    from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set
+    from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set, with_literal
     from search.fitting import library_protocols, prepare
 
-    queries = load_eval_set(file)
     engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
+    queries = with_literal(load_eval_set(file), engine.record_text)
     modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
@@ -268,11 +268,11 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_we
     from dataclasses import replace
 
     from search import answerability, fusion
-    from search.evaluation import format_library_protocols, load_eval_set
+    from search.evaluation import format_library_protocols, load_eval_set, with_literal
     from search.fitting import fit_and_report, fit_answerability, fit_library, fit_result_floor, prepare
 
-    queries = load_eval_set(file)
     engine = _engine(data_dir, model, query_backend="onnx")
+    queries = with_literal(load_eval_set(file), engine.record_text)
     prepared = prepare(engine, queries)
     weights, models = engine.weights, engine.answerability
     if not keep_weights:

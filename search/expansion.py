@@ -1,0 +1,107 @@
+"""What a query's synonyms find in one corpus: the thesaurus's expansions, scored on the documents.
+
+`indexer.thesaurus` says which words of a query have synonyms; this module says which of those
+synonyms the documents hold, and where. Per expanded word, a document scores its best synonym's
+BM25 (the synonym's words in a row, as the document's analyzer wrote them: 2要素認証 in
+「2 要素認証」); the query's expansion score is the sum over its words, each word counted once
+however many synonyms a document holds. The ranker fuses it below the user's own words
+(`search.fusion`, weight `thesaurus`).
+
+For the semantic side, each expanded word's synonym that the most documents hold — the document's
+own word for it (入退室 → 物理的アクセス) — is embedded once (the engine keeps its vector), and the
+ranker mixes those vectors into the query's (weight `expansion`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from indexer.keyword_index import KeywordIndex
+from indexer.thesaurus import Expansion, Thesaurus, term_tokens
+
+
+@dataclass(frozen=True)
+class Found:
+    """One expanded word of the query, and the synonyms of it that documents hold."""
+
+    expansion: Expansion
+    terms: tuple[str, ...]  # the synonyms some document holds, in the rules' order
+    holders: tuple[np.ndarray, ...]  # per term, the table documents holding it (ascending)
+    scores: np.ndarray  # per table document, its best synonym's BM25 (0: none)
+
+    @property
+    def word(self) -> str:
+        return self.expansion.word
+
+    def held_by(self, n: int) -> tuple[str, ...]:
+        """The synonyms table document n holds."""
+        return tuple(t for t, docs in zip(self.terms, self.holders) if _has(docs, n))
+
+    @property
+    def commonest(self) -> str:
+        """The synonym the most documents hold (the first of equals): the document's own word for it."""
+        return max(zip(self.terms, self.holders), key=lambda th: len(th[1]))[0]
+
+
+@dataclass(frozen=True)
+class QueryExpansion:
+    """Every expanded word of one query, what its synonyms find, and the query said in them."""
+
+    found: tuple[Found, ...]
+    n_docs: int
+
+    @property
+    def commonest(self) -> tuple[str, ...]:
+        """Per expanded word, the synonym the most documents hold (what the semantic side embeds)."""
+        return tuple(dict.fromkeys(f.commonest for f in self.found))
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Per table document, the sum over the expanded words of its best synonym's BM25."""
+        total = np.zeros(self.n_docs)
+        for f in self.found:
+            total += f.scores
+        return total
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """The thesaurus rules that fired and found something (for --explain)."""
+        return tuple(dict.fromkeys(r for f in self.found for r in f.expansion.rules))
+
+    def held_by(self, n: int) -> tuple[tuple[str, str], ...]:
+        """(query word, synonym) of every synonym table document n holds."""
+        return tuple((f.word, t) for f in self.found for t in f.held_by(n))
+
+    def covered(self, n: int) -> tuple[tuple[int, int], ...]:
+        """The query's spans (start, end) whose word table document n holds a synonym of."""
+        return tuple((f.expansion.start, f.expansion.end) for f in self.found if f.held_by(n))
+
+
+def expand_query(text: str, thesaurus: Thesaurus, index: KeywordIndex, order: np.ndarray,
+                 tokens_of: Callable[[int], str]) -> QueryExpansion | None:
+    """The query's expansions and what they find (None: no word of it has a synonym any document
+    holds). `order[k]`: the table position of keyword-index document k; `tokens_of(k)`: keyword-index
+    document k's words as the analyzer writes them, space-separated (where a synonym is looked for
+    in a row)."""
+    found = []
+    n_docs = len(order)
+    for e in thesaurus.expand(text):
+        terms, holders, best = [], [], np.zeros(n_docs)
+        for term in e.terms:
+            docs, scores = index.phrase_scores(term_tokens(term), tokens_of)
+            if len(docs):
+                terms.append(term)
+                holders.append(np.sort(order[docs]))
+                np.maximum.at(best, order[docs], scores)
+        if terms:
+            found.append(Found(e, tuple(terms), tuple(holders), best))
+    if not found:
+        return None
+    return QueryExpansion(tuple(found), n_docs)
+
+
+def _has(docs: np.ndarray, n: int) -> bool:
+    i = int(np.searchsorted(docs, n))
+    return i < len(docs) and int(docs[i]) == n
