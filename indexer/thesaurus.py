@@ -22,13 +22,15 @@ user's own words, embed them — is the ranker's (`search.engine`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.analyzer import SudachiTokenizer
+from indexer.analyzer import SudachiTokenizer, analyzer_settings
+from indexer.files import write_whole
 from indexer.text_cache import text_cache
 from messages import Explained
 
@@ -36,7 +38,7 @@ SHIPPED = Path(__file__).with_name("synonyms.txt")
 ENV = "KIJUN_THESAURUS"
 """A team's own thesaurus files, read after the shipped one (several separated by os.pathsep)."""
 
-MAX_FILE_BYTES = 5 * 1024 * 1024  # a thesaurus is text a person writes: far below this
+MAX_FILE_BYTES = 5_000_000  # a thesaurus is text a person writes: far below this
 MAX_TERM_CHARS = 100
 MAX_EXPANDED_WORDS = 12  # query words expanded per query: a long paste is bounded
 MAX_TERMS_PER_WORD = 16  # synonyms searched per query word
@@ -118,12 +120,25 @@ def read_rules(path: Path) -> list[Rule]:
     return rules
 
 
+def check_file(path: Path) -> tuple[list[Rule], list[Problem]]:
+    """A thesaurus file's rules and every problem of it (`kijun thesaurus check`): the lines that are
+    not rules, and terms the analyzer reads as no word at all (only stop words: "the", "IT"), which
+    never match."""
+    rules, problems = parse_rules(read_text(path), path.name)
+    lines = read_text(path).splitlines()
+    for rule in rules:
+        if any(not term_tokens(t) for t in (*rule.terms, *rule.targets)):
+            problems.append(Problem(rule.line, "thesaurus_term_no_words", lines[rule.line - 1]))
+    return rules, sorted(problems, key=lambda p: p.line)
+
+
 def read_text(path: Path) -> str:
     """A thesaurus file's text (UTF-8, a BOM allowed), bounded in size."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ThesaurusError("thesaurus_too_large", path=str(path), mb=size / 1e6, limit=MAX_FILE_BYTES / 1e6)
+            raise ThesaurusError("thesaurus_too_large", path=str(path), size_mb=size / 1e6,
+                                 limit_mb=MAX_FILE_BYTES // 1_000_000)
         return path.read_bytes().decode("utf-8-sig")
     except FileNotFoundError:
         raise ThesaurusError("thesaurus_missing", path=str(path)) from None
@@ -161,22 +176,29 @@ class _Entry:
     rules: tuple[str, ...]
 
 
+def compile_entries(rules: Sequence[Rule]) -> list[_Entry]:
+    """Every term of the rules as it is matched (its tokens), with what a match of it expands to."""
+    by_tokens: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
+    for rule in rules:
+        for term in rule.terms:
+            key = term_tokens(term)
+            if not key:
+                continue
+            targets, labels = by_tokens.setdefault(key, ([], []))
+            targets += [t for t in rule.targets if term_tokens(t) != key and t not in targets]
+            labels.append(rule.label)
+    return [_Entry(k, tuple(t), tuple(dict.fromkeys(r))) for k, (t, r) in by_tokens.items() if t]
+
+
 class Thesaurus:
     """Rules indexed by their terms' tokens; `expand` finds a text's words and their synonyms."""
 
-    def __init__(self, rules: Sequence[Rule], files: Sequence[str] = ()) -> None:
+    def __init__(self, rules: Sequence[Rule], files: Sequence[str] = (),
+                 entries: Sequence[_Entry] | None = None) -> None:
+        """`entries`: `compile_entries(rules)` made before (analysing every term takes ~0.5 s)."""
         self.rules = tuple(rules)
         self.files = tuple(files)  # what was read, for --explain and the web page
-        by_tokens: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
-        for rule in self.rules:
-            for term in rule.terms:
-                key = term_tokens(term)
-                if not key:
-                    continue
-                targets, labels = by_tokens.setdefault(key, ([], []))
-                targets += [t for t in rule.targets if term_tokens(t) != key and t not in targets]
-                labels.append(rule.label)
-        self._entries = {k: _Entry(k, tuple(t), tuple(dict.fromkeys(r))) for k, (t, r) in by_tokens.items() if t}
+        self._entries = {e.tokens: e for e in (compile_entries(rules) if entries is None else entries)}
         self._longest: dict[str, int] = {}
         for k in self._entries:
             self._longest[k[0]] = max(self._longest.get(k[0], 0), len(k))
@@ -219,11 +241,31 @@ def _tokens_with_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
     return tuple((t.text, t.startchar, t.endchar) for t in SudachiTokenizer("C")(text, chars=True))
 
 
-def load(extra: Iterable[str | Path] = (), *, shipped: bool = True) -> Thesaurus:
+def load(extra: Iterable[str | Path] = (), *, shipped: bool = True, cache: Path | None = None) -> Thesaurus:
     """The shipped thesaurus and the team's files ($KIJUN_THESAURUS, then `extra`); ThesaurusError
-    names a file that cannot be read and its first bad line."""
+    names a file that cannot be read and its first bad line. `cache`: a directory where the analysed
+    terms are kept (derived data, keyed by the files' bytes and the analyzer), so a one-shot command
+    does not analyse every term again."""
     paths = ([SHIPPED] if shipped else []) + team_files(extra)
     rules: list[Rule] = []
+    texts: list[str] = []
     for path in paths:
+        texts.append(read_text(path))
         rules += read_rules(path)
-    return Thesaurus(rules, [p.name if p == SHIPPED else str(p) for p in paths])
+    files = [p.name if p == SHIPPED else str(p) for p in paths]
+    if cache is None:
+        return Thesaurus(rules, files)
+    key = hashlib.sha256(json.dumps([analyzer_settings(modes=("C",)), files, texts], ensure_ascii=False,
+                                    sort_keys=True).encode()).hexdigest()[:24]
+    path = cache / f"{key}.json"
+    try:
+        entries = [_Entry(tuple(k), tuple(t), tuple(r)) for k, t, r in json.loads(path.read_text("utf-8"))]
+    except (OSError, ValueError, TypeError):
+        entries = compile_entries(rules)
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+            write_whole(path, json.dumps([[e.tokens, e.targets, e.rules] for e in entries],
+                                         ensure_ascii=False).encode("utf-8"))
+        except OSError:
+            pass  # a read-only data directory: analysed again next time
+    return Thesaurus(rules, files, entries)

@@ -36,7 +36,7 @@ CONFIDENCE_LABELS = {"high": "高", "medium": "中", "low": "低"}
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 
 SEMANTIC_FEATURES = ("cosine_z", "cosine_top", "sentence_top", "cosine_gap", "coverage", "unknown", "missing",
-                     "agreement", "words", "latin")
+                     "agreement", "words", "latin", "meaning_only")
 KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin")
 
 
@@ -62,6 +62,11 @@ class Evidence:
     @property
     def semantic(self) -> bool:
         return self.cosine_top is not None
+
+    @property
+    def meaning_only(self) -> float:
+        """1.0 for a term none of whose words, nor their synonyms, the best hits hold."""
+        return float(self.found_by == FOUND_MEANING)
 
     def vector(self, names: Sequence[str]) -> list[float]:
         return [float(getattr(self, n)) for n in names]

@@ -85,7 +85,8 @@ class Hit:
 
 @dataclass(frozen=True)
 class Synonyms:
-    """A word of the query, also searched by these synonyms (which the document holds), by these rules."""
+    """A word of the query, also searched by these synonyms (those documents hold; where none holds one, the
+    one its meaning was searched by), by these rules."""
 
     word: str
     terms: tuple[str, ...]
@@ -132,7 +133,7 @@ class Engine:
                  document: Document | None = None, model: str | None = None,
                  build_backend: str = "auto", query_backend: str = "auto",
                  notify: Callable[[str], None] | None = None, library: Library | None = None,
-                 thesaurus: thesaurus_module.Thesaurus | None = None) -> None:
+                 thesaurus: thesaurus_module.Thesaurus | None = None, thesaurus_files: Sequence[Path] = ()) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
@@ -160,7 +161,8 @@ class Engine:
         self._encode_lock = threading.Lock()  # the query encoder is not known to be thread-safe
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
         self.library = library  # the answer library (None: searches ignore it)
-        self._thesaurus = thesaurus  # loaded when first needed (the shipped one and $KIJUN_THESAURUS's)
+        self._thesaurus = thesaurus  # loaded when first needed: the shipped one, $KIJUN_THESAURUS's, thesaurus_files
+        self.thesaurus_files = tuple(Path(p) for p in thesaurus_files)
         self._token_texts: dict[int, str] = {}  # documents' mode-C words, where synonyms are looked for
         self._term_vectors: dict[str, np.ndarray] = {}  # thesaurus terms embedded (a bounded set: the rules')
         self._memory: recall.Memory | None = None  # its entries as recall reads them, at one revision
@@ -273,12 +275,12 @@ class Engine:
 
     @property
     def thesaurus(self) -> thesaurus_module.Thesaurus:
-        """The thesaurus queries are expanded with: the shipped one and the team's ($KIJUN_THESAURUS),
-        unless the engine was given one. ThesaurusError names a file that cannot be read."""
+        """The thesaurus queries are expanded with: the shipped one and the team's ($KIJUN_THESAURUS, then
+        `thesaurus_files`), unless the engine was given one. ThesaurusError names a file that cannot be read."""
         if self._thesaurus is None:
             with self._lock:
                 if self._thesaurus is None:
-                    self._thesaurus = thesaurus_module.load()
+                    self._thesaurus = thesaurus_module.load(self.thesaurus_files, cache=self.root / "thesaurus")
         return self._thesaurus
 
     # ------------------------------------------------------------ search
@@ -349,7 +351,7 @@ class Engine:
             unnamed = fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
             above = sum(h.named for h in hits) + (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
         past = sig.recalled.precedents if sig.recalled is not None else ()
-        synonyms = tuple(Synonyms(f.word, f.terms, f.expansion.rules) for f in sig.expansion.found) \
+        synonyms = tuple(Synonyms(f.word, f.searched, f.expansion.rules) for f in sig.expansion.found) \
             if sig.expansion is not None else ()
         return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, above, past,
                             synonyms)
@@ -446,7 +448,7 @@ class Engine:
     def profile(self, sig: Signals) -> np.ndarray:
         """The query's whole result as recall compares it (`search.library.recall.profile`)."""
         raw = sig.raw()
-        if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion:
+        if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion * sig.unknown:
             index = self.semantic()  # the query's own vector, not blended with synonyms: a thesaurus change
             if index is not None:    # must not change the profiles stored for past questions
                 raw["passage"] = index.doc_scores(sig.vector).passage
@@ -526,6 +528,7 @@ class Engine:
         keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
         synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
         expanded = self.expand(text)
+        unknown = self._kw().coverage(text, -1).unknown if expanded is not None else 0.0  # -1: no document
         dense: embedding_index.DocScores | None = None
         expansion_vector = None
         if mode in ("semantic", "hybrid") and text:
@@ -538,7 +541,7 @@ class Engine:
                     warnings.append(Message("semantic_truncated", {"limit": MAX_SEMANTIC_QUERY_CHARS}))
                 vector = self.encode_query(text) if vector is None else vector
                 expansion_vector = self._expansion_vector(expanded)
-                dense = index.doc_scores(fusion.blend(vector, expansion_vector, self.weights.expansion))
+                dense = index.doc_scores(fusion.blend(vector, expansion_vector, self.weights.expansion * unknown))
         else:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
@@ -547,7 +550,7 @@ class Engine:
         # substring check per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
                        self.containing_words(text) if dense is None else None, vector,
-                       expansion=expanded, expansion_vector=expansion_vector)
+                       expansion=expanded, expansion_vector=expansion_vector, unknown=unknown)
 
     def expand(self, text: str) -> expansion_module.QueryExpansion | None:
         """The query's words that have synonyms in the thesaurus, and what those synonyms find here."""
@@ -587,8 +590,7 @@ class Engine:
             if sig.words is None:
                 raise ValueError("keyword ranking needs Signals.words (Engine.containing_words of the query)")
             found = sig.thesaurus > 0  # holds a synonym of one of the query's words: listed below its own words
-            return sig.keyword + fusion.KEYWORD_MODE_EXPANSION * sig.thesaurus, \
-                sig.allowed & (((sig.keyword > 0) & sig.words) | found)
+            return sig.keyword + weights.thesaurus * sig.thesaurus, sig.allowed & (((sig.keyword > 0) & sig.words) | found)
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
         past = sig.recalled.signal * weights.library.weight if sig.recalled is not None else 0.0
@@ -739,6 +741,16 @@ class Engine:
             via_synonyms = via_synonyms or all(covered)
             seen = seen or any(covered)
         return FOUND_SYNONYMS if via_synonyms else None if seen else FOUND_MEANING
+
+    def holds(self, run: keyword_index.Run, key: str) -> bool:
+        """Does the document of this key hold the word (see `_holds`)?"""
+        return self._holds(run, self._position[key])
+
+    def phrase_df(self, tokens: tuple[str, ...]) -> int:
+        """How many documents hold these mode-C words in a row."""
+        ix = self._kw()
+        order = self._table_order(ix)
+        return len(ix.phrase_scores(tokens, lambda k: self._token_text(int(order[k])))[0])
 
     def _holds(self, run: keyword_index.Run, n: int) -> bool:
         """Does table document n hold a word: its words in a row, or nearly all of it (MOST_OF_A_TERM of
@@ -899,6 +911,8 @@ class Signals:
     recalled: recall.Recalled | None = None  # what the answer library says (None: nothing to say)
     expansion: expansion_module.QueryExpansion | None = None  # the thesaurus's synonyms that documents hold
     expansion_vector: np.ndarray | None = None  # the mean vector of those synonyms (blended into `dense`)
+
+    unknown: float = 0.0  # idf share of the query's words no document holds (what synonyms are blended for)
 
     @property
     def thesaurus(self) -> np.ndarray:

@@ -321,10 +321,11 @@ class ModeReport:
     k: int = 10
     recall_k: int = 5
 
-    def answerability(self) -> dict[str, Any] | None:
-        """How the no-match judgement did: unanswerable queries flagged, answerable ones flagged
-        wrongly, and the AUC of its score (None if the ranker does not judge)."""
-        judged = [r for r in self.queries if r.flagged is not None]
+    def answerability(self, kinds: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """How the no-match judgement did (over the queries of `kinds`, else all): unanswerable queries
+        flagged, answerable ones flagged wrongly, and the AUC of its score (None if the ranker does
+        not judge)."""
+        judged = [r for r in self.queries if r.flagged is not None and (kinds is None or r.query.kind in kinds)]
         if not judged:
             return None
         return metrics.flagging([r.judgement or 0.0 for r in judged], [bool(r.flagged) for r in judged],
@@ -444,7 +445,7 @@ def evaluate_modes(
     for mode, report in reports.items():
         full = report.to_dict()
         modes[mode] = {"overall": full["overall"], "by_kind": full["by_kind"],
-                       "answerability": full["answerability"]}
+                       "answerability": full["answerability"], "terms_answerability": report.answerability(TERM_KINDS)}
 
     rows = []
     for i, q in enumerate(queries):
@@ -582,10 +583,13 @@ def format_table(report: Mapping[str, Any]) -> str:
     if judged:
         lines += ["", "No-match judgement (in-sample here; `kijun fit` reports the cross-validated figures):"]
         for mode, a in judged.items():
-            share = a["answerable_flagged"] / a["answerable"] if a["answerable"] else 0.0
-            lines.append(f"  {mode:9s} unanswerable flagged {a['unanswerable_flagged']}/{a['unanswerable']}, "
-                         f"answerable flagged {a['answerable_flagged']}/{a['answerable']} ({share:.0%}), "
-                         f"AUC {a['auc']:.3f}")
+            for label, a in ((mode, a), ("  terms", modes[mode].get("terms_answerability"))):
+                if not a:
+                    continue
+                share = a["answerable_flagged"] / a["answerable"] if a["answerable"] else 0.0
+                lines.append(f"  {label:9s} unanswerable flagged {a['unanswerable_flagged']}/{a['unanswerable']}, "
+                             f"answerable flagged {a['answerable_flagged']}/{a['answerable']} ({share:.0%}), "
+                             f"AUC {a['auc']:.3f}")
 
     unanswerable = [row for row in report.get("queries", []) if not row["answerable"]]
     lines.append("")

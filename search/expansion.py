@@ -27,8 +27,8 @@ class Found:
     """One expanded word of the query, and the synonyms of it that documents hold."""
 
     expansion: Expansion
-    terms: tuple[str, ...]  # the synonyms some document holds, in the rules' order
-    holders: tuple[np.ndarray, ...]  # per term, the table documents holding it (ascending)
+    terms: tuple[str, ...]  # the synonyms, in the rules' order
+    holders: tuple[np.ndarray, ...]  # per term, the table documents holding it (ascending; none: empty)
     scores: np.ndarray  # per table document, its best synonym's BM25 (0: none)
 
     @property
@@ -40,9 +40,20 @@ class Found:
         return tuple(t for t, docs in zip(self.terms, self.holders) if _has(docs, n))
 
     @property
+    def held(self) -> tuple[str, ...]:
+        """The synonyms some document holds."""
+        return tuple(t for t, docs in zip(self.terms, self.holders) if len(docs))
+
+    @property
     def commonest(self) -> str:
-        """The synonym the most documents hold (the first of equals): the document's own word for it."""
+        """The synonym the most documents hold — the document's own word for it — or, where none holds
+        one, the rule's first (the first of equals)."""
         return max(zip(self.terms, self.holders), key=lambda th: len(th[1]))[0]
+
+    @property
+    def searched(self) -> tuple[str, ...]:
+        """What it was searched by, as people are told: the synonyms documents hold, else the one embedded."""
+        return self.held or (self.commonest,)
 
 
 @dataclass(frozen=True)
@@ -81,22 +92,19 @@ class QueryExpansion:
 
 def expand_query(text: str, thesaurus: Thesaurus, index: KeywordIndex, order: np.ndarray,
                  tokens_of: Callable[[int], str]) -> QueryExpansion | None:
-    """The query's expansions and what they find (None: no word of it has a synonym any document
-    holds). `order[k]`: the table position of keyword-index document k; `tokens_of(k)`: keyword-index
+    """The query's expansions and what they find (None: no word of it is in the thesaurus). `order[k]`: the table position of keyword-index document k; `tokens_of(k)`: keyword-index
     document k's words as the analyzer writes them, space-separated (where a synonym is looked for
     in a row)."""
     found = []
     n_docs = len(order)
     for e in thesaurus.expand(text):
-        terms, holders, best = [], [], np.zeros(n_docs)
+        holders, best = [], np.zeros(n_docs)
         for term in e.terms:
             docs, scores = index.phrase_scores(term_tokens(term), tokens_of)
+            holders.append(np.sort(order[docs]))
             if len(docs):
-                terms.append(term)
-                holders.append(np.sort(order[docs]))
                 np.maximum.at(best, order[docs], scores)
-        if terms:
-            found.append(Found(e, tuple(terms), tuple(holders), best))
+        found.append(Found(e, e.terms, tuple(holders), best))
     if not found:
         return None
     return QueryExpansion(tuple(found), n_docs)

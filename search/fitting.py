@@ -42,28 +42,37 @@ ROUNDS = 3
 ORIGINAL_QUERIES = 55  # the dev set's first queries, written before the rest: reported on their own too
 PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] +
                    ["synonym", "thesaurus", "passage", "sentence", "coverage", "expansion"])
-EXPANSION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # share of the synonyms' vector blended into the query's
+EXPANSION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # the synonyms' vector blended into the query's (× unknown share)
+THESAURUS_GRID = (0.0, 0.25, 0.5, 0.75)  # the synonyms' BM25 at this share of the keyword weight: below the words typed
 # a document that contains the words typed is never ignored: keyword weights start at 0.1
 GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0),
-                                                              "expansion": EXPANSION_GRID}
-NOT_WEIGHTS = ("coverage", "expansion")  # parameters that shape a signal rather than weigh one
+                                                              "expansion": EXPANSION_GRID, "thesaurus": THESAURUS_GRID}
+NOT_WEIGHTS = ("coverage", "expansion", "thesaurus")  # parameters that shape a signal rather than weigh one
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """One dev query with its signals computed once (and, for a query with synonyms, its semantic
-    signals at every share of their vector the grid tries)."""
+    """One dev query with its signals computed once; for a query with synonyms, also its semantic
+    signals at every blend of their vector the grid tries (normalised when first asked for)."""
 
     query: EvalQuery
     parsed: ParsedQuery
     signals: Signals
-    normalized: dict[str, np.ndarray]
-    blended: dict[float, tuple[Signals, dict[str, np.ndarray]]] = field(default_factory=dict)
+    blended: dict[float, Signals] = field(default_factory=dict)
+    _normalized: dict[float, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def normalized(self) -> dict[str, np.ndarray]:
+        return self.at(START)[1]
 
     def at(self, w: fusion.Weights) -> tuple[Signals, dict[str, np.ndarray]]:
-        """The signals and their normalised values under the weights' share of the synonyms' vector
-        (what the library recalled, if `signals` holds it, kept)."""
-        sig, norm = self.blended.get(w.expansion, (self.signals, self.normalized))
+        """The signals and their normalised values under the weights' blend of the synonyms' vector (what
+        the library recalled, if `signals` holds it, kept)."""
+        key = w.expansion if self.signals.expansion is not None else 0.0
+        sig = self.blended.get(key, self.signals)
+        norm = self._normalized.get(key)
+        if norm is None:
+            norm = self._normalized[key] = fusion.normalized(sig.raw())
         return (sig if sig.recalled is self.signals.recalled else replace(sig, recalled=self.signals.recalled)), norm
 
 
@@ -76,9 +85,9 @@ def prepare(engine: Engine, queries: Sequence[EvalQuery]) -> list[Prepared]:
         blended = {}
         if index is not None and sig.vector is not None and sig.expansion_vector is not None:
             for share in EXPANSION_GRID:
-                at = replace(sig, dense=index.doc_scores(fusion.blend(sig.vector, sig.expansion_vector, share)))
-                blended[share] = (at, fusion.normalized(at.raw()))
-        out.append(Prepared(q, parsed, sig, fusion.normalized(sig.raw()), blended))
+                mixed = fusion.blend(sig.vector, sig.expansion_vector, share * sig.unknown)
+                blended[share] = replace(sig, dense=index.doc_scores(mixed))
+        out.append(Prepared(q, parsed, sig, blended))
     return out
 
 

@@ -3,14 +3,16 @@
 Five signals, each normalised per query so scales are comparable:
 
 * keyword  — BM25F over the query's own words / its maximum (0 where no word matched);
-* synonym  — BM25F over Sudachi synonym groups of the query's nouns / its maximum;
 * thesaurus — BM25 of the domain thesaurus's synonyms of the query's words that the document holds
-  (`search.expansion`) / its maximum: staff words reach the document's (入退室 → 物理的アクセス);
+  (`search.expansion`: staff words reach the document's, 入退室 → 物理的アクセス) / its maximum,
+  weighed at a share (`thesaurus`, at most 1) of the keyword signal's weight: below the user's own words;
+* synonym  — BM25F over Sudachi synonym groups of the query's nouns / its maximum;
 * passage  — best-passage cosine, min-max over the documents that have text;
 * sentence — best-sentence cosine, min-max likewise.
 
-The semantic signals come from the query's vector with a share (`expansion`) of its synonyms'
-vectors blended in (`blend`).
+The semantic signals come from the query's vector with its synonyms' vectors blended in (`blend`),
+by `expansion` × the share of the query's words no document holds: a term the documents use keeps
+its own vector; one they do not (入退室) is looked for by its synonyms' meaning too.
 
 hybrid(d) = Σ weight(signal) · signal(d), plus, when the answer library holds past questions
 close to this one, its weight × how strongly they confirmed d's criterion
@@ -39,8 +41,6 @@ from search.library.recall import RecallParams
 
 SHAPES = ("long", "short", "latin")
 BM25_SIGNALS = ("keyword", "synonym", "thesaurus")  # true zero floor: normalised by their maximum
-KEYWORD_MODE_EXPANSION = 0.5
-"""Keyword mode ranks by raw BM25: a synonym's counts this share of the user's own word's."""
 LATIN_SHARE = 0.5  # share of letters that are Latin: an English question
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -80,8 +80,8 @@ class Weights:
     passage: float
     sentence: float
     coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
-    thesaurus: float = 0.0  # of the query's synonyms' BM25 (the thesaurus's expansions, `search.expansion`)
-    expansion: float = 0.0  # share of the synonyms' vector blended into the query's (`blend`)
+    thesaurus: float = 0.0  # the query's synonyms' BM25 (`search.expansion`), at this share of the keyword weight
+    expansion: float = 0.0  # the synonyms' vector blended into the query's: this × the query's unknown share
     floor: float = 0.0  # hits scoring below floor × the best one are folded away (`above_floor`); fitted too
     library: RecallParams = field(default_factory=RecallParams)  # how close past questions count
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
@@ -89,6 +89,8 @@ class Weights:
     def of(self, signal: str, shape: str, coverage: float = 1.0) -> float:
         if signal == "keyword":
             return float(self.keyword[shape]) * coverage ** self.coverage
+        if signal == "thesaurus":  # a share of the user's own words' weight: synonyms never count more
+            return float(self.keyword[shape]) * self.thesaurus
         return float(getattr(self, signal))
 
     def to_dict(self) -> dict[str, Any]:
