@@ -448,7 +448,7 @@ class Engine:
     def profile(self, sig: Signals) -> np.ndarray:
         """The query's whole result as recall compares it (`search.library.recall.profile`)."""
         raw = sig.raw()
-        if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion * sig.unknown:
+        if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion * sig.expanded_share:
             index = self.semantic()  # the query's own vector, not blended with synonyms: a thesaurus change
             if index is not None:    # must not change the profiles stored for past questions
                 raw["passage"] = index.doc_scores(sig.vector).passage
@@ -526,9 +526,11 @@ class Engine:
         allowed = self._allowed(filters, q, set.intersection(*present) if present else None)
         text = q.positive_text
         keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
+        if keyword.any():  # a term's documents that hold its words as written come first on the keyword side
+            keyword = keyword + keyword.max() * self._holding(text)
         synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
         expanded = self.expand(text)
-        unknown = self._kw().coverage(text, -1).unknown if expanded is not None else 0.0  # -1: no document
+        share = expanded.share(text) if expanded is not None else 0.0
         dense: embedding_index.DocScores | None = None
         expansion_vector = None
         if mode in ("semantic", "hybrid") and text:
@@ -541,7 +543,7 @@ class Engine:
                     warnings.append(Message("semantic_truncated", {"limit": MAX_SEMANTIC_QUERY_CHARS}))
                 vector = self.encode_query(text) if vector is None else vector
                 expansion_vector = self._expansion_vector(expanded)
-                dense = index.doc_scores(fusion.blend(vector, expansion_vector, self.weights.expansion * unknown))
+                dense = index.doc_scores(fusion.blend(vector, expansion_vector, self.weights.expansion * share))
         else:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
@@ -550,7 +552,7 @@ class Engine:
         # substring check per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
                        self.containing_words(text) if dense is None else None, vector,
-                       expansion=expanded, expansion_vector=expansion_vector, unknown=unknown)
+                       expansion=expanded, expansion_vector=expansion_vector, expanded_share=share)
 
     def expand(self, text: str) -> expansion_module.QueryExpansion | None:
         """The query's words that have synonyms in the thesaurus, and what those synonyms find here."""
@@ -560,6 +562,22 @@ class Engine:
         order = self._table_order(ix)
         return expansion_module.expand_query(text, self.thesaurus, ix, order,
                                              lambda k: self._token_text(int(order[k])))
+
+    def _holding(self, text: str) -> np.ndarray:
+        """Per table document: for a term (at most MAX_TERM_WORDS words, `word_runs`), does it hold every
+        word of it in a row, as written (監査記録, not 監査 … 記録)? All False for a longer text."""
+        out = np.zeros(len(self.table), dtype=bool)
+        runs = keyword_index.word_runs(text)
+        if not runs or len(runs) > MAX_TERM_WORDS:
+            return out
+        ix = self._kw()
+        order = self._table_order(ix)
+        docs = None
+        for run in runs:
+            held = ix.phrase_scores(run.tokens, lambda k: self._token_text(int(order[k])))[0]
+            docs = held if docs is None else np.intersect1d(docs, held)
+        out[order[docs]] = True
+        return out
 
     def _token_text(self, n: int) -> str:
         """Table document n's mode-C words, space-separated and padded (a synonym's words are looked for
@@ -912,7 +930,7 @@ class Signals:
     expansion: expansion_module.QueryExpansion | None = None  # the thesaurus's synonyms that documents hold
     expansion_vector: np.ndarray | None = None  # the mean vector of those synonyms (blended into `dense`)
 
-    unknown: float = 0.0  # idf share of the query's words no document holds (what synonyms are blended for)
+    expanded_share: float = 0.0  # how much of the query its expanded words are (`QueryExpansion.share`)
 
     @property
     def thesaurus(self) -> np.ndarray:

@@ -1,7 +1,9 @@
 """What a query's synonyms find in one corpus: the thesaurus's expansions, scored on the documents.
 
 `indexer.thesaurus` says which words of a query have synonyms; this module says which of those
-synonyms the documents hold, and where. Per expanded word, a document scores its best synonym's
+synonyms the documents hold, and where. Only the words the documents do not use are expanded (入退室,
+修正プログラム): a word they use (暗号化, パスワード) is searched as the user wrote it, and its synonyms
+would only pull in other criteria. Per expanded word, a document scores its best synonym's
 BM25 (the synonym's words in a row, as the document's analyzer wrote them: 2要素認証 in
 「2 要素認証」); the query's expansion score is the sum over its words, each word counted once
 however many synonyms a document holds. The ranker fuses it below the user's own words
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.keyword_index import KeywordIndex
+from indexer.keyword_index import KeywordIndex, Run, word_runs
 from indexer.thesaurus import Expansion, Thesaurus, term_tokens
 
 
@@ -76,6 +78,13 @@ class QueryExpansion:
             total += f.scores
         return total
 
+    def share(self, text: str) -> float:
+        """How much of the query its expanded words are: the share of its content words (mode C)
+        inside them (入退室 alone: 1.0; one staff word in a long question: a little)."""
+        words = [(a, b) for r in word_runs(text) for a, b in _word_spans(r)]
+        inside = sum(any(f.expansion.start <= a and b <= f.expansion.end for f in self.found) for a, b in words)
+        return inside / len(words) if words else 0.0
+
     @property
     def rules(self) -> tuple[str, ...]:
         """The thesaurus rules that fired and found something (for --explain)."""
@@ -92,12 +101,15 @@ class QueryExpansion:
 
 def expand_query(text: str, thesaurus: Thesaurus, index: KeywordIndex, order: np.ndarray,
                  tokens_of: Callable[[int], str]) -> QueryExpansion | None:
-    """The query's expansions and what they find (None: no word of it is in the thesaurus). `order[k]`: the table position of keyword-index document k; `tokens_of(k)`: keyword-index
+    """The query's expansions and what they find (None: no word of it that the documents lack is in the
+    thesaurus). `order[k]`: the table position of keyword-index document k; `tokens_of(k)`: keyword-index
     document k's words as the analyzer writes them, space-separated (where a synonym is looked for
     in a row)."""
     found = []
     n_docs = len(order)
     for e in thesaurus.expand(text):
+        if len(index.phrase_scores(term_tokens(e.word), tokens_of)[0]):
+            continue  # a word the documents use is searched as the user wrote it: synonyms would only add noise
         holders, best = [], np.zeros(n_docs)
         for term in e.terms:
             docs, scores = index.phrase_scores(term_tokens(term), tokens_of)
@@ -108,6 +120,13 @@ def expand_query(text: str, thesaurus: Thesaurus, index: KeywordIndex, order: np
     if not found:
         return None
     return QueryExpansion(tuple(found), n_docs)
+
+
+def _word_spans(run: Run) -> list[tuple[int, int]]:
+    """A run's words, each as the run's span shared out (runs of one word are the usual case)."""
+    n = len(run.tokens)
+    step = (run.end - run.start) / n
+    return [(run.start + round(i * step), run.start + round((i + 1) * step)) for i in range(n)]
 
 
 def _has(docs: np.ndarray, n: int) -> bool:

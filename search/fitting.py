@@ -42,7 +42,7 @@ ROUNDS = 3
 ORIGINAL_QUERIES = 55  # the dev set's first queries, written before the rest: reported on their own too
 PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] +
                    ["synonym", "thesaurus", "passage", "sentence", "coverage", "expansion"])
-EXPANSION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # the synonyms' vector blended into the query's (× unknown share)
+EXPANSION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # the synonyms' vector blended in (× the query's expanded share)
 THESAURUS_GRID = (0.0, 0.25, 0.5, 0.75)  # the synonyms' BM25 at this share of the keyword weight: below the words typed
 # a document that contains the words typed is never ignored: keyword weights start at 0.1
 GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0),
@@ -85,7 +85,7 @@ def prepare(engine: Engine, queries: Sequence[EvalQuery]) -> list[Prepared]:
         blended = {}
         if index is not None and sig.vector is not None and sig.expansion_vector is not None:
             for share in EXPANSION_GRID:
-                mixed = fusion.blend(sig.vector, sig.expansion_vector, share * sig.unknown)
+                mixed = fusion.blend(sig.vector, sig.expansion_vector, share * sig.expanded_share)
                 blended[share] = replace(sig, dense=index.doc_scores(mixed))
         out.append(Prepared(q, parsed, sig, blended))
     return out

@@ -11,8 +11,8 @@ Five signals, each normalised per query so scales are comparable:
 * sentence — best-sentence cosine, min-max likewise.
 
 The semantic signals come from the query's vector with its synonyms' vectors blended in (`blend`),
-by `expansion` × the share of the query's words no document holds: a term the documents use keeps
-its own vector; one they do not (入退室) is looked for by its synonyms' meaning too.
+by `expansion` × how much of the query the expanded words are: a staff term alone (入退室) is looked
+for by its synonyms' meaning as much as by its own; a long question with one staff word, a little.
 
 hybrid(d) = Σ weight(signal) · signal(d), plus, when the answer library holds past questions
 close to this one, its weight × how strongly they confirmed d's criterion
@@ -81,7 +81,7 @@ class Weights:
     sentence: float
     coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
     thesaurus: float = 0.0  # the query's synonyms' BM25 (`search.expansion`), at this share of the keyword weight
-    expansion: float = 0.0  # the synonyms' vector blended into the query's: this × the query's unknown share
+    expansion: float = 0.0  # the synonyms' vector blended into the query's: this × the query's expanded share
     floor: float = 0.0  # hits scoring below floor × the best one are folded away (`above_floor`); fitted too
     library: RecallParams = field(default_factory=RecallParams)  # how close past questions count
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
