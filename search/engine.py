@@ -447,7 +447,7 @@ class Engine:
 
     def profile(self, sig: Signals) -> np.ndarray:
         """The query's whole result as recall compares it (`search.library.recall.profile`)."""
-        raw = sig.raw()
+        raw = {"keyword": sig.keyword} | ({"passage": sig.dense.passage} if sig.dense is not None else {})
         if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion * sig.expanded_share:
             index = self.semantic()  # the query's own vector, not blended with synonyms: a thesaurus change
             if index is not None:    # must not change the profiles stored for past questions
@@ -526,8 +526,6 @@ class Engine:
         allowed = self._allowed(filters, q, set.intersection(*present) if present else None)
         text = q.positive_text
         keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
-        if keyword.any():  # a term's documents that hold its words as written come first on the keyword side
-            keyword = keyword + keyword.max() * self._holding(text)
         synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
         expanded = self.expand(text)
         share = expanded.share(text) if expanded is not None else 0.0
@@ -552,7 +550,8 @@ class Engine:
         # substring check per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
                        self.containing_words(text) if dense is None else None, vector,
-                       expansion=expanded, expansion_vector=expansion_vector, expanded_share=share)
+                       expansion=expanded, expansion_vector=expansion_vector, expanded_share=share,
+                       holding=self._holding(text) if keyword.any() else None)
 
     def expand(self, text: str) -> expansion_module.QueryExpansion | None:
         """The query's words that have synonyms in the thesaurus, and what those synonyms find here."""
@@ -608,7 +607,8 @@ class Engine:
             if sig.words is None:
                 raise ValueError("keyword ranking needs Signals.words (Engine.containing_words of the query)")
             found = sig.thesaurus > 0  # holds a synonym of one of the query's words: listed below its own words
-            return sig.keyword + weights.thesaurus * sig.thesaurus, sig.allowed & (((sig.keyword > 0) & sig.words) | found)
+            return sig.ranked_keyword + weights.thesaurus * sig.thesaurus, \
+                sig.allowed & (((sig.keyword > 0) & sig.words) | found)
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
         past = sig.recalled.signal * weights.library.weight if sig.recalled is not None else 0.0
@@ -931,14 +931,23 @@ class Signals:
     expansion_vector: np.ndarray | None = None  # the mean vector of those synonyms (blended into `dense`)
 
     expanded_share: float = 0.0  # how much of the query its expanded words are (`QueryExpansion.share`)
+    holding: np.ndarray | None = None  # bool: a term's documents holding each of its words as written (`_holding`)
 
     @property
     def thesaurus(self) -> np.ndarray:
         """BM25 of the query's synonyms (`search.expansion`), per document; zeros without any."""
         return self.expansion.scores if self.expansion is not None else np.zeros(len(self.keyword))
 
+    @property
+    def ranked_keyword(self) -> np.ndarray:
+        """The keyword signal as ranking reads it: a term's documents holding its words as written
+        (`holding`) above those holding them apart (監査記録, not 監査 … 記録)."""
+        if self.holding is None or not self.holding.any():
+            return self.keyword
+        return self.keyword + self.keyword.max() * self.holding
+
     def raw(self) -> dict[str, np.ndarray]:
-        out = {"keyword": self.keyword, "synonym": self.synonym, "thesaurus": self.thesaurus}
+        out = {"keyword": self.ranked_keyword, "synonym": self.synonym, "thesaurus": self.thesaurus}
         if self.dense is not None:
             out |= {"passage": self.dense.passage, "sentence": self.dense.sentence}
         return out

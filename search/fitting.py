@@ -353,13 +353,14 @@ def choose_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], forced: np.ndarray | None = None
                  ) -> Logistic:
-    """The model, and its threshold chosen over the queries it decides (`forced`: terms found in the
-    hits' text, answered whatever the model says, leave the threshold alone)."""
+    """The model, fitted and thresholded on the queries it decides (`forced`: terms found in the hits'
+    text, answered whatever the model says, neither train it nor move its threshold)."""
+    decides = ~forced if forced is not None else np.ones(len(x), dtype=bool)
+    x, y = x[decides], y[decides]
     w, b, mean, scale = logistic_regression(x, y)
     model = Logistic(features, tuple(map(float, w)), b, tuple(map(float, mean)), tuple(map(float, scale)), 0.5, 1.0)
     p = np.array([model.probability(v) for v in x])
-    decides = ~forced if forced is not None else np.ones(len(p), dtype=bool)
-    threshold = choose_threshold(p[decides], y[decides].astype(bool))
+    threshold = choose_threshold(p, y.astype(bool))
     unanswerable = p[~y.astype(bool)]
     high = max(threshold, float(unanswerable.max()) + 1e-6) if len(unanswerable) else threshold
     return replace(model, threshold=threshold, high=min(high, 0.999))

@@ -21,19 +21,13 @@ DC_AGAIN = "データセンターの入退室をICカードで記録し、管理
 LOG_AGAIN = "ログは1年以上保管されますか。"
 
 
-# What the person who checked the sheet left in each question row (判定, 該当基準), set explicitly: a
-# fixture that waited for the engine to leave a row 要確認 rode on a score 0.002 from the threshold.
-# Row 9 (the password policy) is the one left as kijun wrote it: an untouched 回答候補あり row, sent.
-CHECKED = {6: ("回答候補あり", "実59、実38"), 7: ("要確認", ""), 10: ("回答候補あり", "実27、実26"),
-           11: ("回答候補あり", "実27"), 13: ("回答候補あり", "実16、実25"), 14: ("該当なし", ""),
-           16: ("回答候補あり", "実15"), 17: ("要確認", "")}
-UNTOUCHED = 9
+UNTOUCHED = 9  # the password policy row, left as kijun wrote it (cs.CLOUD_CHECKED)
 
 
 @pytest.fixture(scope="module")
 def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     """The cloud check sheet answered by `kijun answer`, then checked by a person: every row's 判定 and
-    該当基準 as CHECKED says (row 6's criteria corrected to 実59、実38, row 14 set to 該当なし, rows 7 and
+    該当基準 as cs.CLOUD_CHECKED says (row 6's criteria corrected to 実59、実38, row 14 set to 該当なし, rows 7 and
     17 left 要確認 with no criterion), row 9 untouched; added with `kijun library add`."""
     tmp = tmp_path_factory.mktemp("flow")
     library = Library(tmp / "library.sqlite3")
@@ -47,10 +41,7 @@ def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     ws = wb["チェックシート"]
     assert ws.cell(4, 7).value == "判定" and ws.cell(4, 8).value == "該当基準"
     assert (ws.cell(UNTOUCHED, 7).value, ws.cell(UNTOUCHED, 8).value) == ("回答候補あり", "実26")  # a clear case
-    for row, (verdict, criteria) in CHECKED.items():
-        ws.cell(row, 7).value, ws.cell(row, 8).value = verdict, criteria or None
-        if verdict == "要確認":
-            ws.cell(row, 10).value = None  # no draft to send: it would cite the criteria kijun guessed
+    cs.check_as_a_person(ws)
     ws.cell(DC_ROW, 10).value = "入退館はICカードで記録し、記録を定期的に確認しています。"
     ws.cell(LOG_ROW, 10).value = "当社規程によります（本文書の対象外）。"
     back = tmp / "cloud_returned.xlsx"

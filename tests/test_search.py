@@ -330,12 +330,12 @@ def test_cli_explain_says_which_signals_a_hit_lacks(engine):
     # ranks are None, which --explain must show as "-", not as "#None None"
     from search.app.cli import _render_hits
 
-    result = engine.search("社員食堂のメニュー", mode="hybrid", limit=3, explain=True)
-    assert result.hits[2].explain["keyword_rank"] is None
+    result = engine.search("社員食堂のメニュー", mode="hybrid", limit=10, explain=True)
+    lacking = next(n for n, h in enumerate(result.hits) if h.explain["keyword_rank"] is None)
     text = _render_hits(result, explain=True)
     assert "None" not in text
     lines = [line.strip() for line in text.splitlines() if "fused" in line]
-    assert lines[2].startswith("keyword -  synonym -  passage #")
+    assert lines[lacking].startswith("keyword -  synonym -  thesaurus -  passage #")
 
 
 def test_nearly_identical_hits_are_the_duplicate_finders_pairs(engine, doc):

@@ -17,7 +17,7 @@ from search.app.web.templating import mark
 pytestmark = pytest.mark.scored
 
 HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as",
-            "same_text", "near_text", "named"}
+            "same_text", "near_text", "named", "synonyms"}
 
 
 def alert(html: str) -> str:
