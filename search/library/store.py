@@ -133,14 +133,20 @@ def now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def data_home() -> Path:
+    """kijun's folder in the user's data directory ($XDG_DATA_HOME or ~/.local/share)/kijun: where user data
+    lives (the answer library, the documents a team added), outside the project's ./data."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kijun"
+
+
 def default_path() -> Path:
     """$KIJUN_LIBRARY, else the user's data directory ($XDG_DATA_HOME or ~/.local/share)/kijun:
     outside the project's ./data, which `make clean` and `kijun index --rebuild` may delete."""
     explicit = os.environ.get(ENV)
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "kijun" / FILE_NAME
+    return data_home() / FILE_NAME
 
 
 def check_entry(e: Entry) -> None:
