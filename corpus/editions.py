@@ -17,7 +17,8 @@ from corpus.records import Document
 from corpus.vocabulary import id_sort_key
 from messages import Message
 
-_EDITION_IN_TEXT = re.compile(r"第\s*(\d+)\s*版")
+_EDITION = re.compile(r"第\s*(\d+)\s*版")
+_EDITION_IN_TEXT = re.compile(r"(?:FISC|安全対策基準)[^\n第]{0,20}第\s*(\d+)\s*版")  # not a document's own 第2版
 _EDITION_ALONE = re.compile(r"^(?:第)?\s*(\d+)\s*(?:版|th|st|nd|rd)?(?:\s*edition)?$", re.IGNORECASE)
 
 
@@ -39,7 +40,8 @@ def edition_label(edition: str | None) -> str:
 
 
 def editions_in_text(text: str) -> list[str]:
-    """The editions a document's own words name (「FISC 安全対策基準（第 10 版）」 → ['10']), in order, once each."""
+    """The editions of the standards a document's own words name (「FISC 安全対策基準（第 10 版）」 → ['10']), in
+    order, once each; a 第N版 not said of FISC or its 安全対策基準 is the document's own version, not counted."""
     return list(dict.fromkeys(str(int(m.group(1))) for m in _EDITION_IN_TEXT.finditer(
         unicodedata.normalize("NFKC", text))))
 
@@ -59,8 +61,8 @@ def bundled_edition(doc: Document) -> BundledEdition:
     if not doc.editions:
         return BundledEdition(None, "", "")
     latest = doc.editions[-1]
-    found = editions_in_text(latest.description)
-    return BundledEdition(found[0] if found else None, latest.date, latest.description)
+    found = _EDITION.search(unicodedata.normalize("NFKC", latest.description))  # 「第9版令和3年12月版の反映」
+    return BundledEdition(str(int(found.group(1))) if found else None, latest.date, latest.description)
 
 
 @dataclass(frozen=True)

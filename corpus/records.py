@@ -353,6 +353,6 @@ def criterion_texts(doc: Document, document_id: str) -> tuple[CriterionText, ...
         values = {"aws_status": c.aws_status, "customer_controls": c.customer_controls,
                   "references": "\n".join(c.references)}
         fields = tuple(TextField(ROLE_HEADERS[role], text, role, c.same_as if role == "aws_status" else None)
-                       for role, text in values.items())
+                       for role, text in values.items() if text)
         out.append(CriterionText(document_id, c.id, fields, (c.line_start,)))
     return tuple(out)

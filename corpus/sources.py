@@ -55,7 +55,9 @@ def read_document(data: bytes, filename: str, document_id: str, *, kind: str | N
         elif found:
             warns.append(Message("document_editions_in_file", {"editions": [f"第{e}版" for e in found]}))
     if editions is not None:
-        warns += editions.check(given, cited(doc), defines=doc.kind == TITLES)
+        checked = editions.check(given, cited(doc), defines=doc.kind == TITLES)
+        warns += [m for m in checked if not (m.code == "document_no_edition" and warns and
+                                             warns[-1].code == "document_editions_in_file")]
     return UserDocument(doc.id, doc.kind, doc.records, doc.labels, given, tuple(warns))
 
 

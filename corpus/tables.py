@@ -126,7 +126,7 @@ def read_table(grids: Sequence[Grid], filename: str, document_id: str, options: 
     order: list[str] = []
     labels: list[str] = []
     roles: dict[str, str] = {}
-    skipped: list[str] = []
+    skipped: list[Message] = []
     ignored: list[str] = []
     layouts = []
     for grid in grids:
@@ -310,7 +310,7 @@ def _labels(grid: Grid, header: tuple[int, ...], id_col: int, first: int) -> dic
     return out
 
 
-def _read_rows(grid: Grid, layout: _Layout, pending: dict[str, _Pending], order: list[str], skipped: list[str],
+def _read_rows(grid: Grid, layout: _Layout, pending: dict[str, _Pending], order: list[str], skipped: list[Message],
                filename: str) -> None:
     """Each body row into the pending records: a new ID, a continuation, a heading, or a refusal."""
     c = layout.id_column
@@ -331,7 +331,7 @@ def _read_rows(grid: Grid, layout: _Layout, pending: dict[str, _Pending], order:
                 continue  # the header again: a table continued on a new page
             if text:
                 raise DocumentError("document_not_an_id", filename=filename, where=grid.where(r), value=id_cell[:40])
-            skipped.append(grid.where(r).text("cli"))
+            skipped.append(grid.where(r))
             continue
         if ids:
             current = []
@@ -378,7 +378,7 @@ def _records(pending: dict[str, _Pending], order: list[str], labels: list[str], 
     return tuple(out)
 
 
-def _notes(pending: dict[str, _Pending], order: list[str], skipped: list[str], ignored: list[str]) -> list[Message]:
+def _notes(pending: dict[str, _Pending], order: list[str], skipped: list[Message], ignored: list[str]) -> list[Message]:
     """What reading found worth saying: rows joined, rows skipped, links to IDs the document lacks, sheets
     without a table."""
     notes: list[Message] = []
@@ -402,8 +402,8 @@ def _separate(lines: list[int]) -> bool:
     return any(b != a + 1 for a, b in zip(lines, lines[1:]))
 
 
-def _listed(items: list[str]) -> list[str]:
-    return items[:MAX_LISTED] + ([f"… (+{len(items) - MAX_LISTED})"] if len(items) > MAX_LISTED else [])
+def _listed(items: Sequence[str | Message]) -> list[str | Message]:
+    return list(items[:MAX_LISTED]) + ([f"… (+{len(items) - MAX_LISTED})"] if len(items) > MAX_LISTED else [])
 
 
 # ----------------------------------------------------------------- JSONL

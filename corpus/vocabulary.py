@@ -35,7 +35,7 @@ the sub-number is read from what follows them (`canonical_id`). A hyphen and dig
 are always a sub-number: 「実14-16」 is the ID 実14-16 (which an edition check then names if the edition lacks
 it), never the range 実14–実16 — a range is written 実14～実16 and its ends are read as two IDs."""
 
-_SUB = re.compile(rf"[{SUB_HYPHENS}](\d+)$")
+_SUB = re.compile(rf"(?:号)?[{SUB_HYPHENS}](\d+)")
 _ID_ALONE = re.compile(rf"^\s*{ID_PATTERN}\s*$")
 # In running text an ID is not part of a longer word: 開設 2020 is not 設2020.
 _ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9\u3400-\u9fff]){ID_PATTERN}(?![0-9])")
@@ -43,7 +43,7 @@ _ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9\u3400-\u9fff]){ID_PATTERN}(?![0-9])")
 
 def canonical_id(m: re.Match[str]) -> str:
     """The ID an ID_PATTERN match names, written as kijun writes it: 実26, 監3, 実14-1."""
-    sub = _SUB.search(m.string, m.end(2), m.end())
+    sub = _SUB.match(m.string, m.end(2), m.end())
     return f"{m.group(1)}{int(m.group(2))}" + (f"-{int(sub.group(1))}" if sub else "")
 
 

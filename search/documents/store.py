@@ -117,7 +117,7 @@ class DocumentInfo:
         """As document.json keeps it: warnings as their codes and parameters, rendered when shown."""
         d = self.to_dict()
         del d["bundled"]
-        d["warnings"] = [{"code": w.code, "params": dict(w.params)} for w in self.warnings]
+        d["warnings"] = [_encoded(w) for w in self.warnings]
         return {"format": FORMAT, **d}
 
     @classmethod
@@ -127,7 +127,25 @@ class DocumentInfo:
                    edition=d.get("edition"), date=d.get("date") or "", version=d.get("version") or "",
                    id_column=d.get("id_column"), fields=dict(d.get("fields") or {}),
                    labels=tuple(d.get("labels") or ()), criteria=int(d.get("criteria") or 0),
-                   warnings=tuple(Message(w["code"], w.get("params") or {}) for w in d.get("warnings") or ()))
+                   warnings=tuple(_decoded(w) for w in d.get("warnings") or ()))
+
+
+def _encoded(value: Any) -> Any:
+    """A warning as JSON keeps it: its code and parameters (a location inside it is a message too), so it is
+    rendered in each audience's words when shown."""
+    if isinstance(value, Message):
+        return {"code": value.code, "params": {k: _encoded(v) for k, v in value.params.items()}}
+    if isinstance(value, (list, tuple)):
+        return [_encoded(v) for v in value]
+    return value
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"code", "params"}:
+        return Message(value["code"], {k: _decoded(v) for k, v in (value["params"] or {}).items()})
+    if isinstance(value, list):
+        return [_decoded(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
