@@ -48,7 +48,7 @@ def read_document(data: bytes, filename: str, document_id: str, *, kind: str | N
     warns = list(doc.warnings)
     given = normalize_edition(edition)
     if given is None:
-        found = editions_in_text(preamble)
+        found = [doc.edition] if doc.edition else editions_in_text(preamble)
         if len(found) == 1:
             given = found[0]
             warns.append(Message("document_edition_from_file", {"edition": f"第{given}版"}))
@@ -108,9 +108,8 @@ def read_extraction(text: str, filename: str, document_id: str) -> tuple[UserDoc
             raise DocumentError("document_text_twice", filename=filename, where=where(c.line_start, line=True),
                                 id=c.id, first=seen[c.id])
         seen[c.id] = c.line_start
-    found = bundled_edition(doc).edition
-    heading = f"第{found}版" if found else ""
-    return UserDocument(document_id, TEXT, criterion_texts(doc, document_id), tuple(ROLE_HEADERS.values())), heading
+    return UserDocument(document_id, TEXT, criterion_texts(doc, document_id), tuple(ROLE_HEADERS.values()),
+                        bundled_edition(doc).edition), ""  # the edition its change history names (第9版…の反映)
 
 
 def _preamble(grids: Sequence[Grid]) -> str:

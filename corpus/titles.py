@@ -30,9 +30,10 @@ _HEADING = re.compile(r"^\s*(?:[【\[■□◆●#]|第\s*\d+\s*[章節部編])"
 
 
 def is_title_list(text: str) -> bool:
-    """True when most of a plain text's non-empty lines start with a criterion ID and a title."""
+    """True when most of a plain text's non-empty lines start with a criterion ID and a title (one column: a
+    line with more tab-separated cells after its ID is a row of a table)."""
     lines = [ln for ln in unicodedata.normalize("NFKC", text).splitlines() if ln.strip()][:200]
-    titled = sum(1 for ln in lines if (m := _LINE.match(ln)) and m.group(3).strip())
+    titled = sum(1 for ln in lines if (m := _LINE.match(ln)) and m.group(3).strip() and "\t" not in m.group(3))
     return bool(lines) and titled >= max(2, len(lines) // 2)
 
 

@@ -180,6 +180,13 @@ def test_a_title_list_as_a_table_gives_its_first_text_column_the_title_role():
     assert doc.roles() == {"タイトル": "title"} and titles(doc) == {"実26": "パスワードの管理", "監3": "内部監査"}
 
 
+def test_a_txt_is_told_apart_as_an_extraction_a_title_list_or_a_table():
+    assert read_document(extraction_with_a_sub_row().encode(), "r.txt", "r").kind == "text"
+    assert read_document("実26\tパスワードの管理\n監3\t内部監査\n".encode(), "t.txt", "t").kind == "titles"
+    tsv = read_document("基準番号\t対策\t備考\n実26\tMFA を必須化\t年1回見直す\n実27\t本人確認\t\n".encode(), "m.txt", "m")
+    assert tsv.kind == "table" and tsv.labels == ("対策", "備考") and tsv.get("実26").field("備考").text == "年1回見直す"
+
+
 def test_jsonl_one_object_per_criterion():
     lines = [{"id": "実 26", "aws_status": "IAM でパスワードポリシーを設定できる。", "参照": ["PCI DSS 8.2.3", "NIST"]},
              {"id": "実２７", "same_as": "実26"},
@@ -191,6 +198,16 @@ def test_jsonl_one_object_per_criterion():
                                        ("参照", "PCI DSS 8.2.3\nNIST", None)]
     assert doc.get("実27").same_as == "実26"
     assert doc.text_of(doc.get("実27"), "参照") == "PCI DSS 8.2.3\nNIST"
+
+
+def test_the_bundled_extraction_read_as_a_text_document_is_the_bundled_records(doc, editions):
+    from corpus.records import criterion_texts
+    from corpus.parser import SOURCE
+
+    again = read_document(SOURCE.read_bytes(), "aws.txt", "aws-fisc", editions=editions)
+    assert again.kind == "text" and again.edition == "9"  # from its change history: 「第9版令和3年12月版の反映」
+    assert [w.code for w in again.warnings] == ["document_edition_from_file"]
+    assert again.records == criterion_texts(doc, "aws-fisc")
 
 
 def test_a_text_extraction_goes_through_the_bundled_parser(doc):
