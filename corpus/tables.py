@@ -167,10 +167,26 @@ def read_table(grids: Sequence[Grid], filename: str, document_id: str, options: 
         if role and role not in taken and label not in roles:
             roles[label] = taken[role] = role
     if options.kind == TITLES and TITLE_ROLE not in taken and labels:
-        roles[labels[0]] = TITLE_ROLE
+        roles[_title_label(labels, pending)] = TITLE_ROLE
     records = _records(pending, order, labels, roles, document_id)
     warns += _notes(pending, order, skipped, ignored)
     return UserDocument(document_id, options.kind, records, tuple(labels), warnings=tuple(warns))
+
+
+_TITLE_HEADER = re.compile(r"タイトル|表題|件名|名称|見出し|概要|要旨|title|summary", re.IGNORECASE)
+
+
+def _title_label(labels: Sequence[str], pending: Mapping[str, _Pending]) -> str:
+    """A title list's title column, unless `--fields` named one: the first headed as a title (タイトル, 表題,
+    概要, title…), else the first whose cells are not all numbers (a 'No.' column is not a title)."""
+    headed = next((label for label in labels if _TITLE_HEADER.search(label)), None)
+    if headed:
+        return headed
+    for label in labels:
+        values = [v for p in pending.values() for v in p.parts.get(label, ())]
+        if values and not all(re.fullmatch(r"[\d.\s-]+", v) for v in values):
+            return label
+    return labels[0]
 
 
 def _layout(grid: Grid, id_column: str | None) -> _Layout | None:
@@ -480,7 +496,7 @@ def read_jsonl(text: str, filename: str, document_id: str, options: Options = Op
         if role and role not in roles.values() and label not in roles:
             roles[label] = role
     if options.kind == TITLES and TITLE_ROLE not in roles.values() and labels:
-        roles[labels[0]] = TITLE_ROLE
+        roles[_title_label(labels, pending)] = TITLE_ROLE
     for cid, target in row_links.items():
         for label in labels:
             pending[cid].links.setdefault(label, target)

@@ -175,9 +175,11 @@ def test_a_title_list_for_the_bundled_edition_is_checked_against_it_not_added_to
 
 
 def test_a_title_list_as_a_table_gives_its_first_text_column_the_title_role():
-    text = "基準番号,タイトル,備考\n実26,パスワードの管理,\n監3,内部監査,年1回\n"
+    text = "No.,基準番号,備考,タイトル\n1,実26,,パスワードの管理\n2,監3,年1回,内部監査\n"
     doc = read_document(text.encode("utf-8"), "titles.csv", "t", kind="titles", edition="13")
     assert doc.roles() == {"タイトル": "title"} and titles(doc) == {"実26": "パスワードの管理", "監3": "内部監査"}
+    plain = read_document("No.,基準番号,内容\n1,実26,パスワードの管理\n".encode(), "t.csv", "t", kind="titles")
+    assert plain.roles() == {"内容": "title"}  # not the numbers of 'No.'
 
 
 def test_a_txt_is_told_apart_as_an_extraction_a_title_list_or_a_table():
