@@ -31,7 +31,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from corpus.editions import Editions, bundled_edition, normalize_edition
+from corpus.editions import Editions, bundled_edition
 from corpus.grid import check_size
 from corpus.parser import SOURCE, parse_file
 from corpus.records import BUNDLED, ROLE_HEADERS, TITLES, Document, DocumentError, UserDocument, criterion_texts
