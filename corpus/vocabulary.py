@@ -24,25 +24,38 @@ SERIES_ALIASES: dict[str, str] = {"実": "実務基準", "監": "監査基準", 
 # ---------------------------------------------------------------- IDs
 
 ID_PREFIXES = "".join(SERIES)  # 実監統設
-ID_PATTERN = rf"([{ID_PREFIXES}])[ \t]*[-第]?[ \t]*(\d+)(?:号)?"
+SUB_HYPHENS = "-‐‑−"
+"""A sub-number's hyphen as people write it, after NFKC (which makes －, the full-width one, '-'). Not the en
+dash: 実14–16 is a range, as kijun writes 実1–実148."""
+ID_PATTERN = rf"([{ID_PREFIXES}])[ \t]*[-第]?[ \t]*(\d+)(?:号)?(?:[{SUB_HYPHENS}]\d+)?"
 """The one ID grammar: a series prefix, optional spaces, a 第 or hyphen, any number of digits, an optional
-号 (実26, 監 3, 実第26号, 実1000). Matched after NFKC, which makes full-width digits and spaces ASCII."""
+号, and a sub-number of newer editions right after a hyphen (実26, 監 3, 実第26号, 実1000, 実14-1, 実103－1).
+Matched after NFKC, which makes full-width digits and spaces ASCII. Two groups, the prefix and the number;
+the sub-number is read from what follows them (`canonical_id`). A hyphen and digits straight after the number
+are always a sub-number: 「実14-16」 is the ID 実14-16 (which an edition check then names if the edition lacks
+it), never the range 実14–実16 — a range is written 実14～実16 and its ends are read as two IDs."""
 
+_SUB = re.compile(rf"(?:号)?[{SUB_HYPHENS}](\d+)")
 _ID_ALONE = re.compile(rf"^\s*{ID_PATTERN}\s*$")
 # In running text an ID is not part of a longer word: 開設 2020 is not 設2020.
 _ID_IN_TEXT = re.compile(rf"(?<![A-Za-z0-9\u3400-\u9fff]){ID_PATTERN}(?![0-9])")
 
 
+def canonical_id(m: re.Match[str]) -> str:
+    """The ID an ID_PATTERN match names, written as kijun writes it: 実26, 監3, 実14-1."""
+    sub = _SUB.match(m.string, m.end(2), m.end())
+    return f"{m.group(1)}{int(m.group(2))}" + (f"-{int(sub.group(1))}" if sub else "")
+
+
 def normalize_id(raw: str) -> str | None:
-    """'実２６', '実 26', ' 監3 ' → '実26'; anything else → None."""
+    """'実２６', '実 26', ' 監3 ' → '実26'; '実14－1' → '実14-1'; anything else → None."""
     m = _ID_ALONE.match(unicodedata.normalize("NFKC", raw or ""))
-    return f"{m.group(1)}{int(m.group(2))}" if m else None
+    return canonical_id(m) if m else None
 
 
 def ids_in(text: str) -> list[str]:
     """Every ID written in a text (NFKC first), normalised, in order, without repeats."""
-    return list(dict.fromkeys(f"{m.group(1)}{int(m.group(2))}" for m in _ID_IN_TEXT.finditer(
-        unicodedata.normalize("NFKC", text))))
+    return list(dict.fromkeys(canonical_id(m) for m in _ID_IN_TEXT.finditer(unicodedata.normalize("NFKC", text))))
 
 
 _ID_OR_NUMBER = re.compile(rf"{_ID_IN_TEXT.pattern}|(?<![0-9])([0-9]+)(?![0-9])")
@@ -64,11 +77,12 @@ def strip_ids(text: str) -> str:
     return _ID_IN_TEXT.sub(" ", text)
 
 
-def id_sort_key(cid: str) -> tuple[int, int]:
-    """Document order: 実 before 監 before 統 before 設, then by number."""
+def id_sort_key(cid: str) -> tuple[int, int, int]:
+    """Document order: 実 before 監 before 統 before 設, then by number, then by sub-number (実14, 実14-1, 実15)."""
     order = list(SERIES)
-    prefix, number = cid[:1], cid[1:]
-    return (order.index(prefix) if prefix in order else len(order), int(number) if number.isdigit() else 0)
+    prefix, (number, _, sub) = cid[:1], cid[1:].partition("-")
+    return (order.index(prefix) if prefix in order else len(order), int(number) if number.isdigit() else 0,
+            int(sub) if sub.isdigit() else 0)
 
 
 # ---------------------------------------------------------------- roles

@@ -28,6 +28,7 @@ from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
 from search.library.jsonl import LibraryFileError
 from search.library.store import LibraryError
 from search.questionnaire.checksheet import SheetError
+from search.app.cli_documents import documents_group
 
 if TYPE_CHECKING:
     from search.engine import Engine, SearchResult
@@ -617,6 +618,8 @@ def shell(data_dir: str | None, model: str | None, mode: str, no_library: bool) 
         except QueryError as e:
             click.echo(f"! {e}")
 
+
+main.add_command(documents_group)
 
 if __name__ == "__main__":
     main()

@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.userfile import MAX_CELL_CHARS
 from messages import Explained
 
 ENV = "KIJUN_LIBRARY"
@@ -38,7 +39,7 @@ VERDICT_LABELS = {ANSWERED: "回答済み", NOT_IN_DOCUMENT: "該当なし"}
 """A confirmed entry's verdict: the document answers the question (with the criteria the person
 confirmed), or it is not in this document (該当なし)."""
 
-MAX_ANSWER_CHARS = 32_767  # Excel's limit for one cell, where an answer comes from
+MAX_ANSWER_CHARS = MAX_CELL_CHARS  # Excel's limit for one cell, where an answer comes from
 BUSY_TIMEOUT_S = 30.0  # a reader or writer waits this long for another writer's transaction
 
 MIGRATIONS: tuple[str, ...] = (
@@ -132,14 +133,20 @@ def now() -> str:
     return datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def data_home() -> Path:
+    """kijun's folder in the user's data directory ($XDG_DATA_HOME or ~/.local/share)/kijun: where user data
+    lives (the answer library, the documents a team added), outside the project's ./data."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "kijun"
+
+
 def default_path() -> Path:
     """$KIJUN_LIBRARY, else the user's data directory ($XDG_DATA_HOME or ~/.local/share)/kijun:
     outside the project's ./data, which `make clean` and `kijun index --rebuild` may delete."""
     explicit = os.environ.get(ENV)
     if explicit:
         return Path(explicit).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "kijun" / FILE_NAME
+    return data_home() / FILE_NAME
 
 
 def check_entry(e: Entry) -> None:
