@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from corpus.vocabulary import ids_in_cell
+from corpus.vocabulary import ids_in_cell, read_cell
 from search.library import jsonl, recall
 from search.library.store import (ANSWERED, NOT_IN_DOCUMENT, Entry, Library, LibraryDamaged, LibraryError, Source,
                                   UnknownEntry, default_path, entry_id)
@@ -254,6 +254,23 @@ def test_a_bad_line_refuses_the_whole_file_naming_it(tmp_path, line, message):
 ])
 def test_the_criteria_a_person_writes_in_a_cell(cell, ids):
     assert ids_in_cell(cell) == ids
+
+
+@pytest.mark.parametrize("cell, ids, unread", [
+    ("実59（注3参照）", ("実59",), ("(注3参照)",)),  # a note is not 実3
+    ("実26 他2件", ("実26",), ("他2件",)),  # a count is not 実2
+    ("実15 ※5年保存", ("実15",), ("※5年保存",)),
+    ("実38（2024年改訂）", ("実38",), ("(2024年改訂)",)),  # a year is not 実2024
+    ("実38 2024年改訂", ("実38",), ("2024年改訂",)),
+    ("26、27", ("実26", "実27"), ()), ("26・27", ("実26", "実27"), ()),  # a cell of bare numbers: practice criteria
+    ("監3、4", ("監3", "監4"), ()),  # a bare number takes the series of the ID before it
+    ("実57・実58", ("実57", "実58"), ()), ("実57 / 実58", ("実57", "実58"), ()), ("[実26][実27]", ("実26", "実27"), ()),
+    ("実26、実27 など", ("実26", "実27"), ("など",)), ("実26～28", ("実26",), ("~28",)),
+    ("該当なし", (), ("該当なし",)), ("実" + "9" * 5000, (), ("実" + "9" * 5000,)),
+])
+def test_a_cell_keeps_the_ids_it_can_read_and_names_the_rest(cell, ids, unread):
+    got = read_cell(cell)
+    assert (got.ids, got.unread) == (ids, unread)
 
 
 def test_closeness_is_zero_below_the_threshold_and_one_for_the_same_question():
