@@ -21,7 +21,9 @@ LOG_AGAIN = "ログは1年以上保管されますか。"
 @pytest.fixture(scope="module")
 def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     """The cloud check sheet answered by `kijun answer`, then corrected: row 6's 該当基準 replaced
-    (実59、実38), row 14 (answered by kijun) set to 該当なし; added with `kijun library add`."""
+    (実59、実38), row 14 (answered by kijun) set to 該当なし, row 7 left 要確認 with no criterion
+    (set here, not left to the engine's verdict, which sits near its threshold); added with
+    `kijun library add`."""
     tmp = tmp_path_factory.mktemp("flow")
     library = Library(tmp / "library.sqlite3")
     env = {"KIJUN_LIBRARY": str(library.path), "KIJUN_DATA_DIR": str(data_root)}
@@ -38,6 +40,7 @@ def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     ws.cell(DC_ROW, 10).value = "入退館はICカードで記録し、記録を定期的に確認しています。"
     ws.cell(LOG_ROW, 7).value = "該当なし"
     ws.cell(LOG_ROW, 10).value = "当社規程によります（本文書の対象外）。"
+    ws.cell(7, 7).value, ws.cell(7, 8).value, ws.cell(7, 10).value = "要確認", None, None
     back = tmp / "cloud_returned.xlsx"
     wb.save(back)
     done = runner.invoke(cli.main, ["library", "add", str(back)], env=env)

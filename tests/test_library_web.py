@@ -53,7 +53,7 @@ def test_preview_shows_what_would_be_added_and_writes_nothing(web, returned_shee
     assert not library.path.exists()  # a preview changes nothing
     token = r.text.split('name="token" value="')[1].split('"')[0]
     r = c.post("/library/add", data={"token": token}, follow_redirects=False)
-    assert r.status_code == 303 and r.headers["location"] == f"/library?added={n}"
+    assert r.status_code == 303 and r.headers["location"] == f"/library?added={n}&replaced=0"
     assert len(library) == n
     page = c.get("/library", params={"added": n}).text
     assert f"{n} 件を登録しました" in page and f"登録済みの回答({n} 問)" in page
