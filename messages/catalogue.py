@@ -470,6 +470,10 @@ CATALOGUE: dict[str, Text] = {
                               "このサーバーを使うにはログインしてください。"),
     "proxy_not_authenticated": Text("authentication required: reach this server through the sign-in proxy",
                                     "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。"),
+    "token_empty": Text("{source} is empty (or only spaces), so nobody could sign in; put the token in it (at least "
+                        "16 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'), or unset "
+                        "it on a server that only this machine reaches",
+                        "トークン（{source}）が空です。このままでは誰もログインできないため、サーバーを起動しません。"),
     "wrong_token": Text("that is not the server's token; ask whoever runs the server for it",
                         "トークンが違います。サーバーの管理者に確認してください。"),
     "busy": Text("the server is answering other check sheets; try again in {retry} seconds",

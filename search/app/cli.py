@@ -364,12 +364,14 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     import uvicorn
 
     from search.app.web import ServerSettings, create_app
-    from search.app.web.auth import LOOPBACK_PROXIES, Authentication, AuthenticationError, networks
+    from search.app.web.auth import (LOOPBACK_PROXIES, Authentication, AuthenticationError, configured_token,
+                                     networks)
     from search.app.web.settings import allowed_hosts, is_loopback
 
-    token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else os.environ.get("KIJUN_TOKEN")
     try:
-        auth = Authentication(token=token or None, proxy_header=trusted_proxy_header,
+        token = configured_token(os.environ.get("KIJUN_TOKEN"),
+                                 Path(token_file).read_text(encoding="utf-8") if token_file else None, token_file)
+        auth = Authentication(token=token, proxy_header=trusted_proxy_header,
                               trusted_proxies=networks(trusted_proxies or LOOPBACK_PROXIES))
     except AuthenticationError as e:
         raise click.UsageError(str(e)) from None
