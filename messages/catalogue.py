@@ -408,7 +408,7 @@ CATALOGUE: dict[str, Text] = {
     "jsonl_not_object": Text("{filename}:{line}: expected a JSON object, got {kind}",
                              "{filename} の {line} 行目は JSON オブジェクトではありません（{kind}）。"),
     "jsonl_bad_line": Text("{filename}:{line}: {problem} (lines are entries as `kijun library export` writes them, or "
-                           'graded queries with "query" and "relevant", e.g. "relevant": [実26 graded 2])',
+                           'graded queries: "query" and "relevant", criterion IDs with their grades)',
                            "{filename} の {line} 行目を回答ライブラリの項目として読めません（{problem}）。"),
     "jsonl_unknown_criteria": Text("{filename}: entry {id} ({label}) names {ids}, which this document does not have; "
                                    "nothing from this file was added",

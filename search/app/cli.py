@@ -542,7 +542,6 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
                                                                             if dry_run else ""), err=True)
 
 
-
 @library_group.command("list")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @click.option("--source", default=None, help="Only the entries imported from this file name.")

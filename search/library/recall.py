@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from search.library.store import Entry, question_key  # noqa: F401 (recall.question_key)
+from search.library.store import Entry, question_key
 
 RANK_DECAY = 0.2  # the second confirmed criterion of an entry counts 1/1.2 of the first, …
 MAX_PRECEDENTS = 3  # past questions listed per search

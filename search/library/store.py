@@ -218,6 +218,7 @@ class Plan:
     entries: int
     replaces: tuple[tuple[Imported, float], ...] = ()
     beside: tuple[tuple[Imported, float], ...] = ()
+    restore: bool = False  # an export restored: what it keeps beside is no one's choice
 
     @property
     def replaced_rows(self) -> int:
@@ -230,7 +231,7 @@ class Plan:
     def messages(self) -> list[Message]:
         """What adding the file does to the earlier imports of its name, one message each."""
         return [Message("import_replaces", i.described(s)) for i, s in self.replaces] + \
-            [Message("import_beside", i.described(s)) for i, s in self.beside]
+            [Message("import_beside", i.described(s)) for i, s in (() if self.restore else self.beside)]
 
 
 def shared(incoming: Incoming, earlier: Imported) -> float:
@@ -253,7 +254,7 @@ def decide(incoming: Incoming, earlier: Sequence[Imported], on_same_name: str = 
         same = imp.sha256 == incoming.sha256 or (not incoming.restore and (
             on_same_name == REPLACE or (on_same_name == SAME_SHEET and share >= SAME_SHEET_SHARE)))
         (replaces if same else beside).append((imp, share))
-    return Plan(incoming.file, len(incoming.entries), tuple(replaces), tuple(beside))
+    return Plan(incoming.file, len(incoming.entries), tuple(replaces), tuple(beside), incoming.restore)
 
 
 def now() -> str:
