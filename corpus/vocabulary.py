@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 
 # ---------------------------------------------------------------- series
 
@@ -58,18 +59,82 @@ def ids_in(text: str) -> list[str]:
     return list(dict.fromkeys(canonical_id(m) for m in _ID_IN_TEXT.finditer(unicodedata.normalize("NFKC", text))))
 
 
-_ID_OR_NUMBER = re.compile(rf"{_ID_IN_TEXT.pattern}|(?<![0-9])([0-9]+)(?![0-9])")
 CELL_SERIES = "実"
 """The series of a bare number in a spreadsheet's criterion cell (26 → 実26): the practice criteria."""
 
+MAX_CELL_DIGITS = 9  # a longer run of digits is not a criterion's number (and int() of it is bounded work)
+_CELL_SEPARATOR = r"(?:[\s,、;/・&+|]|及び|および|並びに|ならびに|又は|または|と)"
+_CELL_NOTE = r"\([^()]*\)|\[[^\[\]]*\]|【[^【】]*】|〔[^〔〕]*〕|※[^\n]*"
+_CELL_TOKEN = re.compile(rf"(?P<note>{_CELL_NOTE})|(?P<id>{_ID_IN_TEXT.pattern})|(?P<number>[0-9]+)"
+                         rf"|(?P<sep>{_CELL_SEPARATOR}+)|(?P<other>.)", re.S)
+_CELL_SEPARATORS_AT_ENDS = re.compile(rf"^{_CELL_SEPARATOR}+|{_CELL_SEPARATOR}+$")
+
+
+@dataclass(frozen=True)
+class CellCriteria:
+    """What a criterion cell says: its criteria (in order, without repeats) and what else it holds that
+    was not read as one (notes, counts, words: each part as written, after NFKC)."""
+
+    ids: tuple[str, ...]
+    unread: tuple[str, ...] = ()
+
+
+def _cell_tokens(text: str) -> list[tuple[str, str]]:
+    """(kind, text) of each part of a cell: note, id, number, sep or other. A bracketed group that holds
+    only IDs ([実26], (実27)) is read as those IDs; any other is a note; a number too long to be a
+    criterion's is other."""
+    out: list[tuple[str, str]] = []
+    for m in _CELL_TOKEN.finditer(text):
+        kind, part = m.lastgroup or "other", m.group(0)
+        if kind == "note" and not part.startswith("※"):
+            inner = _cell_tokens(part[1:-1])
+            if any(k == "id" for k, _ in inner) and all(k in ("id", "sep") for k, _ in inner):
+                out += [("sep", part[0]), *inner, ("sep", part[-1])]
+                continue
+        if kind in ("id", "number") and sum(c.isdigit() for c in part) > MAX_CELL_DIGITS:
+            kind = "other"
+        out.append((kind, part))
+    return out
+
+
+def read_cell(text: str) -> CellCriteria:
+    """The criteria a person wrote in a spreadsheet cell, and the rest of what they wrote.
+
+    IDs carry their series (実26、実27 / 実57・実58 / 実57 / 実58 / 監 3 / 実２６). A bare number
+    counts only in a cell of IDs, bare numbers and separators (「26、27」, 「実26、27」): it takes the
+    series of the ID before it, else 実. Anything else is not a criterion and is returned as
+    `unread` — a parenthesised or ※ note (「実59（注3参照）」, 「実15 ※5年保存」), a count (「実26 他2件」),
+    a year (「実38（2024年改訂）」) — so a reader can say what was left out."""
+    tokens = _cell_tokens(unicodedata.normalize("NFKC", text or ""))
+    plain = all(kind in ("id", "number", "sep") for kind, _ in tokens)
+    ids: list[str] = []
+    unread: list[str] = []
+    run: list[tuple[str, str]] = []
+    series = CELL_SERIES
+
+    def flush() -> None:
+        if any(kind != "sep" for kind, _ in run):
+            unread.append(_CELL_SEPARATORS_AT_ENDS.sub("", "".join(part for _, part in run)))
+        run.clear()
+
+    for kind, part in tokens:
+        if kind == "id":
+            cid = ids_in(part)[0]
+            ids.append(cid)
+            series = cid[:1]
+        elif kind == "number" and plain:
+            ids.append(f"{series}{int(part)}")
+        else:
+            run.append((kind, part))
+            continue
+        flush()
+    flush()
+    return CellCriteria(tuple(dict.fromkeys(ids)), tuple(unread))
+
 
 def ids_in_cell(text: str) -> list[str]:
-    """The criteria a person wrote in a spreadsheet cell, in order, without repeats: 実26、実27 /
-    実57・実58 / 実57 / 実58 / 監 3 as IDs, and a bare number (26) as a practice criterion."""
-    out = []
-    for m in _ID_OR_NUMBER.finditer(unicodedata.normalize("NFKC", text or "")):
-        out.append(f"{m.group(1)}{int(m.group(2))}" if m.group(1) else f"{CELL_SERIES}{int(m.group(3))}")
-    return list(dict.fromkeys(out))
+    """The criteria a person wrote in a spreadsheet cell, in order, without repeats (`read_cell`)."""
+    return list(read_cell(text).ids)
 
 
 def strip_ids(text: str) -> str:

@@ -16,15 +16,19 @@ AUDIENCES = ("cli", "api", "web")
 
 @dataclass(frozen=True)
 class Text:
-    """A condition's words. `en_other` is the English when a count `n` is not 1 (plurals)."""
+    """A condition's words. `en_other` is the English when a count `n` is not 1 (plurals); `api` the
+    API's English where it must differ from the command line's (a server never shows its own paths)."""
 
     en: str
     ja: str
     en_other: str | None = None
+    api: str | None = None
 
     def template(self, audience: str, params: Mapping[str, Any]) -> str:
         if audience == "web":
             return self.ja
+        if audience == "api" and self.api is not None:
+            return self.api
         return self.en_other if self.en_other is not None and params.get("n", 1) != 1 else self.en
 
 
@@ -56,6 +60,8 @@ FIELDS: dict[str, dict[str, str]] = {
     "title": {"cli": "--title", "api": "the `title` field", "web": "「タイトル」欄"},
     "document_id": {"cli": "--id", "api": "the `id` field", "web": "「文書ID」欄"},
     "titles_kind": {"cli": "--kind titles", "api": "kind=titles", "web": "種類「タイトル一覧」"},
+    "replace": {"cli": "--replace", "api": "`same_name=replace`", "web": "「同じ名前のファイル」の「置き換える」"},
+    "keep_both": {"cli": "--keep-both", "api": "`same_name=keep_both`", "web": "「同じ名前のファイル」の「両方残す」"},
 }
 
 CATALOGUE: dict[str, Text] = {
@@ -352,31 +358,86 @@ CATALOGUE: dict[str, Text] = {
                            "このアップロードには「{name}」がありません。もう一度回答させてください。"),
 
     # ------------------------------------------------------------ the answer library (search.library, returned sheets)
-    "library_damaged": Text("the answer library {path} cannot be read ({detail}); kijun has not changed it. Keep the "
-                            "file and restore from your export: set $KIJUN_LIBRARY to a new file and run `kijun "
-                            "library add BACKUP.jsonl`",
+    "answer_library": Text("the answer library {path}", "回答ライブラリ", api="the answer library"),
+    "library_damaged": Text("{library} cannot be read ({detail}); kijun has not changed it. Keep the file and "
+                            "restore from your export: set $KIJUN_LIBRARY to a new file and run `kijun library add "
+                            "BACKUP.jsonl`",
                             "回答ライブラリを読めません（{detail}）。kijun はこのファイルを変更していません。"
-                            "サーバーの管理者に、書き出したバックアップからの復元を依頼してください。"),
-    "library_foreign": Text("{path} is an SQLite file but not a kijun answer library (it has tables {tables}); kijun "
-                            "has not changed it. Point $KIJUN_LIBRARY at another file",
+                            "サーバーの管理者に、書き出したバックアップからの復元を依頼してください。",
+                            api="{library} cannot be read ({detail}); kijun has not changed it. Whoever runs the "
+                                "server can restore it from an export"),
+    "library_foreign": Text("{library} is an SQLite file but not a kijun answer library (it has tables {tables}); "
+                            "kijun has not changed it. Point $KIJUN_LIBRARY at another file",
                             "回答ライブラリとして指定されたファイルは kijun のものではありません（変更していません）。"
-                            "サーバーの管理者に確認してください。"),
-    "library_newer": Text("the answer library {path} was made by a newer kijun (schema {version}); upgrade kijun to "
-                          "use it",
+                            "サーバーの管理者に確認してください。",
+                            api="{library} is not a kijun answer library; kijun has not changed it. Ask whoever runs "
+                                "the server"),
+    "library_newer": Text("{library} was made by a newer kijun (schema {version}); upgrade kijun to use it",
                           "回答ライブラリは新しい版の kijun で作られています。サーバーの管理者に kijun の更新を依頼してください。"),
-    "library_cannot_open": Text("cannot open the answer library {path}: {reason}",
+    "library_cannot_open": Text("cannot open {library}: {reason}",
                                 "回答ライブラリを開けません（{reason}）。サーバーの管理者に確認してください。"),
-    "library_missing": Text("there is no answer library at {path} yet; add a returned check sheet first",
+    "library_read_only": Text("{library} cannot be written ({reason}); nothing was changed. Searches and `kijun "
+                              "library export` still read it. To add or remove entries, make the file and its folder "
+                              "writable for this user, or set $KIJUN_LIBRARY to a copy",
+                              "回答ライブラリは読み取り専用のため、登録・削除できません（何も変更していません）。検索と書き出し"
+                              "には使えます。サーバーの管理者に確認してください。",
+                              api="{library} is read-only on the server, so nothing was changed; searches and the "
+                                  "export still read it. Ask whoever runs the server"),
+    "library_missing": Text("{library} does not exist yet; add a returned check sheet first",
                             "回答ライブラリはまだ空です。先に回答済みのチェックシートを登録してください。"),
-    "unknown_entry": Text("no entry {ids} in the answer library {path}; `kijun library list` shows the IDs",
-                          "回答ライブラリに {ids} はありません。一覧を読み込み直してください。"),
-    "unknown_entry_not_removed": Text("no entry {ids} in the answer library {path}; nothing was removed (`kijun "
-                                      "library list` shows the IDs)",
-                                      "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。"),
-    "library_busy": Text("the answer library {path} is busy ({detail}); try again in a moment",
+    "unknown_entry": Text("no entry {ids} in {library}; `kijun library list` shows the IDs",
+                          "回答ライブラリに {ids} はありません。一覧を読み込み直してください。",
+                          api="no entry {ids} in {library}; GET /api/library lists the IDs"),
+    "unknown_entry_not_removed": Text("no entry {ids} in {library}; nothing was removed (`kijun library list` shows "
+                                      "the IDs)",
+                                      "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。",
+                                      api="no entry {ids} in {library}; nothing was removed (GET /api/library lists "
+                                          "the IDs)"),
+    "library_busy": Text("{library} is busy ({detail}); try again in a moment",
                          "回答ライブラリが使用中です。少し待ってからもう一度お試しください。"),
     "duplicate_entry": Text("entry {id} appears twice in what is being added; nothing was added",
                             "登録しようとした内容に同じ項目（{id}）が二度あります。何も登録していません。"),
+    # the library's JSONL files (search.library.jsonl: an export, or graded queries)
+    "jsonl_too_large": Text("{filename}: {size_mb:.0f} MB is more than the {limit_mb} MB a library file may be; split it",
+                            "{filename} は {size_mb:.0f} MB あります（上限 {limit_mb} MB）。ファイルを分けてください。"),
+    "jsonl_not_utf8": Text("{filename}: not UTF-8 text (byte {byte}); save it as UTF-8",
+                           "{filename} は UTF-8 のテキストではありません（{byte} バイト目）。UTF-8 で保存し直してください。"),
+    "jsonl_too_many": Text("{filename}: more than {limit:,} entries; split the file",
+                           "{filename} の項目が {limit:,} 件を超えています。ファイルを分けてください。"),
+    "jsonl_empty": Text("{filename}: no entries (one JSON object a line, as `kijun library export` writes)",
+                        "{filename} に項目がありません（1 行に 1 つの JSON オブジェクトを書きます）。"),
+    "jsonl_line_too_long": Text("{filename}:{line}: the line is {length:,} characters; a library entry is at most "
+                                "{limit:,}",
+                                "{filename} の {line} 行目が {length:,} 文字あります（1 項目の上限 {limit:,} 文字）。"),
+    "jsonl_not_json": Text("{filename}:{line}: not valid JSON ({reason} at column {column})",
+                           "{filename} の {line} 行目は JSON として読めません（{column} 文字目: {reason}）。"),
+    "jsonl_too_deep": Text("{filename}:{line}: the JSON is nested too deeply to be a library entry",
+                           "{filename} の {line} 行目の JSON は入れ子が深すぎます（回答ライブラリの項目ではありません）。"),
+    "jsonl_not_text": Text("{filename}:{line}: holds {char}, half of a character (a lone surrogate), which is not text; "
+                           "write the whole character",
+                           "{filename} の {line} 行目に文字として成り立たないもの（{char}）があります。"),
+    "jsonl_not_object": Text("{filename}:{line}: expected a JSON object, got {kind}",
+                             "{filename} の {line} 行目は JSON オブジェクトではありません（{kind}）。"),
+    "jsonl_bad_line": Text("{filename}:{line}: {problem} (lines are entries as `kijun library export` writes them, or "
+                           'graded queries: "query" and "relevant", criterion IDs with their grades)',
+                           "{filename} の {line} 行目を回答ライブラリの項目として読めません（{problem}）。"),
+    "jsonl_unknown_criteria": Text("{filename}: entry {id} ({label}) names {ids}, which this document does not have; "
+                                   "nothing from this file was added",
+                                   "{filename} の項目 {id}（{label}）は、この文書にない基準 {ids} を挙げています。"
+                                   "このファイルからは何も登録していません。"),
+    # what adding a file does to earlier imports of its name (search.library.store.Plan)
+    "import_replaces": Text("replaces the earlier import of {file} from {imported_at} ({rows} entries): {shared} of "
+                            "the questions are shared, so it is the same sheet; {field[keep_both]} keeps both",
+                            "同じ名前のファイル（{imported_at} に登録、{rows} 問）は質問の {shared} が共通の同じシートと"
+                            "みなし、置き換えます。両方残す場合は{field[keep_both]}を選んでください。"),
+    "import_beside": Text("kept beside the earlier import of {file} from {imported_at} ({rows} entries): only {shared} "
+                          "of the questions are shared, so it is another sheet of the same name; {field[replace]} "
+                          "replaces it instead",
+                          "同じ名前の別のシート（{imported_at} に登録、{rows} 問、共通する質問は {shared}）は残し、"
+                          "並べて登録します。置き換える場合は{field[replace]}を選んでください。"),
+    "same_name_choice": Text("same_name must be replace or keep_both (blank: replace only the same sheet), got "
+                             "{value!r}",
+                             "同じ名前のファイルの扱いは「置き換える」か「両方残す」から選んでください（指定: {value}）。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
     "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "
@@ -388,6 +449,10 @@ CATALOGUE: dict[str, Text] = {
     "returned_column_is_question": Text("{at}{control} {column!r} is the question column; name the column that holds "
                                         "the answers",
                                         "{at}「{column}」は質問の列です。{control}には回答が書かれた列を指定してください。"),
+    "where_sheet_row": Text("sheet {sheet!r} row {row}", "シート「{sheet}」{row} 行目"),
+    "criteria_unread": Text("{where}: the 該当基準 cell also says 「{unread}」, which was not read as criteria; "
+                            "kept {ids} — check them",
+                            "{where}: 該当基準の「{unread}」は基準として読んでいません（登録する基準: {ids}）。確かめてください。"),
     # why a returned sheet's question is not added to the library (search.questionnaire.returned.SKIP_*)
     "still_unconfirmed": Text("still 要確認 with no criterion", "要確認のまま（該当基準の記入なし）"),
     "no_criterion_given": Text("no criterion given", "該当基準の記入なし"),
@@ -563,6 +628,10 @@ CATALOGUE: dict[str, Text] = {
                               "このサーバーを使うにはログインしてください。"),
     "proxy_not_authenticated": Text("authentication required: reach this server through the sign-in proxy",
                                     "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。"),
+    "token_empty": Text("{source} is empty (or only spaces), so nobody could sign in; put the token in it (at least "
+                        "16 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'), or unset "
+                        "it on a server that only this machine reaches",
+                        "トークン（{source}）が空です。このままでは誰もログインできないため、サーバーを起動しません。"),
     "wrong_token": Text("that is not the server's token; ask whoever runs the server for it",
                         "トークンが違います。サーバーの管理者に確認してください。"),
     "busy": Text("the server is answering other check sheets; try again in {retry} seconds",

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _filled(code: str) -> dict[str, object]:
     entry = CATALOGUE[code]
-    names = placeholders(entry.en) | placeholders(entry.ja) | placeholders(entry.en_other or "")
+    names = placeholders(entry.en) | placeholders(entry.ja) | placeholders(entry.en_other or "") | \
+        placeholders(entry.api or "")
     return {n: (3 if n in ("n", "count", "limit", "length", "rows", "row", "max", "scan", "line", "limit_mb", "ratio",
                            "width")
                 else 1.5 if n == "size_mb" else "x") for n in names}

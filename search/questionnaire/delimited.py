@@ -87,6 +87,13 @@ def safe_csv_text(value: Any) -> str:
     return text
 
 
+def unguarded(text: str) -> str:
+    """A cell's text without the quote `safe_csv_text` put before a formula-like start: what was meant."""
+    if text.startswith("'") and unicodedata.normalize("NFKC", text[1:2]).startswith(FORMULA_START):
+        return text[1:]
+    return text
+
+
 
 def edit_record(tf: TextFile, r: int, cells: Mapping[int, Any]) -> str:
     """Record `r` with `cells` (1-based column -> value) set: the original text plus appended cells
