@@ -449,7 +449,6 @@ CATALOGUE: dict[str, Text] = {
     "returned_column_is_question": Text("{at}{control} {column!r} is the question column; name the column that holds "
                                         "the answers",
                                         "{at}「{column}」は質問の列です。{control}には回答が書かれた列を指定してください。"),
-    "where_sheet_row": Text("sheet {sheet!r} row {row}", "シート「{sheet}」{row} 行目"),
     "criteria_unread": Text("{where}: the 該当基準 cell also says 「{unread}」, which was not read as criteria; "
                             "kept {ids} — check them",
                             "{where}: 該当基準の「{unread}」は基準として読んでいません（登録する基準: {ids}）。確かめてください。"),
