@@ -109,7 +109,7 @@ class SearchResult:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
                 "hits": [h.to_dict() for h in self.hits], "above_floor": self.above_floor,
                 "library": [p.to_dict() for p in self.library], "synonyms": [asdict(s) for s in self.synonyms],
-                "warnings": [str(w) for w in self.warnings]}
+                "warnings": [w.text("api") for w in self.warnings]}
 
     @property
     def shown(self) -> tuple[Hit, ...]:
