@@ -118,6 +118,31 @@ def test_a_question_asked_twice_is_answered_alike(engine):
     assert len(answers) == 2 and answers[0] == answers[1]  # the blank line is skipped
 
 
+BACKUP = "バックアップの状況を定期的に確認し、復元できることを検証していますか。"
+LABELS = ("（項目3）{q}", "No.12 {q}", "Q5. {q}", "3. {q}", "{q}【必須】", "{q}※必須", "(設問7){q}", "問12 {q}", "#4 {q}",
+          "一. {q}", "{q}（項目137）")
+
+
+def test_an_item_label_never_changes_the_answer(engine):
+    """The labels a check sheet puts around a question are taken off before it is embedded, searched and
+    drafted from: each labelled question, answered on its own, gets the answer of the bare question,
+    which is the search's. (Before: the vector was of the labelled text, and 「（項目30）…」 went 要確認.)"""
+    plain = engine.search(BACKUP, limit=8)
+    [bare] = qa.answer_questions(engine, [BACKUP])
+    assert (bare.status, bare.confidence, bare.score) == (plain.match.status, plain.match.confidence,
+                                                          plain.match.score)
+    assert bare.answered and bare.criteria[0] == plain.hits[0].id and bare.draft  # a clear case: 高, 0.93
+    for label in LABELS:
+        question = label.format(q=BACKUP)
+        [a] = qa.answer_questions(engine, [question])  # one at a time: nothing shared with the bare one
+        assert a.question == question
+        assert (a.status, a.criteria, a.confidence, a.score, a.draft) == \
+            (bare.status, bare.criteria, bare.confidence, bare.score, bare.draft), label
+    many = qa.answer_questions(engine, [f.format(q=BACKUP) for f in LABELS])  # one sheet: one search, each its own row
+    assert [a.question for a in many] == [f.format(q=BACKUP) for f in LABELS]
+    assert {(a.status, a.criteria, a.draft) for a in many} == {(bare.status, bare.criteria, bare.draft)}
+
+
 def test_keyword_mode_and_bad_settings(engine):
     [a] = qa.answer_questions(engine, ["パスワード"], mode="keyword")
     assert a.candidates[0].id == "実26"

@@ -42,7 +42,7 @@ from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_L
 from search.library.recall import Precedent
 from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
 from search.errors import QueryError, UnknownMode
-from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS
+from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS, searched_text
 
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
@@ -177,16 +177,25 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
         raise QuestionnaireError(max=MAX_TOP, value=top)
     asked = [q for q in (str(raw).strip() for raw in questions) if q]
     cuts = [q[:MAX_QUESTION_CHARS] for q in asked]  # one bound for every step: search, verdict, draft, caches
-    distinct = list(dict.fromkeys(cuts))
+    # what the search reads of each question (item labels, IDs and quotes taken off): the one text that is
+    # embedded and drafted from, so 「（項目30）…」 and 「（項目137）…」 are one question with one answer
+    keys = [searched_text(c) or c for c in cuts]
+    first = dict(zip(reversed(keys), reversed(cuts)))  # each distinct question as first asked
+    distinct = list(dict.fromkeys(keys))
     seen: dict[str, Answer] = {}
     for start in range(0, len(distinct), BATCH):
         chunk = distinct[start:start + BATCH]
-        seen.update((q, _answer(engine, q, mode, int(top), v)) for q, v in zip(chunk, _vectors(engine, chunk, mode)))
+        seen.update((k, _answer(engine, first[k], k, mode, int(top), v))
+                    for k, v in zip(chunk, _vectors(engine, chunk, mode)))
         if progress is not None:
-            progress(sum(c in seen for c in cuts), len(asked))
-    return [replace(seen[c], warnings=(*seen[c].warnings, Message("question_cut", {"length": len(q),
-                                                                                    "limit": MAX_QUESTION_CHARS})))
-            if len(q) > MAX_QUESTION_CHARS else seen[c] for q, c in zip(asked, cuts)]
+            progress(sum(k in seen for k in keys), len(asked))
+    out = []
+    for q, c, k in zip(asked, cuts, keys):
+        a = replace(seen[k], question=c)
+        if len(q) > MAX_QUESTION_CHARS:
+            a = replace(a, warnings=(*a.warnings, Message("question_cut", {"length": len(q), "limit": MAX_QUESTION_CHARS})))
+        out.append(a)
+    return out
 
 
 def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[Any]:
@@ -211,7 +220,9 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
     return answers
 
 
-def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> Answer:
+def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: Any = None) -> Answer:
+    """The answer to question `q`; `searched`: what its search reads (`search.query.searched_text`),
+    which `vector` embeds and the draft is chosen for."""
     try:
         result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False)
     except UnknownMode as e:
@@ -235,9 +246,8 @@ def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> 
     best = candidates[0]
     # a lookup by ID matched no passage: its draft starts at the criterion's first sentence
     matched = (hits[0].explain or {}).get("passage") if result.match is not None else None
-    closeness = engine.sentence_closeness(best.id, q[:MAX_QUESTION_CHARS], vector) if result.match is not None \
-        else None
-    draft, note = compose_draft(engine.table, q, best, matched, closeness)
+    closeness = engine.sentence_closeness(best.id, searched, vector) if result.match is not None else None
+    draft, note = compose_draft(engine.table, searched, best, matched, closeness)
     if not draft and closeness is not None and not note:  # nothing close enough to quote: a person must look
         return Answer(q, NO_MATCH, "low", score, candidates, note=Message("nothing_to_quote").text("web"),
                       warnings=result.warnings)
