@@ -366,6 +366,12 @@ CATALOGUE: dict[str, Text] = {
                          "回答ライブラリが使用中です。少し待ってからもう一度お試しください。"),
     "duplicate_entry": Text("entry {id} appears twice in what is being added; nothing was added",
                             "登録しようとした内容に同じ項目（{id}）が二度あります。何も登録していません。"),
+    "library_entry_removed": Text("removed 「{question}」 from the answer library",
+                                  "「{question}」を回答ライブラリから削除しました。"),
+    "library_already_added": Text("{filename}: its {count:,} questions were already added to the answer library; "
+                                  "nothing was added twice",
+                                  "{filename} の {count:,} 問は、すでに回答ライブラリに登録しています（二重には登録して"
+                                  "いません）。登録した回答は下の一覧にあります。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
     "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "
