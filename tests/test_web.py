@@ -449,6 +449,50 @@ def test_bad_forms_are_a_message(client, data, message):
     assert r.status_code == 400 and message in alert(r.text)
 
 
+# The form fields a message may name (messages.catalogue.FIELDS), and where each is on the pages: the page, the
+# form (its class) and the input's name. A field named in the catalogue's Japanese by 「…」 must be here.
+FORM_FIELDS = {
+    "sheet": [("answer", "correct", "sheet"), ("library", "library-import", "sheet")],
+    "header_row": [("answer", "correct", "header_row"), ("library", "library-import", "header_row")],
+    "column": [("answer", "correct", "column"), ("library", "library-import", "column")],
+    "answer_column": [("answer", "correct", "answer_column")],
+    "returned_answer_column": [("library", "library-import", "answer_column")],
+    "criteria_column": [("library", "library-import", "criteria_column")],
+    "top": [("answer", "answer", "top")],
+    "mode": [("answer", "answer", "mode"), ("search", "search", "mode")],
+}
+
+
+def form_labels(html: str, form_class: str) -> dict[str, str]:
+    """input name → its label's own text (before any hint in brackets), in the first form of that class."""
+    form = html.split(f'<form class="{form_class}"')[1].split("</form>")[0]
+    return {name: re.split(r"[(（]", text.strip())[0].strip()
+            for text, name in re.findall(r'<label>([^<]*?)\s*<(?:input|select)[^>]*?name="(\w+)"', form)}
+
+
+def test_every_message_names_a_field_by_the_label_its_form_shows(client, cloud):
+    """「回答案を書き込む既存の列」欄 where the form says 「回答の列」 cannot happen again: every field the
+    catalogue's Japanese names in 「…」 is the label of that field on each form where the message is shown."""
+    from messages.catalogue import CATALOGUE, FIELDS
+
+    pages = {"answer": client.post("/answer", files={"file": ("cloud.xlsx", cloud)}).text,
+             "library": client.get("/library").text, "search": client.get("/").text}
+    named = {k for t in CATALOGUE.values() for k in re.findall(r"\{field\[(\w+)\]\}", t.ja)}
+    for key, names in FIELDS.items():
+        quoted = re.match(r"(?:検索方式)?「([^」]+)」(欄|ページ)?", names["web"])
+        if quoted is None or quoted.group(2) == "ページ" or key == "hybrid":
+            continue  # not a form field: ファイル, 表示件数, a page, a choice (below)
+        assert key in FORM_FIELDS, f"{key}: add where its form is to FORM_FIELDS"
+        for page, form, name in FORM_FIELDS[key]:
+            assert form_labels(pages[page], form).get(name) == quoted.group(1), (key, page, form)
+    assert {"answer_column", "returned_answer_column", "criteria_column", "sheet", "column"} <= named
+    assert ">ハイブリッド</option>" in pages["search"] and FIELDS["hybrid"]["web"] == "検索方式「ハイブリッド」"
+    assert ">質問票に回答</a>" in pages["search"] and FIELDS["questionnaire"]["web"] == "「質問票に回答」ページ"
+    # and the message a returned sheet without answer columns gets names the library form's field
+    r = client.post("/library/preview", files={"file": ("未回答.xlsx", cloud)})
+    assert "「回答の列」欄" in alert(r.text) and "回答案を書き込む既存の列" not in alert(r.text)
+
+
 def test_pasted_questions_and_a_file_together_ask_which(client, cloud):
     r = client.post("/answer", data={"questions": "パスワードの規定はありますか。"},
                     files={"file": ("cloud.xlsx", cloud)})
