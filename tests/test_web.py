@@ -265,6 +265,20 @@ def test_duplicates_page_and_api(client):
     assert r.status_code == 200 and f">{pair['a']}</a>" in r.text
 
 
+def test_the_duplicates_filter_applies_to_both_tables(client):
+    page = client.get("/duplicates", params={"q": "パスワード"}).text
+    assert "0 グループ(全" in page and "0 組(全 11 組中)" in page and "<table>" not in page
+    page = client.get("/duplicates", params={"q": "実57"}).text
+    rows = re.findall(r"<tr><td><a [^>]*>(実\d+)</a></td><td><a [^>]*>(実\d+)</a></td>", page)
+    assert rows and all("実57" in r for r in rows) and ("実57", "実58") in rows
+    page = client.get("/duplicates", params={"q": "データセンター"}).text  # a word: the pairs whose text holds it
+    rows = re.findall(r"<tr><td><a [^>]*>(実\d+)</a></td><td><a [^>]*>(実\d+)</a></td>", page)
+    assert rows == [("実49", "実50"), ("実56", "実57"), ("実56", "実58"), ("実57", "実58"), ("実85", "実86"),
+                    ("実87", "実88")]  # not 実20 / 実21, 実46 / 実47 or 実102 / 実103
+    lead = client.get("/duplicates").text.split('<p class="lead">')[1].split("</p>")[0]
+    assert "基準や、一か所" in lead and "\n" not in lead  # no line break read as a stray space
+
+
 def test_duplicates_bad_params(client):
     r = client.get("/duplicates", params={"min_criteria": 1})
     assert r.status_code == 400 and "最小基準数" in r.text

@@ -105,7 +105,7 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
     wrong in the URL (?min_criteria=abc) gets this page with a message, not a JSON error."""
     ctx: dict[str, Any] = {"min_criteria": min_criteria, "threshold": threshold, "q": q,
                            "boilerplate": boilerplate, "groups": [], "pairs": [], "error": None, "total": 0,
-                           "hidden_boilerplate": 0, "criteria_range": MIN_CRITERIA_RANGE,
+                           "total_pairs": 0, "hidden_boilerplate": 0, "criteria_range": MIN_CRITERIA_RANGE,
                            "threshold_range": THRESHOLD_RANGE, "threshold_step": THRESHOLD_STEP}
     try:
         least, similarity = int(min_criteria), float(threshold)
@@ -130,9 +130,18 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
                            or any(needle.lower() in v.text.lower() for v in g.variants)):
             continue
         groups.append(g)
-    pairs = [p for p in rep.criteria_pairs if not nid or nid in (p.a, p.b)]
-    ctx.update(groups=groups, pairs=pairs, total=len(rep.passages))
+    # the filter reads both tables: a pair is listed when it names the criterion, or when either text holds the word
+    pairs = [p for p in rep.criteria_pairs
+             if not needle or (nid in (p.a, p.b) if nid else any(_holds(engine, x, needle) for x in (p.a, p.b)))]
+    ctx.update(groups=groups, pairs=pairs, total=len(rep.passages), total_pairs=len(rep.criteria_pairs))
     return render(request, "duplicates.html", **ctx)
+
+
+def _holds(engine: Engine, criterion_id: str, needle: str) -> bool:
+    """Does a criterion's text (either column, as printed) hold `needle` (case folded)?"""
+    c = engine.doc.get(criterion_id)
+    n = needle.lower()
+    return any(n in (t or "").lower() for t in (engine.doc.text_of(c).aws_status, c.customer_controls))
 
 
 @router.get("/answer", response_class=HTMLResponse)
