@@ -137,6 +137,24 @@ def test_criterion_page_shows_labelled_fields(client):
     assert 'href="/criteria/%E5%AE%9F26"' not in similar  # not similar to itself
 
 
+def test_a_criterion_page_names_its_identical_and_near_identical_twins(client):
+    page = client.get("/criteria/実57").text
+    twins = page.split("同一・ほぼ同一の記述")[1].split("</dd>")[0]
+    assert re.search(r'同一の記述: <a href="/criteria/%E5%AE%9F58">実58</a>', twins)
+    assert re.search(r'ほぼ同一の記述: <a href="/criteria/%E5%AE%9F56">実56</a>\(類似度 0\.8\d\)', twins)
+    assert '同一の記述: <a href="/criteria/%E5%AE%9F57">実57</a>' in client.get("/criteria/実58").text
+    assert "同一・ほぼ同一の記述" not in client.get("/criteria/実26").text  # no twin, no line
+
+
+def test_no_copy_button_beside_an_empty_column(client):
+    for cid in ("実1", "実57"):  # 実1: no AWS text; 実57: no customer text
+        page = client.get(f"/criteria/{cid}").text
+        for target in re.findall(r'data-copy="([\w-]+)"', page):
+            copied = re.search(rf'id="{target}">(.*?)</(?:pre|ul)>', page, re.S)
+            assert copied and copied.group(1).strip() not in ("", "-"), (cid, target)
+        assert "<dd>-</dd>" in page
+
+
 def test_criterion_urls_are_safe_links(client, doc):
     c = next(c for c in doc.criteria if c.urls)
     r = client.get(f"/criteria/{c.id}")

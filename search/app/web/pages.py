@@ -91,7 +91,11 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     ids = [x.id for x in doc.criteria]
     i = ids.index(c.id)
     past, past_error = past_for(engine, c.id)
+    same_text = [o for o in engine.table.same_text(c.id) if o != c.id]
+    near_text = [(p.b if p.a == c.id else p.a, p.similarity) for p in cached_report(doc).criteria_pairs
+                 if c.id in (p.a, p.b) and {p.a, p.b} - {c.id} - set(same_text)]
     return render(request, "criterion.html", c=c, source=source if source is not c else None,
+                  same_text=same_text, near_text=near_text,
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
                   similar=engine.similar(c.id, SIMILAR, SIMILAR_TOP_SHARE), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
