@@ -99,6 +99,25 @@ def test_huge_query_is_refused_clearly(client):
     assert "limit is 10,000" in r.json()["detail"] and "POST /api/answer" in r.json()["detail"]
 
 
+def test_a_long_search_is_sent_by_post_and_a_short_one_keeps_its_url(client):
+    """The form POSTs: a short search is redirected to its GET (a URL to share), a pasted questionnaire of
+    8,000 characters is answered at once (as a GET it was a 70 KB URL, refused before kijun saw it), and
+    one over the limit gets the catalogued message instead of being cut at 10,000 by the box."""
+    form = client.get("/").text
+    assert '<form class="search" method="post" action="/"' in form and "maxlength" not in form
+    r = client.post("/", data={"q": "パスワード", "mode": "hybrid", "aws": ""}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?q=%E3%83%91%E3%82%B9%E3%83%AF%E3%83%BC%E3%83%89&mode=hybrid"
+    paste = (PASSWORD + "\n" + NDA + "\n") * 100
+    paste = paste[:8000]
+    r = client.post("/", data={"q": paste, "mode": "hybrid"}, follow_redirects=False)
+    assert r.status_code == 200 and len(paste) == 8000
+    assert '<li class="card">' in r.text and "検索できません" not in r.text
+    assert paste[:200] in r.text  # the query stays in the box
+    r = client.post("/", data={"q": "a" * 10_001, "mode": "hybrid"})
+    assert r.status_code == 200
+    assert "検索語が 10,001 文字あります（上限 10,000 文字）" in alert(r.text)
+
+
 def test_bad_mode_is_a_message_not_a_500(client):
     r = client.get("/", params={"q": "パスワード", "mode": "fuzzy"})
     assert r.status_code == 200 and "検索方式「fuzzy」はありません" in alert(r.text)

@@ -1,14 +1,16 @@
 """The HTML pages: search, one criterion, duplicates, the questionnaire.
 
-Every search is a GET, so a result page's URL can be shared.
+A search is a GET, so a result page's URL can be shared; the form POSTs, and anything but a long
+paste is redirected to that GET (`SHAREABLE_URL_CHARS`).
 """
 from __future__ import annotations
 
 from pathlib import PurePath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from corpus.duplicates import (DEFAULT_THRESHOLD, MIN_CRITERIA_RANGE, THRESHOLD_RANGE, THRESHOLD_STEP,
@@ -60,6 +62,37 @@ def _no_hits(mode: str, filtered: bool) -> str:
 def search_page(request: Request, engine: EngineDep, q: str | None = None, mode: str = DEFAULT_MODE,
                 aws: str | None = None, customer: str | None = None, series: str | None = None,
                 limit: int = PAGE_LIMIT) -> HTMLResponse:
+    return render(request, "search.html", **_search(engine, q, mode, aws, customer, series, limit))
+
+
+SHAREABLE_URL_CHARS = 4_000
+"""The search form is sent by POST (a pasted questionnaire can be 10,000 characters: 90 KB of URL, past
+what servers and proxies accept); a search whose URL stays under this is redirected to its GET, so its
+page can be shared and reloaded, and a longer one is answered at once."""
+
+
+@router.post("/", response_class=HTMLResponse)
+async def search_post(request: Request, engine: EngineDep) -> Response:
+    form = await request.form(max_files=0, max_fields=20)
+    try:
+        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    finally:
+        await form.close()
+    params = {"q": fields.get("q", "")} | {k: fields[k] for k in ("mode", "aws", "customer", "series", "limit")
+                                         if fields.get(k)}
+    url = "/?" + urlencode(params)
+    if len(url) <= SHAREABLE_URL_CHARS:
+        return RedirectResponse(url, status_code=303)
+    limit = fields.get("limit", "")
+    ctx = await run_in_threadpool(_search, engine, params["q"], params.get("mode", DEFAULT_MODE), params.get("aws"),
+                                  params.get("customer"), params.get("series"),
+                                  int(limit) if limit.isdecimal() else PAGE_LIMIT)
+    return render(request, "search.html", **ctx)
+
+
+def _search(engine: Engine, q: str | None, mode: str, aws: str | None, customer: str | None, series: str | None,
+            limit: int) -> dict[str, Any]:
+    """The search page's context: the query as typed, the result or why there is none."""
     ctx: dict[str, Any] = {"q": q or "", "mode": mode, "aws": aws or "", "customer": customer or "",
                            "series": series or "", "limit": limit, "result": None, "error": None, "cards": []}
     if q is not None:
@@ -70,7 +103,7 @@ def search_page(request: Request, engine: EngineDep, q: str | None = None, mode:
                        no_hits=_no_hits(result.mode, any(map(blank, (aws, customer, series)))))
         except QueryError as e:
             ctx["error"] = e.text("web")
-    return render(request, "search.html", **ctx)
+    return ctx
 
 
 @router.get("/criteria/{cid}", response_class=HTMLResponse, name="criterion_page")
