@@ -420,6 +420,12 @@ CATALOGUE: dict[str, Text] = {
                         "トークンが違います。サーバーの管理者に確認してください。"),
     "busy": Text("the server is answering other check sheets; try again in {retry} seconds",
                  "混雑しています。ほかのチェックシートに回答中です。{retry} 秒ほどしてから、もう一度送信してください。"),
+    "missing_query": Text("the query parameter `q` is missing: send ?q= with a word such as パスワード, a question, "
+                          "or an ID such as 実26",
+                          "検索語がありません。パスワード のような語、質問文、または 実26 のような基準番号を入力してください。"),
+    "missing_questions": Text("the body has no `questions`: send a JSON object whose `questions` list holds one "
+                              "question per item",
+                              "質問がありません。1 行に 1 問ずつ入力してください。"),
     "invalid_body": Text("the request body does not match the schema at /docs",
                          "送信された内容を読み取れません。ページを読み込み直してから、もう一度送信してください。"),
     "unknown_job": Text("no answering job with this id is waiting or running",

@@ -606,6 +606,61 @@ def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeyp
     assert load_workbook(io.BytesIO(r.content))["回答"]["A1"].value == "No."
 
 
+def _mismatch(example, real, at: str = "") -> str | None:
+    """Where the example lacks a key the real response has, or has one it lacks (lists by their first item);
+    None when they match."""
+    if isinstance(real, dict):
+        if not isinstance(example, dict) or set(example) != set(real):
+            return f"{at}: {sorted(example) if isinstance(example, dict) else example!r} vs {sorted(real)}"
+        return next((m for k in real if (m := _mismatch(example[k], real[k], f"{at}.{k}"))), None)
+    if isinstance(real, list) and real:
+        if not isinstance(example, list) or not example:
+            return f"{at}: {example!r} vs a list of {len(real)}"
+        return _mismatch(example[0], real[0], f"{at}[0]")
+    return None
+
+
+def test_the_api_docs_show_real_examples_of_every_answer(client, cloud):
+    from search.library.store import Entry, Source
+
+    spec = client.get("/openapi.json").json()["paths"]
+    examples = {}
+    for path, methods in spec.items():
+        for method, op in methods.items():
+            ok = op["responses"]["200"]
+            example = ok.get("content", {}).get("application/json", {}).get("example")
+            assert example not in (None, "string"), (method, path)
+            examples[(method, path)] = example
+            for status, answer in op["responses"].items():
+                if status.startswith(("4", "5")) and status != "422":
+                    ex = answer["content"]["application/json"]["example"]
+                    assert set(ex) == {"code", "detail"} and ex["code"] and ex["detail"], (method, path, status)
+    real = {("get", "/api/search"): client.get("/api/search", params={"q": "パスワード"}).json(),
+            ("get", "/api/criteria/{cid}"): client.get("/api/criteria/実26").json(),
+            ("get", "/api/duplicates"): client.get("/api/duplicates").json(),
+            ("post", "/api/answer"): client.post("/api/answer", json={"questions": [PASSWORD]}).json(),
+            ("post", "/api/library"): client.post("/api/library", files={"file": ("c.xlsx", cloud)},
+                                                  data={"answer_column": "補足説明", "dry_run": "1"}).json(),
+            ("get", "/api/library"): [Entry("L0", "q", ("実1",), "a", "answered", Source("f", "s", 1, "x", "t")).to_dict()],
+            ("delete", "/api/library/{entry_id}"): {"removed": "L0", "question": "q"}}
+    assert set(real) == set(examples)
+    for key, body in real.items():
+        assert _mismatch(examples[key], body) is None, (key, _mismatch(examples[key], body))
+    hit = examples[("get", "/api/search")]["hits"][0]
+    assert {hit["snippet"][a:b] for a, b in hit["highlights"]} == {"パスワード"}
+
+
+def test_a_missing_or_malformed_parameter_has_a_code_naming_it(client):
+    r = client.get("/api/search")
+    assert (r.status_code, r.json()["code"]) == (400, "missing_query") and "`q`" in r.json()["detail"]
+    r = client.get("/api/search", params={"q": "x", "limit": "abc"})
+    assert (r.status_code, r.json()["code"]) == (422, "bad_parameter") and r.json()["detail"][0]["loc"][-1] == "limit"
+    r = client.post("/api/answer", json={"mode": "hybrid"})
+    assert (r.status_code, r.json()["code"]) == (400, "missing_questions")
+    r = client.post("/api/answer", json={"questions": "not a list"})
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_body")
+
+
 def test_api_answer_is_documented_for_both_bodies(client):
     body = client.get("/openapi.json").json()["paths"]["/api/answer"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}

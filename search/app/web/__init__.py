@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from search.app.web import api, auth, docs, errors, library, pages
+from search.app.web import api, auth, docs, errors, examples, library, pages
 from search.app.web.auth import RequireAuthentication
 from search.app.web.jobs import JobPool
 from search.app.web.limits import BodyLimit
@@ -77,6 +77,7 @@ def create_app(engine: Engine, uploads: UploadStore | None = None, settings: Ser
     if settings.auth.token:
         app.include_router(auth.router)
     docs.install(app)
+    examples.install(app)
     errors.install(app)
     # the outermost first: names and sites, then who is asking, then how much they may send
     app.add_middleware(BodyLimit)

@@ -205,7 +205,8 @@ def library_export(engine: EngineDep) -> Response:
 # ------------------------------------------------------------------ API
 
 
-@api.get("/library", summary="The answer library's entries (as `kijun library list --format json`)")
+@api.get("/library", summary="The answer library's entries (as `kijun library list --format json`)",
+         responses=examples.json_200("Every entry, most recently imported first"))
 def api_library(engine: EngineDep) -> Any:
     try:
         return [e.to_dict() for e in _library(engine).entries()]
@@ -213,7 +214,12 @@ def api_library(engine: EngineDep) -> Any:
         return api_error(e, 503)
 
 
-@api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)")
+@api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)",
+          responses=examples.json_200("What was (or, with `dry_run`, would be) added, and the rows skipped")
+          | examples.error(400, "returned_no_answer_columns", "委託先.xlsx: sheet 'Sheet1': neither a 回答案 nor a "
+                           "該当基準 column, so it is not a sheet kijun answered; name the answer column with the "
+                           "`answer_column` field (and the criteria column with the `criteria_column` field if it "
+                           "has one)", "A sheet that cannot be read as asked"))
 async def api_library_add(request: Request, engine: EngineDep) -> Any:
     """`file` (.xlsx, .xlsm, .csv, .tsv) and optional `sheet`, `header_row`, `column`, `answer_column`,
     `criteria_column`, `dry_run` → `{"file", "added", "answered", "not_in_document", "replaced",
