@@ -40,6 +40,58 @@ def test_join_sentences_as_the_document_writes_them():
     assert qa.join_sentences(["認証を取得しています", "次の文です。"]) == "認証を取得しています\n次の文です。"
 
 
+def test_a_quoted_sentence_comes_with_what_it_needs_to_stand():
+    s = ["AWS は変更を管理しています。", "そのため変更は検証されます。", "変更には、以下の対応が行われます:",
+         "- 検証: 専門家が検証します。", "- テスト: 変更をテストします。", "詳細は以下のURLをご参照ください。",
+         "(https://aws.amazon.com/jp/premiumsupport/ )", "また、記録を保管します。"]
+    assert qa.units(s) == [(0,), (0, 1), (2, 3, 4), (2, 3, 4), (2, 3, 4), (), (), ()]
+    # a connective opening a column has nothing to connect to; a list runs on over a line between its items
+    assert qa.units(["また、記録します。", "これらは保管されます。"]) == [(), ()]
+    steps = ["次の手順を完了する必要があります。", "1.文書化します。", "2.計画します。", "レビューを含めます。", "3.承認します。",
+             "AWS は記録を保管します。"]
+    assert qa.units(steps) == [(0, 1, 2, 3, 4)] * 5 + [(5,)]
+    assert qa.units(["詳細は以下にも記載しております。", "Physical Security"]) == [(), (1,)]  # points at nothing quotable
+    assert qa.units(["パスワードは 90 日以下の間隔で変更します。", "- 管理者: 30 日"]) == [(0, 1), (0, 1)]
+    assert qa.units(["パスワードは 90 日以下の間隔で変更します。"]) == [(0,)]  # 以下 here is an amount's
+    # picked by its words, the list item brings its lead-in and list; the connective its antecedent
+    weights = {"テスト": 3.0, "検証": 1.0}
+    assert qa.pick_sentences(s, {"テスト"}, weights, 1) == s[2:5]
+    assert qa.join_sentences(s[2:5]) == "変更には、以下の対応が行われます:\n- 検証: 専門家が検証します。\n- テスト: 変更をテストします。"
+    assert qa.pick_sentences(s, {"検証"}, weights, 1) == s[:2]  # 「そのため…検証されます」 with what it follows
+    assert qa.pick_sentences(s, {"premiumsupport"}, {"premiumsupport": 5.0}, 1) == []  # a bare URL alone: never
+
+
+def test_drafts_from_the_issue_are_whole_sentences(engine):
+    """「そのため…」 alone, 「…以下の対応が行われます:[実43]」 with nothing after it, and
+    「（お客様の統制）(https://aws.amazon.com/jp/premiumsupport/ )[実71]」 are never drafted."""
+    def cand(cid: str) -> Candidate:
+        d = engine.table[cid]
+        return Candidate((cid,), 1.0, "", (), d.aws_role, d.customer_role)
+
+    draft, _ = qa.compose_draft(engine.table, "本番環境への変更は、デプロイの前にテストし承認していますか。", cand("実43"))
+    assert "以下の対応が行われます:\n- 検証:" in draft and "- 承認:" in draft and not draft.startswith("そのため")
+    draft, _ = qa.compose_draft(engine.table, "サポートへの問い合わせ窓口やサポートの詳細を教えてください。", cand("実71"))
+    assert "https://aws.amazon.com/jp/premiumsupport/" not in draft and "以下のURL" not in draft
+    assert "（お客様の統制）" in draft
+
+
+def test_no_draft_of_the_dev_set_opens_with_a_connective_or_leaves_a_colon_or_a_bare_url(engine):
+    import json
+    import re
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
+    questions = [json.loads(line)["query"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    drafts = [a.draft for a in qa.answer_questions(engine, questions) if a.draft]
+    assert len(drafts) > 100
+    for draft in drafts:
+        for part in draft.split("\n" + qa.CUSTOMER_MARK):
+            lines = part.removeprefix(qa.CUSTOMER_MARK).rsplit("[", 1)[0].split("\n")
+            assert not qa._CONNECTIVE.match(lines[0]), part
+            assert not re.search(r"[:：]$", lines[-1]), part
+            assert not any(qa._URL_ONLY.match(line.strip()) for line in lines), part
+
+
 def test_pick_sentences_by_specific_words_in_document_order():
     sentences = ["管理を行います。", "パスワードは複雑である必要があります。", "ログを管理します。", "パスワードを定期的に変更します。"]
     weights = {"パスワード": 3.0, "複雑": 2.0, "変更": 1.0, "管理": 0.1}
