@@ -606,6 +606,24 @@ def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeyp
     assert load_workbook(io.BytesIO(r.content))["回答"]["A1"].value == "No."
 
 
+def test_the_answer_page_makes_kijuns_tables_only_when_they_are_downloaded(client, cloud, monkeypatch):
+    """Answering a sheet on the page writes the filled file it shows; the CSV and XLSX of kijun's table are
+    made when their links are followed (an XLSX of 300 rows was a quarter of a second of every answer)."""
+    from search.questionnaire import table
+
+    made = []
+    table_bytes = table.table_bytes
+    monkeypatch.setattr(table, "table_bytes", lambda rows, fmt: made.append(fmt) or table_bytes(rows, fmt))
+    page = client.post("/answer", files={"file": ("cloud.xlsx", cloud)})
+    assert page.status_code == 200 and made == []
+    links = download_links(page.text)
+    xlsx = client.get(next(link for link in links if link.endswith("answers.xlsx")))
+    assert made == ["xlsx"] and load_workbook(io.BytesIO(xlsx.content))["回答"]["A1"].value == "No."
+    assert "kijun-answers.xlsx" in xlsx.headers["content-disposition"]
+    rows = list(csv.reader(client.get(next(link for link in links if link.endswith("answers.csv"))).text.splitlines()))
+    assert made == ["xlsx", "csv"] and rows[0][0].lstrip("\ufeff") == "No." and len(rows) == 10  # 9 questions
+
+
 def _mismatch(example, real, at: str = "") -> str | None:
     """Where the example lacks a key the real response has, or has one it lacks (lists by their first item);
     None when they match."""

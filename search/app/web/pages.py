@@ -26,9 +26,9 @@ from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
 from search.app.web.library import past_for
 from search.app.web.jobs import JobPool
-from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Progress, Settings, answer_file,
-                                          answer_pasted, content_disposition, filled_name, form_fields,
-                                          settings_from)
+from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, ROWS, TABLES, UNREADABLE, Progress, Settings,
+                                          answer_file, answer_pasted, content_disposition, filled_name, form_fields,
+                                          rows_json, settings_from, table_from_rows)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, SearchResult
@@ -231,8 +231,7 @@ def _answer_page(engine: Engine, store: UploadStore, chosen: tuple[str, bytes] |
         else:
             upload = store.add(None, None)
             run = answer_pasted(engine, text, settings, progress=progress)
-        for fmt, name in TABLES.items():
-            store.put(upload, name, run.table(fmt), download_name=f"kijun-answers.{fmt}")
+        store.put(upload, ROWS, rows_json(run.table_rows()), download_name=ROWS)  # CSV and XLSX made when asked for
         ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
     except (checksheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
         # a file that can be read stays, so the form below can point at its table (sheet, row, column)
@@ -264,7 +263,11 @@ def answer_download(request: Request, token: str, name: str) -> Response:
     """A file made by an /answer run: the filled check sheet, or kijun's table as CSV or XLSX."""
     store: UploadStore = request.app.state.uploads
     try:
-        content, download_name = store.output(token, name)
+        fmt = next((f for f, table_name in TABLES.items() if table_name == name), None)
+        if fmt is not None:
+            content, download_name = table_from_rows(store.output(token, ROWS)[0], fmt), f"kijun-answers.{fmt}"
+        else:
+            content, download_name = store.output(token, name)
     except UploadExpired as e:
         return render(request, "error.html", 404, title="ダウンロードできません", message=e.text("web"))
     media = MEDIA_TYPES.get(PurePath(download_name).suffix.lower(), "application/octet-stream")
