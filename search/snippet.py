@@ -124,7 +124,7 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     kept = _whole_words(matched, terms, passage)
     found = [s for s, _ in kept]
     if grams:
-        found += [r for r in gram_runs(text, terms.grams.values()) if _mostly(passage, r, [r])]
+        found += [r for r in gram_runs(text, terms.grams.values()) if _mostly(passage, r, (r,))]
     found = merge(found)
     dropped = {s for s, _ in matched} - {s for s, _ in kept}  # a part not making a word: never brought back
     affixes = set(terms.affixes) | words
@@ -139,10 +139,13 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     return found
 
 
-def _mostly(passage: WordPlaces, span: Span, marks: Iterable[Span]) -> bool:
-    """Do `marks` cover more than MOST_OF_A_WORD of the passage word `span` stands in?"""
+def _mostly(passage: WordPlaces, span: Span, merged: Iterable[Span]) -> bool:
+    """Do the marks (`merged`, not overlapping) cover more than MOST_OF_A_WORD of the passage word `span`
+    stands in?"""
     a, b = passage.whole_at(span)
-    covered = sum(max(0, min(y, b) - max(x, a)) for x, y in merge(marks))
+    if (a, b) == span:
+        return True
+    covered = sum(max(0, min(y, b) - max(x, a)) for x, y in merged)
     return covered > MOST_OF_A_WORD * (b - a)
 
 
@@ -151,8 +154,8 @@ def _whole_words(matched: set[tuple[Span, str]], terms: QueryWords,
     """The matches that are whole words on both sides: each covers (with the matches beside it) most of
     the passage word it stands in, and a part of a longer query word makes up, with the parts beside it,
     most of that word."""
-    spans_ = [s for s, _ in matched]
-    kept = {(s, w) for s, w in matched if _mostly(passage, s, spans_)}
+    merged = merge(s for s, _ in matched)
+    kept = {(s, w) for s, w in matched if _mostly(passage, s, merged)}
     out = set()
     for s, w in kept:
         if w not in terms.parts:
