@@ -116,6 +116,8 @@ def test_a_long_search_is_sent_by_post_and_a_short_one_keeps_its_url(client):
     r = client.post("/", data={"q": "a" * 10_001, "mode": "hybrid"})
     assert r.status_code == 200
     assert "検索語が 10,001 文字あります（上限 10,000 文字）" in alert(r.text)
+    r = client.post("/", data={f"field{i}": "x" for i in range(60)})  # a malformed form: a page, not JSON
+    assert r.status_code == 400 and "送信されたフォームを読み取れません" in r.text and '<form class="search"' in r.text
 
 
 def test_bad_mode_is_a_message_not_a_500(client):

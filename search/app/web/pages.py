@@ -73,11 +73,11 @@ page can be shared and reloaded, and a longer one is answered at once."""
 
 @router.post("/", response_class=HTMLResponse)
 async def search_post(request: Request, engine: EngineDep) -> Response:
-    form = await request.form(max_files=0, max_fields=20)
     try:
-        fields = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    finally:
-        await form.close()
+        fields, _ = await form_fields(request)
+    except qa.QuestionnaireError as e:  # a malformed form (too many parts…): said on the page, not as JSON
+        return render(request, "search.html", 400, **_search(engine, None, DEFAULT_MODE, None, None, None, PAGE_LIMIT)
+                      | {"error": e.text("web")})
     params = {"q": fields.get("q", "")} | {k: fields[k] for k in ("mode", "aws", "customer", "series", "limit")
                                          if fields.get(k)}
     url = "/?" + urlencode(params)
