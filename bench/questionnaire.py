@@ -5,7 +5,10 @@ items, and the same items with a request frame added). The library: every other 
 set (as `kijun library add` adds graded queries), so about half the sheet has a past answer close
 enough to reuse and half is drafted from the document.
 Timed after the model is loaded and the library's past questions are embedded (a server's
-state); read, answer and write separately.
+state); read, answer and write separately. Then the same sheet uploaded to a warm `kijun serve`
+(no library), once through the API and once through the questionnaire page, each on a server of its
+own (so neither finds the other's questions cached): wall time, and the server's CPU time beside
+the in-process CPU time, which says what the web path adds whatever else the machine is doing.
 
     python bench/questionnaire.py [--questions 300]
 """
@@ -73,8 +76,43 @@ def answer_sheet_timed(engine: Any, data: bytes) -> dict[str, float]:
             "per_question_ms": round(1000 * (t3 - t0) / len(q.questions), 1), "past_answers_reused": reused}
 
 
+def _in_process(engine: Any, data: bytes) -> dict[str, float]:
+    cpu = time.process_time()
+    out = answer_sheet_timed(engine, data)
+    return out | {"cpu_s": round(time.process_time() - cpu, 2)}
+
+
+def web(data_dir: Path, n: int = 300) -> dict[str, Any]:
+    """The sheet uploaded to a warm server (`kijun serve --no-library`), by the API and by the page."""
+    import http.client
+
+    from tests.browser import cpu_seconds, server
+
+    data, warm = sheet(questions(n)), sheet(questions(10))
+    out: dict[str, Any] = {}
+    for name, path in (("api_upload", "/api/answer"), ("page_upload", "/answer")):
+        with server(data_dir, args=["--no-library"]) as s:
+            conn = http.client.HTTPConnection("127.0.0.1", int(s.base.rsplit(":", 1)[1]), timeout=600)
+
+            def post(body: bytes) -> tuple[int, int]:
+                boundary = "kijunbench"
+                form = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"sheet.xlsx\"\r\n"
+                        f"Content-Type: application/octet-stream\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
+                conn.request("POST", path, form, {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+                r = conn.getresponse()
+                return r.status, len(r.read())
+
+            post(warm)  # first-call costs out of the way, as in process
+            cpu, started = cpu_seconds(s.pid), time.perf_counter()
+            status, size = post(data)
+            out[name] = {"status": status, "total_s": round(time.perf_counter() - started, 2),
+                         "server_cpu_s": round(cpu_seconds(s.pid) - cpu, 2), "response_bytes": size}
+            conn.close()
+    return out
+
+
 def run(data_dir: Path, n: int = 300) -> dict[str, Any]:
-    """The sheet answered with no library, then with the dev set as the library."""
+    """The sheet answered with no library, then with the dev set as the library; then through the web."""
     from search.engine import Engine
     from search.library import jsonl
     from search.library.store import Library
@@ -89,8 +127,9 @@ def run(data_dir: Path, n: int = 300) -> dict[str, Any]:
             engine.warm()
             engine.memory()  # the past questions embedded, as a running server has them
             answer_sheet_timed(engine, sheet(questions(10)))  # first-call costs out of the way
-            out[name] = answer_sheet_timed(engine, data)
+            out[name] = _in_process(engine, data)
         out["library"]["entries"] = len(library)
+    out["web"] = web(data_dir, n)
     return out
 
 

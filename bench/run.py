@@ -304,6 +304,12 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"| {s['questions']}-question check sheet, {label}{extra} (model loaded) | {s['total_s']:.1f} s "
                          f"(read {s['read_s']:.2f}, answer {s['answer_s']:.1f}, write {s['write_s']:.2f}); "
                          f"{s['per_question_ms']:.0f} ms per question |")
+        for name, label in (("api_upload", "uploaded to `POST /api/answer`"), ("page_upload", "uploaded on the page")):
+            s, inproc = report["questionnaire"].get("web", {}).get(name), report["questionnaire"]["no_library"]
+            if s:
+                lines.append(f"| the same sheet, no library, {label} (warm server) | {s['total_s']:.1f} s; server CPU "
+                             f"{s['server_cpu_s']:.1f} s (in process: {inproc['total_s']:.1f} s, CPU "
+                             f"{inproc['cpu_s']:.1f} s) |")
     if report.get("scale"):
         lines += ["", "| criteria | keyword build | embeddings build | bm25s build | keyword p50 | hybrid p50 "
                       "| bm25s p50 | index alone / bm25s alone |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]

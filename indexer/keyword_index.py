@@ -18,7 +18,7 @@ import time
 import zlib
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -429,36 +429,58 @@ class KeywordIndex:
 
 @dataclass(frozen=True)
 class QueryWords:
-    """What of a query is a word of its own: what matches and is highlighted."""
+    """What of a query is a word of its own: what matches and is highlighted (`search.snippet.spans`)."""
 
     words: tuple[str, ...]  # normalised mode-C and mode-A words, affixes left out
     affixes: tuple[str, ...]  # affixes (者 of 管理者, 性 of 機密性): a match only beside the word they attach to
     grams: Mapping[str, tuple[str, ...]]  # content word (mode C, not Latin) → its distinct bigrams in order
+    # a word that is only part of longer query words → those words: 認証 of 多要素認証 is marked only where it
+    # makes up, with the parts beside it, most of one of them (要素認証 of 「2 要素認証」), not alone
+    parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # a one-character word (時, also the normal form of とき; 2 of WPA2) of a query of several words: marked only
+    # beside another mark (障害時 for 障害 and 時), never alone
+    short: tuple[str, ...] = ()
+    # words marked besides the query's own, each → the query word it stands for (a thesaurus's synonyms);
+    # they match as whole words, like the query's own
+    extra: Mapping[str, str] = field(default_factory=dict)
 
     def keeping(self, specific: Iterable[str]) -> "QueryWords":
         """Only the words in `specific` (a long question's generic words left out), and their bigrams."""
         keep = set(specific)
         return QueryWords(tuple(w for w in self.words if w in keep), self.affixes,
-                          {w: g for w, g in self.grams.items() if w in keep})
+                          {w: g for w, g in self.grams.items() if w in keep},
+                          {w: p for w, p in self.parts.items() if w in keep}, tuple(w for w in self.short if w in keep),
+                          {w: q for w, q in self.extra.items() if q in keep})
 
 
 @text_cache(16 * 1024 * 1024)
 def query_words(text: str) -> QueryWords:
     """The query's words: its mode-C words and the mode-A words inside them, each a word of its own
     unless Sudachi tags it an affix (者, 性, 的: they say something only as part of 管理者, 機密性,
-    定期的); and each content word's bigrams."""
+    定期的); and each content word's bigrams. A mode-A word found only inside longer mode-C words
+    is a part of those; a one-character word is short, unless it is the whole query."""
     words: dict[str, None] = {}
     affixes: dict[str, None] = {}
     grams: dict[str, tuple[str, ...]] = {}
+    wholes: dict[tuple[int, int], str] = {}  # the mode-C words' spans
+    within: dict[str, dict[str, None]] = {}
     for mode in ("C", "A"):
         pos = {(m.start, m.end): m.pos for m in sudachi_morphemes(text, mode)}
         for t in SudachiTokenizer(mode)(text, chars=True):
             affix = pos.get((t.startchar, t.endchar), "").startswith(AFFIX_POS)
             (affixes if affix else words)[t.text] = None
             surface = text[t.startchar:t.endchar]
-            if mode == "C" and not affix and not surface.isascii() and bigrams(surface):
-                grams[t.text] = tuple(dict.fromkeys(bigrams(surface)))
-    return QueryWords(tuple(words), tuple(a for a in affixes if a not in words), grams)
+            if mode == "C" and not affix:
+                wholes[(t.startchar, t.endchar)] = t.text
+                if not surface.isascii() and bigrams(surface):
+                    grams[t.text] = tuple(dict.fromkeys(bigrams(surface)))
+            elif mode == "A" and not affix and (t.startchar, t.endchar) not in wholes:
+                within.setdefault(t.text, {}).update(
+                    {w: None for (a, b), w in wholes.items() if a <= t.startchar and t.endchar <= b and w != t.text})
+    alone = set(wholes.values())
+    parts = {w: tuple(ws) for w, ws in within.items() if ws and w not in alone}
+    short = tuple(w for w in words if len(w) == 1 and not (w.isascii() and w.isalpha())) if len(alone) > 1 else ()
+    return QueryWords(tuple(words), tuple(a for a in affixes if a not in words), grams, parts, short)
 
 
 @dataclass(frozen=True)

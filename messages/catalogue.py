@@ -41,6 +41,8 @@ FIELDS: dict[str, dict[str, str]] = {
                "web": "「質問の列」欄（見出し名・列番号・C のような列記号）"},
     "answer_column": {"cli": "--answer-column", "api": "the `answer_column` field",
                       "web": "「回答案を書き込む既存の列」欄"},
+    # the same option read from a returned sheet (the library's import form names it otherwise)
+    "returned_answer_column": {"cli": "--answer-column", "api": "the `answer_column` field", "web": "「回答の列」欄"},
     "top": {"cli": "--top", "api": "the `top` field", "web": "「候補数」"},
     "mode": {"cli": "--mode", "api": "the `mode` parameter", "web": "「検索方式」"},
     "hybrid": {"cli": "--mode hybrid", "api": "mode=hybrid", "web": "検索方式「ハイブリッド」"},
@@ -237,10 +239,12 @@ CATALOGUE: dict[str, Text] = {
                           "header row with {field[header_row]}",
                           "{at}先頭 {scan} 行に見出し行が見つからず、質問の並んだ列もありません。{field[header_row]}で"
                           "見出し行の番号を指定してください。"),
-    "column_has_no_questions": Text("{at}column {letter} ({header!r}) has no questions below header row {row}; "
+    "column_titled": Text("column {letter} ({header!r})", "{letter} 列「{header}」"),
+    "column_untitled": Text("column {letter}", "{letter} 列"),
+    "column_has_no_questions": Text("{at}{column} has no questions below header row {row}; "
                                     "choose the question column with {field[column]}, or the header row with "
                                     "{field[header_row]}",
-                                    "{at}{letter} 列「{header}」の見出し行 {row} より下に質問がありません。{field[column]}で"
+                                    "{at}{column}の見出し行 {row} より下に質問がありません。{field[column]}で"
                                     "質問の列を、または{field[header_row]}で見出し行を指定してください。"),
     "no_question_column": Text("{at}no question column found; the header row {row} has {names}. Name the question "
                                "column with {field[column]}.",
@@ -258,6 +262,7 @@ CATALOGUE: dict[str, Text] = {
     "control_column": Text("{field[column]}", "{field[column]}"),
     "control_answer_column": Text("{field[answer_column]}", "{field[answer_column]}"),
     "control_criteria_column": Text("{field[criteria_column]}", "{field[criteria_column]}"),
+    "control_returned_answer_column": Text("{field[returned_answer_column]}", "{field[returned_answer_column]}"),
     "sheet_chart": Text("chart sheet", "グラフのシート"),
     "sheet_hidden": Text("hidden sheet (name it with {field[sheet]} to read it)",
                          "非表示のシート（{field[sheet]}で指定すれば読みます）"),
@@ -271,9 +276,9 @@ CATALOGUE: dict[str, Text] = {
                             "question; if the file has a header row, give it with {field[header_row]}",
                             "{at}見出し行が見つからないため、{letter} 列に文のある行をすべて質問として読みました。"
                             "見出し行がある場合は{field[header_row]}で指定してください。"),
-    "question_column_guessed": Text("{at}the question column was taken to be {letter} ({header!r}) because it holds "
+    "question_column_guessed": Text("{at}the question column was taken to be {column} because it holds "
                                     "the long sentences; if that is wrong, name it with {field[column]}",
-                                    "{at}長い文が並んでいるため、{letter} 列「{header}」を質問の列としました。違う場合は"
+                                    "{at}長い文が並んでいるため、{column}を質問の列としました。違う場合は"
                                     "{field[column]}で指定してください。"),
     # why a row was not read as a question (search.questionnaire.checksheet.REASON_*)
     "empty_row": Text("empty row", "空行"),
@@ -469,14 +474,20 @@ CATALOGUE: dict[str, Text] = {
     "same_name_choice": Text("same_name must be replace or keep_both (blank: replace only the same sheet), got "
                              "{value!r}",
                              "同じ名前のファイルの扱いは「置き換える」か「両方残す」から選んでください（指定: {value}）。"),
+    "library_entry_removed": Text("removed 「{question}」 from the answer library",
+                                  "「{question}」を回答ライブラリから削除しました。"),
+    "library_already_added": Text("{filename}: its {count:,} questions were already added to the answer library; "
+                                  "nothing was added twice",
+                                  "{filename} の {count:,} 問は、すでに回答ライブラリに登録しています（二重には登録して"
+                                  "いません）。登録した回答は下の一覧にあります。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
     "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "
-                                       "name the answer column with {field[answer_column]} (and the criteria column "
-                                       "with {field[criteria_column]} if it has one)",
+                                       "name the answer column with {field[returned_answer_column]} (and the criteria "
+                                       "column with {field[criteria_column]} if it has one)",
                                        "{at}「回答案」も「該当基準」の列もないため、kijun が回答したシートではないようです。"
-                                       "{field[answer_column]}に回答の列を（該当基準の列があれば{field[criteria_column]}にも）"
-                                       "指定してください。"),
+                                       "{field[returned_answer_column]}に回答の列を（該当基準の列があれば"
+                                       "{field[criteria_column]}にも）指定してください。"),
     "returned_column_is_question": Text("{at}{control} {column!r} is the question column; name the column that holds "
                                         "the answers",
                                         "{at}「{column}」は質問の列です。{control}には回答が書かれた列を指定してください。"),
@@ -666,6 +677,12 @@ CATALOGUE: dict[str, Text] = {
                         "トークンが違います。サーバーの管理者に確認してください。"),
     "busy": Text("the server is answering other check sheets; try again in {retry} seconds",
                  "混雑しています。ほかのチェックシートに回答中です。{retry} 秒ほどしてから、もう一度送信してください。"),
+    "missing_query": Text("the query parameter `q` is missing: send ?q= with a word such as パスワード, a question, "
+                          "or an ID such as 実26",
+                          "検索語がありません。パスワード のような語、質問文、または 実26 のような基準番号を入力してください。"),
+    "missing_questions": Text("the body has no `questions`: send a JSON object whose `questions` list holds one "
+                              "question per item",
+                              "質問がありません。1 行に 1 問ずつ入力してください。"),
     "invalid_body": Text("the request body does not match the schema at /docs",
                          "送信された内容を読み取れません。ページを読み込み直してから、もう一度送信してください。"),
     "unknown_job": Text("no answering job with this id is waiting or running",

@@ -291,8 +291,9 @@ class Engine:
                highlight: bool = True) -> SearchResult:
         """Search the criteria and change history; the keyword index is resolved once per search
         (following a swap made since the last one), and a search whose index was swapped out
-        under it is answered again by the new one. `vector`: the query's embedding when the
-        caller made it already (a sheet's questions are embedded before they are searched); `ignore_past`: past
+        under it is answered again by the new one. `vector`: the embedding of
+        `search.query.searched_text(query)` when the caller made it already (a sheet's questions are
+        embedded before they are searched); `ignore_past`: past
         questions the answer library must not recall (an evaluation leaves the query's own out);
         `highlight=False`: each hit's snippet is its passage closest in meaning, unmarked (a
         questionnaire quotes its own sentences, and marking costs most of a search)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from corpus.vocabulary import ids_in, strip_ids
 from messages import Message
-from search.errors import EmptyQuery, QueryTooLong
+from search.errors import EmptyQuery, QueryError, QueryTooLong
 
 MODES = ("keyword", "semantic", "hybrid")
 DEFAULT_MODE = "hybrid"
@@ -72,6 +72,17 @@ def parse_query(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> ParsedQuery:
         raise EmptyQuery("empty_quotes")
     only_ids = bool(ids) and not free and not phrases
     return ParsedQuery(str(raw), free, tuple(phrases), tuple(excludes), tuple(ids), only_ids, excluded_ids)
+
+
+def searched_text(raw: str, *, max_chars: int = MAX_QUERY_CHARS) -> str | None:
+    """What a search of `raw` ranks and embeds: its words and phrases, with item labels, IDs, quotes and
+    exclusions taken off (`ParsedQuery.positive_text`); None when nothing is left to search. A caller that
+    embeds a query itself (`Engine.search(vector=…)`, a sheet's questions embedded in batches) embeds this,
+    so a label around a question can move neither its vector nor, through it, its answer."""
+    try:
+        return parse_query(raw, max_chars=max_chars).positive_text or None
+    except QueryError:
+        return None
 
 
 # Item labels a check sheet puts around a question: numbering, "(項目3)", "No.12", "※必須", "【任意】".

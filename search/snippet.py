@@ -8,9 +8,17 @@ Only the query's own words are marked (`indexer.keyword_index.query_words`): nev
 grammar (〜しています), never an affix alone (者 of 開発者 for a query about 管理者: an
 affix is marked only beside a marked word, 管理者), and a partial match through character
 bigrams only when it runs over most of one query word (パスワー, not the ワー of ネットワーク).
+
+A mark is a whole word on both sides. In the passage it covers most of the word it stands in
+(データ is not marked inside データセンター); of the query, a part of a longer word counts only with
+the parts beside it making up most of that word (要素認証 of 「2 要素認証」 for 多要素認証, not a lone
+認証 of 「ISO/IEC 27001 認証を取得」); and a one-character word (時, 2) only beside another mark, unless
+it is the whole query. Words a caller adds to the query's own (`QueryWords.extra`: a synonym standing
+for a query word) are marked as whole words of the query.
 """
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from indexer.analyzer import BigramTokenizer, SudachiTokenizer, sudachi_morphemes
@@ -42,29 +50,47 @@ Token = tuple[str, int, int]  # normalised text, start and end offsets in the or
 
 
 @text_cache(TOKEN_CACHE_BYTES)
+def mode_tokens(text: str, mode: str) -> tuple[Token, ...]:
+    """Sudachi tokens of one mode (C: whole words, A: their parts); cached because the same passages are
+    shown again and again."""
+    return tuple((t.text, t.startchar, t.endchar) for t in SudachiTokenizer(mode)(text, chars=True))
+
+
 def word_tokens(text: str) -> tuple[Token, ...]:
-    """Sudachi C and A tokens of a passage; cached because the same passages are shown again and again."""
-    return tuple((t.text, t.startchar, t.endchar) for mode in ("C", "A")
-                 for t in SudachiTokenizer(mode)(text, chars=True))
+    """Sudachi C and A tokens of a passage."""
+    return mode_tokens(text, "C") + mode_tokens(text, "A")
+
+
+Span = tuple[int, int]
 
 
 @dataclass(frozen=True)
 class WordPlaces:
     """Where each normalised word of a passage stands, so a query's few words are looked up, not
-    every token of every passage scanned; and where its affixes (接頭辞, 接尾辞: 者 of 開発者, 性 of
-    可用性) stand, which are marked only beside a marked word."""
+    every token of every passage scanned; where its affixes (接頭辞, 接尾辞: 者 of 開発者, 性 of
+    可用性) stand, which are marked only beside a marked word; and the spans of its whole (mode C)
+    words, which a mark must mostly cover."""
 
-    words: dict[str, tuple[tuple[int, int], ...]]
-    affixes: frozenset[tuple[int, int]]
+    words: dict[str, tuple[Span, ...]]
+    affixes: frozenset[Span]
+    wholes: tuple[Span, ...]  # in order, not overlapping
+
+    def whole_at(self, span: Span) -> Span:
+        """The whole word a span stands in (the span itself when it is one, or lies across words)."""
+        k = bisect.bisect_right(self.wholes, (span[0], float("inf"))) - 1
+        if k >= 0 and self.wholes[k][0] <= span[0] and span[1] <= self.wholes[k][1]:
+            return self.wholes[k]
+        return span
 
 
 @text_cache(TOKEN_CACHE_BYTES)
 def word_places(text: str) -> WordPlaces:
-    places: dict[str, list[tuple[int, int]]] = {}
+    places: dict[str, list[Span]] = {}
     for t, a, b in word_tokens(text):
         places.setdefault(t, []).append((a, b))
     affixes = frozenset((m.start, m.end) for m in sudachi_morphemes(text, "A") if m.pos.startswith(AFFIX_POS))
-    return WordPlaces({t: tuple(v) for t, v in places.items()}, affixes)
+    wholes = tuple(sorted({(a, b) for _, a, b in mode_tokens(text, "C")}))
+    return WordPlaces({t: tuple(v) for t, v in places.items()}, affixes, wholes)
 
 
 @dataclass(frozen=True)
@@ -85,19 +111,24 @@ def gram_places(text: str) -> GramPlaces:
 
 
 def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, int]]:
-    """Character spans of `text` holding the query's words (and, with `grams`, runs over most of one
-    query word's bigrams); an affix of the query only where it touches such a span."""
+    """Character spans of `text` holding the query's words as whole words (and, with `grams`, runs over
+    most of one query word's bigrams); an affix of the query, or a short word, only where it touches
+    such a span."""
     passage = word_places(text)
-    places, words = passage.words, set(terms.words)
+    places, words = passage.words, set(terms.words) | set(terms.extra)
     if not grams and places.keys().isdisjoint(words):
         return []  # an affix is marked only beside a word found: nothing here (most passages of a hybrid hit)
     bound = passage.affixes  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
-    found = [s for w in words for s in places.get(w, ()) if s not in bound]
+    short = set(terms.short)
+    matched = {(s, w) for w in words - short for s in places.get(w, ()) if s not in bound}
+    kept = _whole_words(matched, terms, passage)
+    found = [s for s, _ in kept]
     if grams:
-        found += gram_runs(text, terms.grams.values())
+        found += [r for r in gram_runs(text, terms.grams.values()) if _mostly(passage, r, (r,))]
     found = merge(found)
+    dropped = {s for s, _ in matched} - {s for s, _ in kept}  # a part not making a word: never brought back
     affixes = set(terms.affixes) | words
-    pending = sorted({s for w in affixes for s in places.get(w, ()) if s not in found})
+    pending = sorted({s for w in affixes for s in places.get(w, ()) if s not in found and s not in dropped})
     while pending:  # 管理 found, 者 right after it: 管理者 (repeated, for 機密性管理者-like chains)
         ends, starts = {b for _, b in found}, {a for a, _ in found}
         touching = [(a, b) for a, b in pending if a in ends or b in starts]
@@ -106,6 +137,49 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
         found = merge(found + touching)
         pending = [s for s in pending if s not in touching]
     return found
+
+
+def _mostly(passage: WordPlaces, span: Span, merged: Iterable[Span]) -> bool:
+    """Do the marks (`merged`, not overlapping) cover more than MOST_OF_A_WORD of the passage word `span`
+    stands in?"""
+    a, b = passage.whole_at(span)
+    if (a, b) == span:
+        return True
+    covered = sum(max(0, min(y, b) - max(x, a)) for x, y in merged)
+    return covered > MOST_OF_A_WORD * (b - a)
+
+
+def _whole_words(matched: set[tuple[Span, str]], terms: QueryWords,
+                 passage: WordPlaces) -> set[tuple[Span, str]]:
+    """The matches that are whole words on both sides: each covers (with the matches beside it) most of
+    the passage word it stands in, and a part of a longer query word makes up, with the parts beside it,
+    most of that word."""
+    merged = merge(s for s, _ in matched)
+    kept = {(s, w) for s, w in matched if _mostly(passage, s, merged)}
+    out = set()
+    for s, w in kept:
+        if w not in terms.parts:
+            out.add((s, w))
+            continue
+        run = _run_at(s, kept)
+        for whole in terms.parts[w]:
+            of_it = {x for _, x in run if x == whole or whole in terms.parts.get(x, ())}
+            if sum(map(len, of_it)) > MOST_OF_A_WORD * len(whole):
+                out.add((s, w))
+                break
+    return out
+
+
+def _run_at(span: Span, marks: set[tuple[Span, str]]) -> list[tuple[Span, str]]:
+    """The marks touching `span`, and those touching them, in order: one stretch of marked text."""
+    ordered = sorted(marks)
+    runs: list[list[tuple[Span, str]]] = []
+    for m in ordered:
+        if runs and m[0][0] <= max(e for (_, e), _ in runs[-1]):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    return next(r for r in runs if any(s == span for s, _ in r))
 
 
 def gram_runs(text: str, words: Iterable[tuple[str, ...]]) -> list[tuple[int, int]]:

@@ -38,8 +38,9 @@ def long_cell_xlsx(chars: int) -> bytes:
 
 
 def questions_xlsx(n: int) -> bytes:
-    """A plain check sheet of `n` distinct questions."""
-    return _workbook([["No.", "質問", "回答"]] + [[i, f"質問{i}: アクセスログを定期的に確認していますか。", None]
+    """A plain check sheet of `n` distinct questions (distinct once their item labels 「質問1:」 are taken
+    off, as the search reads them: each is searched on its own)."""
+    return _workbook([["No.", "質問", "回答"]] + [[i, f"質問{i}: アクセスログを{i}日ごとに確認していますか。", None]
                                                 for i in range(1, n + 1)])
 
 

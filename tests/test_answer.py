@@ -43,6 +43,58 @@ def test_join_sentences_as_the_document_writes_them():
     assert qa.join_sentences(["認証を取得しています", "次の文です。"]) == "認証を取得しています\n次の文です。"
 
 
+def test_a_quoted_sentence_comes_with_what_it_needs_to_stand():
+    s = ["AWS は変更を管理しています。", "そのため変更は検証されます。", "変更には、以下の対応が行われます:",
+         "- 検証: 専門家が検証します。", "- テスト: 変更をテストします。", "詳細は以下のURLをご参照ください。",
+         "(https://aws.amazon.com/jp/premiumsupport/ )", "また、記録を保管します。"]
+    assert qa.units(s) == [(0,), (0, 1), (2, 3, 4), (2, 3, 4), (2, 3, 4), (), (), ()]
+    # a connective opening a column has nothing to connect to; a list runs on over a line between its items
+    assert qa.units(["また、記録します。", "これらは保管されます。"]) == [(), ()]
+    steps = ["次の手順を完了する必要があります。", "1.文書化します。", "2.計画します。", "レビューを含めます。", "3.承認します。",
+             "AWS は記録を保管します。"]
+    assert qa.units(steps) == [(0, 1, 2, 3, 4)] * 5 + [(5,)]
+    assert qa.units(["詳細は以下にも記載しております。", "Physical Security"]) == [(), (1,)]  # points at nothing quotable
+    assert qa.units(["パスワードは 90 日以下の間隔で変更します。", "- 管理者: 30 日"]) == [(0, 1), (0, 1)]
+    assert qa.units(["パスワードは 90 日以下の間隔で変更します。"]) == [(0,)]  # 以下 here is an amount's
+    # picked by its words, the list item brings its lead-in and list; the connective its antecedent
+    weights = {"テスト": 3.0, "検証": 1.0}
+    assert qa.pick_sentences(s, {"テスト"}, weights, 1) == s[2:5]
+    assert qa.join_sentences(s[2:5]) == "変更には、以下の対応が行われます:\n- 検証: 専門家が検証します。\n- テスト: 変更をテストします。"
+    assert qa.pick_sentences(s, {"検証"}, weights, 1) == s[:2]  # 「そのため…検証されます」 with what it follows
+    assert qa.pick_sentences(s, {"premiumsupport"}, {"premiumsupport": 5.0}, 1) == []  # a bare URL alone: never
+
+
+def test_drafts_from_the_issue_are_whole_sentences(engine):
+    """「そのため…」 alone, 「…以下の対応が行われます:[実43]」 with nothing after it, and
+    「（お客様の統制）(https://aws.amazon.com/jp/premiumsupport/ )[実71]」 are never drafted."""
+    def cand(cid: str) -> Candidate:
+        d = engine.table[cid]
+        return Candidate((cid,), 1.0, "", (), d.aws_role, d.customer_role)
+
+    draft, _ = qa.compose_draft(engine.table, "本番環境への変更は、デプロイの前にテストし承認していますか。", cand("実43"))
+    assert "以下の対応が行われます:\n- 検証:" in draft and "- 承認:" in draft and not draft.startswith("そのため")
+    draft, _ = qa.compose_draft(engine.table, "サポートへの問い合わせ窓口やサポートの詳細を教えてください。", cand("実71"))
+    assert "https://aws.amazon.com/jp/premiumsupport/" not in draft and "以下のURL" not in draft
+    assert "（お客様の統制）" in draft
+
+
+def test_no_draft_of_the_dev_set_opens_with_a_connective_or_leaves_a_colon_or_a_bare_url(engine):
+    import json
+    import re
+    from pathlib import Path
+
+    dev = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
+    questions = [json.loads(line)["query"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    drafts = [a.draft for a in qa.answer_questions(engine, questions) if a.draft]
+    assert len(drafts) > 100
+    for draft in drafts:
+        for part in draft.split("\n" + qa.CUSTOMER_MARK):
+            lines = part.removeprefix(qa.CUSTOMER_MARK).rsplit("[", 1)[0].split("\n")
+            assert not qa._CONNECTIVE.match(lines[0]), part
+            assert not re.search(r"[:：]$", lines[-1]), part
+            assert not any(qa._URL_ONLY.match(line.strip()) for line in lines), part
+
+
 def test_pick_sentences_by_specific_words_in_document_order():
     sentences = ["管理を行います。", "パスワードは複雑である必要があります。", "ログを管理します。", "パスワードを定期的に変更します。"]
     weights = {"パスワード": 3.0, "複雑": 2.0, "変更": 1.0, "管理": 0.1}
@@ -121,6 +173,31 @@ def test_a_lookup_by_id_quotes_the_criterion_from_its_start(engine):
 def test_a_question_asked_twice_is_answered_alike(engine):
     answers = qa.answer_questions(engine, [PASSWORD, "  ", PASSWORD])
     assert len(answers) == 2 and answers[0] == answers[1]  # the blank line is skipped
+
+
+BACKUP = "バックアップの状況を定期的に確認し、復元できることを検証していますか。"
+LABELS = ("（項目3）{q}", "No.12 {q}", "Q5. {q}", "3. {q}", "{q}【必須】", "{q}※必須", "(設問7){q}", "問12 {q}", "#4 {q}",
+          "一. {q}", "{q}（項目137）")
+
+
+def test_an_item_label_never_changes_the_answer(engine):
+    """The labels a check sheet puts around a question are taken off before it is embedded, searched and
+    drafted from: each labelled question, answered on its own, gets the answer of the bare question,
+    which is the search's. (Before: the vector was of the labelled text, and 「（項目30）…」 went 要確認.)"""
+    plain = engine.search(BACKUP, limit=8)
+    [bare] = qa.answer_questions(engine, [BACKUP])
+    assert (bare.status, bare.confidence, bare.score) == (plain.match.status, plain.match.confidence,
+                                                          plain.match.score)
+    assert bare.answered and bare.criteria[0] == plain.hits[0].id and bare.draft  # a clear case: 高, 0.93
+    for label in LABELS:
+        question = label.format(q=BACKUP)
+        [a] = qa.answer_questions(engine, [question])  # one at a time: nothing shared with the bare one
+        assert a.question == question
+        assert (a.status, a.criteria, a.confidence, a.score, a.draft) == \
+            (bare.status, bare.criteria, bare.confidence, bare.score, bare.draft), label
+    many = qa.answer_questions(engine, [f.format(q=BACKUP) for f in LABELS])  # one sheet: one search, each its own row
+    assert [a.question for a in many] == [f.format(q=BACKUP) for f in LABELS]
+    assert {(a.status, a.criteria, a.draft) for a in many} == {(bare.status, bare.criteria, bare.draft)}
 
 
 def test_keyword_mode_and_bad_settings(engine):

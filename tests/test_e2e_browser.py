@@ -424,3 +424,136 @@ def test_a_returned_sheet_is_previewed_added_and_then_recalled(chromium: Browser
         assert page.evaluate(JS_OVERFLOW) == 0
         page.screenshot(path=str(tmp_path / "past.png"))
         page.close()
+
+
+# ------------------------------------------------------------------ issue #24: the rough edges, at 1280 and 360 px
+
+PROGRESS_WATCH = """setInterval(() => {
+  const box = document.getElementById("answer-progress");
+  if (!box) return;
+  fetch("/__progress?" + new URLSearchParams({shown: box.offsetParent !== null && getComputedStyle(box).display !== "none",
+        text: box.querySelector("[role=status]").textContent}));
+}, 150);"""
+ONE_LINE = "els => els.map(e => [e.textContent.trim(), e.getClientRects().length])"
+
+
+@pytest.fixture(scope="module")
+def shelf(engine: Any, data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, bytes]]:
+    """`kijun serve` with an answer library of its own, and a check sheet it answered and a person corrected."""
+    import io
+
+    import httpx
+    from openpyxl import load_workbook
+
+    import checksheets as cs
+    from browser import server
+
+    library = tmp_path_factory.mktemp("shelf") / "library.sqlite3"
+    with server(data_root, env={"KIJUN_LIBRARY": str(library)}, timeout=90) as s:
+        answered = httpx.post(s.base + "/api/answer", files={"file": ("c.xlsx", cs.cloud_checksheet())}, timeout=120)
+        wb = load_workbook(io.BytesIO(answered.content))
+        wb["チェックシート"]["G14"] = "該当なし"
+        out = io.BytesIO()
+        wb.save(out)
+        yield s.base, out.getvalue()
+
+
+@pytest.mark.parametrize("width", [1280, 360])
+def test_the_pages_users_hit_at_1280_and_360(chromium: BrowserContext, shelf: tuple[str, bytes], width: int,
+                                             tmp_path: Path) -> None:
+    """The progress bar only while answering; an 8,000-character paste searched (and 10,001 refused in
+    Japanese, not cut); the library listed after a failed import; removal naming the question; no word
+    broken in the nav or the preview's 行 column; nothing wider than the window."""
+    import os
+    from urllib.parse import parse_qsl, urlsplit
+
+    import hostile
+
+    base, returned = shelf
+    shots = Path(os.environ.get("KIJUN_SCREENSHOTS", tmp_path))  # set it to keep the pictures
+    page = chromium.new_page()
+    page.set_viewport_size({"width": width, "height": 900})
+    seen: list[dict[str, str]] = []
+
+    def report(route: Any) -> None:
+        seen.append(dict(parse_qsl(urlsplit(route.request.url).query)))
+        route.fulfill(status=204)
+
+    page.route("**/__progress*", report)
+    try:
+        # the nav: each link on one line
+        page.goto(base + "/")
+        assert all(rects == 1 for _, rects in page.eval_on_selector_all("header.site nav a", ONE_LINE))
+
+        # a long paste is searched (POST), one over the limit refused in Japanese, with the box left whole
+        paste = ("パスワードの最低文字数や複雑さ、定期的な変更などのパスワードポリシーを定めていますか。\n"
+                 "データセンターの入退室を記録し、定期的に確認していますか。\n" * 120)[:8000]
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page.locator("#q").focus()
+        page.evaluate("text => navigator.clipboard.writeText(text)", paste)
+        page.keyboard.press("Control+V")
+        expect(page.locator("#q")).to_have_value(paste)
+        page.keyboard.press("Enter")
+        expect(page.locator("ol.hits > li.card").first).to_be_visible(timeout=60_000)
+        assert len(page.locator("#q").input_value()) == 8000 and page.evaluate(JS_OVERFLOW) == 0
+        page.screenshot(path=str(shots / f"long-search-{width}.png"))
+        page.locator("#q").fill("a" * 10_001)
+        page.locator("form.search button[type=submit]").click()
+        expect(page.locator("p.error[role=alert]")).to_contain_text("10,001 文字あります（上限 10,000 文字）",
+                                                                   timeout=30_000)
+        assert len(page.locator("#q").input_value()) == 10_001
+
+        # the progress bar: not before anything is sent, while the sheet is answered, not under the answers
+        page.add_init_script(PROGRESS_WATCH)
+        page.goto(base + "/answer")
+        expect(page.locator("#answer-progress")).to_be_hidden()
+        sheet = tmp_path / "60問.xlsx"
+        sheet.write_bytes(hostile.questions_xlsx(60))
+        page.locator("form.answer input[type=file]").set_input_files(str(sheet))
+        page.get_by_role("button", name="回答を探す").click(timeout=120_000)
+        expect(page.locator("table.answers > tbody > tr")).to_have_count(60, timeout=60_000)
+        expect(page.locator("#answer-progress")).to_be_hidden()
+        page.wait_for_timeout(400)  # the answers page reports too: the bar stays hidden
+        shown = [s for s in seen if s["shown"] == "true"]
+        assert shown and any(re.fullmatch(r"\d+ / 60 問に回答しました…|.*読み取っています…|ファイルを受け取っています…",
+                                          s["text"]) for s in shown), seen[-5:]
+        assert seen[-1]["shown"] == "false"  # under the answers: gone (before sending: checked hidden above)
+        page.screenshot(path=str(shots / f"answers-{width}.png"))
+
+        # the library: preview (the 行 column on one line), commit, then a failed import still lists everything
+        path = tmp_path / "委託先チェックシート_回答.xlsx"
+        path.write_bytes(returned)
+        page.goto(base + "/library")
+        page.locator("form.library-import input[type=file]").last.set_input_files(str(path))
+        page.get_by_role("button", name="読み取って確認する").last.click()
+        where = page.eval_on_selector_all("table.library-preview td.where", ONE_LINE)
+        assert where and all(text.startswith("チェックシート") and rects == 1 for text, rects in where), where
+        page.screenshot(path=str(shots / f"library-preview-{width}.png"))
+        page.locator("form.library-commit button").click()
+        expect(page.locator("p.notice")).to_contain_text("件を登録しました")
+        count = page.locator("ol.hits > li.card.past").count()
+        assert count >= 5
+        bad = tmp_path / "壊れた.xlsx"
+        bad.write_bytes(b"this is not a workbook")
+        page.locator("form.library-import input[type=file]").last.set_input_files(str(bad))
+        page.get_by_role("button", name="読み取って確認する").last.click()
+        expect(page.locator("p.error[role=alert]")).to_contain_text("壊れた.xlsx")
+        expect(page.locator("ol.hits > li.card.past")).to_have_count(count)
+        expect(page.get_by_role("heading", name=f"登録済みの回答({count} 問)")).to_be_visible()
+        assert page.evaluate(JS_OVERFLOW) == 0
+        page.screenshot(path=str(shots / f"library-after-failed-import-{width}.png"), full_page=True)
+
+        # removing an entry: the dialog and the result name its question, never its ID
+        first = page.locator("ol.hits > li.card.past").first
+        question = first.locator("p.question").inner_text()
+        asked: list[str] = []
+        page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+        first.get_by_role("button", name="削除").click()
+        expect(page.locator("p.notice")).to_contain_text("を回答ライブラリから削除しました。")
+        assert asked == [f"「{question[:60]}{'…' if len(question) > 60 else ''}」を回答ライブラリから削除しますか?"]
+        notice = page.locator("p.notice").inner_text()
+        assert question[:40] in notice and not re.search(r"L[0-9a-f]{12}", notice)
+        expect(page.locator("ol.hits > li.card.past")).to_have_count(count - 1)
+        page.screenshot(path=str(shots / f"library-removed-{width}.png"))
+    finally:
+        page.close()

@@ -105,9 +105,52 @@ def test_list_remove_and_export(web, returned_sheet):
     assert r.status_code == 303 and len(library) == n - 1
     r = c.delete(f"/api/library/{victim}")
     assert r.status_code == 404 and r.json()["code"] == "unknown_entry_not_removed"
-    assert c.delete(f"/api/library/{entries[1]['id']}").json() == {"removed": entries[1]["id"]}
+    assert c.delete(f"/api/library/{entries[1]['id']}").json() == {"removed": entries[1]["id"],
+                                                                     "question": entries[1]["question"]}
     filtered = c.get("/library", params={"q": "暗号化"}).text
     assert "保存データ及び通信経路を暗号化" in filtered and "パスワードの最低文字数" not in filtered
+
+
+def test_the_page_lists_what_the_library_holds_after_a_failed_or_a_repeated_import(web, returned_sheet):
+    """A failed preview and a commit sent twice (Back, then the button again) still list every entry; the
+    second commit says the sheet is already in the library, not that the upload never existed."""
+    c, library = web
+    r = c.post("/library/preview", files={"file": ("委託先_回答.xlsx", returned_sheet)})
+    token = r.text.split('name="token" value="')[1].split('"')[0]
+    assert c.post("/library/add", data={"token": token}, follow_redirects=False).status_code == 303
+    n = len(library)
+    questions = [e.question for e in library.entries()]
+    assert n >= 5
+
+    def listed(page: str) -> bool:
+        return f"登録済みの回答({n} 問)" in page and all(q in page for q in questions)
+
+    failed = c.post("/library/preview", files={"file": ("壊れ.xlsx", b"not a workbook at all")})
+    assert failed.status_code == 400 and "壊れ.xlsx" in failed.text and listed(failed.text)
+    expired = c.post("/library/add", data={"token": "A" * 24})
+    assert expired.status_code == 400 and listed(expired.text)
+
+    again = c.post("/library/add", data={"token": token}, follow_redirects=False)  # the same form, sent again
+    assert again.status_code == 303 and again.headers["location"].startswith("/library?notice=")
+    page = c.get(again.headers["location"]).text
+    assert "委託先_回答.xlsx の" in page and f"{n} 問は、すでに回答ライブラリに登録しています" in page
+    assert "期限切れ" not in page and listed(page) and len(library) == n
+
+
+def test_removing_an_entry_names_its_question(web, returned_sheet):
+    c, library = web
+    c.post("/api/library", files={"file": ("委託先_回答.xlsx", returned_sheet)})
+    entry = library.entries()[0]
+    page = c.get("/library").text
+    form = page.split(f'value="{entry.id}"')[0].rsplit("<form", 1)[1]
+    assert f'data-confirm="「{entry.question[:60]}' in form and "」を回答ライブラリから削除しますか?" in form
+    r = c.post("/library/remove", data={"id": entry.id}, follow_redirects=False)
+    assert r.status_code == 303 and entry.id not in r.headers["location"]
+    done = c.get(r.headers["location"]).text
+    notice = done.split('<p class="notice" role="status">')[1].split("</p>")[0]
+    assert notice == f"「{entry.question[:60]}{'…' if len(entry.question) > 60 else ''}」を回答ライブラリから削除しました。"
+    assert entry.id not in done
+    assert '<p class="notice"' not in c.get("/library", params={"notice": "made-up-by-a-link"}).text
 
 
 def test_a_sheet_without_answers_is_refused_in_japanese_and_kept_for_correction(web):

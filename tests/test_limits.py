@@ -52,7 +52,7 @@ def test_the_long_cell_probe_is_refused_and_a_long_question_is_cut_before_every_
     assert str(answer.warnings[-1]) == ("the question is 51,600 characters; only its first 2,000 were read "
                                         "(split it into shorter questions)")
     assert answer.candidates[0].id == "実26" and answer.draft.split("\n")[0].endswith("[実26]")
-    cached = [key[0] for key in snippet.word_tokens.cache.keys()]
+    cached = [key[0] for key in snippet.mode_tokens.cache.keys()]  # (text, mode)
     assert max(len(k) for k in cached) <= qa.MAX_QUESTION_CHARS  # the draft tokenised the cut question
 
 

@@ -10,6 +10,17 @@ from verdicts import assert_clearly
 pytestmark = pytest.mark.scored
 
 
+def _dev_questions() -> list[str]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "eval" / "dev.jsonl"
+    return [json.loads(line)["query"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+DEV_QUESTIONS = _dev_questions()
+
+
 def ids(result, n=None):
     return result.ids[:n] if n else result.ids
 
@@ -307,6 +318,48 @@ def test_a_pasted_japanese_question_highlights_no_function_word(engine):
     marked = {h.snippet[a:b] for h in r.hits for a, b in h.highlights}
     assert "データ" in marked
     assert not marked & {"お", "ご", "また", "または", "等", "ら", "これ", "その"}
+
+
+def _marked(text: str, query: str, **extra) -> list[str]:
+    from dataclasses import replace
+
+    from indexer.keyword_index import query_words
+    from search.snippet import spans
+
+    terms = query_words(query)
+    return [text[a:b] for a, b in spans(text, replace(terms, **extra) if extra else terms)]
+
+
+def test_a_highlight_is_a_whole_word_of_the_query_and_of_the_passage():
+    # a part of a longer query word counts where, with the parts beside it, it makes up most of that word
+    assert _marked("ISO/IEC 27001 認証を取得しています。", "多要素認証") == []
+    assert _marked("スタッフが 2 要素認証を最低 2 回用いて", "多要素認証") == ["要素認証"]
+    assert _marked("多要素認証を導入しています。", "多要素認証") == ["多要素認証"]
+    assert _marked("ISO/IEC 27001 認証を取得しています。", "認証 多要素認証") == ["認証"]  # typed on its own too
+    # a word of the query inside a longer word of the passage is not that word
+    assert _marked("AWS のデータセンターは暗号化されたデータを保管します。", "Do you encrypt data at rest?") == ["データ"]
+    assert _marked("データセンター", "データ") == []
+    assert _marked("パスワードポリシーを定めています", "パスワード") == ["パスワード"]  # most of the word
+    # a one-character word only beside another mark (とき's normal form is 時), unless it is the whole query
+    assert _marked("障害時には、その時に", "障害が発生したときに復旧しますか") == ["障害時"]
+    assert _marked("火災の時に", "火事になったときにコンピューターを守る仕組み") == []
+    assert _marked("鍵を管理", "鍵") == ["鍵"]
+    assert _marked("Type 2 レポート", "WPA2 の暗号化をしていますか") == []
+    # words added to the query's own (a synonym: extra word → the query word it stands for) are whole words too
+    assert _marked("ログインにはサインインを使います", "ログイン", extra={"サインイン": "ログイン"}) == ["ログイン", "サインイン"]
+    assert _marked("データセンター", "情報", extra={"データ": "情報"}) == []
+
+
+def test_the_issue_examples_no_longer_mark_a_misleading_word(engine):
+    r = engine.search("多要素認証")
+    marked = [(h.id, h.snippet[a:b]) for h in r.hits for a, b in h.highlights]
+    assert ("実35", "要素認証") in marked and all(m != "認証" for _, m in marked)
+    r = engine.search("Do you encrypt data at rest?")
+    assert all(not h.snippet[b:].startswith("センター") for h in r.hits for a, b in h.highlights)
+    paste = " ".join(q for q in DEV_QUESTIONS if len(q) > 40)[:8000]  # a long paste of questionnaire items
+    r = engine.search(paste)
+    lone = [h.snippet[a:b] for h in r.hits for a, b in h.highlights if b - a == 1]
+    assert r.hits and all(h.highlights for h in r.hits[:3]) and lone == []
 
 
 def test_the_verdict_over_the_dev_set(engine):

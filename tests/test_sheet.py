@@ -189,7 +189,7 @@ def test_unnamed_question_column_is_taken_from_its_sentences_with_a_warning():
     q = reader.read_questionnaire(data, "body.csv")
     assert (q.tables[0].question_column, len(q.questions)) == (2, 2)
     assert tuple(map(str, q.warnings)) == (
-        "body.csv: the question column was taken to be B ('本文') because it holds the long sentences; if that is "
+        "body.csv: the question column was taken to be column B ('本文') because it holds the long sentences; if that is "
         "wrong, name it with --column (a header name, a number or a letter such as C)",)
     assert q.warnings[0].text("web") == ("body.csv: 長い文が並んでいるため、B 列「本文」を質問の列としました。違う場合は"
                                          "「質問の列」欄（見出し名・列番号・C のような列記号）で指定してください。")
@@ -274,7 +274,8 @@ def test_header_row_override(files):
 def test_override_that_finds_no_questions_says_so(files):
     with pytest.raises(S.NoQuestionTable) as e:
         reader.read_questionnaire(files["cloud.xlsx"], "cloud.xlsx", column="Z")
-    assert "column Z ('') has no questions below header row 4" in str(e.value)
+    assert "column Z has no questions below header row 4" in str(e.value)  # a blank header is not quoted
+    assert "Z 列の見出し行 4 より下に質問がありません" in e.value.text("web") and "「」" not in e.value.text("web")
 
 
 # ----------------------------------------------------------------- reading: bad input

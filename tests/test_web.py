@@ -101,6 +101,27 @@ def test_huge_query_is_refused_clearly(client):
     assert "limit is 10,000" in r.json()["detail"] and "POST /api/answer" in r.json()["detail"]
 
 
+def test_a_long_search_is_sent_by_post_and_a_short_one_keeps_its_url(client):
+    """The form POSTs: a short search is redirected to its GET (a URL to share), a pasted questionnaire of
+    8,000 characters is answered at once (as a GET it was a 70 KB URL, refused before kijun saw it), and
+    one over the limit gets the catalogued message instead of being cut at 10,000 by the box."""
+    form = client.get("/").text
+    assert '<form class="search" method="post" action="/"' in form and "maxlength" not in form
+    r = client.post("/", data={"q": "パスワード", "mode": "hybrid", "aws": ""}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/?q=%E3%83%91%E3%82%B9%E3%83%AF%E3%83%BC%E3%83%89&mode=hybrid"
+    paste = (PASSWORD + "\n" + NDA + "\n") * 100
+    paste = paste[:8000]
+    r = client.post("/", data={"q": paste, "mode": "hybrid"}, follow_redirects=False)
+    assert r.status_code == 200 and len(paste) == 8000
+    assert '<li class="card">' in r.text and "検索できません" not in r.text
+    assert paste[:200] in r.text  # the query stays in the box
+    r = client.post("/", data={"q": "a" * 10_001, "mode": "hybrid"})
+    assert r.status_code == 200
+    assert "検索語が 10,001 文字あります（上限 10,000 文字）" in alert(r.text)
+    r = client.post("/", data={f"field{i}": "x" for i in range(60)})  # a malformed form: a page, not JSON
+    assert r.status_code == 400 and "送信されたフォームを読み取れません" in r.text and '<form class="search"' in r.text
+
+
 def test_bad_mode_is_a_message_not_a_500(client):
     r = client.get("/", params={"q": "パスワード", "mode": "fuzzy"})
     assert r.status_code == 200 and "検索方式「fuzzy」はありません" in alert(r.text)
@@ -137,6 +158,24 @@ def test_criterion_page_shows_labelled_fields(client):
     similar = r.text[r.text.index("類似する基準"):]
     assert re.search(r'href="/criteria/[^"]+"', similar)
     assert 'href="/criteria/%E5%AE%9F26"' not in similar  # not similar to itself
+
+
+def test_a_criterion_page_names_its_identical_and_near_identical_twins(client):
+    page = client.get("/criteria/実57").text
+    twins = page.split("同一・ほぼ同一の記述")[1].split("</dd>")[0]
+    assert re.search(r'同一の記述: <a href="/criteria/%E5%AE%9F58">実58</a>', twins)
+    assert re.search(r'ほぼ同一の記述: <a href="/criteria/%E5%AE%9F56">実56</a>\(類似度 0\.8\d\)', twins)
+    assert '同一の記述: <a href="/criteria/%E5%AE%9F57">実57</a>' in client.get("/criteria/実58").text
+    assert "同一・ほぼ同一の記述" not in client.get("/criteria/実26").text  # no twin, no line
+
+
+def test_no_copy_button_beside_an_empty_column(client):
+    for cid in ("実1", "実57"):  # 実1: no AWS text; 実57: no customer text
+        page = client.get(f"/criteria/{cid}").text
+        for target in re.findall(r'data-copy="([\w-]+)"', page):
+            copied = re.search(rf'id="{target}">(.*?)</(?:pre|ul)>', page, re.S)
+            assert copied and copied.group(1).strip() not in ("", "-"), (cid, target)
+        assert "<dd>-</dd>" in page
 
 
 def test_criterion_urls_are_safe_links(client, doc):
@@ -265,6 +304,20 @@ def test_duplicates_page_and_api(client):
     pair = api["criteria_pairs"][0]
     r = client.get("/duplicates", params={"q": pair["a"]})
     assert r.status_code == 200 and f">{pair['a']}</a>" in r.text
+
+
+def test_the_duplicates_filter_applies_to_both_tables(client):
+    page = client.get("/duplicates", params={"q": "パスワード"}).text
+    assert "0 グループ(全" in page and "0 組(全 11 組中)" in page and "<table>" not in page
+    page = client.get("/duplicates", params={"q": "実57"}).text
+    rows = re.findall(r"<tr><td><a [^>]*>(実\d+)</a></td><td><a [^>]*>(実\d+)</a></td>", page)
+    assert rows and all("実57" in r for r in rows) and ("実57", "実58") in rows
+    page = client.get("/duplicates", params={"q": "データセンター"}).text  # a word: the pairs whose text holds it
+    rows = re.findall(r"<tr><td><a [^>]*>(実\d+)</a></td><td><a [^>]*>(実\d+)</a></td>", page)
+    assert rows == [("実49", "実50"), ("実56", "実57"), ("実56", "実58"), ("実57", "実58"), ("実85", "実86"),
+                    ("実87", "実88")]  # not 実20 / 実21, 実46 / 実47 or 実102 / 実103
+    lead = client.get("/duplicates").text.split('<p class="lead">')[1].split("</p>")[0]
+    assert "基準や、一か所" in lead and "\n" not in lead  # no line break read as a stray space
 
 
 def test_duplicates_bad_params(client):
@@ -451,6 +504,50 @@ def test_bad_forms_are_a_message(client, data, message):
     assert r.status_code == 400 and message in alert(r.text)
 
 
+# The form fields a message may name (messages.catalogue.FIELDS), and where each is on the pages: the page, the
+# form (its class) and the input's name. A field named in the catalogue's Japanese by 「…」 must be here.
+FORM_FIELDS = {
+    "sheet": [("answer", "correct", "sheet"), ("library", "library-import", "sheet")],
+    "header_row": [("answer", "correct", "header_row"), ("library", "library-import", "header_row")],
+    "column": [("answer", "correct", "column"), ("library", "library-import", "column")],
+    "answer_column": [("answer", "correct", "answer_column")],
+    "returned_answer_column": [("library", "library-import", "answer_column")],
+    "criteria_column": [("library", "library-import", "criteria_column")],
+    "top": [("answer", "answer", "top")],
+    "mode": [("answer", "answer", "mode"), ("search", "search", "mode")],
+}
+
+
+def form_labels(html: str, form_class: str) -> dict[str, str]:
+    """input name → its label's own text (before any hint in brackets), in the first form of that class."""
+    form = html.split(f'<form class="{form_class}"')[1].split("</form>")[0]
+    return {name: re.split(r"[(（]", text.strip())[0].strip()
+            for text, name in re.findall(r'<label>([^<]*?)\s*<(?:input|select)[^>]*?name="(\w+)"', form)}
+
+
+def test_every_message_names_a_field_by_the_label_its_form_shows(client, cloud):
+    """「回答案を書き込む既存の列」欄 where the form says 「回答の列」 cannot happen again: every field the
+    catalogue's Japanese names in 「…」 is the label of that field on each form where the message is shown."""
+    from messages.catalogue import CATALOGUE, FIELDS
+
+    pages = {"answer": client.post("/answer", files={"file": ("cloud.xlsx", cloud)}).text,
+             "library": client.get("/library").text, "search": client.get("/").text}
+    named = {k for t in CATALOGUE.values() for k in re.findall(r"\{field\[(\w+)\]\}", t.ja)}
+    for key, names in FIELDS.items():
+        quoted = re.match(r"(?:検索方式)?「([^」]+)」(欄|ページ)?", names["web"])
+        if quoted is None or quoted.group(2) == "ページ" or key == "hybrid":
+            continue  # not a form field: ファイル, 表示件数, a page, a choice (below)
+        assert key in FORM_FIELDS, f"{key}: add where its form is to FORM_FIELDS"
+        for page, form, name in FORM_FIELDS[key]:
+            assert form_labels(pages[page], form).get(name) == quoted.group(1), (key, page, form)
+    assert {"answer_column", "returned_answer_column", "criteria_column", "sheet", "column"} <= named
+    assert ">ハイブリッド</option>" in pages["search"] and FIELDS["hybrid"]["web"] == "検索方式「ハイブリッド」"
+    assert ">質問票に回答</a>" in pages["search"] and FIELDS["questionnaire"]["web"] == "「質問票に回答」ページ"
+    # and the message a returned sheet without answer columns gets names the library form's field
+    r = client.post("/library/preview", files={"file": ("未回答.xlsx", cloud)})
+    assert "「回答の列」欄" in alert(r.text) and "回答案を書き込む既存の列" not in alert(r.text)
+
+
 def test_pasted_questions_and_a_file_together_ask_which(client, cloud):
     r = client.post("/answer", data={"questions": "パスワードの規定はありますか。"},
                     files={"file": ("cloud.xlsx", cloud)})
@@ -511,6 +608,79 @@ def test_api_answer_upload_makes_only_the_file_it_returns(client, cloud, monkeyp
     r = client.post("/api/answer", files={"file": ("cloud.xlsx", cloud)}, data={"format": "xlsx"})
     assert r.status_code == 200 and made == ["xlsx"]
     assert load_workbook(io.BytesIO(r.content))["回答"]["A1"].value == "No."
+
+
+def test_the_answer_page_makes_kijuns_tables_only_when_they_are_downloaded(client, cloud, monkeypatch):
+    """Answering a sheet on the page writes the filled file it shows; the CSV and XLSX of kijun's table are
+    made when their links are followed (an XLSX of 300 rows was a quarter of a second of every answer)."""
+    from search.questionnaire import table
+
+    made = []
+    table_bytes = table.table_bytes
+    monkeypatch.setattr(table, "table_bytes", lambda rows, fmt: made.append(fmt) or table_bytes(rows, fmt))
+    page = client.post("/answer", files={"file": ("cloud.xlsx", cloud)})
+    assert page.status_code == 200 and made == []
+    links = download_links(page.text)
+    xlsx = client.get(next(link for link in links if link.endswith("answers.xlsx")))
+    assert made == ["xlsx"] and load_workbook(io.BytesIO(xlsx.content))["回答"]["A1"].value == "No."
+    assert "kijun-answers.xlsx" in xlsx.headers["content-disposition"]
+    rows = list(csv.reader(client.get(next(link for link in links if link.endswith("answers.csv"))).text.splitlines()))
+    assert made == ["xlsx", "csv"] and rows[0][0].lstrip("\ufeff") == "No." and len(rows) == 10  # 9 questions
+
+
+def _mismatch(example, real, at: str = "") -> str | None:
+    """Where the example lacks a key the real response has, or has one it lacks (lists by their first item);
+    None when they match."""
+    if isinstance(real, dict):
+        if not isinstance(example, dict) or set(example) != set(real):
+            return f"{at}: {sorted(example) if isinstance(example, dict) else example!r} vs {sorted(real)}"
+        return next((m for k in real if (m := _mismatch(example[k], real[k], f"{at}.{k}"))), None)
+    if isinstance(real, list) and real:
+        if not isinstance(example, list) or not example:
+            return f"{at}: {example!r} vs a list of {len(real)}"
+        return _mismatch(example[0], real[0], f"{at}[0]")
+    return None
+
+
+def test_the_api_docs_show_real_examples_of_every_answer(client, cloud):
+    from search.library.store import Entry, Source
+
+    spec = client.get("/openapi.json").json()["paths"]
+    examples = {}
+    for path, methods in spec.items():
+        for method, op in methods.items():
+            ok = op["responses"]["200"]
+            example = ok.get("content", {}).get("application/json", {}).get("example")
+            assert example not in (None, "string"), (method, path)
+            examples[(method, path)] = example
+            for status, answer in op["responses"].items():
+                if status.startswith(("4", "5")) and status != "422":
+                    ex = answer["content"]["application/json"]["example"]
+                    assert set(ex) == {"code", "detail"} and ex["code"] and ex["detail"], (method, path, status)
+    real = {("get", "/api/search"): client.get("/api/search", params={"q": "パスワード"}).json(),
+            ("get", "/api/criteria/{cid}"): client.get("/api/criteria/実26").json(),
+            ("get", "/api/duplicates"): client.get("/api/duplicates").json(),
+            ("post", "/api/answer"): client.post("/api/answer", json={"questions": [PASSWORD]}).json(),
+            ("post", "/api/library"): client.post("/api/library", files={"file": ("c.xlsx", cloud)},
+                                                  data={"answer_column": "補足説明", "dry_run": "1"}).json(),
+            ("get", "/api/library"): [Entry("L0", "q", ("実1",), "a", "answered", Source("f", "s", 1, "x", "t")).to_dict()],
+            ("delete", "/api/library/{entry_id}"): {"removed": "L0", "question": "q"}}
+    assert set(real) == set(examples)
+    for key, body in real.items():
+        assert _mismatch(examples[key], body) is None, (key, _mismatch(examples[key], body))
+    hit = examples[("get", "/api/search")]["hits"][0]
+    assert {hit["snippet"][a:b] for a, b in hit["highlights"]} == {"パスワード"}
+
+
+def test_a_missing_or_malformed_parameter_has_a_code_naming_it(client):
+    r = client.get("/api/search")
+    assert (r.status_code, r.json()["code"]) == (400, "missing_query") and "`q`" in r.json()["detail"]
+    r = client.get("/api/search", params={"q": "x", "limit": "abc"})
+    assert (r.status_code, r.json()["code"]) == (422, "bad_parameter") and r.json()["detail"][0]["loc"][-1] == "limit"
+    r = client.post("/api/answer", json={"mode": "hybrid"})
+    assert (r.status_code, r.json()["code"]) == (400, "missing_questions")
+    r = client.post("/api/answer", json={"questions": "not a list"})
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_body")
 
 
 def test_api_answer_is_documented_for_both_bodies(client):

@@ -43,7 +43,7 @@ from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_L
 from search.library.recall import Precedent
 from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
 from search.errors import QueryError, UnknownMode
-from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS
+from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS, searched_text
 
 if TYPE_CHECKING:
     from corpus.documents import DocumentTable, SearchDocument
@@ -187,16 +187,25 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
         raise QuestionnaireError(max=MAX_TOP, value=top)
     asked = [q for q in (str(raw).strip() for raw in questions) if q]
     cuts = [q[:MAX_QUESTION_CHARS] for q in asked]  # one bound for every step: search, verdict, draft, caches
-    distinct = list(dict.fromkeys(cuts))
+    # what the search reads of each question (item labels, IDs and quotes taken off): the one text that is
+    # embedded and drafted from, so 「（項目30）…」 and 「（項目137）…」 are one question with one answer
+    keys = [searched_text(c) or c for c in cuts]
+    first = dict(zip(reversed(keys), reversed(cuts)))  # each distinct question as first asked
+    distinct = list(dict.fromkeys(keys))
     seen: dict[str, Answer] = {}
     for start in range(0, len(distinct), BATCH):
         chunk = distinct[start:start + BATCH]
-        seen.update((q, _answer(engine, q, mode, int(top), v)) for q, v in zip(chunk, _vectors(engine, chunk, mode)))
+        seen.update((k, _answer(engine, first[k], k, mode, int(top), v))
+                    for k, v in zip(chunk, _vectors(engine, chunk, mode)))
         if progress is not None:
-            progress(sum(c in seen for c in cuts), len(asked))
-    return [replace(seen[c], warnings=(*seen[c].warnings, Message("question_cut", {"length": len(q),
-                                                                                    "limit": MAX_QUESTION_CHARS})))
-            if len(q) > MAX_QUESTION_CHARS else seen[c] for q, c in zip(asked, cuts)]
+            progress(sum(k in seen for k in keys), len(asked))
+    out = []
+    for q, c, k in zip(asked, cuts, keys):
+        a = replace(seen[k], question=c)
+        if len(q) > MAX_QUESTION_CHARS:
+            a = replace(a, warnings=(*a.warnings, Message("question_cut", {"length": len(q), "limit": MAX_QUESTION_CHARS})))
+        out.append(a)
+    return out
 
 
 def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[Any]:
@@ -221,7 +230,9 @@ def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEF
     return answers
 
 
-def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> Answer:
+def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: Any = None) -> Answer:
+    """The answer to question `q`; `searched`: what its search reads (`search.query.searched_text`),
+    which `vector` embeds and the draft is chosen for."""
     try:
         result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False)
     except UnknownMode as e:
@@ -245,9 +256,8 @@ def _answer(engine: Engine, q: str, mode: str, top: int, vector: Any = None) -> 
     best = candidates[0]
     # a lookup by ID matched no passage: its draft starts at the criterion's first sentence
     matched = (hits[0].explain or {}).get("passage") if result.match is not None else None
-    closeness = engine.sentence_closeness(best.id, q[:MAX_QUESTION_CHARS], vector) if result.match is not None \
-        else None
-    draft, note = compose_draft(engine.table, q, best, matched, closeness)
+    closeness = engine.sentence_closeness(best.id, searched, vector) if result.match is not None else None
+    draft, note = compose_draft(engine.table, searched, best, matched, closeness)
     if not draft and closeness is not None and not note:  # nothing close enough to quote: a person must look
         return Answer(q, NO_MATCH, "low", score, candidates, note=Message("nothing_to_quote").text("web"),
                       warnings=result.warnings)
@@ -308,14 +318,15 @@ def compose_draft(table: DocumentTable, question: str, best: Candidate, matched:
     chosen = pick_sentences(aws, words, weights, MAX_DRAFT_SENTENCES, closeness)
     if aws and not chosen and closeness is None:  # matched by meaning, not by words: the passage the search matched
         own = {p.text for p in d.passages if p.field == "aws_status"}
-        chosen = (split_sentences(matched) if matched in own else aws)[:1]
+        chosen = first_unit(split_sentences(matched) if matched in own else aws)
     if chosen:
         parts.append(join_sentences(chosen) + best.citation)
     if best.customer_role == "primary" or not chosen:
         own = _sentences(d, "customer_controls")
-        mine = pick_sentences(own, words, weights, 1, closeness) or (own[:1] if closeness is None or chosen else [])
+        mine = pick_sentences(own, words, weights, 1, closeness) or (first_unit(own) if closeness is None or chosen
+                                                                     else [])
         if mine:
-            parts.append(CUSTOMER_MARK + mine[0] + best.citation)
+            parts.append(CUSTOMER_MARK + join_sentences(mine) + best.citation)
     if not parts:
         if closeness is not None and (aws or _sentences(d, "customer_controls")):
             return "", ""
@@ -339,66 +350,158 @@ def without_boilerplate(column: str, d: SearchDocument) -> str:
 
 def pick_sentences(sentences: Sequence[str], words: set[str], weights: dict[str, float], limit: int,
                    closeness: Closeness | None = None) -> list[str]:
-    """Up to `limit` sentences: the best first, then the others in document order. A sentence worth
-    less than half the best one, or past MAX_DRAFT_CHARS, is left out.
+    """Up to `limit` sentences, each with what it needs to stand (`units`): the best first, then the
+    others in document order. A sentence worth less than half the best one, or past MAX_DRAFT_CHARS,
+    is left out; one that cannot stand (a bare URL, a lead-in with nothing to lead into) never counts.
 
     By words alone (no `closeness`): worth the idf of the query words it holds. With `closeness`:
     only sentences within SEMANTIC_MARGIN of the question's closest sentence in the document count,
     worth the share of the question's specific words (idf above a generic word's) they hold plus how
     far into that margin their cosine reaches, so a sentence sharing one word of a long question, or
     only generic ones, does not beat the one that says what is asked."""
-    held = [{t for t, _, _ in snippet.word_tokens(s)} & words for s in sentences]
+    unit = units(sentences)
+    held = [{t for t, _, _ in snippet.word_tokens(s)} & words if unit[i] else set() for i, s in enumerate(sentences)]
     if closeness is not None:
-        return _pick_close(sentences, held, words, weights, limit, closeness)
+        chosen = _pick_close(sentences, unit, held, words, weights, limit, closeness)
+    else:
+        chosen = _pick_by_words(sentences, unit, held, weights, limit)
+    return _expand(sentences, unit, chosen)
+
+
+def _pick_by_words(sentences: Sequence[str], unit: Sequence[tuple[int, ...]], held: Sequence[set[str]],
+                   weights: dict[str, float], limit: int) -> list[int]:
     scores = [sum(weights.get(t, 0.0) for t in h) for h in held]
     best = max(scores, default=0.0)
     if best <= 0:
         return []
     chosen: list[int] = []
     for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i))[:limit]:
-        if chosen and (scores[i] < best / 2 or _chars(sentences, chosen) + len(sentences[i]) > MAX_DRAFT_CHARS):
+        if chosen and (scores[i] < best / 2 or _chars(sentences, unit, [*chosen, i]) > MAX_DRAFT_CHARS):
             break
         chosen.append(i)
-    return [sentences[chosen[0]]] + [sentences[i] for i in sorted(chosen[1:])]
+    return chosen
 
 
-def _pick_close(sentences: Sequence[str], held: Sequence[set[str]], words: set[str], weights: dict[str, float],
-                limit: int, closeness: Closeness) -> list[str]:
+def _pick_close(sentences: Sequence[str], unit: Sequence[tuple[int, ...]], held: Sequence[set[str]],
+                words: set[str], weights: dict[str, float], limit: int, closeness: Closeness) -> list[int]:
     """`pick_sentences` with closeness: the best sentence, then (in document order) sentences that also
     stay within the margin and hold a specific word of the question the chosen ones do not: a
     question asking two things gets the sentence for each."""
     specific = {t: weights[t] for t in words if weights.get(t, 0.0) > GENERIC_IDF}
     total = sum(specific.values()) or 1.0
     floor = closeness.top - SEMANTIC_MARGIN
-    close = [closeness.of.get(s, -1.0) >= floor for s in sentences]
+    close = [bool(u) and closeness.of.get(s, -1.0) >= floor for s, u in zip(sentences, unit)]
     scores = [sum(specific.get(t, 0.0) for t in h) / total + (closeness.of.get(s, -1.0) - floor) / SEMANTIC_MARGIN
               if ok else 0.0 for s, h, ok in zip(sentences, held, close)]
     if max(scores, default=0.0) <= 0:
         return []
     chosen = [max(range(len(sentences)), key=lambda i: (scores[i], -i))]
-    covered = set(held[chosen[0]]) & set(specific)
+    covered = {t for j in unit[chosen[0]] for t in held[j]} & set(specific)
     for i in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
         if len(chosen) >= limit:
             break
         new = (held[i] & set(specific)) - covered
-        if i in chosen or not close[i] or not new or _chars(sentences, chosen) + len(sentences[i]) > MAX_DRAFT_CHARS:
+        if i in chosen or not close[i] or not new or _chars(sentences, unit, [*chosen, i]) > MAX_DRAFT_CHARS:
             continue
         chosen.append(i)
-        covered |= new
-    return [sentences[chosen[0]]] + [sentences[i] for i in sorted(chosen[1:])]
+        covered |= {t for j in unit[i] for t in held[j]} & set(specific)
+    return chosen
 
 
-def _chars(sentences: Sequence[str], chosen: Sequence[int]) -> int:
-    return sum(len(sentences[j]) for j in chosen)
+def _expand(sentences: Sequence[str], unit: Sequence[tuple[int, ...]], chosen: Sequence[int]) -> list[str]:
+    """The chosen sentences with what each needs: the best one's unit first, then the others' in document
+    order, each sentence once."""
+    if not chosen:
+        return []
+    order = list(unit[chosen[0]]) + [j for i in sorted(chosen[1:]) for j in unit[i]]
+    return [sentences[j] for j in dict.fromkeys(order)]
+
+
+def _chars(sentences: Sequence[str], unit: Sequence[tuple[int, ...]], chosen: Sequence[int]) -> int:
+    return sum(len(sentences[j]) for j in {j for i in chosen for j in unit[i]})
+
+
+# What a quoted sentence needs in order to stand in a reply (`units`).
+_CONNECTIVE = re.compile(
+    r"^(?:そのため|このため|その結果|その後|それにより|それによって|これにより|これによって|また|さらに|なお|ただし|"
+    r"したがって|従って|一方|つまり|加えて|例えば|たとえば|具体的には|これ|それ(?!ぞれ)|こうした|そうした|この|その|"
+    r"(?:Additionally|Also|Furthermore|Moreover|However|Therefore|Thus|These|This|Such|In addition)\b)")
+_ITEM = re.compile(r"^(?:(?P<dash>[-‐–—•*]\s?)|(?P<number>\d+[.．)）]|[(（]\d+[)）])|(?P<bullet>・))")
+_URL_ONLY = re.compile(r"^[(（\[<]?\s*https?://\S+\s*[)）\]>]?$")
+_BELOW = re.compile(r"(?:以下|下記)(?:のとおり|の通り|の|に|を)")
+_AMOUNT_BEFORE = re.compile(r"[\d０-９一二三四五六七八九十百千万]\s*\S{0,3}$")  # 「90 日以下の」: a bound, not a pointer
+
+
+def _points_below(sentence: str) -> bool:
+    """Does the sentence refer to what follows it (以下の, 下記に…), not to an amount (90 日以下の)?"""
+    return any(not _AMOUNT_BEFORE.search(sentence[:m.start()]) for m in _BELOW.finditer(sentence))
+
+
+def _points(sentence: str) -> bool:
+    """Does the sentence introduce what follows (以下の…, 次の…)?"""
+    return _points_below(sentence) or "次の" in sentence or "次に" in sentence
+
+
+def _kind(sentence: str) -> str | None:
+    """What list marker a sentence starts with (dash, number, bullet), "url" for a bare URL, else None."""
+    if _URL_ONLY.match(sentence):
+        return "url"
+    m = _ITEM.match(sentence)
+    return m.lastgroup if m else None
+
+
+def units(sentences: Sequence[str]) -> list[tuple[int, ...]]:
+    """Per sentence, the sentences (indices, in order) it must be quoted with to read as whole sentences in
+    a reply; () for one that cannot be quoted. A lead-in (ending in a colon, or pointing to 以下 / 次の
+    with a list after it) goes with the list it introduces, and a list item with its lead-in and list;
+    a sentence opening with a connective or a reference back (そのため, また, これらの…) goes with what
+    it follows; a bare URL, a lead-in whose list is only URLs or missing (「以下にも記載しております。」
+    followed by no list), and a sentence that opens with a connective and has nothing before it are
+    never quoted."""
+    n = len(sentences)
+    kinds = [_kind(s) for s in sentences]
+    unit: list[tuple[int, ...]] = [(i,) if kinds[i] != "url" else () for i in range(n)]
+    i = 0
+    while i < n:  # lists, with their lead-ins
+        s, nxt = sentences[i], kinds[i + 1] if i + 1 < n else None
+        explicit = kinds[i] != "url" and (s.rstrip().endswith((":", "：")) or bool(_points(s) and nxt))
+        implicit = kinds[i] not in ("dash", "number", "url") and nxt in ("dash", "number")
+        if not (explicit or implicit):
+            if kinds[i] != "url" and (_points_below(s) or s.rstrip().endswith((":", "："))):
+                unit[i] = ()  # it points to what follows, and nothing quotable follows
+            i += 1
+            continue
+        j = i + 1
+        while j < n and (kinds[j] == nxt or (kinds[j] is None and j + 1 < n and kinds[j + 1] == nxt
+                                             and nxt in ("dash", "number"))):
+            j += 1  # the items of the list (one marker kind), and a line an item runs on to before the next item
+        members = tuple(k for k in range(i, j) if kinds[k] != "url")
+        for k in range(i, j):
+            unit[k] = members if len(members) > 1 else ()
+        i = j
+    for i in range(n):  # what a connective sentence follows comes first (what it follows stands on its own)
+        if unit[i] and unit[i][0] == i and _CONNECTIVE.match(sentences[i]):
+            before = unit[i - 1] if i else ()
+            merged = tuple(dict.fromkeys((*before, *unit[i]))) if before else ()
+            for k in unit[i]:
+                unit[k] = merged
+    return unit
+
+
+def first_unit(sentences: Sequence[str]) -> list[str]:
+    """The first sentence that can be quoted, with what it needs (`units`)."""
+    unit = units(sentences)
+    return next(([sentences[j] for j in u] for u in unit if u), [])
 
 
 def join_sentences(sentences: Sequence[str]) -> str:
     """Sentences side by side as the document writes them: directly after 。, a space after ". ",
-    a line break after a line that ends without a stop."""
+    a line break after a line that ends without a stop and before a list item."""
     out = ""
     for s in sentences:
         if out:
-            out += "" if out.endswith(("。", "．", "！", "？")) else " " if out.endswith((".", "!", "?")) else "\n"
+            out += "\n" if _kind(s) else "" if out.endswith(("。", "．", "！", "？")) else \
+                " " if out.endswith((".", "!", "?")) else "\n"
         out += s
     return out
 

@@ -317,8 +317,8 @@ def _find_table(grid: list[list[Any]], formulas: list[list[Any]] | None, filenam
             continue
         table = _build_table(grid, formulas, sheet, hr, qcol)
         if not table.questions:
-            raise NoQuestionTable("column_has_no_questions", at=where, letter=table.question_column_letter,
-                                  header=table.question_header, row=hr)
+            raise NoQuestionTable("column_has_no_questions", at=where, row=hr,
+                                  column=column_named(table.question_column_letter, table.question_header))
         return table
     assert first_error is not None
     raise first_error
@@ -404,9 +404,17 @@ def _question_column(grid: list[list[Any]], hr: int, column: str | int | None, f
         return -max(candidates)[2]
     if len(unknown) == 1:
         _, c, name = unknown[0]
-        warns.append(Message("question_column_guessed", {"at": where, "letter": column_letter(c), "header": name}))
+        warns.append(Message("question_column_guessed", {"at": where, "column": column_named(column_letter(c), name)}))
         return c
     raise NoQuestionTable(at=where, row=hr, names=_header_names(header))
+
+
+def column_named(letter: str, header: Any) -> Message:
+    """A column as a message names it: by its letter and its header, or by its letter alone when its
+    header cell is blank (「Z 列」, never 「Z 列「」」)."""
+    title = cell_text(header) if header is not None else ""
+    return Message("column_titled", {"letter": letter, "header": title}) if title \
+        else Message("column_untitled", {"letter": letter})
 
 
 def _column_text_stats(body: list[list[Any]], c: int) -> tuple[int, int]:

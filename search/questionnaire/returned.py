@@ -140,7 +140,7 @@ def _columns(table: QuestionTable, filename: str, answer_column: str | None,
 
     cols = {"verdict": find(None, "", VERDICT_COLUMN), "criteria": find(criteria_column, "criteria_column",
                                                                          CRITERIA_COLUMN),
-            "answer": find(answer_column, "answer_column", DRAFT_COLUMN)}
+            "answer": find(answer_column, "returned_answer_column", DRAFT_COLUMN)}
     if cols["answer"] is None and cols["criteria"] is None:
         raise NoAnswerColumn(at=where)
     return cols

@@ -32,10 +32,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from search.app.web import api, auth, docs, errors, library, pages
+from search.app.web import api, auth, docs, errors, examples, library, pages
 from search.app.web.auth import RequireAuthentication
 from search.app.web.jobs import JobPool
 from search.app.web.limits import BodyLimit
+from search.app.web.notices import Notices
 from search.app.web.protection import SiteProtection
 from search.app.web.settings import ServerSettings
 from search.app.web.templating import STATIC
@@ -67,6 +68,7 @@ def create_app(engine: Engine, uploads: UploadStore | None = None, settings: Ser
     app.state.uploads = uploads if uploads is not None else UploadStore()
     app.state.jobs = JobPool(settings.answer_workers, settings.answer_queue)
     app.state.auth = settings.auth
+    app.state.notices = Notices()
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
@@ -75,6 +77,7 @@ def create_app(engine: Engine, uploads: UploadStore | None = None, settings: Ser
     if settings.auth.token:
         app.include_router(auth.router)
     docs.install(app)
+    examples.install(app)
     errors.install(app)
     # the outermost first: names and sites, then who is asking, then how much they may send
     app.add_middleware(BodyLimit)

@@ -15,6 +15,7 @@ from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
 from search.questionnaire import table
 from search.app.presentation import criterion_json, history_json
+from search.app.web import examples
 from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
 from search.app.web.jobs import Job, JobPool
@@ -50,7 +51,11 @@ UPLOAD_FORM = {
 }
 
 
-@router.get("/search", summary="Search criteria and change history")
+@router.get("/search", summary="Search criteria and change history",
+            responses=examples.json_200("The result, as `kijun search --format json`")
+            | examples.error(400, "empty_query", "the query is empty; type a word such as パスワード, a question, or an "
+                             "ID such as 実26", "A query that cannot be searched (empty, too long, a bad mode or "
+                                                "limit), or `q` missing (`missing_query`)"))
 def api_search(engine: EngineDep, q: str = Query(..., description="a word, phrase, -exclusion, ID or question"),
                mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None, customer: str | None = None,
                series: str | None = None, explain: bool = False) -> Any:
@@ -61,7 +66,11 @@ def api_search(engine: EngineDep, q: str = Query(..., description="a word, phras
         return api_error(e, 400)
 
 
-@router.get("/criteria/{cid}", summary="One criterion (same JSON as `kijun show --format json`)")
+@router.get("/criteria/{cid}", summary="One criterion (same JSON as `kijun show --format json`)",
+            responses=examples.json_200("The criterion; an ID only the change history has (統20) gives "
+                                        "`{\"id\", \"kind\": \"revision\", \"revisions\"}`")
+            | examples.error(404, "unknown_criterion", "no criterion '実999' in the corpus; the corpus has 実1–実148, "
+                             "監1–監5", "No such criterion"))
 def api_criterion(engine: EngineDep, cid: str) -> Any:
     try:
         c = engine.doc.get(cid)
@@ -71,7 +80,9 @@ def api_criterion(engine: EngineDep, cid: str) -> Any:
     return criterion_json(engine.doc, c)
 
 
-@router.get("/duplicates", summary="Repeated passages and near-identical criteria")
+@router.get("/duplicates", summary="Repeated passages and near-identical criteria",
+            responses=examples.json_200("Passages shared by at least `min_criteria` criteria, and near-identical "
+                                        "criteria"))
 def api_duplicates(engine: EngineDep,
                    min_criteria: int = Query(2, ge=MIN_CRITERIA_RANGE[0], le=MIN_CRITERIA_RANGE[1]),
                    threshold: float = Query(DEFAULT_THRESHOLD, ge=THRESHOLD_RANGE[0], le=THRESHOLD_RANGE[1])) -> Any:
@@ -85,8 +96,16 @@ def api_duplicates(engine: EngineDep,
                  "application/json": {"schema": AnswerRequest.model_json_schema()},
                  "multipart/form-data": {"schema": UPLOAD_FORM}}}},
              responses={200: {"description": "JSON: `{\"answers\": [...]}`. A file upload: the filled file "
-                                             "(or kijun's table) as an attachment."},
-                        400: {"description": "`{\"detail\"}`: what is wrong with the questions or the file"}})
+                                             "(or kijun's table) as an attachment.",
+                              "content": {"application/json": {},
+                                          examples.XLSX: {"schema": {"type": "string", "format": "binary"}},
+                                          "text/csv": {"schema": {"type": "string", "format": "binary"}}}}}
+             | examples.error(400, "no_question_column", "cloud.xlsx: sheet 'チェックシート': no question column found; "
+                              "the header row 4 has 「No.」, 「分類」. Name the question column with the `column` field "
+                              "(a header name, a number or a letter such as C).",
+                              "What is wrong with the questions or the file")
+             | examples.error(503, "busy", "the server is answering other check sheets; try again in 15 seconds",
+                              "Every answering place is taken (Retry-After)"))
 async def api_answer(request: Request, engine: EngineDep) -> Any:
     """`{"questions": [...]}` → `{"answers": [...]}`; a multipart upload of a check sheet → that file
     with the answers filled in (or kijun's table, `format=csv|xlsx`). Answered as a job (503 `busy`

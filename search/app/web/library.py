@@ -26,15 +26,18 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from messages import Message, excerpt
+from search.app.web import examples
 from search.app.web.deps import EngineDep
 from search.app.web.errors import api_error
 from search.app.web.jobs import JobPool
+from search.app.web.notices import Notices
 from search.app.web.questionnaire import content_disposition, field, form_fields, header_row_of
 from search.app.web.templating import render
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.engine import Engine
 from search.library import jsonl
-from search.library.store import KEEP_BOTH, ON_SAME_NAME, REPLACE, SAME_SHEET, Entry, Library, LibraryError, Plan
+from search.library.store import (KEEP_BOTH, ON_SAME_NAME, REPLACE, SAME_SHEET, Entry, Library, LibraryError, Plan,
+                                  UnknownEntry)
 from search.questionnaire import checksheet
 from search.questionnaire.answer import QuestionnaireError
 from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned, unread_message
@@ -42,6 +45,7 @@ from search.questionnaire.returned import NoAnswerColumn, Returned, read_returne
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
 SHOWN = 200  # entries listed on the page at once (the filter finds the rest)
+EXCERPT_CHARS = 60  # of a question, where a message names it (messages.excerpt)
 
 
 @dataclass(frozen=True)
@@ -82,15 +86,11 @@ def _matches(e: Entry, needle: str) -> bool:
 
 
 @router.get("/library", response_class=HTMLResponse)
-def library_page(request: Request, engine: EngineDep, q: str = "", added: str = "", removed: str = "",
-                 replaced: str = "") -> Response:
-    try:
-        entries = _library(engine).entries()
-    except LibraryError as e:
-        return _page(request, engine, 503, q=q, error=e.text("web"))
-    shown = [e for e in entries if not q.strip() or _matches(e, q.strip())]
-    return _page(request, engine, q=q, entries=shown, total=len(entries), added=excerpt(added),
-                 removed=excerpt(removed), replaced=excerpt(replaced))
+def library_page(request: Request, engine: EngineDep, q: str = "", added: str = "", replaced: str = "",
+                 notice: str = "") -> Response:
+    said = _notices(request).get(notice) if notice else None
+    return _page(request, engine, q=q, added=added if added.isdecimal() else "",
+                 replaced=replaced if replaced.isdecimal() else "", notice=said.text("web") if said is not None else None)
 
 
 # a sheet that can be read but not as asked (no such column, …) stays, to be read again with corrected fields
@@ -98,11 +98,24 @@ _KEPT = (checksheet.NoQuestionTable, checksheet.UnknownColumn, checksheet.Unknow
 _REFUSED = (checksheet.SheetError, QuestionnaireError, UploadExpired, LibraryError)
 
 
-def _page(request: Request, engine: Engine, status: int = 200, **ctx: Any) -> Response:
-    base: dict[str, Any] = {"q": "", "entries": [], "total": 0, "error": None, "preview": None, "added": "",
-                            "removed": "", "replaced": "", "settings": ImportSettings(),
+def _page(request: Request, engine: Engine, status: int = 200, *, q: str = "", **ctx: Any) -> Response:
+    """The library page: whatever else it shows (a preview, an error, a notice), the entries the library
+    holds, filtered by `q` (a listing that cannot be read says why: 503 unless the page has worse news)."""
+    base: dict[str, Any] = {"q": q, "entries": [], "total": 0, "error": None, "list_error": None, "preview": None,
+                            "added": "", "replaced": "", "notice": None, "settings": ImportSettings(),
                             "disabled": engine.library is None, "shown": SHOWN, "choices": (REPLACE, KEEP_BOTH)}
+    try:
+        entries = _library(engine).entries()
+        needle = q.strip()
+        base.update(entries=[e for e in entries if not needle or _matches(e, needle)], total=len(entries))
+    except LibraryError as e:
+        base["list_error"] = e.text("web")
+        status = 503 if status == 200 else status
     return render(request, "library.html", status, **(base | ctx))
+
+
+def _notices(request: Request) -> Notices:
+    return request.app.state.notices
 
 
 @router.post("/library/preview", response_class=HTMLResponse)
@@ -149,10 +162,14 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
             fields, _ = await form_fields(request)
             settings = ImportSettings.from_fields(fields)
             upload = store.get(fields.get("token", ""))
+            if upload.done is not None:  # sent again (Back, then the button once more): nothing is lost
+                said = Message("library_already_added", {"filename": upload.filename or "",
+                                                         "count": int(upload.done.get("added", 0))})
+                return RedirectResponse(f"/library?notice={_notices(request).put(said)}", status_code=303)
             plan = await jobs.run(job, request, _commit, settings, upload, engine)
         except _REFUSED as e:
             return _page(request, engine, 400, error=e.text("web"))
-        store.discard(upload)
+        store.retire(upload, {"added": plan.entries})
     return RedirectResponse(f"/library?added={plan.entries}&replaced={plan.replaced_rows}", status_code=303)
 
 
@@ -167,11 +184,13 @@ def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progres
 async def library_remove(request: Request, engine: EngineDep) -> Response:
     try:
         fields, _ = await form_fields(request)
-        entry_id = fields.get("id", "")
-        _library(engine).remove([entry_id])
+        library = _library(engine)
+        entry = _to_remove(library, fields.get("id", ""))
+        library.remove([entry.id])
     except (LibraryError, QuestionnaireError) as e:
         return _page(request, engine, 400, error=e.text("web"))
-    return RedirectResponse(f"/library?removed={entry_id}", status_code=303)
+    said = Message("library_entry_removed", {"question": excerpt(" ".join(entry.question.split()), EXCERPT_CHARS)})
+    return RedirectResponse(f"/library?notice={_notices(request).put(said)}", status_code=303)
 
 
 @router.get("/library/export.jsonl")
@@ -189,7 +208,8 @@ def library_export(engine: EngineDep) -> Response:
 # ------------------------------------------------------------------ API
 
 
-@api.get("/library", summary="The answer library's entries (as `kijun library list --format json`)")
+@api.get("/library", summary="The answer library's entries (as `kijun library list --format json`)",
+         responses=examples.json_200("Every entry, most recently imported first"))
 def api_library(engine: EngineDep) -> Any:
     try:
         return [e.to_dict() for e in _library(engine).entries()]
@@ -197,7 +217,12 @@ def api_library(engine: EngineDep) -> Any:
         return api_error(e, 503)
 
 
-@api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)")
+@api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)",
+          responses=examples.json_200("What was (or, with `dry_run`, would be) added, and the rows skipped")
+          | examples.error(400, "returned_no_answer_columns", "委託先.xlsx: sheet 'Sheet1': neither a 回答案 nor a "
+                           "該当基準 column, so it is not a sheet kijun answered; name the answer column with the "
+                           "`answer_column` field (and the criteria column with the `criteria_column` field if it "
+                           "has one)", "A sheet that cannot be read as asked"))
 async def api_library_add(request: Request, engine: EngineDep) -> Any:
     """`file` (.xlsx, .xlsm, .csv, .tsv) and optional `sheet`, `header_row`, `column`, `answer_column`,
     `criteria_column`, `same_name` (blank: replace only the same sheet; `replace`; `keep_both`),
@@ -237,13 +262,26 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
                           **unread_message(e).to_dict("api")} for e in returned.warned]}
 
 
-@api.delete("/library/{entry_id}", summary="Remove one entry of the answer library")
+@api.delete("/library/{entry_id}", summary="Remove one entry of the answer library",
+            responses=examples.json_200("The entry removed, and its question")
+            | examples.error(404, "unknown_entry_not_removed", "no entry L000000000000 in the answer library; "
+                             "nothing was removed", "No such entry"))
 def api_library_remove(engine: EngineDep, entry_id: str) -> Any:
     try:
-        _library(engine).remove([entry_id])
+        library = _library(engine)
+        entry = _to_remove(library, entry_id)
+        library.remove([entry.id])
     except LibraryError as e:
         return api_error(e, 404 if e.condition.startswith("unknown_entry") else 503)
-    return JSONResponse({"removed": entry_id})
+    return JSONResponse({"removed": entry_id, "question": entry.question})
+
+
+def _to_remove(library: Library, entry_id: str) -> Entry:
+    """The entry about to be removed (its question names it in the message), or why nothing is removed."""
+    try:
+        return library.get(entry_id)
+    except UnknownEntry as e:
+        raise UnknownEntry("unknown_entry_not_removed", **e.message.params) from None
 
 
 def past_for(engine: Engine, criterion_id: str) -> tuple[list[Entry], Message | None]:

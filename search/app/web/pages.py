@@ -1,14 +1,16 @@
 """The HTML pages: search, one criterion, duplicates, the questionnaire.
 
-Every search is a GET, so a result page's URL can be shared.
+A search is a GET, so a result page's URL can be shared; the form POSTs, and anything but a long
+paste is redirected to that GET (`SHAREABLE_URL_CHARS`).
 """
 from __future__ import annotations
 
 from pathlib import PurePath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from corpus.duplicates import (DEFAULT_THRESHOLD, MIN_CRITERIA_RANGE, THRESHOLD_RANGE, THRESHOLD_STEP,
@@ -24,9 +26,9 @@ from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
 from search.app.web.library import past_for
 from search.app.web.jobs import JobPool
-from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, TABLES, UNREADABLE, Progress, Settings, answer_file,
-                                          answer_pasted, content_disposition, filled_name, form_fields,
-                                          settings_from)
+from search.app.web.questionnaire import (FILLED, MEDIA_TYPES, ROWS, TABLES, UNREADABLE, Progress, Settings,
+                                          answer_file, answer_pasted, content_disposition, filled_name, form_fields,
+                                          rows_json, settings_from, table_from_rows)
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.app.web.templating import mark, render
 from search.engine import Engine, SearchResult
@@ -60,6 +62,37 @@ def _no_hits(mode: str, filtered: bool) -> str:
 def search_page(request: Request, engine: EngineDep, q: str | None = None, mode: str = DEFAULT_MODE,
                 aws: str | None = None, customer: str | None = None, series: str | None = None,
                 limit: int = PAGE_LIMIT) -> HTMLResponse:
+    return render(request, "search.html", **_search(engine, q, mode, aws, customer, series, limit))
+
+
+SHAREABLE_URL_CHARS = 4_000
+"""The search form is sent by POST (a pasted questionnaire can be 10,000 characters: 90 KB of URL, past
+what servers and proxies accept); a search whose URL stays under this is redirected to its GET, so its
+page can be shared and reloaded, and a longer one is answered at once."""
+
+
+@router.post("/", response_class=HTMLResponse)
+async def search_post(request: Request, engine: EngineDep) -> Response:
+    try:
+        fields, _ = await form_fields(request)
+    except qa.QuestionnaireError as e:  # a malformed form (too many parts…): said on the page, not as JSON
+        return render(request, "search.html", 400, **_search(engine, None, DEFAULT_MODE, None, None, None, PAGE_LIMIT)
+                      | {"error": e.text("web")})
+    params = {"q": fields.get("q", "")} | {k: fields[k] for k in ("mode", "aws", "customer", "series", "limit")
+                                         if fields.get(k)}
+    url = "/?" + urlencode(params)
+    if len(url) <= SHAREABLE_URL_CHARS:
+        return RedirectResponse(url, status_code=303)
+    limit = fields.get("limit", "")
+    ctx = await run_in_threadpool(_search, engine, params["q"], params.get("mode", DEFAULT_MODE), params.get("aws"),
+                                  params.get("customer"), params.get("series"),
+                                  int(limit) if limit.isdecimal() else PAGE_LIMIT)
+    return render(request, "search.html", **ctx)
+
+
+def _search(engine: Engine, q: str | None, mode: str, aws: str | None, customer: str | None, series: str | None,
+            limit: int) -> dict[str, Any]:
+    """The search page's context: the query as typed, the result or why there is none."""
     ctx: dict[str, Any] = {"q": q or "", "mode": mode, "aws": aws or "", "customer": customer or "",
                            "series": series or "", "limit": limit, "result": None, "error": None, "cards": []}
     if q is not None:
@@ -70,7 +103,7 @@ def search_page(request: Request, engine: EngineDep, q: str | None = None, mode:
                        no_hits=_no_hits(result.mode, any(map(blank, (aws, customer, series)))))
         except QueryError as e:
             ctx["error"] = e.text("web")
-    return render(request, "search.html", **ctx)
+    return ctx
 
 
 @router.get("/criteria/{cid}", response_class=HTMLResponse, name="criterion_page")
@@ -91,7 +124,11 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
     ids = [x.id for x in doc.criteria]
     i = ids.index(c.id)
     past, past_error = past_for(engine, c.id)
+    same_text = [o for o in engine.table.same_text(c.id) if o != c.id]
+    near_text = [(p.b if p.a == c.id else p.a, p.similarity) for p in cached_report(doc).criteria_pairs
+                 if c.id in (p.a, p.b) and {p.a, p.b} - {c.id} - set(same_text)]
     return render(request, "criterion.html", c=c, source=source if source is not c else None,
+                  same_text=same_text, near_text=near_text,
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
                   similar=engine.similar(c.id, SIMILAR, SIMILAR_TOP_SHARE), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
@@ -105,7 +142,7 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
     wrong in the URL (?min_criteria=abc) gets this page with a message, not a JSON error."""
     ctx: dict[str, Any] = {"min_criteria": min_criteria, "threshold": threshold, "q": q,
                            "boilerplate": boilerplate, "groups": [], "pairs": [], "error": None, "total": 0,
-                           "hidden_boilerplate": 0, "criteria_range": MIN_CRITERIA_RANGE,
+                           "total_pairs": 0, "hidden_boilerplate": 0, "criteria_range": MIN_CRITERIA_RANGE,
                            "threshold_range": THRESHOLD_RANGE, "threshold_step": THRESHOLD_STEP}
     try:
         least, similarity = int(min_criteria), float(threshold)
@@ -130,9 +167,18 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
                            or any(needle.lower() in v.text.lower() for v in g.variants)):
             continue
         groups.append(g)
-    pairs = [p for p in rep.criteria_pairs if not nid or nid in (p.a, p.b)]
-    ctx.update(groups=groups, pairs=pairs, total=len(rep.passages))
+    # the filter reads both tables: a pair is listed when it names the criterion, or when either text holds the word
+    pairs = [p for p in rep.criteria_pairs
+             if not needle or (nid in (p.a, p.b) if nid else any(_holds(engine, x, needle) for x in (p.a, p.b)))]
+    ctx.update(groups=groups, pairs=pairs, total=len(rep.passages), total_pairs=len(rep.criteria_pairs))
     return render(request, "duplicates.html", **ctx)
+
+
+def _holds(engine: Engine, criterion_id: str, needle: str) -> bool:
+    """Does a criterion's text (either column, as printed) hold `needle` (case folded)?"""
+    c = engine.doc.get(criterion_id)
+    n = needle.lower()
+    return any(n in (t or "").lower() for t in (engine.doc.text_of(c).aws_status, c.customer_controls))
 
 
 @router.get("/answer", response_class=HTMLResponse)
@@ -185,8 +231,7 @@ def _answer_page(engine: Engine, store: UploadStore, chosen: tuple[str, bytes] |
         else:
             upload = store.add(None, None)
             run = answer_pasted(engine, text, settings, progress=progress)
-        for fmt, name in TABLES.items():
-            store.put(upload, name, run.table(fmt), download_name=f"kijun-answers.{fmt}")
+        store.put(upload, ROWS, rows_json(run.table_rows()), download_name=ROWS)  # CSV and XLSX made when asked for
         ctx.update(run=run, token=upload.token, sheet_names=_sheet_names(run.questionnaire))
     except (checksheet.SheetError, qa.QuestionnaireError, UploadExpired) as e:
         # a file that can be read stays, so the form below can point at its table (sheet, row, column)
@@ -218,7 +263,11 @@ def answer_download(request: Request, token: str, name: str) -> Response:
     """A file made by an /answer run: the filled check sheet, or kijun's table as CSV or XLSX."""
     store: UploadStore = request.app.state.uploads
     try:
-        content, download_name = store.output(token, name)
+        fmt = next((f for f, table_name in TABLES.items() if table_name == name), None)
+        if fmt is not None:
+            content, download_name = table_from_rows(store.output(token, ROWS)[0], fmt), f"kijun-answers.{fmt}"
+        else:
+            content, download_name = store.output(token, name)
     except UploadExpired as e:
         return render(request, "error.html", 404, title="ダウンロードできません", message=e.text("web"))
     media = MEDIA_TYPES.get(PurePath(download_name).suffix.lower(), "application/octet-stream")

@@ -9,6 +9,7 @@ same job).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from search.questionnaire import checksheet, reader, table, writer
 Progress = Callable[[int, int], None]
 FILLED = "filled"
 TABLES = {"csv": "answers.csv", "xlsx": "answers.xlsx"}
+ROWS = "rows.json"  # kijun's table kept as rows: its CSV and XLSX are made when downloaded, not by every answer
 MEDIA_TYPES = {".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
                ".csv": "text/csv", ".tsv": "text/tab-separated-values", ".txt": "text/plain"}
@@ -71,7 +73,20 @@ class Run:
 
     def table(self, fmt: str) -> bytes:
         """kijun's own table of the answers as `fmt` (one of TABLES: csv or xlsx), made now."""
-        return table.table_bytes(qa.table_rows(self.answers, self.rows), fmt)
+        return table.table_bytes(self.table_rows(), fmt)
+
+    def table_rows(self) -> list[list[Any]]:
+        return qa.table_rows(self.answers, self.rows)
+
+
+def rows_json(rows: list[list[Any]]) -> bytes:
+    """kijun's table kept between the answer and its download (`ROWS`)."""
+    return json.dumps(rows, ensure_ascii=False).encode("utf-8")
+
+
+def table_from_rows(data: bytes, fmt: str) -> bytes:
+    """The CSV or XLSX of a table kept as `rows_json`."""
+    return table.table_bytes(json.loads(data), fmt)
 
 
 @asynccontextmanager

@@ -71,9 +71,21 @@ async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal, h
     await refusal_response(scope, refusal, headers, **values)(scope, receive, send)
 
 
+MISSING = {"q": "missing_query", "questions": "missing_questions"}
+"""A required field left out, by its name: the code that names it (and 400, as for an empty one)."""
+
+
 def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
-    """422 with what is wrong where — each input quoted by a short excerpt, never whole (a 60 MB body
-    must not come back as a 60 MB error)."""
+    """What is wrong where, with a code naming the condition: a required field left out (`missing_query`:
+    400 and one sentence, as an empty `q` gets), a query-string parameter of the wrong type or range
+    (`bad_parameter`), a body that does not match the schema (`invalid_body`); those two are 422 with
+    FastAPI's list, each input quoted by a short excerpt, never whole (a 60 MB body must not come back
+    as a 60 MB error)."""
+    first = errors[0] if errors else {}
+    loc = tuple(first.get("loc", ()))
+    if first.get("type") == "missing" and loc and str(loc[-1]) in MISSING:
+        code = MISSING[str(loc[-1])]
+        return JSONResponse({"detail": render(code, "api"), "code": code}, 400)
     problems = []
     for e in errors:
         item = {k: e[k] for k in ("type", "loc", "msg") if k in e}
@@ -81,4 +93,5 @@ def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
             text = e["input"] if isinstance(e["input"], str) else reprlib.repr(e["input"])
             item["input"] = excerpt(text)
         problems.append(item)
-    return JSONResponse({"detail": problems, "code": INVALID_BODY.code}, INVALID_BODY.status)
+    code = "bad_parameter" if loc and loc[0] in ("query", "path") else INVALID_BODY.code
+    return JSONResponse({"detail": problems, "code": code}, INVALID_BODY.status)

@@ -50,6 +50,7 @@ class Upload:
     token: str
     filename: str | None  # the uploaded file's name; None for pasted questions
     dir: Path
+    done: dict[str, Any] | None = None  # what it was used for once it is used up (`UploadStore.retire`)
 
     @property
     def source(self) -> bytes:
@@ -95,7 +96,7 @@ class UploadStore:
             meta = self._read_meta(d)
             meta["used"] = self.clock()
             self._write_meta(d, meta)
-            return Upload(token, meta.get("filename"), d)
+            return Upload(token, meta.get("filename"), d, meta.get("done"))
 
     def put(self, upload: Upload, name: str, data: bytes, *, download_name: str) -> None:
         """Keep one output of a run (written whole: a temporary file, then a rename)."""
@@ -119,6 +120,18 @@ class UploadStore:
             if not _NAME.fullmatch(name) or name not in meta.get("downloads", {}) or not path.is_file():
                 raise UploadExpired("no_such_output", name=name)
             return path.read_bytes(), meta["downloads"][name]
+
+    def retire(self, upload: Upload, done: dict[str, Any]) -> None:
+        """The upload is used up (a returned sheet committed to the library): its file and outputs go
+        now, and its token remembers `done` until it expires, so a second submit of the same form
+        (after Back) is told what became of it rather than that it never existed."""
+        with self._lock:
+            d = self._dir(upload.token)
+            meta = self._read_meta(d)
+            for f in d.iterdir():
+                if f.name != _META:
+                    f.unlink(missing_ok=True)
+            self._write_meta(d, {"filename": meta.get("filename"), "used": self.clock(), "done": done})
 
     def discard(self, upload: Upload) -> None:
         """Delete one run now (an upload that cannot be read at all is not kept)."""

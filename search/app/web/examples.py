@@ -1,0 +1,111 @@
+"""What /docs shows for each API route: real answers of this server, shortened, not the schema's "string".
+
+Each example is an actual response (the bundled document, 2026-12), with long lists cut to a few
+items; tests/test_web.py checks that every example has the keys a real response has, so the docs
+cannot drift from what the routes return. Errors show their `{"code", "detail"}` for one condition.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+SEARCH: dict[str, Any] = {
+    "query": "パスワード", "mode": "hybrid",
+    "match": {"status": "answered", "confidence": "high", "score": 0.9962},
+    "hits": [{"id": "実26", "score": 1.1, "kind": "criterion", "series": "実務基準", "aws_role": "primary",
+              "customer_role": "primary", "field": "customer_controls",
+              "snippet": "…AWS IAMでは、パスワードの最小長を定義したり、数字を 1 つ以上含めるようにするなど、"
+                         "強力なパスワードを要求できます。",
+              "highlights": [[11, 16], [50, 55]], "same_as": None, "same_text": [], "near_text": [],
+              "named": False}],
+    "above_floor": 1, "library": [], "warnings": [],
+}
+
+CRITERION: dict[str, Any] = {
+    "id": "実26", "series": "実務基準", "number": 26, "aws_role": "◯", "customer_role": "◯",
+    "aws_status": "AWSではISO/IEC 27001およびPCI DSSに則り、AWSリソースへの論理的なアクセスのために必要なパスワード"
+                  "ポリシーを定めています。パスワードは複雑である必要があり、90 日おきに変更されます。",
+    "customer_controls": "お客様はAWS Identity and access Management(IAM) を使用して、…強力なパスワードを要求できます。",
+    "references": ["PCI DSS 8.2.3", "PCI DSS 8.2.4"], "urls": [], "page": 5, "same_as": None,
+    "line_start": 516, "line_end": 544, "revisions": [],
+    "shared_passages": [{"text": "お客様がAWS上で実装するシステムおよびサービスの管理は、AWSが提供する機能および情報もしくは"
+                                 "その他の機能を用いて、お客様にて実施します。",
+                         "field": "customer_controls", "criteria": ["実1", "実2", "実3"], "similarity": 1.0,
+                         "boilerplate": True}],
+}
+
+DUPLICATES: dict[str, Any] = {
+    "passages": [{"text": "お客様がAWS上で実装するシステムおよびサービスの管理は、AWSが提供する機能および情報もしくはその他の"
+                          "機能を用いて、お客様にて実施します。",
+                  "criteria": ["実1", "実2", "実3"], "similarity": 1.0, "boilerplate": True, "variants": []}],
+    "criteria_pairs": [{"a": "実57", "b": "実58", "similarity": 1.0}, {"a": "実56", "b": "実57", "similarity": 0.82}],
+}
+
+ANSWERS: dict[str, Any] = {
+    "answers": [{
+        "question": "パスワードの最低文字数や有効期限を定めていますか。", "status": "answered", "confidence": "high",
+        "score": 0.8986,
+        "draft": "AWSではISO/IEC 27001およびPCI DSSに則り、AWSリソースへの論理的なアクセスのために必要なパスワードポリシーを"
+                 "定めています。パスワードは複雑である必要があり、90 日おきに変更されます。[実26]",
+        "quotes": {"aws_status": "AWSではISO/IEC 27001およびPCI DSSに則り、…90 日おきに変更されます。",
+                   "customer_controls": "お客様はAWS Identity and access Management(IAM) を使用して、…"},
+        "matches": [{"id": "実26", "same_text": [], "near_text": [], "score": 1.1,
+                     "text": "お客様はAWS Identity and access Management(IAM) を使用して、…"},
+                    {"id": "実57", "same_text": ["実58"], "near_text": ["実56"], "score": 0.7001,
+                     "text": "AWS は、権限を持つ担当者のみにデータセンターへの物理的なアクセスを許可しています。…"}],
+        "past": None}],
+}
+
+LIBRARY_ENTRY: dict[str, Any] = {
+    "id": "L5fe488640376", "question": "データセンターの入退室を記録していますか。", "criteria": ["実59", "実38"],
+    "answer": "入退館はICカードで記録しています。", "verdict": "answered",
+    "source": {"file": "委託先_回答.xlsx", "sheet": "チェックシート", "row": 6, "sha256": "9c1e…",
+               "imported_at": "2026-12-06T10:15:00+09:00"},
+}
+
+LIBRARY_ADDED: dict[str, Any] = {
+    "file": "委託先_回答.xlsx", "added": 8, "answered": 7, "not_in_document": 1, "replaced": 0, "dry_run": False,
+    "skipped": [{"sheet": "チェックシート", "row": 9, "question": "監査ログの改ざん防止策を講じていますか。",
+                 "reason": "still_unconfirmed", "detail": "still 要確認 with no criterion"}],
+}
+
+LIBRARY_REMOVED: dict[str, Any] = {"removed": "L5fe488640376", "question": "データセンターの入退室を記録していますか。"}
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+OK: dict[tuple[str, str], Any] = {
+    ("get", "/api/search"): SEARCH, ("get", "/api/criteria/{cid}"): CRITERION, ("get", "/api/duplicates"): DUPLICATES,
+    ("post", "/api/answer"): ANSWERS, ("get", "/api/library"): [LIBRARY_ENTRY], ("post", "/api/library"): LIBRARY_ADDED,
+    ("delete", "/api/library/{entry_id}"): LIBRARY_REMOVED,
+}
+"""Each API route's 200 example (method, path as /docs lists it)."""
+
+
+def json_200(description: str) -> dict[int | str, dict[str, Any]]:
+    """A route's documented 200 (its example is put in by `install`)."""
+    return {200: {"description": description, "content": {"application/json": {}}}}
+
+
+def install(app: FastAPI) -> None:
+    """Put each route's example into the app's OpenAPI schema once it is made. FastAPI drops every null
+    from the schema it writes, examples included (`"same_as": null` would vanish from the docs), so the
+    examples go in afterwards, as they are."""
+    make = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = make()
+            for (method, path), example in OK.items():
+                ok = schema["paths"][path][method]["responses"]["200"]
+                ok.setdefault("content", {}).setdefault("application/json", {})["example"] = example
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def error(status: int, code: str, detail: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """A documented refusal: `{"code", "detail"}` for one of its conditions."""
+    return {status: {"description": description,
+                     "content": {"application/json": {"example": {"code": code, "detail": detail}}}}}
