@@ -441,7 +441,8 @@ class QueryWords:
     # beside another mark (障害時 for 障害 and 時), never alone
     short: tuple[str, ...] = ()
     # words marked besides the query's own, each → the query word it stands for (a thesaurus's synonyms);
-    # they match as whole words, like the query's own
+    # they match as whole words, like the query's own; a synonym of several words is its mode-C tokens
+    # joined by spaces, marked where they stand in a row
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def keeping(self, specific: Iterable[str]) -> "QueryWords":

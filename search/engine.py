@@ -865,6 +865,10 @@ class Engine:
         passage closest in meaning (the first passage without the model)."""
         d = self.table.documents[n]
         passages = d.display_passages
+        synonyms = sig.expansion.held_by(n) if sig.expansion is not None else ()
+        if terms is not None and synonyms:  # the synonyms this document holds are marked as the words they stand for
+            terms = replace(terms, extra={**terms.extra, **{" ".join(thesaurus_module.term_tokens(t)): w
+                                                            for w, t in synonyms}})
         snip = snippet.best_passage(passages, terms) if terms is not None else None
         if snip is None or not snip.highlights:
             with_grams = snippet.best_passage(passages, terms, grams=True) if terms is not None else None
@@ -881,7 +885,7 @@ class Engine:
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
                    same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named,
-                   synonyms=sig.expansion.held_by(n) if sig.expansion is not None else ())
+                   synonyms=synonyms)
 
     def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
         """Each signal's rank and raw score for one document (`--explain`)."""
