@@ -62,12 +62,19 @@ LIBRARY_ENTRY: dict[str, Any] = {
     "answer": "入退館はICカードで記録しています。", "verdict": "answered",
     "source": {"file": "委託先_回答.xlsx", "sheet": "チェックシート", "row": 6, "sha256": "9c1e…",
                "imported_at": "2026-12-06T10:15:00+09:00"},
+    "unread": [],
 }
 
 LIBRARY_ADDED: dict[str, Any] = {
-    "file": "委託先_回答.xlsx", "added": 8, "answered": 7, "not_in_document": 1, "replaced": 0, "dry_run": False,
+    "file": "委託先_回答.xlsx", "added": 8, "answered": 7, "not_in_document": 1, "replaced": 8, "dry_run": False,
+    "replaced_imports": [{"file": "委託先_回答.xlsx", "imported_at": "2026-11-06T10:15:00+09:00", "rows": 8,
+                          "sha256": "3b7d…", "shared": "100%"}],
+    "kept_beside": [],
     "skipped": [{"sheet": "チェックシート", "row": 9, "question": "監査ログの改ざん防止策を講じていますか。",
                  "reason": "still_unconfirmed", "detail": "still 要確認 with no criterion"}],
+    "warnings": [{"sheet": "チェックシート", "row": 6, "unread": ["（注3参照）"], "code": "criteria_unread",
+                  "detail": "sheet 'チェックシート' row 6: the 該当基準 cell also says 「（注3参照）」, which was not read "
+                            "as criteria; kept 実59 — check them"}],
 }
 
 LIBRARY_REMOVED: dict[str, Any] = {"removed": "L5fe488640376", "question": "データセンターの入退室を記録していますか。"}
