@@ -36,8 +36,8 @@ CONFIDENCE_LABELS = {"high": "高", "medium": "中", "low": "低"}
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 
 SEMANTIC_FEATURES = ("cosine_z", "cosine_top", "sentence_top", "cosine_gap", "coverage", "unknown", "missing",
-                     "agreement", "words", "latin", "meaning_only")
-KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin")
+                     "agreement", "words", "latin", "meaning_only", "strange")
+KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin", "strange")
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class Evidence:
     past_similarity: float = 0.0  # of the closest past question (answer library), from the reuse similarity on
     past_verdict: float = 0.0  # +1: it was confirmed answered, -1: 該当なし, 0: none that close
     found_by: str | None = None  # a term: FOUND_WORDS, FOUND_SYNONYMS, FOUND_MEANING (None: a longer text)
+    strange: float = 0.0  # a term: the share of its words neither a document nor the thesaurus knows
 
     @property
     def semantic(self) -> bool:
@@ -78,6 +79,7 @@ class Match:
     confidence: str  # high | medium | low
     score: float  # 0..1, higher: more likely the document answers the query
     found_by: str | None = None  # a term: how the hits hold its words (Evidence.found_by)
+    past: bool = False  # the verdict is a past answer's, reused (the answer library): what the person said
 
     @property
     def answered(self) -> bool:

@@ -29,8 +29,8 @@ from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
 from corpus.passages import split_sentences
 from search import expansion as expansion_module, fusion, snippet
-from search.answerability import (FOUND_MEANING, FOUND_SYNONYMS, FOUND_WORDS, NO_MATCH, Evidence, Match, Models,
-                                  judge, load_models)
+from search.answerability import (ANSWERED, FOUND_MEANING, FOUND_SYNONYMS, FOUND_WORDS, NO_MATCH, Evidence, Match,
+                                  Models, judge, load_models)
 from search.errors import LimitOutOfRange, QueryError, UnknownFilter, UnknownMode
 from search.library import recall
 from search.library.store import Library, LibraryError
@@ -69,6 +69,7 @@ class Hit:
     named: bool = False  # listed because the query names its ID (実26), not for its words or meaning
     explain: dict[str, Any] | None = None
     synonyms: tuple[tuple[str, str], ...] = ()  # (query word, its synonym this document holds)
+    confirmed: bool = False  # listed first because a reused past answer was confirmed with it (過去の回答)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -337,20 +338,26 @@ class Engine:
             tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
                 else {g: [] for g in keyword_index.GRANULARITIES}
             terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
-        hits = [self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain, n in named)
+        confirmed = set(self._confirmed(sig)) - named
+        hits = [replace(self._hit(n, named_score if n in named or n in confirmed else float(scores[n]), terms, sig, twins,
+                                  explain, n in named), confirmed=n in confirmed)
                 for n, twins in self._collapse(order, candidates, limit)]
         # the verdict reads the document's own ranking; the library speaks through its own term
         evidence = None if q.only_ids else self.evidence(
             q, sig, *(self.rank_scores(replace(sig, recalled=None), mode, self.weights) if sig.recalled is not None
                       else (scores, candidates)))
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
+        reused = self._reused(sig)
+        if match is not None and reused is not None:  # one judgement per question: what the person said
+            match = Match(ANSWERED if reused.entry.answered else NO_MATCH, "high", match.score, match.found_by, past=True)
         ranking = tuple(self.table.documents[n].id for n in order)
         # hybrid lists what stands above the fitted floor and folds the rest (all but the closest few when
         # the document does not answer: near-equal scores all pass a relative floor); named IDs always stand above
         above = None
         if mode == "hybrid" and not q.only_ids and sig.dense is not None:
-            unnamed = fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
-            above = sum(h.named for h in hits) + (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
+            unnamed = fusion.above_floor([h.score for h in hits if not (h.named or h.confirmed)], self.weights.floor)
+            above = sum(h.named or h.confirmed for h in hits) + \
+                (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
         past = sig.recalled.precedents if sig.recalled is not None else ()
         synonyms = tuple(Synonyms(f.word, f.searched, f.expansion.rules) for f in sig.expansion.found) \
             if sig.expansion is not None else ()
@@ -637,7 +644,24 @@ class Engine:
         """The documents a search lists, best first — the criteria named by ID, then the 2·limit
         best scores (room for identical criteria folded away) — and which of them were named."""
         named = self._named(q, sig.allowed, warnings)
-        return named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named], set(named)
+        first = named + [n for n in self._confirmed(sig) if n not in named]
+        return first + [n for n in top_k(scores, 2 * limit, candidates) if n not in first], set(named)
+
+    @staticmethod
+    def _reused(sig: Signals) -> recall.Precedent | None:
+        """The past answer a search reuses (the closest, close enough: `RecallParams.reuse`), or None."""
+        if sig.recalled is None or not sig.recalled.reused:
+            return None
+        return next((p for p in sig.recalled.precedents if p.reused), None)
+
+    def _confirmed(self, sig: Signals) -> list[int]:
+        """The criteria a reused past answer was confirmed with, in the person's order (if the filters
+        allow them): listed first, as the 該当基準 of that answer says."""
+        reused = self._reused(sig)
+        if reused is None or not reused.entry.answered:
+            return []
+        return [self._position[d.key] for cid in reused.entry.criteria for d in self.table.about(cid)
+                if d.kind == CRITERION and sig.allowed[self._position[d.key]]]
 
     def containing_words(self, text: str) -> np.ndarray:
         """Per table document: does it contain one of the query's words (`KeywordIndex.containing_words`)?"""
@@ -761,6 +785,16 @@ class Engine:
             seen = seen or any(covered)
         return FOUND_SYNONYMS if via_synonyms else None if seen else FOUND_MEANING
 
+    def strange(self, text: str, sig: Signals) -> float:
+        """For a term (at most MAX_TERM_WORDS words): the share of its words that neither a document holds
+        nor the thesaurus knows (社員食堂: not a word of this domain); 0.0 for a longer text."""
+        runs = keyword_index.word_runs(text)
+        if not runs or len(runs) > MAX_TERM_WORDS:
+            return 0.0
+        spans = [(f.expansion.start, f.expansion.end) for f in sig.expansion.found] if sig.expansion else []
+        known = [self.phrase_df(r.tokens) > 0 or any(a < r.end and r.start < b for a, b in spans) for r in runs]
+        return 1.0 - sum(known) / len(runs)
+
     def holds(self, run: keyword_index.Run, key: str) -> bool:
         """Does the document of this key hold the word (see `_holds`)?"""
         return self._holds(run, self._position[key])
@@ -795,7 +829,8 @@ class Engine:
         base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
                 "keyword_strength": float(sig.keyword[top]) / cov.idf_total if cov.idf_total else 0.0,
                 "words": float(np.log1p(words)), "latin": float(sig.shape == "latin"),
-                "found_by": self.found_by(text, sig, top_k(scores, FOUND_IN, candidates)) if text else None}
+                "found_by": self.found_by(text, sig, top_k(scores, FOUND_IN, candidates)) if text else None,
+                "strange": self.strange(text, sig) if text else 0.0}
         if sig.recalled is not None and sig.recalled.reused:
             base |= {"past_similarity": sig.recalled.similarity, "past_verdict": sig.recalled.verdict}
         if sig.dense is None:
