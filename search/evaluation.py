@@ -44,7 +44,9 @@ Ranker = Callable[[str], Any]
 result with ``ids`` and ``match`` (its answerability judgement: ``status`` and ``score``)."""
 
 MAX_GRADE = 2
-_KNOWN_FIELDS = ("query", "relevant", "kind", "topic", "answerable", "source")
+_KNOWN_FIELDS = ("query", "relevant", "kind", "topic", "answerable", "source", "checked")
+TERM_KINDS = ("keyword",)
+"""Kinds of short terms, reported apart as literal (the term is written in a relevant record) and not."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -61,6 +63,15 @@ class EvalQuery:
     answerable: bool = True
     line: int = 0
     source: str | None = None  # the kind of material the item was written from
+    checked: tuple[str, ...] = ()  # unanswerable: the wordings looked for in the document, and not found
+    literal: bool | None = None  # a term written verbatim in a relevant record (`with_literal`; None: not a term)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The rows of a report it counts in: its kind, and a term's literal or non-literal row."""
+        if self.literal is None:
+            return (self.kind,)
+        return (self.kind, f"{self.kind}: {'literal' if self.literal else 'non-literal'}")
 
     def __post_init__(self) -> None:
         # A query with nothing relevant cannot be answered, whatever the flag says;
@@ -183,10 +194,35 @@ def _parse_line(path: Path, lineno: int, text: str) -> EvalQuery:
     if not isinstance(answerable, bool):
         raise fail('"answerable" must be true or false', f"Got {answerable!r}")
 
+    checked = obj.get("checked", [])
+    if not isinstance(checked, list) or not all(isinstance(c, str) and c.strip() for c in checked):
+        raise fail('"checked" must be a list of the wordings looked for', f"Got {checked!r}")
+
     return EvalQuery(
         query=query, relevant=relevant, kind=kind, topic=topic, answerable=answerable, line=lineno,
-        source=source
+        source=source, checked=tuple(checked)
     )
+
+
+def _squeezed(text: str) -> str:
+    """NFKC, lower case, no whitespace: how a term is compared with a record's text (the PDF's
+    extraction writes 「2 要素認証」)."""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def is_literal(term: str, texts: Iterable[str]) -> bool:
+    """Is the term written verbatim (width, case and spacing aside) in one of the texts?"""
+    needle = _squeezed(term)
+    return bool(needle) and any(needle in _squeezed(t) for t in texts)
+
+
+def with_literal(queries: Sequence[EvalQuery], text_of: Callable[[str], str]) -> list[EvalQuery]:
+    """The queries with `literal` set for answerable terms (TERM_KINDS): written in the text of one
+    of their relevant records (`text_of(id)`), or not."""
+    from dataclasses import replace
+
+    return [replace(q, literal=is_literal(q.query, [text_of(i) for i, g in q.relevant.items() if g > 0]))
+            if q.kind in TERM_KINDS and q.answerable else q for q in queries]
 
 
 def load_eval_set(path: str | Path) -> list[EvalQuery]:
@@ -285,10 +321,11 @@ class ModeReport:
     k: int = 10
     recall_k: int = 5
 
-    def answerability(self) -> dict[str, Any] | None:
-        """How the no-match judgement did: unanswerable queries flagged, answerable ones flagged
-        wrongly, and the AUC of its score (None if the ranker does not judge)."""
-        judged = [r for r in self.queries if r.flagged is not None]
+    def answerability(self, kinds: Sequence[str] | None = None) -> dict[str, Any] | None:
+        """How the no-match judgement did (over the queries of `kinds`, else all): unanswerable queries
+        flagged, answerable ones flagged wrongly, and the AUC of its score (None if the ranker does
+        not judge)."""
+        judged = [r for r in self.queries if r.flagged is not None and (kinds is None or r.query.kind in kinds)]
         if not judged:
             return None
         return metrics.flagging([r.judgement or 0.0 for r in judged], [bool(r.flagged) for r in judged],
@@ -375,7 +412,8 @@ def evaluate(
 
     by_kind_rows: dict[str, list[QueryResult]] = {}
     for row in rows:
-        by_kind_rows.setdefault(row.query.kind, []).append(row)
+        for group in row.query.groups:
+            by_kind_rows.setdefault(group, []).append(row)
     return ModeReport(
         overall=_aggregate(rows),
         by_kind={kind: _aggregate(group) for kind, group in by_kind_rows.items()},
@@ -407,7 +445,7 @@ def evaluate_modes(
     for mode, report in reports.items():
         full = report.to_dict()
         modes[mode] = {"overall": full["overall"], "by_kind": full["by_kind"],
-                       "answerability": full["answerability"]}
+                       "answerability": full["answerability"], "terms_answerability": report.answerability(TERM_KINDS)}
 
     rows = []
     for i, q in enumerate(queries):
@@ -545,10 +583,13 @@ def format_table(report: Mapping[str, Any]) -> str:
     if judged:
         lines += ["", "No-match judgement (in-sample here; `kijun fit` reports the cross-validated figures):"]
         for mode, a in judged.items():
-            share = a["answerable_flagged"] / a["answerable"] if a["answerable"] else 0.0
-            lines.append(f"  {mode:9s} unanswerable flagged {a['unanswerable_flagged']}/{a['unanswerable']}, "
-                         f"answerable flagged {a['answerable_flagged']}/{a['answerable']} ({share:.0%}), "
-                         f"AUC {a['auc']:.3f}")
+            for label, a in ((mode, a), ("  terms", modes[mode].get("terms_answerability"))):
+                if not a:
+                    continue
+                share = a["answerable_flagged"] / a["answerable"] if a["answerable"] else 0.0
+                lines.append(f"  {label:9s} unanswerable flagged {a['unanswerable_flagged']}/{a['unanswerable']}, "
+                             f"answerable flagged {a['answerable_flagged']}/{a['answerable']} ({share:.0%}), "
+                             f"AUC {a['auc']:.3f}")
 
     unanswerable = [row for row in report.get("queries", []) if not row["answerable"]]
     lines.append("")

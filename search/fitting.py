@@ -16,19 +16,20 @@ import hashlib
 import random
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from search import fusion, metrics
-from search.answerability import KEYWORD_FEATURES, SEMANTIC_FEATURES, Evidence, Logistic, Models, judge
+from search.answerability import (FOUND_IN_TEXT, KEYWORD_FEATURES, SEMANTIC_FEATURES, Evidence, Logistic, Models,
+                                  effective, judge)
 from search.engine import Engine, Signals
 from search.library import recall
 from search.library.recall import RecallParams
 from search.library.store import ANSWERED, NOT_IN_DOCUMENT, Entry, Source
-from search.evaluation import EvalQuery
+from search.evaluation import TERM_KINDS, EvalQuery
 from search.query import ParsedQuery, parse_query
 
 GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.8, 1.0)
@@ -39,27 +40,54 @@ REPEATS = 5  # cross-validation repeated with the seeds SEED, SEED + 1, …
 REPEATED = f"{FOLDS}-fold cross-validation repeated with {REPEATS} seeds ({SEED}–{SEED + REPEATS - 1})"
 ROUNDS = 3
 ORIGINAL_QUERIES = 55  # the dev set's first queries, written before the rest: reported on their own too
-PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] + ["synonym", "passage", "sentence", "coverage"])
+PARAMETERS = tuple([f"keyword.{s}" for s in fusion.SHAPES] +
+                   ["synonym", "thesaurus", "passage", "sentence", "coverage", "expansion"])
+EXPANSION_GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5)  # the synonyms' vector blended in (× the query's expanded share)
+THESAURUS_GRID = (0.0, 0.25, 0.5, 0.75)  # the synonyms' BM25 at this share of the keyword weight: below the words typed
 # a document that contains the words typed is never ignored: keyword weights start at 0.1
-GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0)}
+GRIDS = {f"keyword.{s}": GRID[1:] for s in fusion.SHAPES} | {"coverage": (0.0, 0.5, 1.0, 2.0),
+                                                              "expansion": EXPANSION_GRID, "thesaurus": THESAURUS_GRID}
+NOT_WEIGHTS = ("coverage", "expansion", "thesaurus")  # parameters that shape a signal rather than weigh one
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """One dev query with its signals computed once."""
+    """One dev query with its signals computed once; for a query with synonyms, also its semantic
+    signals at every blend of their vector the grid tries (normalised when first asked for)."""
 
     query: EvalQuery
     parsed: ParsedQuery
     signals: Signals
-    normalized: dict[str, np.ndarray]
+    blended: dict[float, Signals] = field(default_factory=dict)
+    _normalized: dict[float, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def normalized(self) -> dict[str, np.ndarray]:
+        return self.at(START)[1]
+
+    def at(self, w: fusion.Weights) -> tuple[Signals, dict[str, np.ndarray]]:
+        """The signals and their normalised values under the weights' blend of the synonyms' vector (what
+        the library recalled, if `signals` holds it, kept)."""
+        key = w.expansion if self.signals.expansion is not None else 0.0
+        sig = self.blended.get(key, self.signals)
+        norm = self._normalized.get(key)
+        if norm is None:
+            norm = self._normalized[key] = fusion.normalized(sig.raw())
+        return (sig if sig.recalled is self.signals.recalled else replace(sig, recalled=self.signals.recalled)), norm
 
 
 def prepare(engine: Engine, queries: Sequence[EvalQuery]) -> list[Prepared]:
+    index = engine.semantic()
     out = []
     for q in queries:
         parsed = parse_query(q.query)
         sig = engine.signals(parsed, {}, "hybrid")
-        out.append(Prepared(q, parsed, sig, fusion.normalized(sig.raw())))
+        blended = {}
+        if index is not None and sig.vector is not None and sig.expansion_vector is not None:
+            for share in EXPANSION_GRID:
+                mixed = fusion.blend(sig.vector, sig.expansion_vector, share * sig.expanded_share)
+                blended[share] = replace(sig, dense=index.doc_scores(mixed))
+        out.append(Prepared(q, parsed, sig, blended))
     return out
 
 
@@ -75,7 +103,8 @@ def value_of(w: fusion.Weights, parameter: str) -> float:
 
 def query_metrics(engine: Engine, p: Prepared, w: fusion.Weights) -> tuple[float, float, float]:
     """MRR@10, nDCG@10, Recall@5 of one query ranked with the weights (as `kijun eval` scores it)."""
-    ranked = engine.rank_ids(p.parsed, p.signals, w, limit=10, normalized=p.normalized)
+    sig, norm = p.at(w)
+    ranked = engine.rank_ids(p.parsed, sig, w, limit=10, normalized=norm)
     rel = p.query.relevant
     return metrics.reciprocal_rank(ranked, rel), metrics.ndcg(ranked, rel), metrics.recall(ranked, rel, k=5)
 
@@ -97,7 +126,7 @@ def fit(engine: Engine, prepared: Sequence[Prepared], start: fusion.Weights = ST
         for parameter in PARAMETERS:
             for value in GRIDS.get(parameter, GRID):
                 candidate = with_value(w, parameter, value)
-                if not any(value_of(candidate, p) for p in PARAMETERS if p != "coverage"):
+                if not any(value_of(candidate, p) for p in PARAMETERS if p not in NOT_WEIGHTS):
                     continue
                 score = objective(engine, prepared, candidate)
                 if score > best + 1e-9:
@@ -153,7 +182,8 @@ def table(prepared: Sequence[Prepared], rows: Sequence[tuple[float, float, float
     for i, (p, r) in enumerate(zip(prepared, rows)):
         if r is not None and subset(i):
             groups.setdefault("overall", []).append(r)
-            groups.setdefault(p.query.kind, []).append(r)
+            for group in p.query.groups:
+                groups.setdefault(group, []).append(r)
     return {kind: {"mrr@10": round(float(np.mean([m for m, _, _ in v])), 3),
                    "ndcg@10": round(float(np.mean([n for _, n, _ in v])), 3),
                    "recall@5": round(float(np.mean([r for _, _, r in v])), 3), "n": len(v)}
@@ -199,7 +229,8 @@ def floor_rows(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Wei
         if p.parsed.only_ids:
             out.append([])
             continue
-        scored = engine.rank_scored(p.parsed, p.signals, weights, normalized=p.normalized)
+        sig, norm = p.at(weights)
+        scored = engine.rank_scored(p.parsed, sig, weights, normalized=norm)
         ranked = metrics.dedupe([i for i, _ in scored])[:FLOOR_DEPTH]
         scores = dict(reversed(scored))  # an ID's first (best) score
         top = scores[ranked[0]] if ranked else 0.0
@@ -281,10 +312,11 @@ MAX_FLAGGED_ANSWERABLE = 0.10  # the threshold may flag at most this share of an
 def evidence_of(engine: Engine, p: Prepared, weights: fusion.Weights, mode: str) -> Evidence | None:
     """What the verdict reads, as a search has it: the document's own ranking, and what the answer
     library recalled (if the prepared signals hold it)."""
-    sig = p.signals if mode == "hybrid" else \
-        replace(p.signals, dense=None, words=engine.containing_words(p.parsed.positive_text))
+    sig, norm = p.at(weights)
+    if mode != "hybrid":
+        sig = replace(sig, dense=None, words=engine.containing_words(p.parsed.positive_text))
     scores, candidates = engine.rank_scores(replace(sig, recalled=None), mode, weights,
-                                            p.normalized if mode == "hybrid" else None)
+                                            norm if mode == "hybrid" else None)
     return engine.evidence(p.parsed, sig, scores, candidates)
 
 
@@ -319,7 +351,12 @@ def choose_threshold(p: np.ndarray, answerable: np.ndarray) -> float:
     return best_t
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...]) -> Logistic:
+def fit_logistic(x: np.ndarray, y: np.ndarray, features: tuple[str, ...], forced: np.ndarray | None = None
+                 ) -> Logistic:
+    """The model, fitted and thresholded on the queries it decides (`forced`: terms found in the hits'
+    text, answered whatever the model says, neither train it nor move its threshold)."""
+    decides = ~forced if forced is not None else np.ones(len(x), dtype=bool)
+    x, y = x[decides], y[decides]
     w, b, mean, scale = logistic_regression(x, y)
     model = Logistic(features, tuple(map(float, w)), b, tuple(map(float, mean)), tuple(map(float, scale)), 0.5, 1.0)
     p = np.array([model.probability(v) for v in x])
@@ -352,11 +389,13 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
     judged = [prepared[i] for i in judged_at]
     y = np.array([p.query.answerable for p in judged])
     first = np.array([i < original for i in judged_at])
+    terms = np.array([p.query.kind in TERM_KINDS for p in judged])
     models: dict[str, Logistic] = {}
     report: dict[str, Any] = {}
     for mode, features in (("hybrid", SEMANTIC_FEATURES), ("keyword", KEYWORD_FEATURES)):
         ev = [evidence_of(engine, p, weights, mode) for p in judged]
         found = np.array([e is not None for e in ev])
+        forced = np.array([e is not None and e.found_by in FOUND_IN_TEXT for e in ev])
         x = np.array([e.vector(features) if e else [0.0] * len(features) for e in ev])
         runs = []
         for seed in range(SEED, SEED + REPEATS):
@@ -365,14 +404,16 @@ def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fus
                 inside = np.zeros(len(judged), dtype=bool)
                 inside[fold] = True
                 train = ~inside & found
-                model = fit_logistic(x[train], y[train].astype(float), features)
-                held_p[inside] = [model.probability(v) if f else 0.0 for v, f in zip(x[inside], found[inside])]
+                model = fit_logistic(x[train], y[train].astype(float), features, forced[train])
+                held_p[inside] = [effective(model.probability(v), model.threshold, e.found_by) if f else 0.0
+                                  for v, f, e in zip(x[inside], found[inside], np.array(ev, dtype=object)[inside])]
                 held_t[inside] = model.threshold
             runs.append((held_p, held_t))
         report[mode] = {"held_out": {"all": judgement_report(runs, y, np.ones(len(y), dtype=bool)),
-                                     f"first_{original}": judgement_report(runs, y, first)}}
+                                     f"first_{original}": judgement_report(runs, y, first),
+                                     "terms": judgement_report(runs, y, terms)}}
         name = "semantic" if mode == "hybrid" else "keyword"
-        models[name] = fit_logistic(x[found], y[found].astype(float), features)
+        models[name] = fit_logistic(x[found], y[found].astype(float), features, forced[found])
     report["protocol"] = (f"{REPEATED} and averaged, of an L2-regularised logistic regression "
                           f"(λ={L2}) on the answerable/unanswerable labels; the threshold flags as many unanswerable "
                           f"training queries as possible while flagging at most {MAX_FLAGGED_ANSWERABLE:.0%} of "
@@ -589,6 +630,7 @@ def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
     y = np.array([prepared[i].query.answerable for i in judged], dtype=float)
     base_ev = [evidence_of(engine, prepared[i], weights, "hybrid") for i in judged]
     found = np.array([e is not None for e in base_ev])
+    forced = np.array([e is not None and e.found_by in FOUND_IN_TEXT for e in base_ev])
     x = np.array([e.vector(SEMANTIC_FEATURES) if e else [0.0] * len(SEMANTIC_FEATURES) for e in base_ev])
     out = {name: (np.zeros(len(judged)), np.zeros(len(judged))) for name in ("none", "library")}
     n_docs = len(engine.table)
@@ -596,13 +638,14 @@ def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
         inside = np.zeros(len(judged), dtype=bool)
         inside[[where[i] for i in test if i in where]] = True
         train = [i for k, i in enumerate(judged) if not inside[k]]
-        model = fit_logistic(x[~inside & found], y[~inside & found], SEMANTIC_FEATURES)
+        model = fit_logistic(x[~inside & found], y[~inside & found], SEMANTIC_FEATURES, forced[~inside & found])
         params, curve = past_models(prepared, lib, params, train, train_regimes[0])
         models = Models(model, model, curve)
         wl = replace(weights, library=params)
         for k in np.flatnonzero(inside):
             i = judged[k]
-            out["none"][0][k] = model.probability(x[k]) if found[k] else 0.0
+            out["none"][0][k] = effective(model.probability(x[k]), model.threshold, base_ev[k].found_by) \
+                if found[k] else 0.0
             rec = lib.recalled(i, test_allowed(i), params, n_docs)
             ev = evidence_of(engine, replace(prepared[i], signals=replace(prepared[i].signals, recalled=rec)), wl,
                              "hybrid")

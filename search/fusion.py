@@ -1,11 +1,18 @@
 """How the hybrid ranker combines its signals: pure functions over per-document arrays.
 
-Four signals, each normalised per query so scales are comparable:
+Five signals, each normalised per query so scales are comparable:
 
 * keyword  — BM25F over the query's own words / its maximum (0 where no word matched);
+* thesaurus — BM25 of the domain thesaurus's synonyms of the query's words that the document holds
+  (`search.expansion`: staff words reach the document's, 入退室 → 物理的アクセス) / its maximum,
+  weighed at a share (`thesaurus`, at most 1) of the keyword signal's weight: below the user's own words;
 * synonym  — BM25F over Sudachi synonym groups of the query's nouns / its maximum;
 * passage  — best-passage cosine, min-max over the documents that have text;
 * sentence — best-sentence cosine, min-max likewise.
+
+The semantic signals come from the query's vector with its synonyms' vectors blended in (`blend`),
+by `expansion` × how much of the query the expanded words are: a staff term alone (入退室) is looked
+for by its synonyms' meaning as much as by its own; a long question with one staff word, a little.
 
 hybrid(d) = Σ weight(signal) · signal(d), plus, when the answer library holds past questions
 close to this one, its weight × how strongly they confirmed d's criterion
@@ -33,6 +40,7 @@ from indexer.keyword_index import LONG_QUERY_TOKENS  # a pasted question rather 
 from search.library.recall import RecallParams
 
 SHAPES = ("long", "short", "latin")
+BM25_SIGNALS = ("keyword", "synonym", "thesaurus")  # true zero floor: normalised by their maximum
 LATIN_SHARE = 0.5  # share of letters that are Latin: an English question
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
@@ -72,6 +80,8 @@ class Weights:
     passage: float
     sentence: float
     coverage: float = 0.0  # keyword weight × (the best keyword match's coverage of the query) ** this
+    thesaurus: float = 0.0  # the query's synonyms' BM25 (`search.expansion`), at this share of the keyword weight
+    expansion: float = 0.0  # the synonyms' vector blended into the query's: this × the query's expanded share
     floor: float = 0.0  # hits scoring below floor × the best one are folded away (`above_floor`); fitted too
     library: RecallParams = field(default_factory=RecallParams)  # how close past questions count
     fitted: Mapping[str, Any] = field(default_factory=dict, compare=False)  # how and on what (report)
@@ -79,11 +89,14 @@ class Weights:
     def of(self, signal: str, shape: str, coverage: float = 1.0) -> float:
         if signal == "keyword":
             return float(self.keyword[shape]) * coverage ** self.coverage
+        if signal == "thesaurus":  # a share of the user's own words' weight: synonyms never count more
+            return float(self.keyword[shape]) * self.thesaurus
         return float(getattr(self, signal))
 
     def to_dict(self) -> dict[str, Any]:
         return {"keyword": dict(self.keyword), "synonym": self.synonym, "passage": self.passage,
-                "sentence": self.sentence, "coverage": self.coverage, "floor": self.floor,
+                "sentence": self.sentence, "coverage": self.coverage, "thesaurus": self.thesaurus,
+                "expansion": self.expansion, "floor": self.floor,
                 "library": self.library.to_dict(),
                 "fitted": dict(self.fitted)}
 
@@ -91,7 +104,8 @@ class Weights:
     def from_dict(cls, d: Mapping[str, Any]) -> "Weights":
         return cls(keyword={s: float(d["keyword"][s]) for s in SHAPES}, synonym=float(d["synonym"]),
                    passage=float(d["passage"]), sentence=float(d["sentence"]),
-                   coverage=float(d.get("coverage", 0.0)), floor=float(d.get("floor", 0.0)),
+                   coverage=float(d.get("coverage", 0.0)), thesaurus=float(d.get("thesaurus", 0.0)),
+                   expansion=float(d.get("expansion", 0.0)), floor=float(d.get("floor", 0.0)),
                    library=RecallParams.from_dict(d.get("library", {})), fitted=d.get("fitted", {}))
 
 
@@ -108,8 +122,7 @@ def load_weights(path: Path = WEIGHTS_FILE) -> Weights:
 
 def normalized(raw: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each raw signal on its comparable scale (see the module docstring)."""
-    return {name: (max_normalize(v) if name in ("keyword", "synonym") else minmax_normalize(v))
-            for name, v in raw.items()}
+    return {name: (max_normalize(v) if name in BM25_SIGNALS else minmax_normalize(v)) for name, v in raw.items()}
 
 
 def above_floor(scores: Sequence[float], floor: float) -> int:
@@ -119,6 +132,16 @@ def above_floor(scores: Sequence[float], floor: float) -> int:
         return 0
     top = scores[0]
     return max(1, sum(1 for s in scores if s >= floor * top)) if top > 0 else len(scores)
+
+
+def blend(vector: np.ndarray, other: np.ndarray | None, share: float) -> np.ndarray:
+    """The query's vector with `share` of another (its synonyms') added, unit length again; the
+    query's own when there is none or the share is 0."""
+    if other is None or not share:
+        return vector
+    mixed = vector.astype(np.float32) + np.float32(share) * other.astype(np.float32)
+    norm = float(np.linalg.norm(mixed))
+    return mixed / norm if norm > 0 else vector
 
 
 def fuse(signals: Mapping[str, np.ndarray], weights: Weights, shape: str, coverage: float = 1.0) -> np.ndarray:

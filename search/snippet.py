@@ -14,7 +14,8 @@ A mark is a whole word on both sides. In the passage it covers most of the word 
 the parts beside it making up most of that word (要素認証 of 「2 要素認証」 for 多要素認証, not a lone
 認証 of 「ISO/IEC 27001 認証を取得」); and a one-character word (時, 2) only beside another mark, unless
 it is the whole query. Words a caller adds to the query's own (`QueryWords.extra`: a synonym standing
-for a query word) are marked as whole words of the query.
+for a query word) are marked as whole words of the query; one of several words (its tokens joined by
+spaces: 物理的 アクセス) is marked where they stand in a row.
 """
 from __future__ import annotations
 
@@ -115,14 +116,16 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
     most of one query word's bigrams); an affix of the query, or a short word, only where it touches
     such a span."""
     passage = word_places(text)
-    places, words = passage.words, set(terms.words) | set(terms.extra)
-    if not grams and places.keys().isdisjoint(words):
+    phrases = [tuple(w.split()) for w in terms.extra if " " in w]
+    places, words = passage.words, set(terms.words) | {w for w in terms.extra if " " not in w}
+    found_phrases = phrase_spans(text, phrases) if phrases else []
+    if not grams and not found_phrases and places.keys().isdisjoint(words):
         return []  # an affix is marked only beside a word found: nothing here (most passages of a hybrid hit)
     bound = passage.affixes  # 者 of the passage's 開発者 says nothing alone, whatever the query's 者 was
     short = set(terms.short)
     matched = {(s, w) for w in words - short for s in places.get(w, ()) if s not in bound}
     kept = _whole_words(matched, terms, passage)
-    found = [s for s, _ in kept]
+    found = [s for s, _ in kept] + found_phrases
     if grams:
         found += [r for r in gram_runs(text, terms.grams.values()) if _mostly(passage, r, (r,))]
     found = merge(found)
@@ -137,6 +140,18 @@ def spans(text: str, terms: QueryWords, grams: bool = False) -> list[tuple[int, 
         found = merge(found + touching)
         pending = [s for s in pending if s not in touching]
     return found
+
+
+def phrase_spans(text: str, phrases: Iterable[tuple[str, ...]]) -> list[Span]:
+    """Where the passage's whole (mode C) words spell one of the phrases in a row: a synonym of several
+    words (物理的 アクセス) is marked as one stretch, never its words apart."""
+    tokens = mode_tokens(text, "C")
+    words = [t for t, _, _ in tokens]
+    out = []
+    for phrase in phrases:
+        n = len(phrase)
+        out += [(tokens[i][1], tokens[i + n - 1][2]) for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == phrase]
+    return out
 
 
 def _mostly(passage: WordPlaces, span: Span, merged: Iterable[Span]) -> bool:

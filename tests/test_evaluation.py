@@ -330,7 +330,7 @@ def test_evaluate_modes_json_shape():
     assert list(report["modes"]) == ["bm25", "hybrid"]
     metric_keys = {"mrr@10", "ndcg@10", "recall@5", "n", "misses"}
     for mode in report["modes"].values():
-        assert set(mode) == {"overall", "by_kind", "answerability"}
+        assert set(mode) == {"overall", "by_kind", "answerability", "terms_answerability"}
         assert set(mode["overall"]) == metric_keys
         assert set(mode["by_kind"]) == {"keyword", "paraphrase", "questionnaire"}
         assert all(set(agg) == metric_keys for agg in mode["by_kind"].values())

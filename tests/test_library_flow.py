@@ -22,19 +22,13 @@ DC_AGAIN = "データセンターの入退室をICカードで記録し、管理
 LOG_AGAIN = "ログは1年以上保管されますか。"
 
 
-# What the person who checked the sheet left in each question row (判定, 該当基準), set explicitly: a
-# fixture that waited for the engine to leave a row 要確認 rode on a score 0.002 from the threshold.
-# Row 9 (the password policy) is the one left as kijun wrote it: an untouched 回答候補あり row, sent.
-CHECKED = {6: ("回答候補あり", "実59、実38"), 7: ("要確認", ""), 10: ("回答候補あり", "実27、実26"),
-           11: ("回答候補あり", "実27"), 13: ("回答候補あり", "実16、実25"), 14: ("該当なし", ""),
-           16: ("回答候補あり", "実15"), 17: ("要確認", "")}
-UNTOUCHED = 9
+UNTOUCHED = 9  # the password policy row, left as kijun wrote it (cs.CLOUD_CHECKED)
 
 
 @pytest.fixture(scope="module")
 def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     """The cloud check sheet answered by `kijun answer`, then checked by a person: every row's 判定 and
-    該当基準 as CHECKED says (row 6's criteria corrected to 実59、実38, row 14 set to 該当なし, rows 7 and
+    該当基準 as cs.CLOUD_CHECKED says (row 6's criteria corrected to 実59、実38, row 14 set to 該当なし, rows 7 and
     17 left 要確認 with no criterion), row 9 untouched; added with `kijun library add`."""
     tmp = tmp_path_factory.mktemp("flow")
     library = Library(tmp / "library.sqlite3")
@@ -48,10 +42,7 @@ def returned(tmp_path_factory, data_root) -> tuple[Path, Library]:
     ws = wb["チェックシート"]
     assert ws.cell(4, 7).value == "判定" and ws.cell(4, 8).value == "該当基準"
     assert (ws.cell(UNTOUCHED, 7).value, ws.cell(UNTOUCHED, 8).value) == ("回答候補あり", "実26")  # a clear case
-    for row, (verdict, criteria) in CHECKED.items():
-        ws.cell(row, 7).value, ws.cell(row, 8).value = verdict, criteria or None
-        if verdict == "要確認":
-            ws.cell(row, 10).value = None  # no draft to send: it would cite the criteria kijun guessed
+    cs.check_as_a_person(ws)
     ws.cell(DC_ROW, 10).value = "入退館はICカードで記録し、記録を定期的に確認しています。"
     ws.cell(LOG_ROW, 10).value = "当社規程によります（本文書の対象外）。"
     back = tmp / "cloud_returned.xlsx"
@@ -95,10 +86,10 @@ def test_the_corrected_criteria_come_first_for_the_same_question_in_other_words(
 
 
 def test_a_question_marked_not_in_the_document_is_no_match_in_other_words(remembering, engine):
-    assert_clearly(engine, engine.search(LOG_AGAIN), "answered")  # the document alone would have answered it
     after = remembering.search(LOG_AGAIN)
-    assert not after.match.answered
-    assert after.library[0].entry.question == "取得したログを1年以上保存していますか。"
+    assert (after.match.status, after.match.past) == ("no_match", True)  # the person's verdict, not the engine's
+    assert engine.search(LOG_AGAIN).match.past is False  # the document alone judges it itself
+    assert after.library[0].entry.question == "取得したログを1年以上保存していますか。" and after.library[0].reused
     assert after.to_dict()["library"][0]["verdict"] == NOT_IN_DOCUMENT
 
 
@@ -122,7 +113,7 @@ def test_answering_again_reuses_the_past_answers_with_their_source(returned, dat
     assert cells["回答案"] == ("入退館はICカードで記録し、記録を定期的に確認しています。\n"
                             "（過去の回答: cloud_returned.xlsx「チェックシート」6行目）")
     cells = answer_cells(log)
-    assert (cells["判定"], cells["該当基準"], cells["回答の出典"]) == ("要確認", "", "過去の回答（該当なし）")
+    assert (cells["判定"], cells["該当基準"], cells["回答の出典"]) == ("該当なし", "", "過去の回答（該当なし）")
     assert cells["回答案"].startswith("当社規程によります")
 
 
@@ -251,3 +242,46 @@ def test_a_cell_read_in_part_is_kept_with_its_warning_and_shown(tmp_path):
     assert "warning" not in runner.invoke(cli.main, ["library", "show", by_row[6].id], env=env).output
     assert json.loads(runner.invoke(cli.main, ["library", "show", by_row[3].id, "--format", "json"],
                                     env=env).output)["unread"] == ["他2件"]
+
+
+# ------------------------------------------------------------------ one judgement per question
+
+TRAINING = "従業員に対して定期的なセキュリティ教育を実施していますか。"
+TRAINING_AGAIN = "全従業員を対象に、情報セキュリティに関する研修を年に一度以上実施していますか。"
+
+
+def _library_saying(tmp_path: Path, criteria: tuple[str, ...]) -> Library:
+    """A library holding one returned row for TRAINING: 該当なし (no criteria) or confirmed with `criteria`."""
+    library = Library(tmp_path / "library.sqlite3")
+    source = Source("教育_回答.xlsx", "チェックシート", 5, "0" * 64, "2026-12-07T10:00:00")
+    entry = Entry(entry_id(source.file, source.sheet, source.row), TRAINING, criteria,
+                  "当社規程によります。" if not criteria else "全従業員に年1回の研修を実施しています。",
+                  ANSWERED if criteria else NOT_IN_DOCUMENT, source)
+    library.replace({source.file: [entry]})
+    return library
+
+
+@pytest.mark.parametrize("criteria", [(), ("実31", "実36")], ids=["not-in-document", "confirmed"])
+def test_a_reused_past_answer_is_the_one_judgement_everywhere(tmp_path, data_root, engine, criteria):
+    """The same question in other words, reused from the library: the verdict, 判定, 該当基準 and 回答案 all
+    say what the person said — 該当なし, or the criteria they confirmed (the document alone answers it)."""
+    from search.engine import Engine
+    from search.questionnaire.answer import answer_cells, answer_questions
+
+    assert_clearly(engine, engine.search(TRAINING_AGAIN), "answered")  # the document alone: answered, 実31 first
+    remembering = Engine(data_dir=data_root, library=_library_saying(tmp_path, criteria))
+    result = remembering.search(TRAINING_AGAIN)
+    [past] = [p for p in result.library if p.reused]
+    assert past.entry.question == TRAINING and result.match.past
+    assert past.similarity >= remembering.weights.library.reuse + 0.01  # reused by a clear margin
+    [a] = answer_questions(remembering, [TRAINING_AGAIN])
+    cells = answer_cells(a)
+    if not criteria:
+        assert result.match.status == "no_match" and not result.hits[0].confirmed
+        assert (cells["判定"], cells["該当基準"], cells["回答の出典"]) == ("該当なし", "", "過去の回答（該当なし）")
+        assert cells["回答案"].startswith("当社規程によります。")
+    else:
+        assert result.match.status == "answered" and result.ids[:2] == list(criteria)
+        assert result.hits[0].confirmed and result.hits[1].confirmed
+        assert (cells["判定"], cells["該当基準"], cells["回答の出典"]) == ("回答候補あり", "実31、実36", "過去の回答")
+    assert result.to_dict()["match"]["past"] is True

@@ -21,14 +21,14 @@ DC_AGAIN = "データセンターの入退室をICカードで記録し、管理
 
 @pytest.fixture(scope="module")
 def returned_sheet(client) -> bytes:
-    """The cloud check sheet answered on the web, then corrected as a person does: row 6's 該当基準
-    replaced, row 14's 判定 set to 該当なし."""
+    """The cloud check sheet answered on the web, then checked as a person does (cs.CLOUD_CHECKED: row 6's
+    該当基準 replaced, row 14's 判定 set to 該当なし, rows 7 and 17 left 要確認)."""
     r = client.post("/api/answer", files={"file": ("cloud.xlsx", cs.cloud_checksheet())})
     assert r.status_code == 200
     wb = load_workbook(io.BytesIO(r.content))
     ws = wb["チェックシート"]
-    ws["H6"], ws["J6"] = "実59、実38", "入退館はICカードで記録しています。"
-    ws["G14"] = "該当なし"
+    cs.check_as_a_person(ws)
+    ws["J6"] = "入退館はICカードで記録しています。"
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

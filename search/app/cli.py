@@ -5,10 +5,12 @@ never loads the search indexes and no command loads torch unless it builds with 
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +21,9 @@ from corpus.parser import CRITERIA_JSONL, SOURCE, CorpusFormatError, parse_file
 from corpus.records import UnknownCriterion, write_jsonl
 from corpus.vocabulary import SERIES_ALIASES, role_mark
 from indexer.store import IndexCorrupted
+from indexer.thesaurus import ThesaurusError
 from search.questionnaire.answer import MAX_TOP, QuestionnaireError
+from search.answerability import FOUND_MEANING
 from search.app.presentation import NO_MATCH_BANNER, PAST_HEADING, criterion_json, history_json, render_criterion, render_history
 from messages import render
 from search.errors import QueryError
@@ -39,8 +43,10 @@ def _engine(data_dir: str | None, model: str | None = None, *, library: bool = F
     from search.engine import Engine
     from search.library.store import Library
 
+    ctx = click.get_current_context(silent=True)
+    files = ctx.meta.get(THESAURUS_META, ()) if ctx is not None else ()
     return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True),
-                  library=Library() if library else None, **kw)
+                  library=Library() if library else None, thesaurus_files=[Path(f) for f in files], **kw)
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -54,9 +60,25 @@ no_library_option = click.option("--no-library", is_flag=True,
                                        "~/.local/share/kijun/library.sqlite3).")
 
 
+THESAURUS_META = "kijun.thesaurus"
+
+
+def thesaurus_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    """--thesaurus FILE (repeatable): a team's thesaurus read beside the shipped one and $KIJUN_THESAURUS's;
+    kept on the command's context for `_engine`, so commands need not pass it along."""
+    @functools.wraps(f)
+    def with_thesaurus(*args: Any, thesaurus: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        click.get_current_context().meta[THESAURUS_META] = thesaurus
+        return f(*args, **kwargs)
+
+    return click.option("--thesaurus", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+                        help="Your own thesaurus (Solr synonyms format), read beside the shipped one and "
+                             "$KIJUN_THESAURUS's; no rebuild needed.")(with_thesaurus)
+
+
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusFormatError, UnknownCriterion, QueryError, IndexCorrupted,
                                              QuestionnaireError, SheetError, EvalFileError, LibraryError,
-                                             LibraryFileError)
+                                             LibraryFileError, ThesaurusError)
 """Conditions every command reports as a one-line error (the message says what to do)."""
 
 
@@ -153,10 +175,16 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
     out = []
     for w in result.warnings:
         out.append(f"! {w.text('cli')}")
+    if result.synonyms:
+        pairs = ", ".join(f"{s.word} → {'、'.join(s.terms)}" + (f" ({', '.join(s.rules)})" if explain else "")
+                          for s in result.synonyms)
+        out.append(render("synonyms_searched", "cli", pairs=pairs))
     if not result.hits:
         out.append(render("no_hits" if result.mode == "hybrid" else "no_hits_try_hybrid"))
     elif result.match is not None and not result.match.answered:
         out.append(f"{NO_MATCH_BANNER} (no-match score {result.match.score:.2f})")
+    if result.hits and result.match is not None and result.match.found_by == FOUND_MEANING:
+        out.append(render("found_by_meaning", "cli", words=result.query))
     for n, h in enumerate(result.hits, 1):
         if n == len(result.shown) + 1:
             out.append(f"その他の候補 ({len(result.folded)}件):")
@@ -167,8 +195,11 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         out.append(f"{n:>2}. {tag}{ids}  {h.score:.3f}  {roles}  [{h.field}]{near}")
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
+        if h.synonyms:
+            out.append("    同義語: " + ", ".join(f"{t}（{w}）" for w, t in h.synonyms))
         if explain and h.explain:
-            out.append("    " + "  ".join(_explained(name, h.explain) for name in ("keyword", "synonym", "passage", "sentence")
+            out.append("    " + "  ".join(_explained(name, h.explain)
+                                          for name in ("keyword", "synonym", "thesaurus", "passage", "sentence")
                                           if f"{name}_rank" in h.explain) + f"  fused {h.explain['fused_score']:.4f}")
     if result.library:
         out.append(f"{PAST_HEADING} (answer library):")
@@ -207,6 +238,7 @@ def _explained(name: str, explain: dict[str, Any]) -> str:
 @click.option("--series", type=click.Choice(list(SERIES_ALIASES)), default=None)
 @click.option("--explain", is_flag=True, help="Show each hit's keyword and semantic rank and score.")
 @no_library_option
+@thesaurus_option
 def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, mode: str, limit: int, fmt: str,
                aws: str | None, customer: str | None, series: str | None, explain: bool, no_library: bool) -> None:
     """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question; close past
@@ -227,15 +259,16 @@ def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, 
 @click.option("--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @no_library_option
+@thesaurus_option
 def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str, no_library: bool) -> None:
     """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL), with the answer library (never
     recalling the query itself); then the set's own questions as the library, leave-source-out and
     by random folds, beside no library."""
-    from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set
+    from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set, with_literal
     from search.fitting import library_protocols, prepare
 
-    queries = load_eval_set(file)
     engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
+    queries = with_literal(load_eval_set(file), engine.record_text)
     modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
@@ -263,17 +296,18 @@ def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt:
 @click.option("--keep-weights", is_flag=True,
               help="Keep the shipped hybrid weights and no-match model; fit only the result floor and the answer "
                    "library's parameters on top of them (an empty library then changes nothing).")
+@thesaurus_option
 def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_weights: bool) -> None:
     """Fit the hybrid ranker's weights, the result floor, the answerability judgement and the answer
     library's parameters on graded queries; print the cross-validated figures."""
     from dataclasses import replace
 
     from search import answerability, fusion
-    from search.evaluation import format_library_protocols, load_eval_set
+    from search.evaluation import format_library_protocols, load_eval_set, with_literal
     from search.fitting import fit_and_report, fit_answerability, fit_library, fit_result_floor, prepare
 
-    queries = load_eval_set(file)
     engine = _engine(data_dir, model, query_backend="onnx")
+    queries = with_literal(load_eval_set(file), engine.record_text)
     prepared = prepare(engine, queries)
     weights, models = engine.weights, engine.answerability
     if not keep_weights:
@@ -358,6 +392,7 @@ def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
 @click.option("--answer-queue", type=click.IntRange(0, 100), default=None,
               help="Check sheets that may wait for a worker (8 by default); past that, 503 (busy) with Retry-After.")
 @no_library_option
+@thesaurus_option
 def serve(data_dir: str | None, model: str | None, host: str, port: int, token_file: str | None,
           trusted_proxy_header: str | None, trusted_proxies: tuple[str, ...], allow_hosts: tuple[str, ...],
           answer_workers: int | None, answer_queue: int | None, no_library: bool) -> None:
@@ -417,6 +452,7 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
 @data_dir_option
 @model_option
 @no_library_option
+@thesaurus_option
 def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int | None, column: str | None,
            answer_column: str | None, mode: str, top: int, data_dir: str | None, model: str | None,
            no_library: bool) -> None:
@@ -613,11 +649,46 @@ def library_export(output: str | None) -> None:
     click.echo(f"{len(entries)} entries → {output}", err=True)
 
 
+@main.group("thesaurus")
+def thesaurus_group() -> None:
+    """The domain thesaurus: check a team's file; suggest rules from the answer library."""
+
+
+@thesaurus_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def thesaurus_check(file: str) -> None:
+    """Check a thesaurus file (Solr synonyms format): every line that is not a rule, with its number."""
+    from indexer.thesaurus import check_file
+
+    path = Path(file)
+    rules, problems = check_file(path)
+    for p in problems:
+        click.echo(f"{path}:{p.line}: {render(p.code, 'cli')}: {p.text.strip()}")
+    if problems:
+        raise click.ClickException(render("thesaurus_problems", "cli", path=str(path), n=len(problems)))
+    click.echo(render("thesaurus_ok", "cli", path=str(path), n=len(rules)))
+
+
+@thesaurus_group.command("suggest")
+@data_dir_option
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@thesaurus_option
+def thesaurus_suggest(data_dir: str | None, limit: int) -> None:
+    """Propose thesaurus rules from the answer library: words of confirmed past questions that their
+    criteria do not use, paired with those criteria's distinctive words, each with its evidence.
+    Nothing is applied: copy the lines you accept into your thesaurus file."""
+    from search.suggestions import render as render_suggestions, suggest
+
+    engine = _engine(data_dir, None, library=True)
+    click.echo(render_suggestions(suggest(engine, engine.library.entries(), limit=limit)))
+
+
 @main.command()
 @data_dir_option
 @model_option
 @mode_option
 @no_library_option
+@thesaurus_option
 def shell(data_dir: str | None, model: str | None, mode: str, no_library: bool) -> None:
     """Interactive search in the terminal (empty line or Ctrl-D quits)."""
     engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")

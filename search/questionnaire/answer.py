@@ -156,6 +156,9 @@ class Answer:
 
     @property
     def status_label(self) -> str:
+        """回答候補あり / 要確認; 該当なし where a reused past answer says so (what the person said)."""
+        if self.past is not None and not self.past.entry.answered:
+            return VERDICT_LABELS[NOT_IN_DOCUMENT]
         return STATUS_LABELS.get(self.status, self.status)
 
     @property

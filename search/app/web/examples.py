@@ -11,15 +11,18 @@ from typing import Any
 from fastapi import FastAPI
 
 SEARCH: dict[str, Any] = {
-    "query": "パスワード", "mode": "hybrid",
-    "match": {"status": "answered", "confidence": "high", "score": 0.9962},
-    "hits": [{"id": "実26", "score": 1.1, "kind": "criterion", "series": "実務基準", "aws_role": "primary",
-              "customer_role": "primary", "field": "customer_controls",
-              "snippet": "…AWS IAMでは、パスワードの最小長を定義したり、数字を 1 つ以上含めるようにするなど、"
-                         "強力なパスワードを要求できます。",
-              "highlights": [[11, 16], [50, 55]], "same_as": None, "same_text": [], "near_text": [],
-              "named": False}],
-    "above_floor": 1, "library": [], "warnings": [],
+    "query": "入退室", "mode": "hybrid",
+    "match": {"status": "answered", "confidence": "high", "score": 0.9998, "found_by": "synonyms", "past": False},
+    "hits": [{"id": "実35", "score": 1.405134, "kind": "criterion", "series": "実務基準", "aws_role": "primary",
+              "customer_role": "primary", "field": "aws_status",
+              "snippet": "物理的アクセスは、建物の周辺および入り口において、監視カメラや侵入検知システムなどの電子的手段を"
+                         "用いる専門の保安要員その他の手段により、厳重に管理されています。",
+              "highlights": [[0, 7]], "same_as": None, "same_text": [], "near_text": [], "named": False,
+              "synonyms": [{"word": "入退室", "term": "物理的アクセス"}], "confirmed": False}],
+    "above_floor": 1, "library": [],
+    "synonyms": [{"word": "入退室", "terms": ["物理的アクセス", "物理アクセス", "入場"],
+                  "rules": ["synonyms.txt:156", "synonyms.txt:158"]}],
+    "warnings": [],
 }
 
 CRITERION: dict[str, Any] = {
