@@ -82,20 +82,21 @@ def _distinctive(engine: Engine, entry: Entry, asked: set[str]) -> list[tuple[st
     out = []
     for criterion in entry.criteria:
         seen: dict[str, tuple[float, str, str]] = {}
-        for d in engine.table.about(criterion):
-            for p in d.passages:
-                for sentence in split_sentences(p.text):
-                    runs = word_runs(sentence)
-                    # a sentence sharing the question's words is where the criterion says what was asked
-                    near = 1 + sum(normalize(r.surface) in asked for r in runs)
-                    for r in runs:
-                        word = normalize(r.surface)
-                        if word in asked or len(r.surface) < 2 or r.surface.isdigit():
-                            continue
-                        df = engine.phrase_df(r.tokens)
-                        weight = near * math.log(n_docs / df) if df else 0.0
-                        if 0 < df <= MAX_SHARE * n_docs and weight > seen.get(word, (0.0,))[0]:
-                            seen[word] = (weight, r.surface, sentence)
+        sentences = [(sentence, word_runs(sentence)) for d in engine.table.about(criterion) for p in d.passages
+                     for sentence in split_sentences(p.text)]
+        # a sentence sharing the question's words is where the criterion says what was asked: where there are
+        # such sentences, only their words are candidates
+        sharing = [(s, runs) for s, runs in sentences if any(normalize(r.surface) in asked for r in runs)]
+        for sentence, runs in sharing or sentences:
+            near = 1 + sum(normalize(r.surface) in asked for r in runs)
+            for r in runs:
+                word = normalize(r.surface)
+                if word in asked or len(r.surface) < 2 or r.surface.isdigit():
+                    continue
+                df = engine.phrase_df(r.tokens)
+                weight = near * math.log(n_docs / df) if df else 0.0
+                if 0 < df <= MAX_SHARE * n_docs and weight > seen.get(word, (0.0,))[0]:
+                    seen[word] = (weight, r.surface, sentence)
         best = sorted(seen.values(), key=lambda v: -v[0])[:DISTINCTIVE]
         out += [(criterion, surface, sentence, idf) for idf, surface, sentence in best]
     return out

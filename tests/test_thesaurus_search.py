@@ -78,3 +78,20 @@ def test_suggest_proposes_the_pair_a_returned_sheet_confirms(data_root):
     # the shipped thesaurus links them already: nothing to suggest for that pair
     shipped = Engine(data_dir=data_root)
     assert all((s.word, s.term) != ("入退室", "物理的アクセス") for s in suggest(shipped, [confirmed]))
+
+
+def test_kijun_thesaurus_suggest_prints_rules_with_their_evidence(data_root, tmp_path):
+    from search.library.store import Library, entry_id
+
+    library = Library(tmp_path / "library.sqlite3")
+    source = Source("監視_回答.xlsx", "チェックシート", 4, "0" * 64, "2026-12-07T10:00:00")
+    library.replace({source.file: [Entry(entry_id(source.file, source.sheet, source.row),
+                                         "サーバールームの映像を録画していますか。", ("実56",), "録画しています。",
+                                         ANSWERED, source)]})
+    done = CliRunner().invoke(cli.main, ["thesaurus", "suggest", "--data-dir", str(data_root)],
+                              env={"KIJUN_LIBRARY": str(library.path)})
+    assert done.exit_code == 0, done.output
+    assert "Nothing here is applied" in done.output
+    rules = [line for line in done.stdout.splitlines() if line and not line.startswith("#")]
+    assert rules and all(line.count(",") == 1 for line in rules)  # `word, term` lines to copy into a file
+    assert "監視_回答.xlsx「チェックシート」4行目) → 実56" in done.stdout  # each with the answer behind it
