@@ -300,16 +300,6 @@ def format_of(data: bytes, filename: str) -> str:
 # ----------------------------------------------------------------- cells
 
 
-def cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if hasattr(value, "isoformat"):
-        return str(value.isoformat())
-    return str(value).strip()
-
-
 def fold(s: str) -> str:
     return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", s)).strip().lower()
 

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from messages import Message
+from corpus.grid import cell_text
 from search.questionnaire.checksheet import (EXCEL_FORMATS, HEADER_SCAN_ROWS, IgnoredSheet, MAX_QUESTIONS,
                                              MIN_QUESTION_CHARS, NoHeaderRow, NoQuestionTable, Questionnaire,
                                              QuestionRow, QuestionTable, REASON_AFTER, REASON_EMPTY, REASON_FORMULA,
                                              REASON_HEADING, REASON_NO_TEXT, REASON_NOT_TEXT, REASON_NOTE,
                                              REASON_SHORT, SheetError, SkippedRow, TooManyQuestions, UnknownColumn,
                                              MAX_CELLS, MAX_COLUMNS, UnknownSheet, UnreadableFile, at,
-                                             cell_text, check_package, column_letter, fold, format_of, load_bytes,
+                                             check_package, column_letter, fold, format_of, load_bytes,
                                              too_many_cells, too_wide)
 from search.questionnaire.delimited import parse_text
 

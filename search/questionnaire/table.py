@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from search.questionnaire.checksheet import (MAX_QUESTIONS, OutputError, TooManyQuestions, cell_text, cell_value,
+from corpus.grid import cell_text
+from search.questionnaire.checksheet import (MAX_QUESTIONS, OutputError, TooManyQuestions, cell_value,
                                              column_letter, refuse_overwrite, write_whole)
 from search.questionnaire.delimited import safe_csv_text
 

@@ -18,10 +18,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from corpus.grid import cell_text
 from messages import Message
 from search.questionnaire.checksheet import (EXCEL_FORMATS, TEXT_SUFFIXES, ColumnPlacement, OutputError,
                                              Questionnaire, QuestionTable, SheetError, UnknownColumn, UnknownRow,
-                                             UnreadableFile, WriteReport, at, cell_text, cell_value, check_package,
+                                             UnreadableFile, WriteReport, at, cell_value, check_package,
                                              column_letter, fold, format_of, load_bytes, refuse_overwrite, write_whole)
 from search.questionnaire.delimited import edit_record, parse_text
 from search.questionnaire.preservation import loss_warnings, package_inventory
