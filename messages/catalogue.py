@@ -631,6 +631,10 @@ CATALOGUE: dict[str, Text] = {
     "document_id_invalid": Text("{id!r} cannot be a document ID: use 1–40 lower-case letters, digits and hyphens "
                                 "({field[document_id]})",
                                 "「{id}」は文書IDに使えません。英小文字・数字・ハイフンの 1〜40 文字にしてください。"),
+    "compare_unknown_document": Text("no document {id!r} to compare; the documents are {ids}",
+                                     "文書「{id}」はありません（比較できる文書: {ids}）。"),
+    "compare_same_document": Text("{id!r} is compared with itself; name two different documents",
+                                  "同じ文書「{id}」どうしは比較できません。2 つの異なる文書を選んでください。"),
     "documents_not_loaded": Text("the documents could not be loaded ({reason}); searches keep using the ones loaded "
                                  "before", "文書を読み込めませんでした（{reason}）。これまでの文書で検索を続けています。"),
     "document_label_too_long": Text("the label {label!r} is longer than {limit} characters; a label is short, such as "

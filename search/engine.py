@@ -1001,7 +1001,8 @@ class Engine:
         return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
                    highlights=snip.highlights if snip else (), same_as=d.same_as if d.kind == CRITERION else None,
-                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named,
+                   same_text=tuple(self.table[k].id for k in same_text),
+                   explain=self._explain(n, sig, score) if explain else None, named=named,
                    synonyms=synonyms, key=d.key, document=d.document, document_title=d.document_title,
                    label=d.label_of(snip.field, snip.passage) if snip else "", title=title.text if title else "",
                    beside=self._beside(d) if snip and snip.field == TITLE else "")
@@ -1010,7 +1011,7 @@ class Engine:
     def _beside(d: SearchDocument) -> str:
         """What a document itself says of a criterion found through its title: its first passage of its own, else
         its boilerplate (お客様がAWS上で実装する…), else "" (a title list's own criterion)."""
-        own = d.written or d.boilerplate
+        own = tuple(p for p in d.written if p.field != TITLE) or d.boilerplate
         return own[0].text if own else ""
 
     def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
