@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from corpus.documents import CRITERION, TITLE, DocumentTable, SearchDocument
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
+from corpus.collection import Source
+from corpus.editions import Editions, bundled_edition, edition_label
+from corpus.records import BUNDLED_ID, ROLE_HEADERS, Document
 from corpus.vocabulary import id_sort_key
-from messages import Explained
+from messages import Explained, Message
 
 ADDRESSES, CUSTOMER, NOTHING = "addresses", "customer", "nothing"
 STATUSES = (ADDRESSES, CUSTOMER, NOTHING)
@@ -156,3 +160,87 @@ def _side(d: SearchDocument) -> Side:
     if d.boilerplate:
         return Side(CUSTOMER, "\n".join(dict.fromkeys(p.text for p in d.boilerplate)), d.key)
     return Side(NOTHING, "", d.key)
+
+
+# ----------------------------------------------------------------- one criterion, every document
+
+TITLE_LABEL = "タイトル"
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one document says of one criterion, as its page shows it: each field under its label."""
+
+    document: str
+    title: str
+    status: str  # ADDRESSES | CUSTOMER | NOTHING
+    fields: tuple[tuple[str, str], ...]  # (label, text), in the document's order; boilerplate included
+    key: str | None = None
+    edition: str | None = None
+
+    @property
+    def edition_label(self) -> str:
+        return edition_label(self.edition)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"document": self.document, "title": self.title, "status": self.status, "key": self.key,
+                "edition": self.edition, "fields": [{"label": label, "text": text} for label, text in self.fields]}
+
+
+def columns(table: DocumentTable, criterion_id: str, editions: Mapping[str, str | None] = {}) -> list[Column]:
+    """Every loaded document's text for one ID, in table order (the bundled document first); a document without
+    it says so (NOTHING). A title list appears only where the ID is its own (elsewhere its title is a field of
+    the criterion it names)."""
+    found = {d.document: d for d in table.about(criterion_id) if d.kind == CRITERION}
+    titled = {t for d in found.values() for t in d.titled_by}
+    out = []
+    for doc_id, title in table.sources:
+        if doc_id in titled and doc_id not in found:
+            continue
+        d = found.get(doc_id)
+        if d is None:
+            out.append(Column(doc_id, title, NOTHING, (), None, editions.get(doc_id)))
+            continue
+        out.append(Column(doc_id, title, _side(d).status, _fields(d), d.key, editions.get(doc_id)))
+    return out
+
+
+def _fields(d: SearchDocument) -> tuple[tuple[str, str], ...]:
+    """(label, text) of a criterion's passages, boilerplate in its place, one entry per label."""
+    by_label: dict[str, list[str]] = {}
+    for p in sorted(d.passages + d.boilerplate, key=lambda p: (p.field == TITLE, _order(p.field), p.index)):
+        label = p.label or (TITLE_LABEL if p.field == TITLE else ROLE_HEADERS.get(p.field, p.field))
+        by_label.setdefault(label, []).append(p.text)
+    if d.references:
+        by_label.setdefault(ROLE_HEADERS["references"], []).extend(d.references)
+    return tuple((label, "\n".join(texts)) for label, texts in by_label.items())
+
+
+def _order(field: str) -> int:
+    return list(ROLE_HEADERS).index(field) if field in ROLE_HEADERS else len(ROLE_HEADERS)
+
+
+def edition_note(editions: Editions, criterion_id: str) -> Message | None:
+    """What a page says of an ID that some editions known here have and others lack (実14-1: the 13th edition's,
+    not the 9th's), or None when every edition known has it (or only one edition is known and has it)."""
+    known = editions.known
+    having = [e for e in known if criterion_id in _ids(editions, e)]
+    lacking = [e for e in known if e not in having]
+    if not lacking:
+        return None
+    return Message("criterion_in_some_editions", {"id": criterion_id,
+                                                  "having": [edition_label(e) for e in having] or ["-"],
+                                                  "lacking": [edition_label(e) for e in lacking]})
+
+
+def _ids(editions: Editions, edition: str) -> frozenset[str]:
+    known = editions.ids(edition)
+    return known.ids if known is not None else frozenset()
+
+
+def editions_of(bundled: Document, sources: Sequence[Source]) -> tuple[Editions, dict[str, str | None]]:
+    """(which IDs each known edition has, each loaded document's edition): the bundled document's edition and
+    the title lists'."""
+    lists = {s.id: (s.edition, s.document.ids) for s in sources if s.is_titles}
+    return Editions.of(bundled, BUNDLED_ID, lists), {BUNDLED_ID: bundled_edition(bundled).edition} | {
+        s.id: s.edition for s in sources}

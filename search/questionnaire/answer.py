@@ -42,7 +42,7 @@ from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.library.recall import Precedent
 from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
-from search.errors import QueryError, UnknownMode
+from search.errors import QueryError, UnknownDocumentFilter, UnknownMode
 from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS, searched_text
 
 if TYPE_CHECKING:
@@ -250,7 +250,7 @@ def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: 
     try:
         result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False,
                                documents=documents)
-    except UnknownMode as e:
+    except (UnknownMode, UnknownDocumentFilter) as e:  # the whole sheet's setting, not one question's
         raise QuestionnaireError(e.condition, **e.message.params) from None
     except QueryError as e:  # the note goes into the user's (Japanese) sheet
         return Answer(q, NO_MATCH, "low", None, note=e.text("web"))
