@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from corpus.documents import CRITERION, TITLE, DocumentTable, SearchDocument, document_table, set_apart
 from corpus.editions import bundled_edition
 from corpus.passages import Passage, boilerplate_keys, split_text
-from corpus.records import BUNDLED_ID, TITLE_ROLE, TITLES, Document, UserDocument
+from corpus.records import BUNDLED_ID, BUNDLED_TITLE, TITLE_ROLE, TITLES, Document, UserDocument
 from corpus.vocabulary import SERIES
 
 INDEXED_AS: dict[str, str] = {"aws_status": "aws_status", "customer_controls": "customer_controls",
@@ -73,7 +73,8 @@ def collection_table(bundled: Document, sources: Sequence[Source]) -> DocumentTa
             editions[s.id] = s.edition
     for t in (s for s in sources if s.is_titles):
         out = _with_titles(out, t, editions)
-    return DocumentTable(tuple(out), _hash(bundled, sources))
+    names = ((BUNDLED_ID, BUNDLED_TITLE), *((s.id, s.title) for s in sources))
+    return DocumentTable(tuple(out), _hash(bundled, sources), names)
 
 
 def _documents(s: Source) -> list[SearchDocument]:

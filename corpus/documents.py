@@ -93,6 +93,7 @@ class DocumentTable:
 
     documents: tuple[SearchDocument, ...]
     corpus_hash: str
+    names: tuple[tuple[str, str], ...] = ()  # (ID, title) of each document it was built from ((): its documents')
     _by_key: dict[str, SearchDocument] = field(default_factory=dict, compare=False, repr=False)
     _by_id: dict[str, list[SearchDocument]] = field(default_factory=dict, compare=False, repr=False)
     _same: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
@@ -140,8 +141,9 @@ class DocumentTable:
 
     @property
     def sources(self) -> tuple[tuple[str, str], ...]:
-        """(ID, title) of every document it holds, in table order: the bundled one first."""
-        return tuple(dict.fromkeys((d.document, d.document_title) for d in self.documents))
+        """(ID, title) of every document it was built from, the bundled one first (a title list whose every title
+        joined another document's criterion included)."""
+        return self.names or tuple(dict.fromkeys((d.document, d.document_title) for d in self.documents))
 
 
 def document_table(doc: Document) -> DocumentTable:

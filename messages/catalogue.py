@@ -635,6 +635,10 @@ CATALOGUE: dict[str, Text] = {
                                        "across editions)",
                                        "{id} は {having} の基準です。{lacking} にはありません（版をまたいで番号を"
                                        "対応づけることはしません）。"),
+    "criterion_in_no_edition": Text("{id} is a criterion of no edition kijun knows ({editions}); it is shown as the "
+                                    "documents write it (IDs are never mapped across editions)",
+                                    "{id} はどの既知の版にもありません（{editions}）。文書に書かれたとおりに表示しています"
+                                    "（版をまたいで番号を対応づけることはしません）。"),
     "compare_unknown_document": Text("no document {id!r} to compare; the documents are {ids}",
                                      "文書「{id}」はありません（比較できる文書: {ids}）。"),
     "compare_one_document": Text("only the bundled document is loaded; add a document to compare it with",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,15 +187,15 @@ class Column:
                 "edition": self.edition, "fields": [{"label": label, "text": text} for label, text in self.fields]}
 
 
-def columns(table: DocumentTable, criterion_id: str, editions: Mapping[str, str | None] = {}) -> list[Column]:
+def columns(table: DocumentTable, criterion_id: str, editions: Mapping[str, str | None] = {},
+            title_lists: Collection[str] = ()) -> list[Column]:
     """Every loaded document's text for one ID, in table order (the bundled document first); a document without
-    it says so (NOTHING). A title list appears only where the ID is its own (elsewhere its title is a field of
-    the criterion it names)."""
+    it says so (NOTHING). A title list (`title_lists`) has a column only where the ID is its own (elsewhere its
+    title is a field of the criterion it names, or it has none)."""
     found = {d.document: d for d in table.about(criterion_id) if d.kind == CRITERION}
-    titled = {t for d in found.values() for t in d.titled_by}
     out = []
     for doc_id, title in table.sources:
-        if doc_id in titled and doc_id not in found:
+        if doc_id in title_lists and doc_id not in found:
             continue
         d = found.get(doc_id)
         if d is None:
@@ -228,8 +228,9 @@ def edition_note(editions: Editions, criterion_id: str) -> Message | None:
     lacking = [e for e in known if e not in having]
     if not lacking:
         return None
-    return Message("criterion_in_some_editions", {"id": criterion_id,
-                                                  "having": [edition_label(e) for e in having] or ["-"],
+    if not having:
+        return Message("criterion_in_no_edition", {"id": criterion_id, "editions": [edition_label(e) for e in lacking]})
+    return Message("criterion_in_some_editions", {"id": criterion_id, "having": [edition_label(e) for e in having],
                                                   "lacking": [edition_label(e) for e in lacking]})
 
 

@@ -599,6 +599,7 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
     beside it. What is replaced and what kept is printed; --replace or --keep-both decide otherwise.
     An export is restored as it was (its entries keep their IDs).
     """
+    from corpus.records import BUNDLED_ID, BUNDLED_LABEL
     from search.library import jsonl
     from search.library.store import KEEP_BOTH, REPLACE, SAME_SHEET, Incoming, Library
     from search.questionnaire.returned import describe, read_returned, unknown_criteria
@@ -607,20 +608,25 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
         raise click.UsageError("give --replace or --keep-both, not both")
     on_same_name = REPLACE if replace_all else KEEP_BOTH if keep_both else SAME_SHEET
     library, doc = Library(), parse_file()
+    sources = _loaded(True).sources  # a 該当基準 may name them (基盤 実8), and cite their IDs
+    labels = {BUNDLED_ID: BUNDLED_LABEL} | {s.id: s.label for s in sources}
+    known = {r.id for s in sources for r in s.document.records}
     for name in files:
         path = Path(name)
         incoming: list[Incoming]
         if path.suffix.lower() in (".jsonl", ".json"):
             incoming = jsonl.imports(path)
             for e in (e for i in incoming for e in i.entries):
-                if unknown_criteria(e.criteria, doc):
+                unknown = [c for c in unknown_criteria(e.criteria, doc) if c not in known]
+                if unknown:
                     raise LibraryFileError("jsonl_unknown_criteria", filename=path.name, id=e.id, label=e.source.label,
-                                           ids=unknown_criteria(e.criteria, doc))
+                                           ids=unknown)
             click.echo(f"{path.name}: {sum(len(i.entries) for i in incoming)} entries from {len(incoming)} "
                        "import(s)", err=True)
         else:
             returned = read_returned(path, path.name, doc, sheet=sheet, header_row=header_row, column=column,
-                                     answer_column=answer_column, criteria_column=criteria_column)
+                                     answer_column=answer_column, criteria_column=criteria_column, documents=labels,
+                                     known=known)
             for line in describe(returned):
                 click.echo(line, err=True)
             incoming = [returned.incoming]
@@ -664,7 +670,8 @@ def library_show(entry_id: str, fmt: str) -> None:
     from search.questionnaire.returned import unread_message
 
     click.echo("\n".join([f"ID: {e.id}", f"質問: {e.question}", f"判定: {VERDICT_LABELS[e.verdict]}",
-                          f"該当基準: {'、'.join(e.criteria) or '-'}", f"回答: {e.answer or '-'}",
+                          f"該当基準: {'、'.join(e.criteria) or '-'}", f"文書: {'、'.join(e.documents)}",
+                          f"回答: {e.answer or '-'}",
                           f"出典: {e.source.label} (sha256 {e.source.sha256[:12]}…, {e.source.imported_at})"]
                          + ([f"warning: {unread_message(e).text('cli')}"] if e.unread else [])))
 

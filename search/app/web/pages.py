@@ -151,7 +151,8 @@ def _side_by_side(engine: Engine, cid: str) -> dict[str, Any]:
     """Every loaded document's text for one ID (only when documents were added), and what the editions known
     say of it (実14-1: the 13th edition's, not the 9th's)."""
     editions, of_document = editions_of(engine.doc, engine.sources)
-    return {"columns": columns(engine.table, cid, of_document) if len(engine.table.sources) > 1 else [],
+    lists = {s.id for s in engine.sources if s.is_titles}
+    return {"columns": columns(engine.table, cid, of_document, lists) if len(engine.table.sources) > 1 else [],
             "edition_note": edition_note(editions, cid)}
 
 
