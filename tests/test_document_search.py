@@ -348,3 +348,15 @@ def test_the_library_keeps_an_entrys_documents_and_migrates_an_older_file_safely
     restored = Library(tmp_path / "restored.sqlite3")
     restored.add(jsonl.imports(back))
     assert {e.id: e.documents for e in restored.entries()} == {"L1": ("aws-fisc",), "L2": ("fisc-mapping",)}
+
+
+def test_an_id_one_edition_has_and_another_lacks_is_said_so(doc):
+    from corpus.editions import Editions
+    from search.compare import edition_note
+
+    titles13 = read_document(TITLES_13.encode(), "t13.txt", "t13", kind="titles", edition="13")
+    editions = Editions.of(doc, "aws-fisc", {"t13": ("13", titles13.ids)})
+    assert edition_note(editions, "実14-1").text("web") == ("実14-1 は 第13版 の基準です。第9版 にはありません"
+                                                          "（版をまたいで番号を対応づけることはしません）。")
+    assert edition_note(editions, "実14") is None  # both have it
+    assert edition_note(Editions.of(doc, "aws-fisc"), "実26") is None
