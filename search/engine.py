@@ -196,6 +196,8 @@ class Engine:
             with self._lock:
                 if self._keyword is None:
                     self._keyword = keyword_index.ensure(self.table, root, notify=self.notify)
+                    if self.sources:
+                        store.mark_used(self.index_root)
                 elif not self._up_to_date(self._keyword, root):
                     self._keyword = self._follow(self._keyword, root, keyword_index.wanted_meta(self.table),
                                                  keyword_index.KeywordIndex)
@@ -290,6 +292,9 @@ class Engine:
             if semantic:
                 self._semantic, self._model_error = None, None
                 self._open_semantic(rebuild=rebuild, show_progress=show_progress)
+            if self.sources:
+                store.mark_used(self.index_root)
+            store.prune_unused(self.root / "sets", self.index_root)  # other sets of documents' indexes, long unused
         return {"keyword": self._keyword.meta,
                 "embeddings": self._semantic.meta if self._semantic else {"error": self._model_error}}
 

@@ -360,3 +360,24 @@ def test_an_id_one_edition_has_and_another_lacks_is_said_so(doc):
                                                           "（版をまたいで番号を対応づけることはしません）。")
     assert edition_note(editions, "実14") is None  # both have it
     assert edition_note(Editions.of(doc, "aws-fisc"), "実26") is None
+
+
+def test_indexes_of_sets_of_documents_long_unused_are_removed_and_the_others_kept(tmp_path):
+    import os
+    import time
+
+    from indexer import store as index_store
+
+    sets = tmp_path / "sets"
+    old, recent, current, unmarked_old, building = (sets / n for n in ("old", "recent", "current", "unmarked", "new"))
+    for folder in (old, recent, current, unmarked_old):
+        index_store.mark_used(folder)
+    building.mkdir()
+    week_ago = time.time() - index_store.UNUSED_AFTER_S - 60
+    for folder in (old, current):
+        os.utime(folder / index_store.USED, (week_ago, week_ago))
+    (unmarked_old / index_store.USED).unlink()
+    os.utime(unmarked_old, (week_ago, week_ago))
+    removed = index_store.prune_unused(sets, current)
+    assert sorted(p.name for p in removed) == ["old", "unmarked"]
+    assert sorted(p.name for p in sets.iterdir()) == ["current", "new", "recent"]
