@@ -283,6 +283,7 @@ def test_search_page_and_api_name_each_hits_document_and_search_within_one(clien
 # ---------------------------------------------------------------- questionnaires
 
 
+@pytest.mark.scored
 def test_answers_cite_the_document_beside_the_id_when_several_are_loaded(engine, multi):
     from search.questionnaire.answer import answer_cells, answer_questions
 
