@@ -8,7 +8,8 @@ Everything runs offline on a fresh temporary data directory:
   4. the same Sudachi tokens in bm25s, for ratios against a known fast library: the keyword
      index alone against bm25s's retrieve alone (like for like), and end to end;
   5. the query encoder alone against its FLOP floor on this machine (fp32 GEMM measured here);
-  6. a scale curve on synthetic corpora recombined from this document's passages, plotted;
+  6. a scale curve on synthetic corpora recombined from this document's passages, plotted; and 20 synthetic
+     documents of 150 criteria searched beside the bundled one (what several documents cost);
   7. a bounded load test against `kijun serve` on 127.0.0.1;
   8. a 300-question check sheet answered end to end, without and with an answer library.
 
@@ -290,6 +291,51 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
 # ------------------------------------------------------------------ report
 
+def several_documents(data_dir: Path, queries: list[str], documents: int, criteria: int) -> dict[str, Any]:
+    """The bundled document and `documents` synthetic ones of `criteria` criteria each (recombined from this
+    document's passages, seed 1, 2, …: the embedding cache covers them), searched together as `kijun serve` would:
+    the set's build, then warm keyword and hybrid latency over the dev queries, alternating query by query with
+    the bundled document alone in this one run (the ratio is what adding them costs)."""
+    from bench.synthetic import synthetic_document
+    from corpus.collection import Source
+    from corpus.records import TEXT, UserDocument, criterion_texts
+    from search.engine import Engine
+
+    sources = []
+    for k in range(1, documents + 1):
+        doc_id = f"syn{k}"
+        records = criterion_texts(synthetic_document(criteria, seed=k, edit_rate=0.0), doc_id)
+        sources.append(Source(doc_id, f"合成文書 {k}", doc_id, UserDocument(doc_id, TEXT, records, edition="9")))
+    alone = Engine(data_dir=data_dir, query_backend="onnx")
+    alone.warm()
+    several = alone.with_sources(sources)
+    started = time.perf_counter()
+    several.build(semantic=False)
+    keyword_s = time.perf_counter() - started
+    started = time.perf_counter()
+    several.semantic()
+    embeddings_s = time.perf_counter() - started
+    several.warm()
+    out: dict[str, Any] = {"documents": documents + 1, "criteria": len(several.table), "keyword_build_s":
+                           round(keyword_s, 2), "embeddings_build_s": round(embeddings_s, 2)}
+    for q in queries[:5]:  # as a warm server: each synonym embedded once
+        several.search(q)
+        alone.search(q)
+    for mode in ("keyword", "hybrid"):
+        times: dict[str, list[float]] = {"several": [], "alone": []}
+        for k, q in enumerate(queries):
+            for name, e in (("several", several), ("alone", alone)) if k % 2 else (("alone", alone), ("several", several)):
+                begun = time.perf_counter()
+                e.search(q, mode=mode)
+                times[name].append((time.perf_counter() - begun) * 1000)
+        out[mode] = {name: {"p50_ms": round(statistics.median(v), 3), "p95_ms": round(percentile(v, 95), 3)}
+                     for name, v in times.items()}
+        out[mode]["p50_ratio"] = round(out[mode]["several"]["p50_ms"] / out[mode]["alone"]["p50_ms"], 2)
+    out["also_in_per_hit"] = round(statistics.mean(len(h.also_in) for q in queries[:20] for h in several.search(q).hits), 1)
+    out["peak_rss_mb"] = peak_rss_mb()
+    return out
+
+
 def table(report: dict[str, Any]) -> str:
     b, w, c, r = report["build"], report["warm"], report["cold_cli"], report["reference"]
     lines = [
@@ -318,6 +364,15 @@ def table(report: dict[str, Any]) -> str:
         f"| bm25s end to end: build / query p50 | {r['bm25s_build_s']:.2f} s / {r['bm25s']['p50_ms']:.2f} ms "
         f"(kijun keyword is {r['keyword_build_ratio']}× / {r['keyword_p50_ratio']}×) |",
     ]
+    if "documents" in report:
+        d = report["documents"]
+        lines.append(f"| {d['documents']} documents ({d['criteria']:,} searchable criteria; {d['also_in_per_hit']} other "
+                     f"documents' passages grouped under a hit), build keyword / embeddings | {d['keyword_build_s']:.1f} "
+                     f"/ {d['embeddings_build_s']:.1f} s |")
+        lines += [f"| the same, warm {m} p50 / p95, beside the bundled document alone (alternating) | "
+                  f"{d[m]['several']['p50_ms']:.1f} / {d[m]['several']['p95_ms']:.1f} ms against "
+                  f"{d[m]['alone']['p50_ms']:.1f} / {d[m]['alone']['p95_ms']:.1f} ms ({d[m]['p50_ratio']}×) |"
+                  for m in ("keyword", "hybrid")]
     if "encoder" in report:
         e = report["encoder"]
         lines.append(f"| query encoder alone ({e['backend']}), p50 / p95 | {e['p50_ms']:.1f} / {e['p95_ms']:.1f} ms; "
@@ -364,6 +419,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=Path, default=DEV_SET)
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "bench-report.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png", help="the scale curve (PNG)")
+    ap.add_argument("--documents", type=int, default=20, help="synthetic documents searched beside the bundled one "
+                                                                "(0 skips it)")
+    ap.add_argument("--document-criteria", type=int, default=150, help="criteria in each synthetic document")
     args = ap.parse_args(argv)
 
     queries = [q.query for q in load_eval_set(args.queries)]
@@ -382,6 +440,9 @@ def main(argv: list[str] | None = None) -> None:
         report["criteria"] = len(engine.doc.criteria)
         report["reference"] = reference(engine, queries, report["warm"]["keyword"]["p50_ms"],
                                         report["build"]["cold"]["keyword_s"])
+        if args.documents:
+            say(f"{args.documents} documents of {args.document_criteria} criteria beside the bundled one")
+            report["documents"] = several_documents(data_dir, queries, args.documents, args.document_criteria)
         say("encoder")
         report["encoder"] = encoder(engine, queries)
         say("a 300-question check sheet")

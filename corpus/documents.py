@@ -16,13 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from corpus.passages import Passage, boilerplate_keys, normalize_passage, own_passages, revision_passages
-from corpus.records import Document, document_hash
+from corpus.records import BUNDLED_ID, BUNDLED_TITLE, Document, document_hash
 from corpus.vocabulary import REVISION_SERIES, role_name
 
 CRITERION = "criterion"
 REVISION = "revision"
-FIELDS = ("aws_status", "customer_controls", "references", "revision")
-"""The text fields of a searchable document, in display order."""
+FIELDS = ("aws_status", "customer_controls", "references", "revision", "title")
+"""The text fields of a searchable document, in display order. `title` holds a title list's text for the criterion
+(corpus.collection): it counts in every search, and is never quoted as the document's own words."""
+TITLE = "title"
 
 
 def revision_key(entry: int, criterion_id: str) -> str:
@@ -43,6 +45,29 @@ class SearchDocument:
     passages: tuple[Passage, ...]  # boilerplate left out, in display order
     references: tuple[str, ...] = ()
     boilerplate: tuple[Passage, ...] = ()  # the passages left out
+    document: str = BUNDLED_ID  # the document it comes from (search.documents.store's ID)
+    document_title: str = BUNDLED_TITLE
+    same_as: str | None = None  # the criterion whose text it says it shares (実88 → 実87)
+    titled_by: tuple[str, ...] = ()  # the title lists whose titles are among its passages
+
+    @property
+    def documents(self) -> tuple[str, ...]:
+        """Its document and the title lists that gave it a title: what a search within documents matches."""
+        return (self.document, *self.titled_by)
+
+    @property
+    def written(self) -> tuple[Passage, ...]:
+        """Its own passages: those its document wrote (a title list's title left out)."""
+        return tuple(p for p in self.passages if not p.document)
+
+    @property
+    def title(self) -> Passage | None:
+        """The title a title list gives it (the first, when several do), else None."""
+        return next((p for p in self.passages if p.field == TITLE), None)
+
+    def label_of(self, field_name: str, passage: str) -> str:
+        """The label a passage is shown under: its column's header in another document, else ""."""
+        return next((p.label for p in self.passages if p.field == field_name and p.text == passage), "")
 
     def text(self, field_name: str) -> str:
         """The indexed text of one field (boilerplate left out)."""
@@ -58,7 +83,7 @@ class SearchDocument:
     @property
     def text_key(self) -> str:
         """Its whole text (boilerplate included), normalised: equal keys mean identical criteria."""
-        return normalize_passage("\n".join(p.text for p in sorted(self.passages + self.boilerplate,
+        return normalize_passage("\n".join(p.text for p in sorted(self.written + self.boilerplate,
                                                                    key=lambda p: (p.field, p.index))))
 
 
@@ -68,17 +93,20 @@ class DocumentTable:
 
     documents: tuple[SearchDocument, ...]
     corpus_hash: str
+    names: tuple[tuple[str, str], ...] = ()  # (ID, title) of each document it was built from ((): its documents')
     _by_key: dict[str, SearchDocument] = field(default_factory=dict, compare=False, repr=False)
     _by_id: dict[str, list[SearchDocument]] = field(default_factory=dict, compare=False, repr=False)
     _same: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        by_text: dict[str, list[str]] = {}
+        by_text: dict[tuple[str, str], list[str]] = {}
         for d in self.documents:
+            if d.key in self._by_key:
+                raise ValueError(f"two searchable documents have the key {d.key!r}")
             self._by_key[d.key] = d
             self._by_id.setdefault(d.id, []).append(d)
-            if d.kind == CRITERION and d.passages:
-                by_text.setdefault(d.text_key, []).append(d.key)
+            if d.kind == CRITERION and d.written:  # identical within one document (two vendors may agree)
+                by_text.setdefault((d.document, d.text_key), []).append(d.key)
         for keys in by_text.values():
             if len(keys) > 1:
                 self._same.update({k: tuple(keys) for k in keys})
@@ -107,8 +135,15 @@ class DocumentTable:
         return hashlib.sha256("\n".join(d.key for d in self.documents).encode("utf-8")).hexdigest()
 
     def about(self, criterion_id: str) -> list[SearchDocument]:
-        """The documents about one ID: its own (if it is a criterion), then its change-history entries."""
+        """The documents about one ID: its own (if it is a criterion), then its change-history entries; then
+        what other documents say of it, in the order they were added."""
         return list(self._by_id.get(criterion_id, ()))
+
+    @property
+    def sources(self) -> tuple[tuple[str, str], ...]:
+        """(ID, title) of every document it was built from, the bundled one first (a title list whose every title
+        joined another document's criterion included)."""
+        return self.names or tuple(dict.fromkeys((d.document, d.document_title) for d in self.documents))
 
 
 def document_table(doc: Document) -> DocumentTable:
@@ -121,21 +156,21 @@ def document_table(doc: Document) -> DocumentTable:
         by_criterion.setdefault(c.id, []).extend(ps)
     out: list[SearchDocument] = []
     for c in doc.criteria:
-        kept, left_out = _set_apart(by_criterion[c.id], boiler)
+        kept, left_out = set_apart(by_criterion[c.id], boiler)
         out.append(SearchDocument(
             key=c.id, id=c.id, kind=CRITERION, series=c.series, aws_role=role_name(c.aws_role),
             customer_role=role_name(c.customer_role), passages=kept, references=tuple(c.references),
-            boilerplate=left_out))
+            boilerplate=left_out, same_as=c.same_as))
     for n, (r, rev) in enumerate(zip(doc.revisions, pieces)):
         for cid in r.ids:
-            kept, left_out = _set_apart([p for p in rev if p.criterion_id == cid], boiler)
+            kept, left_out = set_apart([p for p in rev if p.criterion_id == cid], boiler)
             out.append(SearchDocument(
                 key=revision_key(n, cid), id=cid, kind=REVISION, series=REVISION_SERIES, aws_role="",
                 customer_role="", passages=kept, boilerplate=left_out))
     return DocumentTable(tuple(out), document_hash(doc))
 
 
-def _set_apart(passages: list[Passage], boiler: set[str]) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
+def set_apart(passages: list[Passage], boiler: set[str]) -> tuple[tuple[Passage, ...], tuple[Passage, ...]]:
     """(the passages kept, the boilerplate ones), each in order, in one pass."""
     kept: list[Passage] = []
     left_out: list[Passage] = []

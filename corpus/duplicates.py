@@ -25,11 +25,12 @@ import threading
 import unicodedata
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 from functools import cached_property
 from typing import IO, TYPE_CHECKING, Any
 
+from corpus.documents import CRITERION, TITLE, DocumentTable
 from corpus.passages import Passage, boilerplate_keys, document_passages, normalize_passage, own_passages
 from corpus.records import Document, document_hash
 from corpus.vocabulary import id_sort_key
@@ -228,9 +229,16 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+def member_key(member: str) -> tuple[bool, str, tuple[int, int, int]]:
+    """Where a member of a group sorts: the bundled document's criteria (実26) first, in natural order, then
+    each added document's (mapping:実26) by document, then in natural order."""
+    document, _, cid = member.rpartition(":")
+    return bool(document), document, id_sort_key(cid)
+
+
 def sort_ids(ids: Iterable[str]) -> tuple[str, ...]:
-    """Criterion IDs in natural order: 実2 before 実10, 実 before 監."""
-    return tuple(sorted(set(ids), key=id_sort_key))
+    """Criterion IDs in natural order: 実2 before 実10, 実 before 監 (an added document's after the bundled)."""
+    return tuple(sorted(set(ids), key=member_key))
 
 
 # --------------------------------------------------------------------------- differences
@@ -309,7 +317,7 @@ def group_passages(passages: Sequence[Passage], *, threshold: float = DEFAULT_TH
             group = _passage_group(keys[rep], [(keys[i], s) for i, s in inside], by_key, owners, boilerplate)
             if len(group.criteria) >= min_criteria:
                 groups.append(group)
-    groups.sort(key=lambda g: (-len(g.criteria), id_sort_key(g.criteria[0]), first[g.key]))
+    groups.sort(key=lambda g: (-len(g.criteria), member_key(g.criteria[0]), first[g.key]))
     return tuple(groups)
 
 
@@ -389,7 +397,7 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
     found: dict[tuple[str, str], float] = {}
 
     def add(x: str, y: str, sim: float) -> None:
-        a, b = sorted((x, y), key=id_sort_key)
+        a, b = sorted((x, y), key=member_key)
         found[(a, b)] = max(sim, found.get((a, b), 0.0))
 
     for ids in by_sig.values():
@@ -401,7 +409,7 @@ def pair_records(records: Mapping[str, Sequence[Passage]], *, threshold: float =
             for y in by_sig[sigs[j]]:
                 add(x, y, sim)
     pairs = tuple(CriteriaPair(a, b, s) for (a, b), s in
-                  sorted(found.items(), key=lambda kv: (id_sort_key(kv[0][0]), id_sort_key(kv[0][1]))))
+                  sorted(found.items(), key=lambda kv: (member_key(kv[0][0]), member_key(kv[0][1]))))
     return pairs, sort_ids(skipped)
 
 
@@ -428,6 +436,28 @@ def find_duplicates(doc: Document, *, threshold: float = DEFAULT_THRESHOLD, min_
     return DuplicateReport(groups, pairs, threshold, skipped)
 
 
+def find_table_duplicates(table: DocumentTable, *, threshold: float = DEFAULT_THRESHOLD, min_criteria: int = 2,
+                          num_perm: int = DEFAULT_NUM_PERM) -> DuplicateReport:
+    """`find_duplicates` over every document of a table of several: its criteria's passages (their own and their
+    boilerplate; titles left out), each named by its key (実26, mapping:実26), so a passage one document repeats
+    from another is found as any repeat is. Boilerplate is each document's own."""
+    everything: list[Passage] = []
+    boiler: set[str] = set()
+    records: dict[str, list[Passage]] = {}
+    for d in table:
+        if d.kind != CRITERION:
+            continue
+        mine = [replace(p, criterion_id=d.key) for p in (*d.written, *d.boilerplate) if p.field != TITLE]
+        mine.sort(key=lambda p: (p.field != "aws_status", p.field, p.index))
+        everything += mine
+        records[d.key] = mine
+        boiler |= {p.key for p in d.boilerplate}
+    groups = group_passages(everything, threshold=threshold, min_criteria=min_criteria, num_perm=num_perm,
+                            boilerplate=boiler)
+    pairs, skipped = pair_records(records, threshold=threshold, num_perm=num_perm, boilerplate=boiler)
+    return DuplicateReport(groups, pairs, threshold, skipped)
+
+
 _CACHE: OrderedDict[tuple[str, float, int], DuplicateReport] = OrderedDict()
 MIN_CRITERIA_RANGE = (2, 200)  # what a front end accepts for "at least this many criteria"
 THRESHOLD_RANGE = (0.5, 1.0)  # … and for the similarity threshold (below 0.5 lists unrelated text)
@@ -436,20 +466,22 @@ _CACHE_SIZE = 12  # every step of the page's range, and the default
 _CACHE_LOCK = threading.Lock()
 
 
-def cached_report(doc: Document, *, threshold: float = DEFAULT_THRESHOLD,
+def cached_report(doc: Document | DocumentTable, *, threshold: float = DEFAULT_THRESHOLD,
                   num_perm: int = DEFAULT_NUM_PERM) -> DuplicateReport:
-    """`find_duplicates(doc)` (all groups, min_criteria=2), memoised on the document's content hash.
+    """`find_duplicates(doc)` (all groups, min_criteria=2), memoised on the document's content hash; for a
+    table of several documents, `find_table_duplicates` memoised on the table's.
 
     The threshold is rounded to THRESHOLD_STEP, so a server computes each report (seconds) at most
     once however many thresholds it is asked for; the lock is held only to look up and store, so a
     report being computed never holds up the pages that read one already made."""
     threshold = round(round(threshold / THRESHOLD_STEP) * THRESHOLD_STEP, 2)
-    key = (document_hash(doc), threshold, num_perm)
+    key = (doc.corpus_hash if isinstance(doc, DocumentTable) else document_hash(doc), threshold, num_perm)
     with _CACHE_LOCK:  # a web server asks from several threads
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-    report = find_duplicates(doc, threshold=threshold, num_perm=num_perm)
+    report = find_table_duplicates(doc, threshold=threshold, num_perm=num_perm) if isinstance(doc, DocumentTable) \
+        else find_duplicates(doc, threshold=threshold, num_perm=num_perm)
     with _CACHE_LOCK:
         report = _CACHE.setdefault(key, report)
         while len(_CACHE) > _CACHE_SIZE:

@@ -24,9 +24,11 @@ class Passage:
     """One paragraph or bullet of one text column of one criterion."""
 
     criterion_id: str
-    field: str  # "aws_status" | "customer_controls" | "revision"
+    field: str  # "aws_status" | "customer_controls" | "revision" | "title" (corpus.documents.FIELDS)
     index: int  # position within the field
     text: str  # as displayed (already NFKC-cleaned by the parser)
+    label: str = ""  # the column's header as another document writes it ("": the bundled label of `field`)
+    document: str = ""  # the document that wrote it when not the one it belongs to (a title list's title)
 
     @property
     def key(self) -> str:

@@ -213,6 +213,12 @@ TITLE_ROLE = "title"
 ROLES: tuple[str, ...] = (*ROLE_HEADERS, TITLE_ROLE)
 
 TABLE, TEXT, TITLES, BUNDLED = "table", "text", "titles", "bundled"
+BUNDLED_ID = "aws-fisc"
+BUNDLED_TITLE = "FISC安全対策基準 AWSの対応状況"
+BUNDLED_PUBLISHER = "Amazon Web Services"
+BUNDLED_LABEL = "AWS"
+"""The bundled document as every other document names it: its ID in the store, its title, who published it, and
+the short label a check sheet's 該当基準 cites it by when several documents are loaded (「AWS 実26」)."""
 KINDS: tuple[str, ...] = (TABLE, TEXT, TITLES)
 """What a document a team adds is: a table keyed by criterion ID, a text extraction laid out like the bundled
 one, or a title list (which also says which IDs its edition has). The bundled document is of kind BUNDLED."""

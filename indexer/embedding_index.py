@@ -145,16 +145,17 @@ class BuildReport:
 
 
 def build(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
-          settings: dict[str, Any], show_progress: bool = False) -> BuildReport:
+          settings: dict[str, Any], show_progress: bool = False, cache: Path | None = None) -> BuildReport:
     """Build and publish a generation; the encoder is made only if some text is not cached
-    (so a rebuild of an unchanged corpus never loads torch)."""
+    (so a rebuild of an unchanged corpus never loads torch). `cache`: the folder of the vectors cache
+    (default `root`/cache), shared by the indexes of several sets of documents."""
     started = time.perf_counter()
     all_units = units(table)
     unit_keys = [passage_key(u.text) for u in all_units]
     texts: dict[str, str] = {}
     for k, u in zip(unit_keys, all_units):
         texts.setdefault(k, u.text)
-    cache_path = root / "cache" / f"{_slug(settings['name'])}-{settings['dim']}.npz"
+    cache_path = (cache or root / "cache") / f"{_slug(settings['name'])}-{settings['dim']}.npz"
     cache = _load_cache(cache_path, settings["dim"])
     missing = [k for k in texts if k not in cache]
     if missing:
@@ -291,7 +292,7 @@ def _first_at(values: np.ndarray, best: np.ndarray, starts: np.ndarray) -> np.nd
 
 def ensure(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Encoder"], *,
            model_settings: dict[str, Any], rebuild: bool = False, show_progress: bool = False,
-           notify: Callable[[str], None] | None = None) -> EmbeddingIndex:
+           notify: Callable[[str], None] | None = None, cache: Path | None = None) -> EmbeddingIndex:
     """Open the index, (re)building it when missing or built from another corpus or model."""
     wanted = wanted_meta(table, model_settings)
     if not rebuild:
@@ -299,5 +300,6 @@ def ensure(table: DocumentTable, root: Path, encoder_factory: Callable[[], "Enco
         if gen is not None:
             return EmbeddingIndex(gen)
     with store.building(root, "embedding index"):
-        report = build(table, root, encoder_factory, settings=model_settings, show_progress=show_progress)
+        report = build(table, root, encoder_factory, settings=model_settings, show_progress=show_progress,
+                       cache=cache)
     return EmbeddingIndex(report.generation)

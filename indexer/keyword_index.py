@@ -42,7 +42,7 @@ COLUMNS = ("doc_key", "id", "kind", "series", "aws_role", "customer_role")  # st
 WORD_GRANULARITIES = ("c", "a", "bg")  # what keyword search ranks by: the query's own words
 GRANULARITIES = (*WORD_GRANULARITIES, "syn")  # plus synonym groups, a separate signal for hybrid ranking
 EXCLUSION_GRANULARITIES = ("c", "a")  # -word excludes documents with the word, not with any two of its characters
-FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0}
+FIELD_BOOSTS = {"aws_status": 1.0, "customer_controls": 0.7, "references": 0.6, "revision": 1.0, "title": 1.0}
 GRANULARITY_BOOSTS = {"c": 1.0, "a": 0.6, "bg": 0.25, "syn": 1.0}
 BM25 = {"B": 0.75, "K1": 1.2}
 # In a long pasted question, words found in this share of documents or more

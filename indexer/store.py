@@ -209,3 +209,36 @@ def usable_generation(root: Path, wanted: dict[str, Any], *, label: str,
     except IndexCorrupted as e:
         say(f"{e.problem}; rebuilding")
     return None
+
+
+USED = ".used"
+UNUSED_AFTER_S = 7 * 24 * 3600  # a set of documents' indexes nobody opened for a week are removed
+
+
+def mark_used(folder: Path) -> None:
+    """Say that the indexes in `folder` (one set of documents') were opened now (`prune_unused` keeps them)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / USED).touch()
+    except OSError:
+        pass  # a read-only data directory: nothing is pruned there either
+
+
+def prune_unused(sets: Path, keep: Path, *, unused_after: float = UNUSED_AFTER_S) -> list[Path]:
+    """Remove the index folders of other sets of documents not opened for `unused_after` seconds: they are derived
+    (built again if that set is ever searched again), and every document added or removed makes a new set. The
+    folder in use (`keep`) stays; so does one being built (no mark yet, but written to within the hour)."""
+    removed = []
+    now = time.time()
+    for folder in sets.iterdir() if sets.is_dir() else ():
+        if folder == keep or not folder.is_dir():
+            continue
+        try:
+            marked = (folder / USED).stat().st_mtime
+        except FileNotFoundError:
+            marked = folder.stat().st_mtime if now - folder.stat().st_mtime > ABANDONED_AFTER_S else now
+        if now - marked > unused_after:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+

@@ -95,6 +95,8 @@ CATALOGUE: dict[str, Text] = {
                          "{label}の絞り込みは ◯（主体として対応）か -（情報を提供）で指定してください（指定: {value}）。"),
     "unknown_series": Text("series must be 実務基準 (実), 監査基準 (監) or 変更履歴, got {value!r}",
                            "区分は 実務基準・監査基準・変更履歴 から選んでください（指定: {value}）。"),
+    "unknown_document_filter": Text("no document {id!r} to search within; the documents are {ids}",
+                                    "文書「{id}」はありません（検索できる文書: {ids}）。"),
     "unknown_ids": Text("no criterion {ids} in this document (it has {ranges})",
                         "{ids} はこの文書にありません（この文書の基準は {ranges}）。"),
     "id_filtered_out": Text("{id} does not match the filters, phrases or exclusions, so it is not listed",
@@ -629,6 +631,34 @@ CATALOGUE: dict[str, Text] = {
     "document_id_invalid": Text("{id!r} cannot be a document ID: use 1–40 lower-case letters, digits and hyphens "
                                 "({field[document_id]})",
                                 "「{id}」は文書IDに使えません。英小文字・数字・ハイフンの 1〜40 文字にしてください。"),
+    "criterion_in_some_editions": Text("{id} is a criterion of {having}, not of {lacking} (IDs are never mapped "
+                                       "across editions)",
+                                       "{id} は {having} の基準です。{lacking} にはありません（版をまたいで番号を"
+                                       "対応づけることはしません）。"),
+    "criterion_in_no_edition": Text("{id} is a criterion of no edition kijun knows ({editions}); it is shown as the "
+                                    "documents write it (IDs are never mapped across editions)",
+                                    "{id} はどの既知の版にもありません（{editions}）。文書に書かれたとおりに表示しています"
+                                    "（版をまたいで番号を対応づけることはしません）。"),
+    "compare_unknown_document": Text("no document {id!r} to compare; the documents are {ids}",
+                                     "文書「{id}」はありません（比較できる文書: {ids}）。"),
+    "compare_one_document": Text("only the bundled document is loaded; add a document to compare it with",
+                                 "読み込んでいる文書は同梱の 1 つだけです。比べる文書を「文書」ページで追加してください。"),
+    "compare_same_document": Text("{id!r} is compared with itself; name two different documents",
+                                  "同じ文書「{id}」どうしは比較できません。2 つの異なる文書を選んでください。"),
+    "documents_not_kept": Text("this server keeps no documents of its own; add them with `kijun documents add`",
+                               "このサーバーでは文書を追加・削除できません。"),
+    "document_added": Text("added {title} ({id}): {n} criterion; searches now read it",
+                           "「{title}」（{id}）を追加しました（基準 {n} 件）。検索・基準のページ・質問票への回答に使われます。",
+                           en_other="added {title} ({id}): {n} criteria; searches now read it"),
+    "document_removed": Text("removed {title} ({id}); searches no longer read it",
+                             "「{title}」（{id}）を削除しました。検索には使われません。"),
+    "document_already_committed": Text("{filename} was already added as {id}; nothing was added again",
+                                       "{filename} は文書ID {id} として追加済みです。もう一度は追加していません。"),
+    "documents_not_loaded": Text("the documents could not be loaded ({reason}); searches keep using the ones loaded "
+                                 "before", "文書を読み込めませんでした（{reason}）。これまでの文書で検索を続けています。"),
+    "document_label_too_long": Text("the label {label!r} is longer than {limit} characters; a label is short, such as "
+                                    "AWS or 基盤 (it is written beside IDs: 「AWS 実26」)",
+                                    "略称「{label}」が長すぎます（{limit} 文字まで）。AWS や 基盤 のような短い名前にしてください。"),
     "document_id_taken": Text("there is already a document {id!r}; choose another with {field[document_id]}",
                               "文書ID「{id}」はもう使われています。{field[document_id]}で別の ID にしてください。"),
     "document_already_added": Text("{filename} is already in the store as {id!r} (the same bytes); remove that one "

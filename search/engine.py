@@ -17,9 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from corpus.documents import CRITERION, REVISION, DocumentTable, document_table
+from corpus.collection import Source, collection_table
+from corpus.documents import CRITERION, REVISION, TITLE, DocumentTable, SearchDocument, document_table
 from corpus.parser import SOURCE, parse_file
-from corpus.records import Document
+from corpus.records import BUNDLED_ID, BUNDLED_LABEL, Document
 from corpus.vocabulary import SERIES_ALIASES, parse_role
 from indexer import embedding_index, keyword_index, store
 from indexer import thesaurus as thesaurus_module
@@ -28,10 +29,10 @@ from indexer.impact import top_k
 from indexer.e5 import DEFAULT_MODEL
 from corpus.duplicates import DEFAULT_THRESHOLD, jaccard, shingles
 from corpus.passages import split_sentences
-from search import expansion as expansion_module, fusion, snippet
+from search import expansion as expansion_module, fusion, grouping, snippet
 from search.answerability import (ANSWERED, FOUND_MEANING, FOUND_SYNONYMS, FOUND_WORDS, NO_MATCH, Evidence, Match,
                                   Models, judge, load_models)
-from search.errors import LimitOutOfRange, QueryError, UnknownFilter, UnknownMode
+from search.errors import LimitOutOfRange, QueryError, UnknownDocumentFilter, UnknownFilter, UnknownMode
 from search.library import recall
 from search.library.store import Library, LibraryError
 from messages import Message
@@ -70,12 +71,20 @@ class Hit:
     explain: dict[str, Any] | None = None
     synonyms: tuple[tuple[str, str], ...] = ()  # (query word, its synonym this document holds)
     confirmed: bool = False  # listed first because a reused past answer was confirmed with it (過去の回答)
+    key: str = ""  # the searchable document's key (実26; mapping:実26 in an added document)
+    document: str = ""  # the document it comes from (its ID in the document store)
+    document_title: str = ""
+    label: str = ""  # the snippet's column header in an added document ("": the bundled label of `field`)
+    title: str = ""  # the criterion's title from a title list ("" without one)
+    beside: str = ""  # found through its title: the document's own text for it, shown beside the title
+    also_in: tuple[grouping.AlsoIn, ...] = ()  # the same criterion in other documents, best first
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["highlights"] = [list(h) for h in self.highlights]
         d["same_text"], d["near_text"] = list(self.same_text), list(self.near_text)
         d["synonyms"] = [{"word": w, "term": t} for w, t in self.synonyms]
+        d["also_in"] = [a.to_dict() for a in self.also_in]
         if self.explain is None:
             d.pop("explain")
         return d
@@ -134,7 +143,8 @@ class Engine:
                  document: Document | None = None, model: str | None = None,
                  build_backend: str = "auto", query_backend: str = "auto",
                  notify: Callable[[str], None] | None = None, library: Library | None = None,
-                 thesaurus: thesaurus_module.Thesaurus | None = None, thesaurus_files: Sequence[Path] = ()) -> None:
+                 thesaurus: thesaurus_module.Thesaurus | None = None, thesaurus_files: Sequence[Path] = (),
+                 sources: Sequence[Source] = ()) -> None:
         self.root = store.data_dir(data_dir)
         self.source = Path(source)
         self.model_name = model or DEFAULT_MODEL
@@ -143,7 +153,13 @@ class Engine:
         self.query_backend = os.environ.get(QUERY_BACKEND_ENV) or query_backend
         self.notify = notify or (lambda msg: None)
         self.doc: Document = document if document is not None else parse_file(self.source)
-        self.table: DocumentTable = document_table(self.doc)
+        self.sources = tuple(sources)  # the documents searched beside the bundled one (corpus.collection)
+        self.table: DocumentTable = collection_table(self.doc, self.sources) if self.sources else document_table(self.doc)
+        # one document: the indexes where they always were; several: a folder per set of documents, so a
+        # process searching another set (`kijun eval`, the bundled one alone) never rebuilds over this one
+        self.index_root = self.root if not self.sources else self.root / "sets" / self.table.corpus_hash[:16]
+        self._document = np.array([d.document for d in self.table])
+        self._in_document = {doc: np.array([doc in d.documents for d in self.table]) for doc, _ in self.table.sources}
         self.weights: fusion.Weights = fusion.load_weights()
         self.answerability: Models = load_models()
         self._position = {d.key: n for n, d in enumerate(self.table)}
@@ -153,7 +169,7 @@ class Engine:
         self._pinned = threading.local()  # the keyword index one search resolved
         self._shingle_cache: dict[str, frozenset[str]] = {}
         self._normalized: dict[int, str] = {}  # documents' normalised text, made when first needed
-        self._pairs: tuple[Any, np.ndarray] | None = None  # every pair's closeness, for `similar`
+        self._pairs: dict[str, tuple[Any, np.ndarray]] = {}  # per document, every pair's closeness, for `similar`
         self._keyword: keyword_index.KeywordIndex | None = None
         self._semantic: embedding_index.EmbeddingIndex | None = None
         self._encoder: Any = None
@@ -175,11 +191,13 @@ class Engine:
     @property
     def keyword(self) -> keyword_index.KeywordIndex:
         """The keyword index, built if missing or stale; follows a swap made by another process."""
-        root = self.root / "keyword"
+        root = self.index_root / "keyword"
         if self._keyword is None or not self._up_to_date(self._keyword, root):
             with self._lock:
                 if self._keyword is None:
                     self._keyword = keyword_index.ensure(self.table, root, notify=self.notify)
+                    if self.sources:
+                        store.mark_used(self.index_root)
                 elif not self._up_to_date(self._keyword, root):
                     self._keyword = self._follow(self._keyword, root, keyword_index.wanted_meta(self.table),
                                                  keyword_index.KeywordIndex)
@@ -189,7 +207,7 @@ class Engine:
         """The embedding index and query encoder, or None (with the reason kept) if unavailable."""
         from indexer.encoder import encoder_settings
 
-        root = self.root / "embeddings" / "index"
+        root = self.index_root / "embeddings" / "index"
         if self._model_error is None and (self._semantic is None or not self._up_to_date(self._semantic, root)):
             with self._lock:
                 if self._model_error is None and self._semantic is None:
@@ -216,15 +234,32 @@ class Engine:
                     "this process keeps the one it opened (restart it to use the new one)")
         return index
 
+    def with_sources(self, sources: Sequence[Source]) -> "Engine":
+        """The same engine over another set of documents (a server's documents changed): its settings, answer
+        library, thesaurus and loaded query encoder shared; its table and indexes its own (built when first
+        needed, or by `build`). This engine is left as it is, for the searches still using it."""
+        other = Engine(data_dir=self.root, source=self.source, document=self.doc, model=self.model_name,
+                       build_backend=self.build_backend, query_backend=self.query_backend, notify=self.notify,
+                       library=self.library, thesaurus=self._thesaurus, thesaurus_files=self.thesaurus_files,
+                       sources=sources)
+        other.weights, other.answerability = self.weights, self.answerability
+        other._encoder = self._encoder
+        return other
+
+    def document_labels(self) -> dict[str, str]:
+        """Each loaded document's short label (「AWS 実26」), the bundled one first."""
+        return {BUNDLED_ID: BUNDLED_LABEL} | {s.id: s.label for s in self.sources}
+
     def _open_semantic(self, *, rebuild: bool = False, show_progress: bool = False) -> None:
         from indexer.encoder import ModelUnavailable, encoder_settings
 
         try:
-            self._encoder = self._query_encoder()
+            self._encoder = self._encoder or self._query_encoder()  # shared with an engine it was made from
             settings = encoder_settings(self._encoder)
-            root = self.root / "embeddings" / "index"
+            root = self.index_root / "embeddings" / "index"
             self._semantic = embedding_index.ensure(self.table, root, self._build_encoder, model_settings=settings,
-                                                    rebuild=rebuild, show_progress=show_progress, notify=self.notify)
+                                                    rebuild=rebuild, show_progress=show_progress, notify=self.notify,
+                                                    cache=self.root / "embeddings" / "index" / "cache")
         except ModelUnavailable as e:
             self._model_error = str(e)
 
@@ -252,11 +287,14 @@ class Engine:
               show_progress: bool = False, semantic: bool = True) -> dict[str, Any]:
         """Build (or check) both indexes now; what `kijun index` runs."""
         with self._lock:
-            self._keyword = keyword_index.ensure(self.table, self.root / "keyword", rebuild=rebuild,
+            self._keyword = keyword_index.ensure(self.table, self.index_root / "keyword", rebuild=rebuild,
                                                  progress=progress, notify=self.notify)
             if semantic:
                 self._semantic, self._model_error = None, None
                 self._open_semantic(rebuild=rebuild, show_progress=show_progress)
+            if self.sources:
+                store.mark_used(self.index_root)
+            store.prune_unused(self.root / "sets", self.index_root)  # other sets of documents' indexes, long unused
         return {"keyword": self._keyword.meta,
                 "embeddings": self._semantic.meta if self._semantic else {"error": self._model_error}}
 
@@ -289,7 +327,7 @@ class Engine:
     def search(self, query: str, *, mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None,
                customer: str | None = None, series: str | None = None, explain: bool = False,
                vector: np.ndarray | None = None, ignore_past: Collection[str] = (),
-               highlight: bool = True) -> SearchResult:
+               highlight: bool = True, documents: Collection[str] | None = None) -> SearchResult:
         """Search the criteria and change history; the keyword index is resolved once per search
         (following a swap made since the last one), and a search whose index was swapped out
         under it is answered again by the new one. `vector`: the embedding of
@@ -297,14 +335,16 @@ class Engine:
         embedded before they are searched); `ignore_past`: past
         questions the answer library must not recall (an evaluation leaves the query's own out);
         `highlight=False`: each hit's snippet is its passage closest in meaning, unmarked (a
-        questionnaire quotes its own sentences, and marking costs most of a search)."""
+        questionnaire quotes its own sentences, and marking costs most of a search); `documents`: search only
+        within these documents (their IDs; None or empty: every document loaded)."""
         for attempt in (1, 2):
             index = self._pinned.keyword = self.keyword
             try:
                 return self._search(query, mode=mode, limit=limit, aws=aws, customer=customer, series=series,
-                                    explain=explain, vector=vector, ignore_past=ignore_past, highlight=highlight)
+                                    explain=explain, vector=vector, ignore_past=ignore_past, highlight=highlight,
+                                    documents=documents)
             except store.IndexCorrupted:
-                if attempt == 2 or self._up_to_date(index, self.root / "keyword"):
+                if attempt == 2 or self._up_to_date(index, self.index_root / "keyword"):
                     raise
             finally:
                 self._pinned.keyword = None
@@ -312,7 +352,8 @@ class Engine:
 
     def _search(self, query: str, *, mode: str, limit: int, aws: str | None, customer: str | None,
                 series: str | None, explain: bool, vector: np.ndarray | None = None,
-                ignore_past: Collection[str] = (), highlight: bool = True) -> SearchResult:
+                ignore_past: Collection[str] = (), highlight: bool = True,
+                documents: Collection[str] | None = None) -> SearchResult:
         if mode not in MODES:
             raise UnknownMode(mode=mode)
         try:
@@ -322,7 +363,7 @@ class Engine:
         if not 1 <= limit <= MAX_LIMIT:
             raise LimitOutOfRange(max=MAX_LIMIT, value=limit)
         q = parse_query(query)
-        filters = self._filters(aws, customer, series)
+        filters: dict[str, Any] = self._filters(aws, customer, series) | self._document_filter(documents)
         warnings = list(q.warnings)
         unknown = [i for i in q.ids if not self.table.about(i)]
         if unknown:
@@ -340,8 +381,9 @@ class Engine:
             terms = keyword_index.query_words(q.positive_text).keeping(tokens["c"] + tokens["a"])
         confirmed = set(self._confirmed(sig)) - named
         hits = [replace(self._hit(n, named_score if n in named or n in confirmed else float(scores[n]), terms, sig, twins,
-                                  explain, n in named), confirmed=n in confirmed)
-                for n, twins in self._collapse(order, candidates, limit)]
+                                  explain, n in named), confirmed=n in confirmed,
+                        also_in=self._also_in(also, scores, terms, sig, named_score, named | confirmed))
+                for n, twins, also in self._grouped(order, candidates, limit)]
         # the verdict reads the document's own ranking; the library speaks through its own term
         evidence = None if q.only_ids else self.evidence(
             q, sig, *(self.rank_scores(replace(sig, recalled=None), mode, self.weights) if sig.recalled is not None
@@ -350,7 +392,7 @@ class Engine:
         reused = self._reused(sig)
         if match is not None and reused is not None:  # one judgement per question: what the person said
             match = Match(ANSWERED if reused.entry.answered else NO_MATCH, "high", match.score, match.found_by, past=True)
-        ranking = tuple(self.table.documents[n].id for n in order)
+        ranking = grouping.ranking(order, self.table)
         # hybrid lists what stands above the fitted floor and folds the rest (all but the closest few when
         # the document does not answer: near-equal scores all pass a relative floor); named IDs always stand above
         above = None
@@ -483,7 +525,7 @@ class Engine:
         if index is None or criterion_id not in self._position:
             return []
         scores, best_passage, candidates = self._similarities(index, criterion_id)
-        pairs = self._pair_scores(index)
+        pairs = self._pair_scores(index, self.table[criterion_id].document)
         out = []
         for m in top_k(scores, limit, candidates):
             d = self.table.documents[m]
@@ -494,29 +536,31 @@ class Engine:
 
     def _similarities(self, index: embedding_index.EmbeddingIndex, criterion_id: str
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every document's closeness to one criterion, its closest passage, and which documents may be
-        listed as similar: other criteria, not its identical twins nor the one it refers to."""
+        """Every document's closeness to one criterion (its key), its closest passage, and which documents may be
+        listed as similar: other criteria of its document, not its identical twins nor the one it refers to."""
         n = self._position[criterion_id]
+        this = self.table.documents[n]
         scores, best_passage = index.similar_to(n)
-        candidates = self._is_criterion & np.isfinite(scores)
+        candidates = self._is_criterion & np.isfinite(scores) & (self._document == this.document)
         candidates[[n, *(self._position[k] for k in self.table.same_text(criterion_id))]] = False
-        same_as = self.doc.get(criterion_id).same_as
         for m in np.flatnonzero(candidates):
-            other = self.table.documents[m].id
-            if other == same_as or self.doc.get(other).same_as == criterion_id:
+            other = self.table.documents[m]
+            if other.id == this.same_as or other.same_as == this.id:
                 candidates[m] = False
         return scores, best_passage, candidates
 
-    def _pair_scores(self, index: embedding_index.EmbeddingIndex) -> np.ndarray:
-        """The closeness of every pair of criteria that `similar` may list, sorted (once per index)."""
-        if self._pairs is None or self._pairs[0] is not index:
+    def _pair_scores(self, index: embedding_index.EmbeddingIndex, document: str) -> np.ndarray:
+        """The closeness of every pair of one document's criteria that `similar` may list, sorted (once per
+        index and document)."""
+        cached = self._pairs.get(document)
+        if cached is None or cached[0] is not index:
             values = []
             for d in self.table:
-                if d.kind == CRITERION and d.passages:
-                    scores, _, candidates = self._similarities(index, d.id)
+                if d.kind == CRITERION and d.passages and d.document == document:
+                    scores, _, candidates = self._similarities(index, d.key)
                     values.append(scores[candidates])
-            self._pairs = (index, np.sort(np.concatenate(values)) if values else np.zeros(0))
-        return self._pairs[1]
+            cached = self._pairs[document] = (index, np.sort(np.concatenate(values)) if values else np.zeros(0))
+        return cached[1]
 
     def signals(self, q: ParsedQuery, filters: dict[str, str], mode: str = DEFAULT_MODE,
                 warnings: list[Message] | None = None, *, vector: np.ndarray | None = None) -> Signals:
@@ -645,7 +689,8 @@ class Engine:
         best scores (room for identical criteria folded away) — and which of them were named."""
         named = self._named(q, sig.allowed, warnings)
         first = named + [n for n in self._confirmed(sig) if n not in named]
-        return first + [n for n in top_k(scores, 2 * limit, candidates) if n not in first], set(named)
+        deep = grouping.depth(limit, len(self.table.sources))
+        return first + [n for n in top_k(scores, deep, candidates) if n not in first], set(named)
 
     @staticmethod
     def _reused(sig: Signals) -> recall.Precedent | None:
@@ -714,6 +759,30 @@ class Engine:
             cached = self._kw_order = (ix, position, inverse)
         return cached[1], cached[2]
 
+    def _grouped(self, order: list[int], candidates: np.ndarray, limit: int
+                 ) -> list[tuple[int, tuple[str, ...], tuple[int, ...]]]:
+        """The first `limit` hits (`_collapse`), each criterion once: its other documents' places after it
+        (`search.grouping`). With one document, `_collapse` as it is."""
+        if len(self.table.sources) == 1:
+            return [(n, twins, ()) for n, twins in self._collapse(order, candidates, limit)]
+        return grouping.grouped(order, self.table, lambda n: self._twins(n, candidates), self._position.__getitem__,
+                                limit)
+
+    def _twins(self, n: int, candidates: np.ndarray) -> tuple[str, ...]:
+        """The keys of the criteria of identical text to document n's that the search may list."""
+        key = self.table.documents[n].key
+        return tuple(k for k in self.table.same_text(key) if k != key and candidates[self._position[k]])
+
+    def _also_in(self, also: Sequence[int], scores: np.ndarray, terms: keyword_index.QueryWords | None, sig: Signals,
+                 named_score: float, first: set[int]) -> tuple[grouping.AlsoIn, ...]:
+        """The same criterion's passages in other documents, each with its snippet (as its own hit would be)."""
+        out = []
+        for m in also:
+            h = self._hit(m, named_score if m in first else float(scores[m]), terms, sig, (), False)
+            out.append(grouping.AlsoIn(h.document, h.document_title, h.key, h.score, h.field, h.label, h.snippet,
+                                       h.highlights))
+        return tuple(out)
+
     def _collapse(self, order: list[int], candidates: np.ndarray, limit: int) -> list[tuple[int, tuple[str, ...]]]:
         """The first `limit` hits, criteria with identical text folded into the best-ranked one."""
         taken: set[int] = set()
@@ -735,11 +804,13 @@ class Engine:
 
         Judged as the duplicate finder judges records (`corpus.duplicates.pair_records`): on their
         wording with boilerplate left out, so criteria that say only boilerplate are not compared."""
-        crit = [i for i, h in enumerate(hits) if h.kind == CRITERION and self._shingles(h.id)]
+        crit = [i for i, h in enumerate(hits) if h.kind == CRITERION and self._shingles(h.key or h.id)]
         near: dict[int, list[str]] = {i: [] for i in crit}
         for x, i in enumerate(crit):
             for j in crit[x + 1:]:
-                sa, sb = self._shingles(hits[i].id), self._shingles(hits[j].id)
+                if hits[i].document != hits[j].document:  # near text is said within one document
+                    continue
+                sa, sb = self._shingles(hits[i].key or hits[i].id), self._shingles(hits[j].key or hits[j].id)
                 if min(len(sa), len(sb)) >= NEAR_TEXT * max(len(sa), len(sb)) and jaccard(sa, sb) >= NEAR_TEXT:
                     near[i].append(hits[j].id)
                     near[j].append(hits[i].id)
@@ -748,7 +819,7 @@ class Engine:
     def _shingles(self, key: str) -> frozenset[str]:
         """A criterion's wording as the duplicate finder compares it: the shingles of its own passages."""
         if key not in self._shingle_cache:
-            self._shingle_cache[key] = frozenset().union(*(shingles(p.text) for p in self.table[key].passages))
+            self._shingle_cache[key] = frozenset().union(*(shingles(p.text) for p in self.table[key].written))
         return self._shingle_cache[key]
 
     def _coverage(self, text: str, n: int, expanded: expansion_module.QueryExpansion | None = None
@@ -866,12 +937,28 @@ class Engine:
             out["series"] = SERIES_ALIASES[series]
         return out
 
-    def _allowed(self, filters: dict[str, str], q: ParsedQuery, with_phrases: set[str] | None) -> np.ndarray:
+    def _document_filter(self, documents: Collection[str] | None) -> dict[str, tuple[str, ...]]:
+        """The `document` filter: search only within these documents (UnknownDocumentFilter names one not
+        loaded); {} for every document."""
+        wanted = tuple(dict.fromkeys(d.strip() for d in documents or () if d and d.strip()))
+        for doc_id in wanted:
+            if doc_id not in self._in_document:
+                raise UnknownDocumentFilter(id=doc_id, ids=list(self._in_document))
+        return {"document": wanted} if wanted else {}
+
+    def _filter_mask(self, name: str, value: Any) -> np.ndarray:
+        """The documents one filter keeps: a column's value, or (`document`) membership of any of the documents
+        named (a criterion belongs to its document and to the title lists that gave it a title)."""
+        if name == "document":
+            return np.logical_or.reduce([self._in_document[v] for v in value])
+        return self._columns[name] == value
+
+    def _allowed(self, filters: dict[str, Any], q: ParsedQuery, with_phrases: set[str] | None) -> np.ndarray:
         """Documents a search may return: the filters, the required phrases (the keys of the
         documents containing them all, None: no phrase) and the exclusions, over the whole document set."""
         allowed = np.ones(len(self.table), dtype=bool)
         for name, value in filters.items():
-            allowed &= self._columns[name] == value
+            allowed &= self._filter_mask(name, value)
         excluded_ids = {d.key for i in q.excluded_ids for d in self.table.about(i)}
         for keys, keep in ((with_phrases, True),
                            ((self._kw().with_any_word(q.excludes) if q.excludes else set()) | excluded_ids
@@ -915,12 +1002,22 @@ class Engine:
             elif snip is None and passages:
                 field, text = passages[0]
                 snip = snippet.window(snippet.Snippet(field, text, (), text))
-        crit = self.doc.get(d.id) if d.kind == CRITERION else None
+        title = d.title
         return Hit(id=d.id, score=round(score, 6), kind=d.kind, series=d.series, aws_role=d.aws_role,
                    customer_role=d.customer_role, field=snip.field if snip else "", snippet=snip.text if snip else "",
-                   highlights=snip.highlights if snip else (), same_as=crit.same_as if crit else None,
-                   same_text=same_text, explain=self._explain(n, sig, score) if explain else None, named=named,
-                   synonyms=synonyms)
+                   highlights=snip.highlights if snip else (), same_as=d.same_as if d.kind == CRITERION else None,
+                   same_text=tuple(self.table[k].id for k in same_text),
+                   explain=self._explain(n, sig, score) if explain else None, named=named,
+                   synonyms=synonyms, key=d.key, document=d.document, document_title=d.document_title,
+                   label=d.label_of(snip.field, snip.passage) if snip else "", title=title.text if title else "",
+                   beside=self._beside(d) if snip and snip.field == TITLE else "")
+
+    @staticmethod
+    def _beside(d: SearchDocument) -> str:
+        """What a document itself says of a criterion found through its title: its first passage of its own, else
+        its boilerplate (お客様がAWS上で実装する…), else "" (a title list's own criterion)."""
+        own = tuple(p for p in d.written if p.field != TITLE) or d.boilerplate
+        return own[0].text if own else ""
 
     def _explain(self, n: int, sig: Signals, score: float) -> dict[str, Any]:
         """Each signal's rank and raw score for one document (`--explain`)."""

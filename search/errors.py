@@ -43,3 +43,9 @@ class UnknownFilter(QueryError):
     """A role or series filter value the document does not use."""
 
     code = "unknown_role"
+
+
+class UnknownDocumentFilter(QueryError):
+    """A document to search within that is not loaded."""
+
+    code = "unknown_document_filter"

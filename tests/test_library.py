@@ -446,7 +446,8 @@ def test_a_library_of_schema_1_is_brought_up_to_date_keeping_its_entries(tmp_pat
     lib = Library(tmp_path / "old.sqlite3")
     assert [(e.question, e.unread) for e in lib.entries()] == [("古い質問1", ()), ("古い質問2", ())]
     with sqlite3.connect(lib.path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+    assert [e.documents for e in lib.entries()] == [("aws-fisc",), ("aws-fisc",)]  # the one document there was
     lib.add([incoming("新しい.xlsx", "a" * 64, QS[:1])])
     assert len(lib) == 3
 

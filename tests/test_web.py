@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import checksheets as cs
+from documents import MAPPING_MD
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -18,7 +19,8 @@ from search.app.web.templating import mark
 pytestmark = pytest.mark.scored
 
 HIT_KEYS = {"id", "score", "kind", "series", "aws_role", "customer_role", "field", "snippet", "highlights", "same_as",
-            "same_text", "near_text", "named", "synonyms", "confirmed"}
+            "same_text", "near_text", "named", "synonyms", "confirmed", "key", "document", "document_title", "label",
+            "title", "beside", "also_in"}
 
 
 def alert(html: str) -> str:
@@ -516,10 +518,14 @@ FORM_FIELDS = {
     "criteria_column": [("library", "library-import", "criteria_column")],
     "top": [("answer", "answer", "top")],
     "mode": [("answer", "answer", "mode"), ("search", "search", "mode")],
+    "id_column": [("documents", "document-add", "id_column")],
+    "fields": [("documents", "document-add", "fields")],
+    "edition": [("documents", "document-add", "edition")],
+    "kind": [("documents", "document-add", "kind")],
+    "title": [("documents", "document-add", "title")],
+    "document_id": [("documents", "document-add", "document_id")],
 }
 ROOT = Path(__file__).resolve().parents[1]
-DOCUMENT_FIELDS = {"id_column", "fields", "edition", "kind", "title", "document_id", "titles_kind"}
-"""Fields of adding a document, which only `kijun documents add` has until the web gets its /documents form."""
 SAME_NAME_CHOICES = {"replace": "置き換える", "keep_both": "両方残す"}
 """Radio buttons of the library preview's 「同じ名前のファイル」 fieldset (shown when a file of that name was added)."""
 
@@ -537,12 +543,13 @@ def test_every_message_names_a_field_by_the_label_its_form_shows(client, cloud):
     from messages.catalogue import CATALOGUE, FIELDS
 
     pages = {"answer": client.post("/answer", files={"file": ("cloud.xlsx", cloud)}).text,
-             "library": client.get("/library").text, "search": client.get("/").text}
+             "library": client.get("/library").text, "search": client.get("/").text,
+             "documents": client.get("/documents").text}
     named = {k for t in CATALOGUE.values() for k in re.findall(r"\{field\[(\w+)\]\}", t.ja)}
     for key, names in FIELDS.items():
         quoted = re.match(r"(?:検索方式)?「([^」]+)」(欄|ページ)?", names["web"])
-        if quoted is None or quoted.group(2) == "ページ" or key == "hybrid" or key in DOCUMENT_FIELDS:
-            continue  # not a form field: ファイル, 表示件数, a page, a choice (below)
+        if quoted is None or quoted.group(2) == "ページ" or key == "hybrid":
+            continue  # not a form field: ファイル, 表示件数, a page, a choice (below: 種類「タイトル一覧」 is one)
         if key in SAME_NAME_CHOICES:
             template = (ROOT / "search" / "app" / "web" / "templates" / "library.html").read_text(encoding="utf-8")
             assert names["web"] == f"「同じ名前のファイル」の「{SAME_NAME_CHOICES[key]}」"
@@ -584,7 +591,7 @@ def test_api_answer_json(judged):
         assert first["draft"].split("\n")[0].endswith("[実26]") and set(first["quotes"]) == {"aws_status",
                                                                                              "customer_controls"}
         assert len(first["matches"]) == 2
-        assert set(first["matches"][0]) == {"id", "same_text", "near_text", "score", "text"}
+        assert set(first["matches"][0]) == {"id", "same_text", "near_text", "score", "text", "document"}
 
 
 def test_api_answer_json_errors(client):
@@ -675,7 +682,11 @@ def test_the_api_docs_show_real_examples_of_every_answer(client, cloud):
             ("post", "/api/library"): client.post("/api/library", files={"file": ("c.xlsx", cloud)},
                                                   data={"answer_column": "補足説明", "dry_run": "1"}).json(),
             ("get", "/api/library"): [Entry("L0", "q", ("実1",), "a", "answered", Source("f", "s", 1, "x", "t")).to_dict()],
-            ("delete", "/api/library/{entry_id}"): {"removed": "L0", "question": "q"}}
+            ("delete", "/api/library/{entry_id}"): {"removed": "L0", "question": "q"},
+            ("get", "/api/documents"): client.get("/api/documents").json(),
+            ("post", "/api/documents"): client.post("/api/documents", files={"file": ("m.md", MAPPING_MD.encode())},
+                                                    data={"title": "基盤 FISC対応表", "dry_run": "1"}).json(),
+            ("delete", "/api/documents/{doc_id}"): {"removed": "fisc-mapping", "title": "基盤 FISC対応表"}}
     assert set(real) == set(examples)
     for key, body in real.items():
         assert _mismatch(examples[key], body) is None, (key, _mismatch(examples[key], body))
@@ -697,7 +708,7 @@ def test_a_missing_or_malformed_parameter_has_a_code_naming_it(client):
 def test_api_answer_is_documented_for_both_bodies(client):
     body = client.get("/openapi.json").json()["paths"]["/api/answer"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
-    assert {"file", "sheet", "header_row", "column", "answer_column", "mode", "top", "format"} == \
+    assert {"file", "sheet", "header_row", "column", "answer_column", "mode", "top", "format", "document"} == \
         set(body["multipart/form-data"]["schema"]["properties"])
 
 

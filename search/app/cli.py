@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,20 +33,44 @@ from search.library.jsonl import LibraryFileError
 from search.library.store import LibraryError
 from search.questionnaire.checksheet import SheetError
 from search.app.cli_documents import documents_group
+from search.compare import CompareError
+from search.documents.store import DocumentStoreError
 
 if TYPE_CHECKING:
+    from search.documents.loaded import Loaded
     from search.engine import Engine, SearchResult
 
 
-def _engine(data_dir: str | None, model: str | None = None, *, library: bool = False, **kw: Any) -> "Engine":
-    """The engine, with the answer library when `library` (it is read at its default place, $KIJUN_LIBRARY)."""
+def _engine(data_dir: str | None, model: str | None = None, *, library: bool = False,
+            documents: bool | Collection[str] = True, **kw: Any) -> "Engine":
+    """The engine, with the answer library when `library` (it is read at its default place, $KIJUN_LIBRARY),
+    over the bundled document and the documents the team added ($KIJUN_DOCUMENTS): all of them (`documents`
+    True), none (False), or those named."""
     from search.engine import Engine
     from search.library.store import Library
 
     ctx = click.get_current_context(silent=True)
     files = ctx.meta.get(THESAURUS_META, ()) if ctx is not None else ()
     return Engine(data_dir=data_dir, model=model, notify=lambda m: click.echo(f"kijun: {m}", err=True),
-                  library=Library() if library else None, thesaurus_files=[Path(f) for f in files], **kw)
+                  library=Library() if library else None, thesaurus_files=[Path(f) for f in files],
+                  sources=_loaded(documents).sources if documents else (), **kw)
+
+
+def _loaded(documents: bool | Collection[str]) -> "Loaded":
+    """The stored documents to search (all of them, or those named), each one that cannot be read named on stderr."""
+    from corpus.parser import parse_file
+    from search.documents.loaded import load
+    from search.documents.store import DocumentStore
+
+    loaded = load(DocumentStore(bundled=parse_file()), None if documents is True else list(documents))
+    for problem in loaded.problems:
+        click.echo(f"kijun: {problem} (left out of the search)", err=True)
+    return loaded
+
+
+document_option = click.option("--document", "documents", multiple=True, metavar="ID",
+                               help="Search only within this document (repeatable): its ID in `kijun documents "
+                                    "list` (the bundled one is aws-fisc). Default: every document.")
 
 
 data_dir_option = click.option("--data-dir", type=click.Path(file_okay=False), default=None,
@@ -78,7 +102,7 @@ def thesaurus_option(f: Callable[..., Any]) -> Callable[..., Any]:
 
 USER_ERRORS: tuple[type[Exception], ...] = (CorpusFormatError, UnknownCriterion, QueryError, IndexCorrupted,
                                              QuestionnaireError, SheetError, EvalFileError, LibraryError,
-                                             LibraryFileError, ThesaurusError)
+                                             LibraryFileError, ThesaurusError, DocumentStoreError, CompareError)
 """Conditions every command reports as a one-line error (the message says what to do)."""
 
 
@@ -160,7 +184,7 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
     finally:
         bar.close()
     kw = meta["keyword"]
-    click.echo(f"keyword index: {kw.get('documents', '?')} documents in {engine.root / 'keyword'}")
+    click.echo(f"keyword index: {kw.get('documents', '?')} documents in {engine.index_root / 'keyword'}")
     emb = meta["embeddings"]
     if keyword_only:
         return
@@ -170,7 +194,7 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
         click.echo(f"embedding index: {emb.get('distinct', '?')} distinct passages, model {emb['model']['name']}")
 
 
-def _render_hits(result: "SearchResult", explain: bool) -> str:
+def _render_hits(result: "SearchResult", explain: bool, *, several: bool = False) -> str:
     color = sys.stdout.isatty()
     out = []
     for w in result.warnings:
@@ -189,12 +213,18 @@ def _render_hits(result: "SearchResult", explain: bool) -> str:
         if n == len(result.shown) + 1:
             out.append(f"その他の候補 ({len(result.folded)}件):")
         tag = "変更履歴 " if h.kind == REVISION else ""
-        roles = f"AWS {role_mark(h.aws_role)} / お客様 {role_mark(h.customer_role)}" if h.kind == CRITERION else ""
+        roles = f"AWS {role_mark(h.aws_role)} / お客様 {role_mark(h.customer_role)}" \
+            if h.kind == CRITERION and h.aws_role else ""
         ids = " / ".join((h.id, *h.same_text)) + (" — 同一の記述" if h.same_text else "")
         near = f"  (ほぼ同一: {', '.join(h.near_text)})" if h.near_text else ""
-        out.append(f"{n:>2}. {tag}{ids}  {h.score:.3f}  {roles}  [{h.field}]{near}")
+        where = f"  〈{h.document}〉" if several else ""
+        out.append(f"{n:>2}. {tag}{ids}  {h.score:.3f}  {roles}  [{h.label or h.field}]{near}{where}")
         snip = h.marked_snippet("\x1b[1;33m", "\x1b[0m") if color else h.marked_snippet()
         out.append("    " + snip.replace("\n", " "))
+        if h.beside:
+            out.append("    " + f"({h.document}: {h.beside})".replace("\n", " "))
+        for a in h.also_in:
+            out.append(f"    他の文書 〈{a.document}〉 {a.score:.3f} [{a.label or a.field}] " + a.snippet.replace("\n", " "))
         if h.synonyms:
             out.append("    同義語: " + ", ".join(f"{t}（{w}）" for w, t in h.synonyms))
         if explain and h.explain:
@@ -237,19 +267,21 @@ def _explained(name: str, explain: dict[str, Any]) -> str:
 @click.option("--customer", type=click.Choice(["primary", "info"]), default=None, help="お客様 ◯ or -.")
 @click.option("--series", type=click.Choice(list(SERIES_ALIASES)), default=None)
 @click.option("--explain", is_flag=True, help="Show each hit's keyword and semantic rank and score.")
+@document_option
 @no_library_option
 @thesaurus_option
 def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, mode: str, limit: int, fmt: str,
-               aws: str | None, customer: str | None, series: str | None, explain: bool, no_library: bool) -> None:
-    """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question; close past
-    questions of the answer library are listed as 過去の回答."""
+               aws: str | None, customer: str | None, series: str | None, explain: bool, documents: tuple[str, ...],
+               no_library: bool) -> None:
+    """Search by word, phrase ("…"), exclusion (-word), ID (実26) or a pasted question, in every document
+    (or those named with --document); close past questions of the answer library are listed as 過去の回答."""
     engine = _engine(data_dir, model, library=not no_library)
     result = engine.search(" ".join(query), mode=mode, limit=limit, aws=aws, customer=customer, series=series,
-                           explain=explain)
+                           explain=explain, documents=documents)
     if fmt == "json":
         click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(_render_hits(result, explain))
+        click.echo(_render_hits(result, explain, several=len(engine.table.sources) > 1))
 
 
 @main.command("eval")
@@ -258,24 +290,31 @@ def search_cmd(query: tuple[str, ...], data_dir: str | None, model: str | None, 
 @model_option
 @click.option("--mode", type=click.Choice([*MODES, "all"]), default="all", show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--document", "documents", multiple=True, metavar="ID",
+              help="Measure searches within this document (repeatable), loaded beside the bundled one. "
+                   "Default: the bundled document alone.")
 @no_library_option
 @thesaurus_option
-def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str, no_library: bool) -> None:
+def eval_cmd(file: str, data_dir: str | None, model: str | None, mode: str, fmt: str, documents: tuple[str, ...],
+             no_library: bool) -> None:
     """Measure MRR@10, nDCG@10 and Recall@5 on graded queries (JSONL), with the answer library (never
     recalling the query itself); then the set's own questions as the library, leave-source-out and
-    by random folds, beside no library."""
+    by random folds, beside no library. The bundled document alone, unless --document names others."""
+    from corpus.records import BUNDLED_ID
     from search.evaluation import evaluate_modes, format_library_protocols, format_table, load_eval_set, with_literal
     from search.fitting import library_protocols, prepare
 
-    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
+    added = [d for d in documents if d != BUNDLED_ID]
+    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx", documents=added)
     queries = with_literal(load_eval_set(file), engine.record_text)
     modes = list(MODES) if mode == "all" else [mode]
     if any(m != "keyword" for m in modes) and engine.semantic() is None:
         click.echo(f"kijun: semantic search unavailable ({engine.model_error}); its columns show keyword results",
                    err=True)
-    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10, ignore_past=(q,))) for m in modes}
+    rankers = {m: (lambda q, m=m: engine.search(q, mode=m, limit=10, ignore_past=(q,), documents=documents))
+               for m in modes}
     report = evaluate_modes(queries, rankers)
-    if engine.semantic() is not None:
+    if engine.semantic() is not None and not added:
         engine.library = None  # the protocols simulate libraries of the set's own questions instead
         report["library_protocols"] = library_protocols(engine, prepare(engine, queries), engine.weights,
                                                         engine.answerability)
@@ -306,7 +345,7 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_we
     from search.evaluation import format_library_protocols, load_eval_set, with_literal
     from search.fitting import fit_and_report, fit_answerability, fit_library, fit_result_floor, prepare
 
-    engine = _engine(data_dir, model, query_backend="onnx")
+    engine = _engine(data_dir, model, query_backend="onnx", documents=False)  # fitted on the bundled document
     queries = with_literal(load_eval_set(file), engine.record_text)
     prepared = prepare(engine, queries)
     weights, models = engine.weights, engine.answerability
@@ -359,10 +398,15 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_we
               help="Jaccard similarity (character 5-grams) for near repeats.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text")
 def dupes(min_criteria: int, threshold: float, fmt: str) -> None:
-    """Passages repeated across criteria (exact and near), and near-identical records."""
-    from corpus.duplicates import find_duplicates, format_text, write_csv
+    """Passages repeated across criteria (exact and near), and near-identical records — across every document
+    loaded (an added document's criteria are named mapping:実26)."""
+    from corpus.collection import collection_table
+    from corpus.duplicates import find_duplicates, find_table_duplicates, format_text, write_csv
 
-    report = find_duplicates(parse_file(), threshold=threshold, min_criteria=min_criteria)
+    loaded = _loaded(True)
+    report = find_table_duplicates(collection_table(parse_file(), loaded.sources), threshold=threshold,
+                                   min_criteria=min_criteria) if loaded.sources \
+        else find_duplicates(parse_file(), threshold=threshold, min_criteria=min_criteria)
     if fmt == "json":
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=1))
     elif fmt == "csv":
@@ -419,16 +463,23 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     hosts = tuple(h for value in allow_hosts for h in value.replace(",", " ").split())
     pool = {k: v for k, v in (("answer_workers", answer_workers), ("answer_queue", answer_queue)) if v is not None}
     settings = ServerSettings(allowed_hosts=allowed_hosts(host, hosts), auth=auth, **pool)
+    from search.documents.live import LiveEngine
+    from search.documents.store import DocumentStore
+
+    store = DocumentStore(bundled=parse_file())
+    loaded = _loaded(True)
     # onnx: ~0.5 s more at start, ~3x faster queries
-    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
+    engine = _engine(data_dir, model, library=not no_library, query_backend="onnx", documents=False)
+    engine = engine.with_sources(loaded.sources) if loaded.sources else engine
     engine.build()
     engine.warm()
+    live = LiveEngine(engine, store, loaded.stamp)
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)" + ("; sign-in required" if auth.configured else ""),
                err=True)
     if not is_loopback(host):
         click.echo(f"kijun: answering to the names {', '.join(settings.allowed_hosts)} (more with --allow-host)",
                    err=True)
-    uvicorn.run(create_app(engine, settings=settings), host=host, port=port, log_level="warning",
+    uvicorn.run(create_app(live, settings=settings), host=host, port=port, log_level="warning",
                 proxy_headers=False)  # X-Forwarded-* are believed only from --trusted-proxy (search.app.web.auth)
 
 
@@ -451,11 +502,14 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
               help="Candidate criteria per question.")
 @data_dir_option
 @model_option
+@click.option("--document", "documents", multiple=True, metavar="ID",
+              help="Answer only from this document (repeatable): its ID in `kijun documents list`. Default: every "
+                   "document; with several, 該当基準 names the document beside the ID (AWS 実26).")
 @no_library_option
 @thesaurus_option
 def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int | None, column: str | None,
            answer_column: str | None, mode: str, top: int, data_dir: str | None, model: str | None,
-           no_library: bool) -> None:
+           documents: tuple[str, ...], no_library: bool) -> None:
     """Answer a check sheet (.xlsx, .xlsm, .csv, .tsv): a copy of it with the answers beside each question.
 
     The new columns: 判定, 該当基準, 確信度, 回答案 (sentences quoted from the document, with
@@ -483,7 +537,7 @@ def answer(file: str, output: str, fmt: str, sheet: str | None, header_row: int 
         check_destination(source, questionnaire, output, ANSWER_COLUMNS, into=into)
     rows = questionnaire.questions
     answers = answer_sheet(_engine(data_dir, model, library=not no_library, query_backend="onnx"), rows, mode=mode,
-                           top=top)
+                           top=top, documents=documents)
     rows_warned: dict[str, list[str]] = {}  # a search warning, once, with the rows it concerns
     for r, a in zip(rows, answers):
         for w in a.warnings:
@@ -545,6 +599,7 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
     beside it. What is replaced and what kept is printed; --replace or --keep-both decide otherwise.
     An export is restored as it was (its entries keep their IDs).
     """
+    from corpus.records import BUNDLED_ID, BUNDLED_LABEL
     from search.library import jsonl
     from search.library.store import KEEP_BOTH, REPLACE, SAME_SHEET, Incoming, Library
     from search.questionnaire.returned import describe, read_returned, unknown_criteria
@@ -553,20 +608,25 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
         raise click.UsageError("give --replace or --keep-both, not both")
     on_same_name = REPLACE if replace_all else KEEP_BOTH if keep_both else SAME_SHEET
     library, doc = Library(), parse_file()
+    sources = _loaded(True).sources  # a 該当基準 may name them (基盤 実8), and cite their IDs
+    labels = {BUNDLED_ID: BUNDLED_LABEL} | {s.id: s.label for s in sources}
+    known = {r.id for s in sources for r in s.document.records}
     for name in files:
         path = Path(name)
         incoming: list[Incoming]
         if path.suffix.lower() in (".jsonl", ".json"):
             incoming = jsonl.imports(path)
             for e in (e for i in incoming for e in i.entries):
-                if unknown_criteria(e.criteria, doc):
+                unknown = [c for c in unknown_criteria(e.criteria, doc) if c not in known]
+                if unknown:
                     raise LibraryFileError("jsonl_unknown_criteria", filename=path.name, id=e.id, label=e.source.label,
-                                           ids=unknown_criteria(e.criteria, doc))
+                                           ids=unknown)
             click.echo(f"{path.name}: {sum(len(i.entries) for i in incoming)} entries from {len(incoming)} "
                        "import(s)", err=True)
         else:
             returned = read_returned(path, path.name, doc, sheet=sheet, header_row=header_row, column=column,
-                                     answer_column=answer_column, criteria_column=criteria_column)
+                                     answer_column=answer_column, criteria_column=criteria_column, documents=labels,
+                                     known=known)
             for line in describe(returned):
                 click.echo(line, err=True)
             incoming = [returned.incoming]
@@ -610,7 +670,8 @@ def library_show(entry_id: str, fmt: str) -> None:
     from search.questionnaire.returned import unread_message
 
     click.echo("\n".join([f"ID: {e.id}", f"質問: {e.question}", f"判定: {VERDICT_LABELS[e.verdict]}",
-                          f"該当基準: {'、'.join(e.criteria) or '-'}", f"回答: {e.answer or '-'}",
+                          f"該当基準: {'、'.join(e.criteria) or '-'}", f"文書: {'、'.join(e.documents)}",
+                          f"回答: {e.answer or '-'}",
                           f"出典: {e.source.label} (sha256 {e.source.sha256[:12]}…, {e.source.imported_at})"]
                          + ([f"warning: {unread_message(e).text('cli')}"] if e.unread else [])))
 
@@ -704,6 +765,44 @@ def shell(data_dir: str | None, model: str | None, mode: str, no_library: bool) 
         except QueryError as e:
             click.echo(f"! {e}")
 
+
+@main.command()
+@click.argument("a")
+@click.argument("b")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the comparison as an .xlsx workbook here (whole or not at all).")
+@click.option("--differ", is_flag=True, help="List only the criteria where they differ.")
+def compare(a: str, b: str, fmt: str, output: str | None, differ: bool) -> None:
+    """Compare two documents criterion by criterion (IDs from `kijun documents list`; the bundled one is
+    aws-fisc): which addresses each criterion, which leaves it to the customer (its boilerplate only), which
+    has nothing, and where both address it, how alike they are."""
+    from corpus.collection import collection_table
+    from indexer.files import write_whole
+    from search.compare import ADDRESSES, CUSTOMER, NOTHING, STATUS_LABELS, compare as compared
+
+    if output is not None and not output.lower().endswith(".xlsx"):
+        raise click.UsageError("-o writes an .xlsx workbook; give a name ending in .xlsx")
+    result = compared(collection_table(parse_file(), _loaded(True).sources), a, b)
+    rows = [r for r in result.rows if r.differ or not differ]
+    if output is not None:
+        write_whole(Path(output), result.xlsx())
+        click.echo(f"{len(result.rows)} criteria → {output}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict() | {"rows": [r.to_dict() for r in rows]}, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"A: {a} ({result.a[1]})\nB: {b} ({result.b[1]})")
+    pairs = [(CUSTOMER, ADDRESSES), (ADDRESSES, CUSTOMER), (NOTHING, ADDRESSES), (ADDRESSES, NOTHING),
+             (ADDRESSES, ADDRESSES), (CUSTOMER, CUSTOMER), (CUSTOMER, NOTHING), (NOTHING, CUSTOMER)]
+    for sa, sb in pairs:  # where one addresses what the other does not, first
+        group = [r for r in rows if r.a.status == sa and r.b.status == sb]
+        if not group:
+            continue
+        click.echo(f"\n■ A {STATUS_LABELS[sa]} / B {STATUS_LABELS[sb]}: {len(group)}")
+        for r in group:
+            alike = f"  類似度 {r.similarity:.2f}" + ("  相違あり" if r.differ else "") if r.similarity is not None else ""
+            text = (r.b.text if sb == ADDRESSES and sa != ADDRESSES else r.a.text or r.b.text).replace("\n", " ")
+            click.echo(f"  {r.id}{alike}  {text[:60]}{'…' if len(text) > 60 else ''}")
 
 main.add_command(documents_group)
 

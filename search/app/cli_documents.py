@@ -50,16 +50,19 @@ def documents_group() -> None:
               help="Map columns to the bundled document's roles: aws_status (AWSの対応状況), customer_controls "
                    "(お客様が統制すべき内容), references (補足情報), or title.")
 @click.option("--id", "doc_id", default=None, help="The document's ID in the store (default: from the file name).")
+@click.option("--label", default="", help="A short name written beside IDs when several documents answer a check "
+                                          "sheet (e.g. 基盤 → 「基盤 実26」; default: its ID).")
 @click.option("--dry-run", is_flag=True, help="Read it and say what would be added; change nothing.")
 def documents_add(file: str, title: str, publisher: str, edition: str | None, date: str, version: str,
                   kind: str | None, id_column: str | None, fields_: tuple[str, ...], doc_id: str | None,
-                  dry_run: bool) -> None:
+                  label: str, dry_run: bool) -> None:
     """Add a document (.xlsx, .csv, .tsv, .md, .jsonl or .txt): one file, all of it or nothing."""
     from corpus.tables import parse_fields
 
     store = DocumentStore()
     added = store.add(Path(file), title=title, publisher=publisher, edition=edition, date=date, version=version,
-                      kind=kind, id_column=id_column, fields=parse_fields(fields_), doc_id=doc_id, dry_run=dry_run)
+                      kind=kind, id_column=id_column, fields=parse_fields(fields_), doc_id=doc_id, dry_run=dry_run,
+                      label=label)
     info = added.info
     click.echo(f"{info.file}: {info.kind}, {info.criteria} criteria, {edition_label(info.edition)}", err=True)
     roles = added.document.roles()
@@ -105,7 +108,7 @@ def documents_show(doc_id: str, fmt: str) -> None:
 def _describe(info: DocumentInfo, counts: dict[str, int], roles: dict[str, str]) -> list[str]:
     lines = [f"ID: {info.id}" + ("  (bundled)" if info.bundled else ""), f"タイトル: {info.title}",
              f"発行者: {info.publisher or '-'}", f"版: {edition_label(info.edition)}", f"日付: {info.date or '-'}",
-             f"バージョン: {info.version or '-'}", f"種類: {info.kind}", f"ファイル: {info.file} ({info.size:,} bytes, "
+             f"バージョン: {info.version or '-'}", f"略称: {info.short_label}", f"種類: {info.kind}", f"ファイル: {info.file} ({info.size:,} bytes, "
              f"sha256 {info.sha256})", f"追加日時: {info.added_at or '-'}", f"基準: {info.criteria}"]
     if info.id_column:
         lines.append(f"基準番号の列: {info.id_column}")

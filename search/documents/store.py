@@ -34,7 +34,8 @@ from typing import Any
 from corpus.editions import Editions, bundled_edition
 from corpus.grid import check_size
 from corpus.parser import SOURCE, parse_file
-from corpus.records import BUNDLED, ROLE_HEADERS, TITLES, Document, DocumentError, UserDocument, criterion_texts
+from corpus.records import (BUNDLED, BUNDLED_ID, BUNDLED_LABEL, BUNDLED_PUBLISHER, BUNDLED_TITLE, ROLE_HEADERS, TITLES, Document,
+                            DocumentError, UserDocument, criterion_texts)
 from corpus.sources import read_document
 from indexer import files
 from messages import Explained, Message
@@ -46,11 +47,9 @@ META = "document.json"
 ORIGINAL = "original"
 FORMAT = 1  # of document.json; a newer one is reported, not read
 
-BUNDLED_ID = "aws-fisc"
-BUNDLED_TITLE = "FISC安全対策基準 AWSの対応状況"
-BUNDLED_PUBLISHER = "Amazon Web Services"
-
 _ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+_RESERVED = re.compile(r"^rev\d+$")  # the bundled change history's keys are rev{n}:{id} (corpus.documents)
+MAX_LABEL_CHARS = 12
 
 
 class DocumentStoreError(Explained):
@@ -100,10 +99,16 @@ class DocumentInfo:
     labels: tuple[str, ...] = ()  # its fields' labels, in column order
     criteria: int = 0  # how many criterion IDs it has
     warnings: tuple[Message, ...] = ()
+    label: str = ""  # short, for citing it beside an ID (「AWS 実26」); "" → its ID
 
     @property
     def bundled(self) -> bool:
         return self.kind == BUNDLED
+
+    @property
+    def short_label(self) -> str:
+        """How a check sheet's 該当基準 names it beside an ID when several documents are loaded."""
+        return self.label or (BUNDLED_LABEL if self.bundled else self.id)
 
     def to_dict(self, audience: str = "api") -> dict[str, Any]:
         """As `documents list/show --format json` print it (warnings in `audience`'s words, with codes)."""
@@ -111,12 +116,14 @@ class DocumentInfo:
                 "date": self.date, "version": self.version, "kind": self.kind, "bundled": self.bundled,
                 "file": self.file, "sha256": self.sha256, "size": self.size, "added_at": self.added_at,
                 "id_column": self.id_column, "fields": dict(self.fields), "labels": list(self.labels),
-                "criteria": self.criteria, "warnings": [w.to_dict(audience) for w in self.warnings]}
+                "criteria": self.criteria, "label": self.short_label,
+                "warnings": [w.to_dict(audience) for w in self.warnings]}
 
     def record(self) -> dict[str, Any]:
         """As document.json keeps it: warnings as their codes and parameters, rendered when shown."""
         d = self.to_dict()
         del d["bundled"]
+        d["label"] = self.label
         d["warnings"] = [_encoded(w) for w in self.warnings]
         return {"format": FORMAT, **d}
 
@@ -127,7 +134,7 @@ class DocumentInfo:
                    edition=d.get("edition"), date=d.get("date") or "", version=d.get("version") or "",
                    id_column=d.get("id_column"), fields=dict(d.get("fields") or {}),
                    labels=tuple(d.get("labels") or ()), criteria=int(d.get("criteria") or 0),
-                   warnings=tuple(_decoded(w) for w in d.get("warnings") or ()))
+                   warnings=tuple(_decoded(w) for w in d.get("warnings") or ()), label=d.get("label") or "")
 
 
 def _encoded(value: Any) -> Any:
@@ -224,6 +231,18 @@ class DocumentStore:
             raise DocumentDamaged(path=path, detail=str(e)) from None
         return info, UserDocument(doc.id, doc.kind, doc.records, doc.labels, info.edition, info.warnings)
 
+    def stamp(self) -> tuple[tuple[str, int, int], ...]:
+        """What changes when a document is added or removed (its folder, its record's time and size): cheap
+        enough to ask before a search, so whatever serves the documents knows when to rebuild its table."""
+        out = []
+        for folder in self._folders():
+            try:
+                st = (folder / META).stat()
+                out.append((folder.name, st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append((folder.name, 0, 0))
+        return tuple(out)
+
     def editions(self) -> Editions:
         """Which IDs each edition has, as far as the store knows: the bundled document's edition, and the
         editions of the title lists added."""
@@ -238,7 +257,7 @@ class DocumentStore:
     def add(self, source: Path | str | bytes, filename: str | None = None, *, title: str, publisher: str = "",
             edition: str | None = None, date: str = "", version: str = "", kind: str | None = None,
             id_column: str | None = None, fields: Mapping[str, str] | None = None, doc_id: str | None = None,
-            dry_run: bool = False) -> Added:
+            dry_run: bool = False, label: str = "") -> Added:
         """Read a file as a document and keep it (its original bytes and its record) — all of it, or nothing:
         a file that cannot be read raises `DocumentError` naming the row, and nothing is written."""
         if isinstance(source, (bytes, bytearray)):
@@ -260,8 +279,11 @@ class DocumentStore:
         same = next((i for i in infos if i.sha256 == sha), None)
         if same is not None:
             raise DocumentStoreError("document_already_added", filename=name, id=same.id)
-        if doc_id is not None and not _ID.match(doc_id):
+        if doc_id is not None and (not _ID.match(doc_id) or _RESERVED.match(doc_id)):
             raise DocumentStoreError("document_id_invalid", id=doc_id)
+        label = " ".join(label.split())
+        if len(label) > MAX_LABEL_CHARS:
+            raise DocumentStoreError("document_label_too_long", label=label, limit=MAX_LABEL_CHARS)
         taken = {i.id for i in infos} | {p.name for p in self._folders()}
         if doc_id is not None and doc_id in taken:
             raise DocumentStoreError("document_id_taken", id=doc_id)
@@ -271,7 +293,7 @@ class DocumentStore:
         info = DocumentInfo(id=new_id, title=title.strip(), kind=doc.kind, file=name, sha256=sha, size=len(data),
                             added_at=now(), publisher=publisher.strip(), edition=doc.edition, date=date.strip(),
                             version=version.strip(), id_column=id_column, fields=dict(fields or {}),
-                            labels=doc.labels, criteria=len(doc.records), warnings=doc.warnings)
+                            labels=doc.labels, criteria=len(doc.records), warnings=doc.warnings, label=label)
         if not dry_run:
             self._write(info, data)
         return Added(info, UserDocument(doc.id, doc.kind, doc.records, doc.labels, doc.edition, doc.warnings),
@@ -368,7 +390,7 @@ def _slug(filename: str) -> str:
 
 
 def _free_id(base: str, taken: set[str]) -> str:
-    if base not in taken and base != BUNDLED_ID:
+    if base not in taken and base != BUNDLED_ID and not _RESERVED.match(base):
         return base
     n = 2
     while f"{base[:36]}-{n}" in taken:

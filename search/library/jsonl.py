@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from corpus.records import BUNDLED_ID
 from corpus.vocabulary import normalize_id
 from messages import Explained
 from search.query import MAX_QUESTION_CHARS
@@ -128,7 +129,8 @@ def _exported(obj: dict[str, Any]) -> Entry:
     return Entry(_text(obj, "id", 64), _text(obj, "question", MAX_QUESTION_CHARS), _criteria(obj["criteria"]),
                  _text(obj, "answer", MAX_ANSWER_CHARS, empty=True), obj["verdict"],  # checked by check_entry
                  Source(_text(s, "file", 1000), _optional(s.get("sheet")), row, _text(s, "sha256", 64),
-                        _text(s, "imported_at", 64)), _unread(obj.get("unread", [])))
+                        _text(s, "imported_at", 64)), _unread(obj.get("unread", [])),
+                 _documents(obj.get("documents", [BUNDLED_ID])))  # an export from before: the bundled one
 
 
 def _graded(obj: dict[str, Any], name: str, lineno: int, sha: str, imported_at: str) -> Entry:
@@ -163,6 +165,13 @@ def _unread(values: Any) -> tuple[str, ...]:
     """What of the entry's criteria cell was not read as criteria (checked further by check_entry)."""
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise TypeError("unread must be a list of strings")
+    return tuple(values)
+
+
+def _documents(values: Any) -> tuple[str, ...]:
+    """The documents an exported entry was confirmed against (checked further by check_entry)."""
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise TypeError("documents must be a list of document IDs")
     return tuple(values)
 
 

@@ -34,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from corpus.records import BUNDLED_ID
 from corpus.userfile import MAX_CELL_CHARS
 from messages import Explained, Message, excerpt
 
@@ -51,6 +52,8 @@ MAX_ANSWER_CHARS = MAX_CELL_CHARS  # Excel's limit for one cell, where an answer
 BUSY_TIMEOUT_S = 30.0  # a reader or writer waits this long for another writer's transaction
 MAX_VARIABLES = 500  # bound parameters per statement: under SQLite's stock limit (999 before 3.32, 32,766 since)
 MAX_IDS_LISTED = 5  # unknown IDs a message names (the rest are counted)
+MAX_DOCUMENTS = 100  # documents an entry names as confirmed against
+MAX_DOCUMENT_ID_CHARS = 40
 MAX_UNREAD_PARTS = 20  # parts of a criteria cell not read as criteria, kept with an entry as its warning
 MAX_UNREAD_CHARS = 200  # of each such part
 
@@ -92,6 +95,11 @@ MIGRATIONS: tuple[str, ...] = (
         questions TEXT NOT NULL,         -- JSON array of fingerprint() of every question row of the file
         PRIMARY KEY (source_file, source_sha256)
     );
+    """,
+    # 3: the documents each entry was confirmed against (an entry made before several documents could be loaded
+    # was confirmed against the bundled one, the only document there was)
+    """
+    ALTER TABLE entries ADD COLUMN documents TEXT NOT NULL DEFAULT '["aws-fisc"]';
     """,
 )
 """Schema version n is MIGRATIONS[:n] applied in order (`PRAGMA user_version` records n)."""
@@ -151,6 +159,7 @@ class Entry:
     verdict: str  # ANSWERED | NOT_IN_DOCUMENT
     source: Source
     unread: tuple[str, ...] = ()  # what of the 該当基準 cell was not read as criteria (notes, counts): a warning
+    documents: tuple[str, ...] = (BUNDLED_ID,)  # the documents it was confirmed against (their IDs)
 
     @property
     def answered(self) -> bool:
@@ -159,7 +168,8 @@ class Entry:
     def to_dict(self) -> dict[str, Any]:
         """The entry as `export` writes it (and `add` reads it back)."""
         return {"id": self.id, "question": self.question, "criteria": list(self.criteria), "answer": self.answer,
-                "verdict": self.verdict, "source": asdict(self.source), "unread": list(self.unread)}
+                "verdict": self.verdict, "source": asdict(self.source), "unread": list(self.unread),
+                "documents": list(self.documents)}
 
 
 def entry_id(file: str, sheet: str | None, row: int | None, salt: str | None = None) -> str:
@@ -292,6 +302,10 @@ def check_entry(e: Entry) -> None:
     if len(e.unread) > MAX_UNREAD_PARTS or any(not isinstance(u, str) or len(u) > MAX_UNREAD_CHARS
                                                for u in e.unread):
         raise ValueError(f"unread must be at most {MAX_UNREAD_PARTS} strings of at most {MAX_UNREAD_CHARS} characters")
+    if not e.documents or len(e.documents) > MAX_DOCUMENTS or any(
+            not isinstance(d, str) or not 0 < len(d) <= MAX_DOCUMENT_ID_CHARS for d in e.documents):
+        raise ValueError(f"documents must be 1 to {MAX_DOCUMENTS} document IDs (of at most {MAX_DOCUMENT_ID_CHARS} "
+                         "characters) the entry was confirmed against")
 
 
 class Library:
@@ -578,7 +592,7 @@ class Library:
 
 
 COLUMNS = ("id", "question", "criteria", "answer", "verdict", "source_file", "source_sheet", "source_row",
-           "source_sha256", "imported_at", "unread")
+           "source_sha256", "imported_at", "unread", "documents")
 
 
 def _check_unique(entries: Iterable[Entry]) -> None:
@@ -600,11 +614,13 @@ def _listed(ids: Sequence[str]) -> list[str]:
 def _row(e: Entry) -> tuple[Any, ...]:
     s = e.source
     return (e.id, e.question, json.dumps(list(e.criteria), ensure_ascii=False), e.answer, e.verdict, s.file, s.sheet,
-            s.row, s.sha256, s.imported_at, json.dumps(list(e.unread), ensure_ascii=False))
+            s.row, s.sha256, s.imported_at, json.dumps(list(e.unread), ensure_ascii=False),
+            json.dumps(list(e.documents), ensure_ascii=False))
 
 
 def _entry(r: sqlite3.Row) -> Entry:
     unread = r["unread"] if "unread" in r.keys() else "[]"  # a library of schema 1, read-only
+    documents = r["documents"] if "documents" in r.keys() else json.dumps([BUNDLED_ID])  # of schema 1 or 2, read-only
     return Entry(r["id"], r["question"], tuple(json.loads(r["criteria"])), r["answer"], r["verdict"],
                  Source(r["source_file"], r["source_sheet"], r["source_row"], r["source_sha256"], r["imported_at"]),
-                 tuple(json.loads(unread)))
+                 tuple(json.loads(unread)), tuple(json.loads(documents)))

@@ -42,7 +42,7 @@ from search import snippet
 from search.answerability import ANSWERED, CONFIDENCE_LABELS, NO_MATCH, STATUS_LABELS
 from search.library.recall import Precedent
 from search.library.store import NOT_IN_DOCUMENT, VERDICT_LABELS
-from search.errors import QueryError, UnknownMode
+from search.errors import QueryError, UnknownDocumentFilter, UnknownMode
 from search.query import DEFAULT_MODE, MAX_QUESTION_CHARS, searched_text
 
 if TYPE_CHECKING:
@@ -95,6 +95,9 @@ class Candidate:
     near_text: tuple[str, ...] = ()  # other candidates whose text is nearly identical
     aws_role: str = ""
     customer_role: str = ""
+    key: str = ""  # its searchable document's key (実26, mapping:実26; "" → its ID)
+    document: str = ""  # the document it comes from
+    document_label: str = ""  # that document's short label, when several documents are loaded (「AWS 実26」)
 
     @property
     def id(self) -> str:
@@ -102,17 +105,20 @@ class Candidate:
 
     @property
     def label(self) -> str:
-        """How the slot is named in a cell: 実26, or 実57 / 実58."""
-        return " / ".join(self.ids)
+        """How the slot is named in a cell: 実26, or 実57 / 実58; with several documents loaded, its document's
+        label before them (AWS 実26)."""
+        ids = " / ".join(self.ids)
+        return f"{self.document_label} {ids}" if self.document_label else ids
 
     @property
     def citation(self) -> str:
-        """The bracket after a quoted sentence: [実26], or [実57/実58]."""
-        return "[" + "/".join(self.ids) + "]"
+        """The bracket after a quoted sentence: [実26], or [実57/実58] (with several documents: [AWS 実26])."""
+        ids = "/".join(self.ids)
+        return f"[{self.document_label} {ids}]" if self.document_label else f"[{ids}]"
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "same_text": list(self.ids[1:]), "near_text": list(self.near_text),
-                "score": self.score, "text": self.text}
+                "score": self.score, "text": self.text, "document": self.document}
 
 
 @dataclass(frozen=True)
@@ -180,8 +186,10 @@ class Answer:
 
 
 def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DEFAULT_MODE,
-                     top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
-    """One answer per non-blank question, in order (a question asked twice is searched once).
+                     top: int = 3, progress: Callable[[int, int], None] | None = None,
+                     documents: Sequence[str] | None = None) -> list[Answer]:
+    """One answer per non-blank question, in order (a question asked twice is searched once), from every
+    document loaded or only those named in `documents`.
 
     A question is cut to MAX_QUESTION_CHARS before anything reads it (search, verdict, draft and
     their caches), with a warning. `progress(done, total)` is called after each question; an
@@ -198,7 +206,7 @@ def answer_questions(engine: Engine, questions: Iterable[str], *, mode: str = DE
     seen: dict[str, Answer] = {}
     for start in range(0, len(distinct), BATCH):
         chunk = distinct[start:start + BATCH]
-        seen.update((k, _answer(engine, first[k], k, mode, int(top), v))
+        seen.update((k, _answer(engine, first[k], k, mode, int(top), v, documents))
                     for k, v in zip(chunk, _vectors(engine, chunk, mode)))
         if progress is not None:
             progress(sum(k in seen for k in keys), len(asked))
@@ -225,20 +233,24 @@ def _vectors(engine: Engine, questions: Sequence[str], mode: str) -> Sequence[An
 
 
 def answer_sheet(engine: Engine, rows: Sequence[QuestionRow], *, mode: str = DEFAULT_MODE,
-                 top: int = 3, progress: Callable[[int, int], None] | None = None) -> list[Answer]:
+                 top: int = 3, progress: Callable[[int, int], None] | None = None,
+                 documents: Sequence[str] | None = None) -> list[Answer]:
     """One answer per question row of a check sheet (`search.questionnaire.reader`), in the same order."""
-    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top, progress=progress)
+    answers = answer_questions(engine, [r.text for r in rows], mode=mode, top=top, progress=progress,
+                               documents=documents)
     if len(answers) != len(rows):  # a sheet's question rows always have text
         raise QuestionnaireError("row_without_text")
     return answers
 
 
-def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: Any = None) -> Answer:
+def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: Any = None,
+            documents: Sequence[str] | None = None) -> Answer:
     """The answer to question `q`; `searched`: what its search reads (`search.query.searched_text`),
     which `vector` embeds and the draft is chosen for."""
     try:
-        result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False)
-    except UnknownMode as e:
+        result = engine.search(q, mode=mode, limit=top + 5, explain=True, vector=vector, highlight=False,
+                               documents=documents)
+    except (UnknownMode, UnknownDocumentFilter) as e:  # the whole sheet's setting, not one question's
         raise QuestionnaireError(e.condition, **e.message.params) from None
     except QueryError as e:  # the note goes into the user's (Japanese) sheet
         return Answer(q, NO_MATCH, "low", None, note=e.text("web"))
@@ -259,16 +271,24 @@ def _answer(engine: Engine, q: str, searched: str, mode: str, top: int, vector: 
     best = candidates[0]
     # a lookup by ID matched no passage: its draft starts at the criterion's first sentence
     matched = (hits[0].explain or {}).get("passage") if result.match is not None else None
-    closeness = engine.sentence_closeness(best.id, searched, vector) if result.match is not None else None
+    closeness = engine.sentence_closeness(best.key or best.id, searched, vector) if result.match is not None else None
     draft, note = compose_draft(engine.table, searched, best, matched, closeness)
     if not draft and closeness is not None and not note:  # nothing close enough to quote: a person must look
         return Answer(q, NO_MATCH, "low", score, candidates, note=Message("nothing_to_quote").text("web"),
                       warnings=result.warnings)
-    c = engine.doc.get(best.id)
-    d = engine.table[best.id]
-    return Answer(q, status, confidence, score, candidates, draft=draft,
-                  aws_quote=without_boilerplate(engine.doc.text_of(c).aws_status, d),
-                  customer_quote=without_boilerplate(c.customer_controls, d), note=note, warnings=result.warnings)
+    aws_quote, customer_quote = _quotes(engine, best.key or best.id)
+    return Answer(q, status, confidence, score, candidates, draft=draft, aws_quote=aws_quote,
+                  customer_quote=customer_quote, note=note, warnings=result.warnings)
+
+
+def _quotes(engine: Engine, key: str) -> tuple[str, str]:
+    """(引用(AWSの対応状況), 引用(お客様が統制すべき内容)) of one criterion: the bundled document's columns as printed
+    (boilerplate lines left out when they say more), or what another document says, by the same roles."""
+    d = engine.table[key]
+    if key in engine.doc:
+        c = engine.doc.get(key)
+        return without_boilerplate(engine.doc.text_of(c).aws_status, d), without_boilerplate(c.customer_controls, d)
+    return tuple("\n".join(p.text for p in d.written if p.field == f) for f in ("aws_status", "customer_controls"))
 
 
 def _from_past(engine: Engine, q: str, status: str, confidence: str, score: float | None,
@@ -289,7 +309,9 @@ def _from_past(engine: Engine, q: str, status: str, confidence: str, score: floa
 
 def _candidate(engine: Engine, h: Hit) -> Candidate:
     text = ((h.explain or {}).get("passage") or h.snippet).strip()
-    return Candidate(folded_ids(engine, h), h.score, text, h.near_text, h.aws_role, h.customer_role)
+    labels = engine.document_labels()
+    return Candidate(folded_ids(engine, h), h.score, text, h.near_text, h.aws_role, h.customer_role, h.key,
+                     h.document, labels.get(h.document, h.document) if len(labels) > 1 else "")
 
 
 def folded_ids(engine: Engine, h: Hit) -> tuple[str, ...]:
@@ -297,7 +319,7 @@ def folded_ids(engine: Engine, h: Hit) -> tuple[str, ...]:
     if not h.same_text:
         return (h.id,)
     folded = {h.id, *h.same_text}
-    return tuple(k for k in engine.table.same_text(h.id) if k in folded)
+    return tuple(i for i in (engine.table[k].id for k in engine.table.same_text(h.key or h.id)) if i in folded)
 
 
 # ----------------------------------------------------------------- the draft
@@ -313,7 +335,7 @@ def compose_draft(table: DocumentTable, question: str, best: Candidate, matched:
     answers comes first. With nothing close enough the draft is empty and the note too (the caller
     says 要確認). Without it (no model), by words alone; `matched`, the passage the search matched by
     meaning, stands in when no sentence shares a word."""
-    d = table[best.id]
+    d = table[best.key or best.id]
     words = {t for t, _, _ in snippet.word_tokens(question)}
     weights = _idf(table)
     parts = []

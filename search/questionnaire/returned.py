@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.records import Document
-from corpus.vocabulary import ids_in, read_cell
+from corpus.records import BUNDLED_ID, BUNDLED_LABEL, Document
+from corpus.vocabulary import ID_PREFIXES, ids_in, read_cell
 from search.answerability import NO_MATCH, STATUS_LABELS
 from search.query import MAX_QUESTION_CHARS
 from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_UNREAD_CHARS, MAX_UNREAD_PARTS, NOT_IN_DOCUMENT,
@@ -98,12 +98,18 @@ class Returned:
 
 def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, sheet: str | None = None,
                   header_row: int | None = None, column: str | int | None = None,
-                  answer_column: str | None = None, criteria_column: str | None = None) -> Returned:
-    """The entries a returned check sheet confirms, and the question rows it does not (and why)."""
+                  answer_column: str | None = None, criteria_column: str | None = None,
+                  documents: Mapping[str, str] | None = None, known: Collection[str] = ()) -> Returned:
+    """The entries a returned check sheet confirms, and the question rows it does not (and why).
+
+    `documents`: the documents loaded (ID → the short label a 該当基準 cell names it by: 「AWS 実26」; default the
+    bundled one alone), and `known`: the criterion IDs they have besides the bundled document's. An entry records
+    the documents its cell names, else (a cell of IDs alone, a 該当なし) every document loaded."""
     data = load_bytes(source, filename)
     q = read_questionnaire(data, filename, sheet=sheet, header_row=header_row, column=column)
     cells = row_cells(data, filename, q)
     sha, imported_at = hashlib.sha256(data).hexdigest(), now()
+    loaded = dict(documents) if documents else {BUNDLED_ID: BUNDLED_LABEL}
     entries: list[Entry] = []
     skipped: list[SkippedQuestion] = []
     for table in q.tables:
@@ -112,14 +118,16 @@ def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, s
             row = cells.get((r.sheet, r.row), ())
             value = {name: unguarded(row[c - 1] if c is not None and c - 1 < len(row) else "")
                      for name, c in cols.items()}
-            outcome = _outcome(value, doc)
+            named, value["criteria"] = labelled(value["criteria"], loaded)
+            outcome = _outcome(value, doc, known)
             if isinstance(outcome, Message):
                 skipped.append(SkippedQuestion(r.sheet, r.row, r.text, outcome))
                 continue
             verdict, criteria, unread = outcome
             entries.append(Entry(entry_id(filename, r.sheet, r.row), r.text[:MAX_QUESTION_CHARS], criteria,
                                  without_past_mark(value["answer"])[:MAX_ANSWER_CHARS], verdict,
-                                 Source(filename, r.sheet, r.row, sha, imported_at), unread))
+                                 Source(filename, r.sheet, r.row, sha, imported_at), unread,
+                                 named if named and verdict == ANSWERED else tuple(loaded)))
     return Returned(filename, q, tuple(entries), tuple(skipped), sha)
 
 
@@ -146,7 +154,21 @@ def _columns(table: QuestionTable, filename: str, answer_column: str | None,
     return cols
 
 
-def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...], tuple[str, ...]] | Message:
+def labelled(cell: str, documents: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """(the documents a 該当基準 cell names by their labels before IDs — 「AWS 実26、基盤 実8」 — in order, the cell
+    without those labels). With one document loaded, nothing is a label."""
+    if len(documents) < 2 or not cell:
+        return (), cell
+    by_label = {unicodedata.normalize("NFKC", label): doc_id for doc_id, label in documents.items()}
+    names = "|".join(re.escape(label) for label in sorted(by_label, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w-])({names})[ \t\u3000]*(?=[{ID_PREFIXES}])")
+    text = unicodedata.normalize("NFKC", cell)
+    named = tuple(dict.fromkeys(by_label[m.group(1)] for m in pattern.finditer(text)))
+    return named, pattern.sub("", text) if named else cell
+
+
+def _outcome(value: dict[str, str], doc: Document,
+             known: Collection[str] = ()) -> tuple[str, tuple[str, ...], tuple[str, ...]] | Message:
     """(verdict, criteria, what of the criteria cell was not read) for a confirmed row, or why it is skipped."""
     verdict, answer = value["verdict"], value["answer"]
     if any(_says_not_in_document(value[k]) for k in ("verdict", "criteria", "answer")):
@@ -156,7 +178,7 @@ def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]
     if not criteria:
         unconfirmed = fold(verdict) == fold(STATUS_LABELS[NO_MATCH])
         return Message(SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION)
-    unknown = unknown_criteria(criteria, doc)
+    unknown = [c for c in unknown_criteria(criteria, doc) if c not in known]
     if unknown:
         return Message(SKIP_UNKNOWN, {"ids": unknown})
     return ANSWERED, tuple(criteria), tuple(excerpt(u, MAX_UNREAD_CHARS - 1) for u in cell.unread[:MAX_UNREAD_PARTS])

@@ -33,6 +33,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from search.app.web import api, auth, docs, errors, examples, library, pages
+from search.app.web import documents as documents_web
 from search.app.web.auth import RequireAuthentication
 from search.app.web.jobs import JobPool
 from search.app.web.limits import BodyLimit
@@ -41,15 +42,20 @@ from search.app.web.protection import SiteProtection
 from search.app.web.settings import ServerSettings
 from search.app.web.templating import STATIC
 from search.app.web.uploads import UploadStore
+from search.documents.live import LiveEngine
+from search.documents.store import DocumentStore
 from search.engine import Engine
 
 __all__ = ["ServerSettings", "create_app"]
 
 
-def create_app(engine: Engine, uploads: UploadStore | None = None, settings: ServerSettings | None = None) -> FastAPI:
+def create_app(engine: Engine | LiveEngine, uploads: UploadStore | None = None, settings: ServerSettings | None = None,
+               documents: DocumentStore | None = None) -> FastAPI:
     """The app over `engine`; questionnaire uploads go to `uploads` (default: a new private temp dir,
     deleted when the app shuts down; a store passed in is the caller's to close). `settings`: the
-    names it answers to, its authentication and its answering pool (default: loopback only, no sign-in)."""
+    names it answers to, its authentication and its answering pool (default: loopback only, no sign-in).
+    `documents`: the document store the /documents page adds to and the engine follows (default: the
+    user's, $KIJUN_DOCUMENTS), unless `engine` is a `LiveEngine` already following one."""
     settings = settings or ServerSettings()
     own_store = uploads is None
 
@@ -64,7 +70,9 @@ def create_app(engine: Engine, uploads: UploadStore | None = None, settings: Ser
 
     app = FastAPI(title="kijun", description="FISC安全対策基準 × AWS 対応状況の検索 API", version="0.1.0",
                   lifespan=lifespan, docs_url=None, redoc_url=None)  # /docs is served from our own files
-    app.state.engine = engine
+    if not isinstance(engine, LiveEngine):
+        engine = LiveEngine(engine, documents if documents is not None else DocumentStore(bundled=engine.doc))
+    app.state.live = engine
     app.state.uploads = uploads if uploads is not None else UploadStore()
     app.state.jobs = JobPool(settings.answer_workers, settings.answer_queue)
     app.state.auth = settings.auth
@@ -74,6 +82,8 @@ def create_app(engine: Engine, uploads: UploadStore | None = None, settings: Ser
     app.include_router(api.router)
     app.include_router(library.router)
     app.include_router(library.api)
+    app.include_router(documents_web.router)
+    app.include_router(documents_web.api)
     if settings.auth.token:
         app.include_router(auth.router)
     docs.install(app)

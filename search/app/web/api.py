@@ -33,6 +33,8 @@ class AnswerRequest(BaseModel):
     questions: list[str] = Field(..., max_length=checksheet.MAX_QUESTIONS, description="One question per item.")
     mode: str = Field(DEFAULT_MODE, description=" / ".join(MODES))
     top: int = Field(3, ge=1, le=qa.MAX_TOP, description="Candidate slots per question")
+    document: list[str] = Field([], max_length=100, description="Answer only from these documents (their IDs, "
+                                                                  "GET /api/documents); empty: every document")
 
 
 UPLOAD_FORM = {
@@ -47,6 +49,8 @@ UPLOAD_FORM = {
         "top": {"type": "integer", "minimum": 1, "maximum": qa.MAX_TOP, "default": 3},
         "format": {"type": "string", "enum": list(UPLOAD_FORMATS), "default": "sheet",
                    "description": "sheet: the uploaded file, filled in (same format); csv / xlsx: kijun's table"},
+        "document": {"type": "array", "items": {"type": "string"},
+                     "description": "Answer only from these documents (one field each); none: every document"},
     },
 }
 
@@ -58,10 +62,12 @@ UPLOAD_FORM = {
                                                 "limit), or `q` missing (`missing_query`)"))
 def api_search(engine: EngineDep, q: str = Query(..., description="a word, phrase, -exclusion, ID or question"),
                mode: str = DEFAULT_MODE, limit: int = 10, aws: str | None = None, customer: str | None = None,
-               series: str | None = None, explain: bool = False) -> Any:
+               series: str | None = None, explain: bool = False,
+               document: list[str] = Query([], description="search only within these documents (repeatable: their "
+                                                           "IDs, GET /api/documents); none: every document")) -> Any:
     try:
         return engine.search(q, mode=mode, limit=limit, aws=blank(aws), customer=blank(customer),
-                             series=blank(series), explain=explain).to_dict()
+                             series=blank(series), explain=explain, documents=document).to_dict()
     except QueryError as e:
         return api_error(e, 400)
 
@@ -86,7 +92,7 @@ def api_criterion(engine: EngineDep, cid: str) -> Any:
 def api_duplicates(engine: EngineDep,
                    min_criteria: int = Query(2, ge=MIN_CRITERIA_RANGE[0], le=MIN_CRITERIA_RANGE[1]),
                    threshold: float = Query(DEFAULT_THRESHOLD, ge=THRESHOLD_RANGE[0], le=THRESHOLD_RANGE[1])) -> Any:
-    d = cached_report(engine.doc, threshold=threshold).to_dict()
+    d = cached_report(engine.table if engine.sources else engine.doc, threshold=threshold).to_dict()
     d["passages"] = [g for g in d["passages"] if len(g["criteria"]) >= min_criteria]
     return d
 
@@ -120,8 +126,8 @@ async def api_answer(request: Request, engine: EngineDep) -> Any:
             return validation_response(e.errors(include_url=False))
         try:
             answers = await jobs.run(job, request, partial(qa.answer_questions, engine, body.questions, mode=body.mode,
-                                                           top=body.top))
-        except qa.QuestionnaireError as e:
+                                                           top=body.top, documents=body.document or None))
+        except (qa.QuestionnaireError, QueryError) as e:
             return api_error(e, 400)
     return {"answers": [a.to_dict() for a in answers]}
 

@@ -9,7 +9,8 @@ from search.engine import Engine
 
 
 def get_engine(request: Request) -> Engine:
-    return request.app.state.engine
+    """The engine of the documents loaded now (`search.documents.live`: replaced whole when they change)."""
+    return request.app.state.live.engine
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -18,7 +18,12 @@ SEARCH: dict[str, Any] = {
               "snippet": "物理的アクセスは、建物の周辺および入り口において、監視カメラや侵入検知システムなどの電子的手段を"
                          "用いる専門の保安要員その他の手段により、厳重に管理されています。",
               "highlights": [[0, 7]], "same_as": None, "same_text": [], "near_text": [], "named": False,
-              "synonyms": [{"word": "入退室", "term": "物理的アクセス"}], "confirmed": False}],
+              "synonyms": [{"word": "入退室", "term": "物理的アクセス"}], "confirmed": False,
+              "key": "実35", "document": "aws-fisc", "document_title": "FISC安全対策基準 AWSの対応状況", "label": "",
+              "title": "", "beside": "",
+              "also_in": [{"document": "fisc-mapping", "document_title": "基盤 FISC対応表", "key": "fisc-mapping:実35",
+                           "score": 0.61, "field": "aws_status", "label": "共通統制環境の対策内容",
+                           "snippet": "- 入館証による入退室の記録", "highlights": [[7, 10]]}]}],
     "above_floor": 1, "library": [],
     "synonyms": [{"word": "入退室", "terms": ["物理的アクセス", "物理アクセス", "入場"],
                   "rules": ["synonyms.txt:156", "synonyms.txt:158"]}],
@@ -54,9 +59,10 @@ ANSWERS: dict[str, Any] = {
         "quotes": {"aws_status": "AWSではISO/IEC 27001およびPCI DSSに則り、…90 日おきに変更されます。",
                    "customer_controls": "お客様はAWS Identity and access Management(IAM) を使用して、…"},
         "matches": [{"id": "実26", "same_text": [], "near_text": [], "score": 1.1,
-                     "text": "お客様はAWS Identity and access Management(IAM) を使用して、…"},
+                     "text": "お客様はAWS Identity and access Management(IAM) を使用して、…", "document": "aws-fisc"},
                     {"id": "実57", "same_text": ["実58"], "near_text": ["実56"], "score": 0.7001,
-                     "text": "AWS は、権限を持つ担当者のみにデータセンターへの物理的なアクセスを許可しています。…"}],
+                     "text": "AWS は、権限を持つ担当者のみにデータセンターへの物理的なアクセスを許可しています。…",
+                     "document": "aws-fisc"}],
         "past": None}],
 }
 
@@ -65,7 +71,7 @@ LIBRARY_ENTRY: dict[str, Any] = {
     "answer": "入退館はICカードで記録しています。", "verdict": "answered",
     "source": {"file": "委託先_回答.xlsx", "sheet": "チェックシート", "row": 6, "sha256": "9c1e…",
                "imported_at": "2026-12-06T10:15:00+09:00"},
-    "unread": [],
+    "unread": [], "documents": ["aws-fisc"],
 }
 
 LIBRARY_ADDED: dict[str, Any] = {
@@ -82,6 +88,21 @@ LIBRARY_ADDED: dict[str, Any] = {
 
 LIBRARY_REMOVED: dict[str, Any] = {"removed": "L5fe488640376", "question": "データセンターの入退室を記録していますか。"}
 
+DOCUMENT: dict[str, Any] = {
+    "id": "fisc-mapping", "title": "基盤 FISC対応表", "publisher": "基盤チーム", "edition": "9", "date": "2024-04",
+    "version": "", "kind": "table", "bundled": False, "file": "fisc-mapping.md", "sha256": "5d0c…", "size": 1874,
+    "added_at": "2026-12-06T10:15:00+09:00", "id_column": None, "fields": {},
+    "labels": ["共通統制環境の対策内容", "ワークロードの対策内容", "利用者側での追加の対策"], "criteria": 6, "label": "基盤",
+    "warnings": [{"code": "document_link_missing", "detail": "1 link names a criterion the document does not have: "
+                                                              "実18 → 実17"}],
+}
+
+DOCUMENT_ADDED: dict[str, Any] = {**DOCUMENT, "stored": True,
+                                  "field_counts": {"共通統制環境の対策内容": 6, "ワークロードの対策内容": 5,
+                                                   "利用者側での追加の対策": 3}}
+
+DOCUMENT_REMOVED: dict[str, Any] = {"removed": "fisc-mapping", "title": "基盤 FISC対応表"}
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -89,6 +110,8 @@ OK: dict[tuple[str, str], Any] = {
     ("get", "/api/search"): SEARCH, ("get", "/api/criteria/{cid}"): CRITERION, ("get", "/api/duplicates"): DUPLICATES,
     ("post", "/api/answer"): ANSWERS, ("get", "/api/library"): [LIBRARY_ENTRY], ("post", "/api/library"): LIBRARY_ADDED,
     ("delete", "/api/library/{entry_id}"): LIBRARY_REMOVED,
+    ("get", "/api/documents"): [DOCUMENT], ("post", "/api/documents"): DOCUMENT_ADDED,
+    ("delete", "/api/documents/{doc_id}"): DOCUMENT_REMOVED,
 }
 """Each API route's 200 example (method, path as /docs lists it)."""
 

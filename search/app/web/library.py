@@ -25,6 +25,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from corpus.documents import CRITERION
 from messages import Message, excerpt
 from search.app.web import examples
 from search.app.web.deps import EngineDep
@@ -70,7 +71,8 @@ class ImportSettings:
     def read(self, data: bytes, filename: str, engine: Engine) -> Returned:
         return read_returned(data, filename, engine.doc, sheet=self.sheet, header_row=self.header_row,
                              column=self.column, answer_column=self.answer_column,
-                             criteria_column=self.criteria_column)
+                             criteria_column=self.criteria_column, documents=engine.document_labels(),
+                             known={d.id for d in engine.table if d.kind == CRITERION})
 
 
 def _library(engine: Engine) -> Library:

@@ -16,9 +16,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from corpus.duplicates import (DEFAULT_THRESHOLD, MIN_CRITERIA_RANGE, THRESHOLD_RANGE, THRESHOLD_STEP,
                                cached_report, shared_passages)
 from corpus.documents import CRITERION
-from corpus.records import UnknownCriterion
+from corpus.records import BUNDLED_ID, UnknownCriterion
 from corpus.vocabulary import normalize_id
 from messages import Message
+from search.compare import (ADDRESSES, CUSTOMER, NOTHING, CompareError, columns, compare, edition_note,
+                            editions_of)
 from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
 from search.app.presentation import FIELD_LABELS
@@ -42,12 +44,15 @@ SIMILAR_TOP_SHARE = 0.10  # listed only if closer than 90% of all pairs of crite
 
 
 def _cards(engine: Engine, result: SearchResult) -> list[dict[str, Any]]:
-    """One card per hit; criteria of identical text share one card (実57 / 実58)."""
+    """One card per hit; criteria of identical text share one card (実57 / 実58); the same criterion in other
+    documents behind it (`also`)."""
     out = []
     for h in result.hits:
-        refs = engine.doc.get(h.id).references if h.kind == CRITERION else ()
+        refs = engine.table[h.key].references if h.kind == CRITERION and h.key in engine.table else ()
+        also = [{"a": a, "snippet": mark(a.snippet, a.highlights), "field_label": a.label or FIELD_LABELS.get(a.field, a.field)}
+                for a in h.also_in]
         out.append({"hit": h, "ids": qa.folded_ids(engine, h), "snippet": mark(h.snippet, h.highlights),
-                    "refs": refs, "field_label": FIELD_LABELS.get(h.field, h.field),
+                    "refs": refs, "field_label": h.label or FIELD_LABELS.get(h.field, h.field), "also": also,
                     "anchor": "#revisions" if h.kind != CRITERION and h.id in engine.doc else ""})
     return out
 
@@ -61,8 +66,8 @@ def _no_hits(mode: str, filtered: bool) -> str:
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, engine: EngineDep, q: str | None = None, mode: str = DEFAULT_MODE,
                 aws: str | None = None, customer: str | None = None, series: str | None = None,
-                limit: int = PAGE_LIMIT) -> HTMLResponse:
-    return render(request, "search.html", **_search(engine, q, mode, aws, customer, series, limit))
+                limit: int = PAGE_LIMIT, document: str | None = None) -> HTMLResponse:
+    return render(request, "search.html", **_search(engine, q, mode, aws, customer, series, limit, document))
 
 
 SHAREABLE_URL_CHARS = 4_000
@@ -78,29 +83,30 @@ async def search_post(request: Request, engine: EngineDep) -> Response:
     except qa.QuestionnaireError as e:  # a malformed form (too many parts…): said on the page, not as JSON
         return render(request, "search.html", 400, **_search(engine, None, DEFAULT_MODE, None, None, None, PAGE_LIMIT)
                       | {"error": e.text("web")})
-    params = {"q": fields.get("q", "")} | {k: fields[k] for k in ("mode", "aws", "customer", "series", "limit")
-                                         if fields.get(k)}
+    params = {"q": fields.get("q", "")} | {k: fields[k] for k in ("mode", "aws", "customer", "series", "limit",
+                                                                  "document") if fields.get(k)}
     url = "/?" + urlencode(params)
     if len(url) <= SHAREABLE_URL_CHARS:
         return RedirectResponse(url, status_code=303)
     limit = fields.get("limit", "")
     ctx = await run_in_threadpool(_search, engine, params["q"], params.get("mode", DEFAULT_MODE), params.get("aws"),
                                   params.get("customer"), params.get("series"),
-                                  int(limit) if limit.isdecimal() else PAGE_LIMIT)
+                                  int(limit) if limit.isdecimal() else PAGE_LIMIT, params.get("document"))
     return render(request, "search.html", **ctx)
 
 
 def _search(engine: Engine, q: str | None, mode: str, aws: str | None, customer: str | None, series: str | None,
-            limit: int) -> dict[str, Any]:
+            limit: int, document: str | None = None) -> dict[str, Any]:
     """The search page's context: the query as typed, the result or why there is none."""
     ctx: dict[str, Any] = {"q": q or "", "mode": mode, "aws": aws or "", "customer": customer or "",
-                           "series": series or "", "limit": limit, "result": None, "error": None, "cards": []}
+                           "series": series or "", "limit": limit, "result": None, "error": None, "cards": [],
+                           "document": document or "", "documents": engine.table.sources}
     if q is not None:
         try:
             result = engine.search(q, mode=mode, limit=limit, aws=blank(aws), customer=blank(customer),
-                                   series=blank(series))
+                                   series=blank(series), documents=[document] if blank(document) else None)
             ctx.update(result=result, cards=_cards(engine, result),
-                       no_hits=_no_hits(result.mode, any(map(blank, (aws, customer, series)))))
+                       no_hits=_no_hits(result.mode, any(map(blank, (aws, customer, series, document)))))
         except QueryError as e:
             ctx["error"] = e.text("web")
     return ctx
@@ -117,6 +123,11 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
             if history != cid:
                 return RedirectResponse("/criteria/" + quote(history), status_code=308)
             return render(request, "history.html", id=history, revisions=doc.revisions_for(history))
+        nid = normalize_id(cid)
+        if nid is not None and any(d.kind == CRITERION for d in engine.table.about(nid)):  # 実14-1: other documents'
+            if nid != cid:
+                return RedirectResponse("/criteria/" + quote(nid), status_code=308)
+            return render(request, "criterion_elsewhere.html", id=nid, **_side_by_side(engine, nid))
         return render(request, "error.html", 404, title="基準が見つかりません", message=e.text("web"))
     if c.id != cid:
         return RedirectResponse("/criteria/" + quote(c.id), status_code=308)
@@ -132,7 +143,53 @@ def criterion_page(request: Request, engine: EngineDep, cid: str) -> Response:
                   revisions=doc.revisions_for(c.id), shared=shared_passages(doc, c.id),
                   similar=engine.similar(c.id, SIMILAR, SIMILAR_TOP_SHARE), prev=ids[i - 1] if i else None,
                   next=ids[i + 1] if i + 1 < len(ids) else None,
-                  urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls], past=past, past_error=past_error)
+                  urls=[(u, u.startswith(("http://", "https://"))) for u in c.urls], past=past, past_error=past_error,
+                  **_side_by_side(engine, c.id))
+
+
+def _side_by_side(engine: Engine, cid: str) -> dict[str, Any]:
+    """Every loaded document's text for one ID (only when documents were added), and what the editions known
+    say of it (実14-1: the 13th edition's, not the 9th's)."""
+    editions, of_document = editions_of(engine.doc, engine.sources)
+    lists = {s.id for s in engine.sources if s.is_titles}
+    return {"columns": columns(engine.table, cid, of_document, lists) if len(engine.table.sources) > 1 else [],
+            "edition_note": edition_note(editions, cid)}
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(request: Request, engine: EngineDep, a: str = "", b: str = "", differ: bool = False) -> Response:
+    """Two documents criterion by criterion (`search.compare`); the XLSX at /compare.xlsx."""
+    sources = engine.table.sources
+    ctx: dict[str, Any] = {"a": a or BUNDLED_ID, "b": b, "differ": differ, "documents": sources, "result": None,
+                           "rows": [], "error": None, "pairs": COMPARE_PAIRS}
+    if not b:
+        if len(sources) > 1:
+            ctx["b"] = sources[1][0]
+        else:
+            ctx["error"] = Message("compare_one_document").text("web")
+            return render(request, "compare.html", **ctx)
+    try:
+        result = compare(engine.table, ctx["a"], ctx["b"])
+    except CompareError as e:
+        ctx["error"] = e.text("web")
+        return render(request, "compare.html", 400, **ctx)
+    ctx.update(result=result, rows=[r for r in result.rows if r.differ or not differ])
+    return render(request, "compare.html", **ctx)
+
+
+@router.get("/compare.xlsx", name="compare_xlsx")
+def compare_xlsx(request: Request, engine: EngineDep, a: str = "", b: str = "") -> Response:
+    try:
+        result = compare(engine.table, a, b)
+    except CompareError as e:
+        return render(request, "error.html", 400, title="比較できません", message=e.text("web"))
+    return Response(result.xlsx(), media_type=MEDIA_TYPES[".xlsx"],
+                    headers={"Content-Disposition": content_disposition(f"kijun-compare-{a}-{b}.xlsx")})
+
+
+COMPARE_PAIRS = ((CUSTOMER, ADDRESSES), (ADDRESSES, CUSTOMER), (NOTHING, ADDRESSES), (ADDRESSES, NOTHING),
+                 (ADDRESSES, ADDRESSES), (CUSTOMER, CUSTOMER), (CUSTOMER, NOTHING), (NOTHING, CUSTOMER))
+"""The compare page's sections, in order: where one addresses what the other does not, first."""
 
 
 @router.get("/duplicates", response_class=HTMLResponse)
@@ -154,7 +211,7 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
         return render(request, "duplicates.html", 400, **ctx)
     min_criteria, threshold = least, similarity
     ctx.update(min_criteria=least, threshold=similarity)
-    rep = cached_report(engine.doc, threshold=threshold)
+    rep = cached_report(engine.table if engine.sources else engine.doc, threshold=threshold)
     needle = q.strip()
     nid = normalize_id(needle) if needle else None
     groups = []
@@ -174,21 +231,25 @@ def duplicates_page(request: Request, engine: EngineDep, min_criteria: str = "2"
     return render(request, "duplicates.html", **ctx)
 
 
-def _holds(engine: Engine, criterion_id: str, needle: str) -> bool:
-    """Does a criterion's text (either column, as printed) hold `needle` (case folded)?"""
-    c = engine.doc.get(criterion_id)
+def _holds(engine: Engine, key: str, needle: str) -> bool:
+    """Does a criterion's text (either column, as printed; another document's: its passages) hold `needle`
+    (case folded)?"""
     n = needle.lower()
+    if key not in engine.doc:
+        d = engine.table[key]
+        return any(n in p.text.lower() for p in (*d.written, *d.boilerplate))
+    c = engine.doc.get(key)
     return any(n in (t or "").lower() for t in (engine.doc.text_of(c).aws_status, c.customer_controls))
 
 
 @router.get("/answer", response_class=HTMLResponse)
-def answer_form(request: Request) -> HTMLResponse:
-    return render(request, "answer.html", **_answer_context())
+def answer_form(request: Request, engine: EngineDep) -> HTMLResponse:
+    return render(request, "answer.html", **_answer_context(documents=engine.table.sources))
 
 
 def _answer_context(**ctx: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"run": None, "error": None, "text": "", "settings": Settings(), "upload": None,
-                            "sheet_names": [], "filled_ext": ""}
+                            "sheet_names": [], "filled_ext": "", "documents": ()}
     return base | ctx
 
 
@@ -203,9 +264,10 @@ async def answer_post(request: Request, engine: EngineDep) -> HTMLResponse:
         try:
             fields, chosen = await form_fields(request)
         except (checksheet.SheetError, qa.QuestionnaireError) as e:
-            return render(request, "answer.html", 400, **_answer_context(error=e.text("web")))
+            return render(request, "answer.html", 400, **_answer_context(error=e.text("web"),
+                                                                         documents=engine.table.sources))
         status, ctx = await jobs.run(job, request, _answer_page, engine, request.app.state.uploads, chosen, fields)
-    return render(request, "answer.html", status, **ctx)
+    return render(request, "answer.html", status, **(ctx | {"documents": engine.table.sources}))
 
 
 def _answer_page(engine: Engine, store: UploadStore, chosen: tuple[str, bytes] | None, fields: dict[str, str], *,

@@ -52,6 +52,7 @@ class Settings:
     answer_column: str | None = None
     mode: str = DEFAULT_MODE
     top: int = 3
+    documents: tuple[str, ...] = ()  # answer only from these documents (none: every document loaded)
 
     @property
     def into(self) -> dict[str, str] | None:
@@ -109,7 +110,11 @@ async def form_fields(request: Request) -> tuple[dict[str, str], tuple[str, byte
     """The submitted form's text fields and its file ((name, bytes), None when none was chosen), the
     form closed before returning."""
     async with read_form(request) as form:
-        return {k: v for k, v in form.items() if isinstance(v, str)}, await uploaded(form)
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        chosen = [v.strip() for v in form.getlist("document") if isinstance(v, str) and v.strip()]
+        if chosen:  # several documents ticked: one per line (an ID never holds a line break)
+            fields["document"] = "\n".join(chosen)
+        return fields, await uploaded(form)
 
 
 def field(form: Any, name: str) -> str | None:
@@ -145,7 +150,13 @@ def settings_from(form: Any) -> Settings:
         raise qa.QuestionnaireError(max=qa.MAX_TOP, value=excerpt(top))
     return Settings(sheet=field(form, "sheet"), header_row=header_row_of(form), column=field(form, "column"),
                     answer_column=field(form, "answer_column"), mode=field(form, "mode") or DEFAULT_MODE,
-                    top=number)
+                    top=number, documents=documents_of(form))
+
+
+def documents_of(form: Any) -> tuple[str, ...]:
+    """The documents a form chose to answer from (`document`, one field per document, or one per line)."""
+    values = form.getlist("document") if hasattr(form, "getlist") else [form.get("document") or ""]
+    return tuple(dict.fromkeys(d.strip() for v in values if isinstance(v, str) for d in v.split("\n") if d.strip()))
 
 
 async def uploaded(form: Any) -> tuple[str, bytes] | None:
@@ -175,7 +186,8 @@ def answer_file(engine: Engine, data: bytes, filename: str, settings: Settings, 
     q = reader.read_questionnaire(data, filename, sheet=settings.sheet, header_row=settings.header_row,
                                  column=settings.column)
     writer.check_destination(data, q, io.BytesIO(), qa.ANSWER_COLUMNS, into=settings.into)
-    answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top, progress=progress)
+    answers = qa.answer_sheet(engine, q.questions, mode=settings.mode, top=settings.top, progress=progress,
+                              documents=settings.documents or None)
     out = io.BytesIO()
     report = writer.write_answers(data, filename, q, qa.filled_cells(q.questions, answers), qa.ANSWER_COLUMNS, out,
                                  into=settings.into)
@@ -186,4 +198,5 @@ def answer_pasted(engine: Engine, text: str, settings: Settings, *, progress: Pr
     questions = table.split_pasted(text)
     if not questions:
         raise qa.QuestionnaireError("no_questions")
-    return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top, progress=progress))
+    return Run(qa.answer_questions(engine, questions, mode=settings.mode, top=settings.top, progress=progress,
+                                   documents=settings.documents or None))

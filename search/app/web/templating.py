@@ -16,9 +16,11 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
+from corpus.records import ROLE_HEADERS, TITLE_ROLE
 from corpus.vocabulary import REVISION_SERIES, ROLE_LABELS, SERIES, SERIES_ALIASES, role_mark
 from messages import Message, render as render_message
 from search.answerability import STATUS_LABELS
+from search.compare import STATUS_LABELS as COMPARE_LABELS
 from search.app.presentation import LABELS, MODE_LABELS, NO_MATCH_BANNER, PAST_HEADING, reported_skips
 
 HERE = Path(__file__).resolve().parent
@@ -28,6 +30,10 @@ ROLE_CHOICES = {"": "指定なし", "primary": "◯ (主体として対応)", "i
 SERIES_CHOICES = {"": "すべて",
                   **{name: f"{name} ({prefix})" for prefix, name in SERIES.items() if name in SERIES_ALIASES},
                   REVISION_SERIES: REVISION_SERIES}
+
+
+ROLE_NAMES = {**ROLE_HEADERS, TITLE_ROLE: "タイトル"}
+"""A document's field role → how a page names it."""
 
 
 def mark(text: str, highlights: Any) -> Markup:
@@ -57,7 +63,7 @@ def _environment() -> Environment:
     env.globals.update(MODE_LABELS=MODE_LABELS, ROLE_CHOICES=ROLE_CHOICES, SERIES_CHOICES=SERIES_CHOICES,
                        LABELS=LABELS, ROLE_LABELS=ROLE_LABELS, role=role_mark, STATUS_LABELS=STATUS_LABELS,
                        reported_skips=reported_skips, NO_MATCH_BANNER=NO_MATCH_BANNER, PAST_HEADING=PAST_HEADING,
-                       crit_url=criterion_url,
+                       crit_url=criterion_url, ROLE_NAMES=ROLE_NAMES, COMPARE_LABELS=COMPARE_LABELS,
                        say=say)
     return env
 
