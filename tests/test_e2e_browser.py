@@ -514,9 +514,12 @@ def test_the_pages_users_hit_at_1280_and_360(chromium: BrowserContext, shelf: tu
         expect(page.locator("table.answers > tbody > tr")).to_have_count(60, timeout=60_000)
         expect(page.locator("#answer-progress")).to_be_hidden()
         page.wait_for_timeout(400)  # the answers page reports too: the bar stays hidden
+        # shown while answering, saying something true of that moment: which status it reached depends on
+        # how fast this machine answers 60 questions against the page's polling (a fast one: only 送信しています…)
         shown = [s for s in seen if s["shown"] == "true"]
-        assert shown and any(re.fullmatch(r"\d+ / 60 問に回答しました…|.*読み取っています…|ファイルを受け取っています…",
-                                          s["text"]) for s in shown), seen[-5:]
+        assert shown and all(re.fullmatch(r"\d+ / 60 問に回答しました…|.*読み取っています…|ファイルを受け取っています…"
+                                          r"|送信しています…|回答を書き込んでいます…|順番待ちです.*", s["text"])
+                             for s in shown), seen[-5:]
         assert seen[-1]["shown"] == "false"  # under the answers: gone (before sending: checked hidden above)
         page.screenshot(path=str(shots / f"answers-{width}.png"))
 
