@@ -9,6 +9,8 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -145,6 +147,50 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
         click.echo(f"embedding index: not built — {emb['error']}", err=True)
     else:
         click.echo(f"embedding index: {emb.get('distinct', '?')} distinct passages, model {emb['model']['name']}")
+        _refresh_memory(engine, quiet_if_empty=True)
+
+
+def _refresh_memory(engine: "Engine", *, quiet_if_empty: bool = False) -> None:
+    """`kijun library refresh`, also run by `kijun index`: work out the rows the library's entries lack
+    under this model and index (a bar while it works), and say what it did."""
+    from search.library.store import Library
+
+    if engine.library is None:
+        engine.library = Library()
+    room = engine.memory()
+    if room is None or (quiet_if_empty and not engine.library.exists):
+        return
+    try:
+        with _bar("Answer library memory", "question") as progress:
+            worked_out, total = room.refresh(progress)
+    except LibraryError as e:
+        if not quiet_if_empty:
+            raise
+        click.echo(f"kijun: the answer library was not refreshed: {e}", err=True)
+        return
+    for note in room.notes:
+        click.echo(f"kijun: {note}", err=True)
+    if total or not quiet_if_empty:
+        click.echo(f"answer library memory: {worked_out} of {total} entries worked out, in {room.sidecar.dir}",
+                   err=True)
+
+
+@contextmanager
+def _bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for work reported as (done, total) (none when not on a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()
 
 
 def _render_hits(result: "SearchResult", explain: bool) -> str:
@@ -480,6 +526,8 @@ def library_group() -> None:
 
 @library_group.command("add")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@data_dir_option
+@model_option
 @click.option("--sheet", default=None, help="Read only this sheet.")
 @click.option("--header-row", type=click.IntRange(1, None), default=None, help="The header row (1 = first row).")
 @click.option("--column", default=None, help="Question column: header name, number or letter.")
@@ -489,19 +537,22 @@ def library_group() -> None:
               help="The column naming the criteria (default: 該当基準); without one, criteria cited in the "
                    "answer ([実26]) count.")
 @click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
-def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | None, column: str | None,
-                answer_column: str | None, criteria_column: str | None, dry_run: bool) -> None:
+def library_add(files: tuple[str, ...], data_dir: str | None, model: str | None, sheet: str | None,
+                header_row: int | None, column: str | None, answer_column: str | None, criteria_column: str | None,
+                dry_run: bool) -> None:
     """Add returned check sheets (.xlsx, .xlsm, .csv, .tsv) or JSONL (an export, or graded queries).
 
     A person's 該当基準 and 判定 are the truth (判定 該当なし / 対象外 / 回答不要 / N/A: not in this
     document); rows still 要確認 with no criterion are skipped and listed. Each file is one
     transaction, all its rows or none; adding a file of the same name again replaces its entries.
+    Each new question's vector and profile are worked out before it is added (a bar shows them) and
+    stored beside the library, so searches only read them.
     """
     from search.library import jsonl
-    from search.library.store import Library
     from search.questionnaire.returned import describe, read_returned, unknown_criteria
 
-    library, doc = Library(), parse_file()
+    engine = _engine(data_dir, model, library=True, query_backend="onnx")
+    library, doc, room = engine.library, engine.doc, engine.memory()
     for name in files:
         path = Path(name)
         if path.suffix.lower() in (".jsonl", ".json"):
@@ -523,7 +574,11 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
             by_file = {path.name: list(returned.entries)}
         if dry_run:
             continue
-        for source, (now, before) in library.replace(by_file).items():
+        with _bar(f"{path.name}: worked out for searching", "question") as progress:
+            added = room.commit([e for es in by_file.values() for e in es], lambda: library.replace(by_file), progress)
+        for note in room.notes:
+            click.echo(f"kijun: {note}", err=True)
+        for source, (now, before) in added.items():
             replaced = f" (replacing {before} from an earlier import)" if before else ""
             click.echo(f"  → {now} entries from {source}{replaced}", err=True)
     click.echo(f"answer library {library.path}: {len(library)} entries" + (" (dry run: nothing changed)"
@@ -568,12 +623,27 @@ def library_show(entry_id: str, fmt: str) -> None:
 @click.option("--source", default=None, help="Remove every entry imported from this file name.")
 def library_remove(entry_ids: tuple[str, ...], source: str | None) -> None:
     """Remove entries by ID (all or none), or every entry of one imported file."""
+    from search.library.memory import Sidecar, question_hash
     from search.library.store import Library
 
     if not entry_ids and source is None:
         raise click.UsageError("name the entries to remove (IDs from `kijun library list`) or --source FILE")
-    gone = Library().remove(entry_ids, source_file=source)
+    library = Library()
+    gone = library.remove(entry_ids, source_file=source)
+    try:  # their vectors and profiles go too
+        Sidecar(library.path).prune(lambda: {e.id: question_hash(e.question) for e in library.entries()})
+    except OSError:
+        pass
     click.echo(f"{gone} entries removed", err=True)
+
+
+@library_group.command("refresh")
+@data_dir_option
+@model_option
+def library_refresh(data_dir: str | None, model: str | None) -> None:
+    """Work out the vectors and profiles the library's entries lack (after a model or index change, or
+    an interrupted add), stored beside the library; searches leave such entries out until then."""
+    _refresh_memory(_engine(data_dir, model, library=True, query_backend="onnx"))
 
 
 @library_group.command("export")

@@ -13,13 +13,15 @@ filter and remove entries, export them; and the same as JSON under /api/library.
 
 Every write is a POST or DELETE, so `protection.SiteProtection` refuses it from another site; the
 upload between preview and commit is kept in the app's upload store under a random token. Reading
-a sheet and embedding its questions run as jobs (`jobs`), never in the pool that serves searches.
+a sheet and working out its questions' vectors and profiles run as jobs (`jobs`), never in the pool
+that serves searches; the memory searches read is replaced when the import commits.
 """
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -38,6 +40,7 @@ from search.questionnaire import checksheet
 from search.questionnaire.answer import QuestionnaireError
 from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
 SHOWN = 200  # entries listed on the page at once (the filter finds the rest)
@@ -149,9 +152,16 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
 
 def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> int:
     returned = settings.read(upload.source, upload.filename or "", engine)
-    _library(engine).replace({returned.filename: list(returned.entries)})
-    engine.memory()  # the new questions embedded now, not by the next search
+    _remembered(engine, returned.entries, lambda: _library(engine).replace({returned.filename: list(returned.entries)}),
+                progress)
     return len(returned.entries)
+
+
+def _remembered(engine: Engine, entries: Sequence[Entry], write: Callable[[], T], progress: Any = None) -> T:
+    """`write` (a change to the library) with the new entries' vectors and profiles worked out first, in
+    this job's thread, and the memory searches read replaced once it is committed (searches never wait)."""
+    room = engine.memory()
+    return room.commit(entries, write, progress) if room is not None else write()
 
 
 @router.post("/library/remove")
@@ -159,7 +169,7 @@ async def library_remove(request: Request, engine: EngineDep) -> Response:
     try:
         fields, _ = await form_fields(request)
         entry_id = fields.get("id", "")
-        _library(engine).remove([entry_id])
+        _remembered(engine, (), lambda: _library(engine).remove([entry_id]))
     except (LibraryError, QuestionnaireError) as e:
         return _page(request, engine, 400, error=e.text("web"))
     return RedirectResponse(f"/library?removed={entry_id}", status_code=303)
@@ -214,8 +224,8 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
     if dry:
         before = sum(e.source.file == filename for e in library.entries())
     else:
-        _, before = library.replace({filename: list(returned.entries)})[filename]
-        engine.memory()
+        _, before = _remembered(engine, returned.entries, lambda: library.replace({filename: list(returned.entries)}),
+                                progress)[filename]
     return {"file": filename, "added": 0 if dry else len(returned.entries), "answered": returned.answered,
             "not_in_document": returned.not_in_document, "replaced": before, "dry_run": dry,
             "skipped": [{"sheet": s.sheet, "row": s.row, "question": s.question, "reason": s.reason.code,
@@ -225,7 +235,7 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
 @api.delete("/library/{entry_id}", summary="Remove one entry of the answer library")
 def api_library_remove(engine: EngineDep, entry_id: str) -> Any:
     try:
-        _library(engine).remove([entry_id])
+        _remembered(engine, (), lambda: _library(engine).remove([entry_id]))
     except LibraryError as e:
         return api_error(e, 404 if e.condition.startswith("unknown_entry") else 503)
     return JSONResponse({"removed": entry_id})
