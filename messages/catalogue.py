@@ -377,6 +377,9 @@ CATALOGUE: dict[str, Text] = {
                                   en_other="{n:,} entries of the answer library are not in its memory yet (an add was "
                                            "interrupted, or their rows could not be stored), so searches leave them "
                                            "out; run `kijun library refresh`"),
+    "library_loading": Text("the answer library's memory is being loaded, so this search does not use it; the next "
+                            "ones will",
+                            "回答ライブラリを読み込み中のため、この検索では使っていません（まもなく使われます）。"),
     "library_memory_stale": Text("the answer library's memory was worked out for another model or index, so searches "
                                  "leave its {n:,} entries out until `kijun library refresh` (which `kijun index` runs) "
                                  "has worked them out again",

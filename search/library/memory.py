@@ -271,23 +271,33 @@ class LibraryMemory:
     # ------------------------------------------------------------ searching
 
     def current(self, warnings: list[Message] | None = None) -> Memory | None:
-        """What a search recalls from, never worked out here: the memory already made (reloaded in the
-        background if the library or its rows changed since), or, for a process's first search, the
-        stored rows read now. None without a model; None with a warning if the library cannot be read."""
+        """What a search recalls from, never worked out here and never waited for: the memory already
+        made (reloaded in the background if the library or its rows changed since), or, for a
+        process's first search, the stored rows read now — unless an import or a refresh holds them,
+        when this search goes without, and says so. None without a model; None with a warning if
+        the library cannot be read."""
+        warnings = warnings if warnings is not None else []
         try:
             key = self.derive.key()
             if key is None:
                 return None
             memory = self._memory
-            if memory is None or memory.key != key:
-                memory = self.load()
-            elif self._stamp(key) != self._seen:
+            if memory is not None and memory.key == key:
+                if self._stamp(key) != self._seen:
+                    self._load_in_background()
+            elif memory is None and self._lock.acquire(blocking=False):
+                try:
+                    memory = self._load()
+                finally:
+                    self._lock.release()
+            else:  # being made by an import or a refresh, or for another model or index
                 self._load_in_background()
+                warnings.append(Message("library_loading"))
+                return None
         except LibraryError as e:
-            if warnings is not None:
-                warnings.append(Message("library_not_used", {"reason": e.message}))
+            warnings.append(Message("library_not_used", {"reason": e.message}))
             return None
-        if memory is not None and warnings is not None:
+        if memory is not None:
             warnings += memory.warnings()
         return memory
 
