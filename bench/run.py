@@ -10,7 +10,9 @@ Everything runs offline on a fresh temporary data directory:
   5. the query encoder alone against its FLOP floor on this machine (fp32 GEMM measured here);
   6. a scale curve on synthetic corpora recombined from this document's passages, plotted;
   7. a bounded load test against `kijun serve` on 127.0.0.1;
-  8. a 300-question check sheet answered end to end, without and with an answer library.
+  8. a 300-question check sheet answered end to end, without and with an answer library;
+  9. the answer library at team scale (`bench/library_scale.py`): search with 0–50,000 past
+     answers, throughput, the first CLI search after an add, searches during an import.
 
 Every ratio compares figures measured in this one run: the machine is shared and its
 speed drifts, so absolute times from different runs do not compare.
@@ -39,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from bench import library_scale  # noqa: E402
 from bench.encoder import sgemm_gflops  # noqa: E402
 from bench.load import load_test, percentile  # noqa: E402
 from bench.questionnaire import run as questionnaire  # noqa: E402
@@ -304,6 +307,8 @@ def table(report: dict[str, Any]) -> str:
             lines.append(f"| {s['questions']}-question check sheet, {label}{extra} (model loaded) | {s['total_s']:.1f} s "
                          f"(read {s['read_s']:.2f}, answer {s['answer_s']:.1f}, write {s['write_s']:.2f}); "
                          f"{s['per_question_ms']:.0f} ms per question |")
+    if "library" in report:
+        lines += ["", *library_scale.table(report["library"])]
     if report.get("scale"):
         lines += ["", "| criteria | keyword build | embeddings build | bm25s build | keyword p50 | hybrid p50 "
                       "| bm25s p50 | index alone / bm25s alone |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -327,6 +332,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=Path, default=DEV_SET)
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "bench-report.json")
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png", help="the scale curve (PNG)")
+    ap.add_argument("--library-sizes", type=int, nargs="*", default=[1000, 10000, 50000],
+                    help="answer library sizes (none: skip the library stage)")
     args = ap.parse_args(argv)
 
     queries = [q.query for q in load_eval_set(args.queries)]
@@ -352,6 +359,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.requests:
             say(f"load test ({args.requests} requests, {args.clients} clients)")
             report["load"] = load_test(data_dir, queries, requests=args.requests, clients=args.clients)
+        if args.library_sizes:
+            say(f"the answer library at {', '.join(f'{n:,}' for n in args.library_sizes)} entries")
+            report["library"] = library_scale.run(data_dir, sizes=args.library_sizes, requests=args.requests // 2,
+                                                  say=say)
         report["scale"] = []
         for n in args.sizes:
             say(f"scale: {n:,} criteria")

@@ -142,6 +142,7 @@ class Engine:
         self._declined: dict[Path, str | None] = {}  # live generations this process chose not to follow
         self.library = library  # the answer library (None: searches ignore it)
         self._memory: LibraryMemory | None = None  # its memory (`memory`), for this library
+        self._memory_key: tuple[Any, Any, str] | None = None  # (encoder, keyword index, the key its rows depend on)
         self._memory_lock = threading.Lock()
 
     # ------------------------------------------------------------ indexes
@@ -378,10 +379,14 @@ class Engine:
         indexed, and the profile's weights (None: the model cannot be loaded)."""
         from indexer.encoder import encoder_settings
 
-        if self.semantic() is None:
+        if self._encoder is None and self.semantic() is None:
             return None
-        return "|".join([json_key(encoder_settings(self._encoder)), self.table.corpus_hash,
-                         json_key(self._kw().meta.get("analyzer")), json_key(fusion.PROFILE.to_dict())])
+        kw, cached = self._kw(), self._memory_key
+        if cached is None or cached[0] is not self._encoder or cached[1] is not kw:  # made once per model and index
+            cached = self._memory_key = (self._encoder, kw, "|".join([
+                json_key(encoder_settings(self._encoder)), self.table.corpus_hash, json_key(kw.meta.get("analyzer")),
+                json_key(fusion.PROFILE.to_dict())]))
+        return cached[2]
 
     def _question_rows(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
                        ) -> tuple[np.ndarray, np.ndarray]:
