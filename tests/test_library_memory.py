@@ -128,6 +128,23 @@ def test_re_importing_a_file_keeps_only_the_rows_of_its_new_entries(engine, adde
                                                       for x in again)
 
 
+def test_a_running_engine_sees_another_processs_add_without_a_search_waiting_for_it(added, data_root):
+    from search.engine import Engine
+
+    serving = Engine(data_dir=data_root, library=added)
+    serving.warm()
+    encoded = counting(serving)
+    late = entry(20, "ウイルス対策ソフトを導入していますか。", ("実14",), file="late.xlsx")
+    adding = Engine(data_dir=data_root, library=Library(added.path))  # another process: `kijun library add`
+    adding.memory().commit([late], lambda: adding.library.replace({"late.xlsx": [late]}))
+    first = serving.search(late.question)  # answered by the memory it had; the new one loads meanwhile
+    assert [p.entry.id for p in first.library if p.entry.id == late.id] == [] and not first.warnings
+    assert serving.memory().settled()
+    second = serving.search(late.question)
+    assert second.library[0].entry.id == late.id
+    assert encoded == [late.question, late.question]  # the queries; the new entry was read, not worked out
+
+
 def test_entries_without_rows_are_left_out_and_the_search_says_so_until_refreshed(added, data_root):
     from search.engine import Engine
 

@@ -341,16 +341,21 @@ class LibraryMemory:
         at = rows.row_of if rows is not None else {}
         found = [(e, at.get((e.id, question_hash(e.question)))) for e in entries]
         present = [(e, r) for e, r in found if r is not None]
-        docs: dict[tuple[str, ...], list[list[int]]] = {}
-        for e, _ in present:
-            if e.criteria not in docs:
-                docs[e.criteria] = self.derive.docs(e.criteria)
-        support = Support.of([docs[e.criteria] for e, _ in present])
+        ids = sorted({c for e, _ in present for c in e.criteria})
+        docs = dict(zip(ids, self.derive.docs(ids)))  # per criterion ID, its documents: looked up once
+        support = Support.of([[docs[c] for c in e.criteria] for e, _ in present])
         missing = len(entries) - len(present)
         stale = bool(missing) and stored is None and bool(self.sidecar.others(key))
         return Memory([e for e, _ in present], rows.take([r for _, r in present]) if rows is not None else None,
                       support, self.derive.n_docs, key=key, revision=revision, rows_stamp=rows_stamp, missing=missing,
                       stale=stale)
+
+    def settled(self, timeout: float = 60.0) -> bool:
+        """Wait for a load in the background, if one is under way (False: still loading)."""
+        if not self._loading.acquire(timeout=timeout):
+            return False
+        self._loading.release()
+        return True
 
     def _load_in_background(self) -> None:
         if not self._loading.acquire(blocking=False):
