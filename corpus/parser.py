@@ -33,12 +33,12 @@ class Line:
     indented: bool
 
 
-_PRACTICE = re.compile(rf"^(実)\s*(\d+)\s+({MARK_PATTERN})\s+({MARK_PATTERN})(?:\s+(.*))?$")
+_PRACTICE = re.compile(rf"^(実)\s*(\d+(?:-\d+)?)\s+({MARK_PATTERN})\s+({MARK_PATTERN})(?:\s+(.*))?$")  # 実14-1: newer editions
 _AUDIT = re.compile(rf"^(\d+)\s+({MARK_PATTERN})\s+({MARK_PATTERN})(?:\s+(.*))?$")
 _FOOTER = re.compile(r"^(?:実務基準|監査基準)?\s*©\s*\d{4},\s*Amazon Web Services.*?(\d+)$")
 _LEGEND = re.compile(r"^(?:「対応の主体」凡例|-\s*:\s*必要に応じて情報を提供する$|AWS お客様$)")
 _HEADERS = {"補足情報基準番号", "対応の主体", "AWSの対応状況 お客様が統制すべき内容", "基準番号 枝番 AWSの対応状況(旧) AWSの対応状況(新)"}
-_SAME_AS = re.compile(rf"^\(?\s*([{ID_PREFIXES}]\d+)\s*と同様\s*\)?$")  # the source writes IDs compactly
+_SAME_AS = re.compile(rf"^\(?\s*([{ID_PREFIXES}]\d+(?:-\d+)?)\s*と同様\s*\)?$")  # the source writes IDs compactly
 _REF_START = re.compile(r"^(?:アマゾン|AWS|Amazon|PCI|ISO|SOC|NIST|CAIQ|https?://|・)")
 _HISTORY_ID = re.compile(rf"^([{ID_PREFIXES}]\d+)(?:\s+(.*))?$")
 _BRANCH = re.compile(r"^(\d+-\(\d+\)|\d+(?:\s*,\s*\d+)*|-)(?:\s+(.*))?$")
@@ -63,6 +63,21 @@ def parse_file(path: Path = SOURCE, *, strict: bool = True) -> Document:
 
 
 def parse(text: str, *, strict: bool = True) -> Document:
+    doc, lines, empty = _parse(text)
+    if strict:
+        _check(doc, lines, empty)
+    return doc
+
+
+def parse_any(text: str) -> tuple[Document, list[int]]:
+    """Any text laid out like the bundled extraction, whoever published it and for whichever edition (実14-1
+    rows too): its records, and the lines of row headers with no cells after them (garbled). Nothing more is
+    required of it — another response may lack the audit criteria, a number, or the change history."""
+    doc, _, empty = _parse(text)
+    return doc, [ln.no for ln in empty]
+
+
+def _parse(text: str) -> tuple[Document, list[Line], list[Line]]:
     lines = _clean(text)
     if not lines:
         raise CorpusFormatError("the source is empty; expected the extracted text of the FISC response document")
@@ -73,10 +88,8 @@ def parse(text: str, *, strict: bool = True) -> Document:
     criteria = [_criterion(row, pages, furniture) for row in rows]
     revisions, editions = _history([ln for ln in history if ln.no not in _furniture(history)])
     doc = Document(tuple(criteria), tuple(revisions), tuple(editions))
-    if strict:
-        empty = [head for (h, head, tail) in rows if not h[4] and all(ln.no in furniture for ln in tail)]
-        _check(doc, lines, empty)
-    return doc
+    empty = [head for (h, head, tail) in rows if not h[4] and all(ln.no in furniture for ln in tail)]
+    return doc, lines, empty
 
 
 # ---------------------------------------------------------------- passes
@@ -167,13 +180,14 @@ def _split_history(lines: list[Line]) -> tuple[list[Line], list[Line]]:
     return lines, []
 
 
-def _header(ln: Line, seen_practice: bool) -> tuple[str, int, str, str, str] | None:
+def _header(ln: Line, seen_practice: bool) -> tuple[str, str, str, str, str] | None:
+    """(series, number as written: '26' or '14-1', AWS mark, customer mark, the rest of the line), or None."""
     m = _PRACTICE.match(ln.text)
     if m:
-        return "実", int(m.group(2)), m.group(3), m.group(4), m.group(5) or ""
+        return "実", m.group(2), m.group(3), m.group(4), m.group(5) or ""
     m = _AUDIT.match(ln.text)
     if m and seen_practice and not ln.indented:
-        return "監", int(m.group(1)), m.group(2), m.group(3), m.group(4) or ""
+        return "監", m.group(1), m.group(2), m.group(3), m.group(4) or ""
     return None
 
 
@@ -222,11 +236,12 @@ def _criterion(row, pages: dict[int, int], furniture: set[int]) -> Criterion:
     urls = list(dict.fromkeys(ref_urls + layout.urls_in(aws_text) + layout.urls_in(cust_text)))
     m = _SAME_AS.match(aws_text)
     body_lines = [ln.no for ln in tail if ln.no not in furniture]
-    cid = f"{series}{number}"
+    main, _, sub = number.partition("-")
+    cid = f"{series}{int(main)}" + (f"-{int(sub)}" if sub else "")
     return Criterion(
         id=cid,
         series=SERIES[series],
-        number=number,
+        number=int(main),
         aws_role=normalize_mark(aws_mark),
         customer_role=normalize_mark(cust_mark),
         aws_status=aws_text,

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import unicodedata
 from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from corpus.vocabulary import normalize_id
+from corpus.vocabulary import ID_PATTERN, normalize_id
 from messages import Explained, Message
 
 
@@ -198,3 +200,159 @@ def read_jsonl(path: Path, *, source_sha256: str = "") -> Document:
 def document_hash(doc: Document) -> str:
     """Hash of the parsed records: changes when the source or the parser's output does."""
     return doc.content_hash
+
+
+# ---------------------------------------------------------------- documents a team adds
+
+ROLE_HEADERS: dict[str, str] = {"aws_status": "AWSの対応状況", "customer_controls": "お客様が統制すべき内容",
+                                "references": "補足情報"}
+"""The bundled document's text roles → its own column headers. A column of another document may be mapped to
+one of them (`--fields 'AWSの対応状況=aws_status'`), so a search or a comparison knows what it stands for."""
+TITLE_ROLE = "title"
+"""The role of a title list's text: the criterion's title or summary, as a team holds it from the standards."""
+ROLES: tuple[str, ...] = (*ROLE_HEADERS, TITLE_ROLE)
+
+TABLE, TEXT, TITLES, BUNDLED = "table", "text", "titles", "bundled"
+KINDS: tuple[str, ...] = (TABLE, TEXT, TITLES)
+"""What a document a team adds is: a table keyed by criterion ID, a text extraction laid out like the bundled
+one, or a title list (which also says which IDs its edition has). The bundled document is of kind BUNDLED."""
+
+
+class DocumentError(Explained, ValueError):
+    """A document that cannot be read as asked; the message names the row or line and what to do. Nothing of
+    the file is kept."""
+
+    code = "document_unreadable"
+
+
+@dataclass(frozen=True)
+class TextField:
+    """One named field of one criterion in one document: a column's text, labelled by the column's header."""
+
+    label: str  # the column's header as the file writes it (共通統制環境の対策内容, AWSの対応状況)
+    text: str  # the cell's text as written; the rows of a continued table joined by a line break
+    role: str = ""  # one of ROLES when mapped (--fields), else ""
+    same_as: str | None = None  # the criterion whose text this cell says it shares (「対応策は実 4 と同じ」)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CriterionText:
+    """What one document says for one criterion ID: its named fields, in the file's column order."""
+
+    document: str  # the ID of the document it belongs to (its slug in the document store)
+    id: str  # 実26, 監3, 実14-1
+    fields: tuple[TextField, ...]
+    lines: tuple[int, ...] = ()  # the rows (or lines) of the file it was read from, 1-based, in order
+
+    @property
+    def same_as(self) -> str | None:
+        """The criterion every field with text links to (a row saying 「実4と同様」 and nothing else), else None."""
+        written = [f for f in self.fields if f.text.strip() or f.same_as]
+        links = {f.same_as for f in written}
+        return links.pop() if written and len(links) == 1 and None not in links else None
+
+    def field(self, label: str) -> TextField | None:
+        return next((f for f in self.fields if f.label == label), None)
+
+    def by_role(self, role: str) -> TextField | None:
+        return next((f for f in self.fields if f.role == role), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"document": self.document, "id": self.id, "fields": [f.to_dict() for f in self.fields],
+                "same_as": self.same_as, "lines": list(self.lines)}
+
+
+@dataclass(frozen=True)
+class UserDocument:
+    """One document's records, each knowing its document: what a table of several documents is built from.
+    `warnings` are what reading it found worth saying (a row joined, an ID its edition lacks)."""
+
+    id: str
+    kind: str  # one of KINDS, or BUNDLED
+    records: tuple[CriterionText, ...]
+    labels: tuple[str, ...] = ()  # the fields' labels, in column order
+    edition: str | None = None  # of the standards it answers (corpus.editions), None when not known
+    warnings: tuple[Message, ...] = ()
+    _by_id: dict[str, CriterionText] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({r.id: r for r in self.records})
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._by_id
+
+    def get(self, cid: str) -> CriterionText | None:
+        return self._by_id.get(cid)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.records)
+
+    def text_of(self, record: CriterionText, label: str, *, max_hops: int = 8) -> str:
+        """A field's text with its link followed: 実7's 「対応策は実 4 と同じ」 gives 実4's text of the same field
+        (the link's own words dropped only when they are all the cell says). Links are never copied into
+        the records; a consumer that wants the text asks here."""
+        seen = {record.id}
+        current = record.field(label)
+        parts: list[str] = []
+        while current is not None:
+            bare = is_bare_link(current.text) or current.text.strip() in DITTO
+            own = current.text if current.same_as is None or not bare else ""
+            if own.strip():
+                parts.append(own)
+            target = self._by_id.get(current.same_as) if current.same_as else None
+            if target is None or target.id in seen or len(seen) > max_hops:
+                break
+            seen.add(target.id)
+            current = target.field(label)
+        return "\n".join(parts)
+
+    def roles(self) -> dict[str, str]:
+        """Field label → the bundled role it stands for (only the mapped ones)."""
+        return {f.label: f.role for r in self.records for f in r.fields if f.role}
+
+    def field_counts(self) -> dict[str, int]:
+        """Per field label, how many criteria have text (or a link) in it: what `documents show` prints."""
+        counts = {label: 0 for label in self.labels}
+        for r in self.records:
+            for f in r.fields:
+                if f.text.strip() or f.same_as:
+                    counts[f.label] = counts.get(f.label, 0) + 1
+        return counts
+
+
+DITTO = ("同上", "〃")
+"""A cell that says "as the row above": linked to the criterion of the row above (a table's own shorthand)."""
+_LINK_HEAD = r"(?:(?:対応策|対策|対応内容|対応|内容|記載)\s*(?:は|も)\s*)?"
+_LINK_TAIL = r"\s*(?:と同じ|と同様|に同じ|に準ずる|に準じる)(?:\s*(?:です|である|とする|となります))?\s*[。.]?"
+SAME_AS = re.compile(rf"^\s*[(（「【]?\s*{_LINK_HEAD}((?:{ID_PATTERN}))\s*{_LINK_TAIL}\s*[)）」】]?")
+"""A cell that says it is the same as another criterion, at its start: 「対応策は実 4 と同じ」, 「実4と同様」,
+「(実87と同様)」. What follows it (a table that then repeats the text) stays the cell's own text."""
+_LINK_ALONE = re.compile(SAME_AS.pattern + r"\s*$")
+
+
+def link_of(text: str) -> str | None:
+    """The criterion a cell says it shares its text with, or None."""
+    m = SAME_AS.match(unicodedata.normalize("NFKC", text or ""))
+    return normalize_id(m.group(1)) if m else None
+
+
+def is_bare_link(text: str) -> bool:
+    """True when the cell says only that it is the same as another criterion."""
+    return bool(_LINK_ALONE.match(unicodedata.normalize("NFKC", text or "")))
+
+
+def criterion_texts(doc: Document, document_id: str) -> tuple[CriterionText, ...]:
+    """A parsed response document (the bundled one, or a text extraction laid out like it) as records of
+    named fields, its column headers as labels: one shape for every document."""
+    out = []
+    for c in doc.criteria:
+        values = {"aws_status": c.aws_status, "customer_controls": c.customer_controls,
+                  "references": "\n".join(c.references)}
+        fields = tuple(TextField(ROLE_HEADERS[role], text, role, c.same_as if role == "aws_status" else None)
+                       for role, text in values.items() if text)
+        out.append(CriterionText(document_id, c.id, fields, (c.line_start,)))
+    return tuple(out)

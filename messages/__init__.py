@@ -21,9 +21,17 @@ from typing import Any, ClassVar
 
 from messages.catalogue import AUDIENCES, CATALOGUE, FIELDS, Text
 
-__all__ = ["AUDIENCES", "CATALOGUE", "Explained", "Message", "Text", "code_of", "placeholders", "render", "text_of"]
+__all__ = ["AUDIENCES", "CATALOGUE", "MAX_ECHO_CHARS", "Explained", "Message", "Text", "code_of", "excerpt",
+           "placeholders", "render", "text_of"]
 
 LIST_SEPARATORS = {"cli": ", ", "api": ", ", "web": "、"}
+MAX_ECHO_CHARS = 80  # of what a person sent, a message quotes back at most this much
+
+
+def excerpt(text: str, limit: int = MAX_ECHO_CHARS) -> str:
+    """What a message may quote of something a person sent: at most `limit` characters, "…" where cut
+    (a 12 kB ID or a 5,000-digit number must not come back whole)."""
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 @dataclass(frozen=True)

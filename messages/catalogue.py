@@ -16,15 +16,19 @@ AUDIENCES = ("cli", "api", "web")
 
 @dataclass(frozen=True)
 class Text:
-    """A condition's words. `en_other` is the English when a count `n` is not 1 (plurals)."""
+    """A condition's words. `en_other` is the English when a count `n` is not 1 (plurals); `api` the
+    API's English where it must differ from the command line's (a server never shows its own paths)."""
 
     en: str
     ja: str
     en_other: str | None = None
+    api: str | None = None
 
     def template(self, audience: str, params: Mapping[str, Any]) -> str:
         if audience == "web":
             return self.ja
+        if audience == "api" and self.api is not None:
+            return self.api
         return self.en_other if self.en_other is not None and params.get("n", 1) != 1 else self.en
 
 
@@ -46,6 +50,18 @@ FIELDS: dict[str, dict[str, str]] = {
     "allow_host": {"cli": "`kijun serve --allow-host NAME`", "api": "kijun serve's allow-host setting",
                    "web": "許可するホスト名の設定"},
     "criteria_column": {"cli": "--criteria-column", "api": "the `criteria_column` field", "web": "「該当基準の列」欄"},
+    "id_column": {"cli": "--id-column (a header name, a number or a letter such as A)",
+                  "api": "the `id_column` field (a header name, a number or a letter such as A)",
+                  "web": "「基準番号の列」欄（見出し名・列番号・A のような列記号）"},
+    "fields": {"cli": "--fields 'COLUMN=ROLE, …'", "api": "the `fields` field ('COLUMN=ROLE, …')",
+               "web": "「列の役割」欄（列名=役割、…）"},
+    "edition": {"cli": "--edition", "api": "the `edition` field", "web": "「版」欄"},
+    "kind": {"cli": "--kind", "api": "the `kind` field", "web": "「種類」欄"},
+    "title": {"cli": "--title", "api": "the `title` field", "web": "「タイトル」欄"},
+    "document_id": {"cli": "--id", "api": "the `id` field", "web": "「文書ID」欄"},
+    "titles_kind": {"cli": "--kind titles", "api": "kind=titles", "web": "種類「タイトル一覧」"},
+    "replace": {"cli": "--replace", "api": "`same_name=replace`", "web": "「同じ名前のファイル」の「置き換える」"},
+    "keep_both": {"cli": "--keep-both", "api": "`same_name=keep_both`", "web": "「同じ名前のファイル」の「両方残す」"},
 }
 
 CATALOGUE: dict[str, Text] = {
@@ -56,6 +72,7 @@ CATALOGUE: dict[str, Text] = {
     "where_line": Text("line {line}", "{line} 行目"),
     "where_sheet": Text("sheet {sheet!r}", "シート「{sheet}」"),
     "header_row_n": Text("header row {row}", "見出し行（{row} 行目）"),
+    "where_sheet_row": Text("sheet {sheet!r} row {row}", "シート「{sheet}」の {row} 行目"),
 
     # ------------------------------------------------------------ searching (search.errors, the engine)
     "empty_query": Text("the query is empty; type a word such as パスワード, a question, or an ID such as 実26",
@@ -341,31 +358,86 @@ CATALOGUE: dict[str, Text] = {
                            "このアップロードには「{name}」がありません。もう一度回答させてください。"),
 
     # ------------------------------------------------------------ the answer library (search.library, returned sheets)
-    "library_damaged": Text("the answer library {path} cannot be read ({detail}); kijun has not changed it. Keep the "
-                            "file and restore from your export: set $KIJUN_LIBRARY to a new file and run `kijun "
-                            "library add BACKUP.jsonl`",
+    "answer_library": Text("the answer library {path}", "回答ライブラリ", api="the answer library"),
+    "library_damaged": Text("{library} cannot be read ({detail}); kijun has not changed it. Keep the file and "
+                            "restore from your export: set $KIJUN_LIBRARY to a new file and run `kijun library add "
+                            "BACKUP.jsonl`",
                             "回答ライブラリを読めません（{detail}）。kijun はこのファイルを変更していません。"
-                            "サーバーの管理者に、書き出したバックアップからの復元を依頼してください。"),
-    "library_foreign": Text("{path} is an SQLite file but not a kijun answer library (it has tables {tables}); kijun "
-                            "has not changed it. Point $KIJUN_LIBRARY at another file",
+                            "サーバーの管理者に、書き出したバックアップからの復元を依頼してください。",
+                            api="{library} cannot be read ({detail}); kijun has not changed it. Whoever runs the "
+                                "server can restore it from an export"),
+    "library_foreign": Text("{library} is an SQLite file but not a kijun answer library (it has tables {tables}); "
+                            "kijun has not changed it. Point $KIJUN_LIBRARY at another file",
                             "回答ライブラリとして指定されたファイルは kijun のものではありません（変更していません）。"
-                            "サーバーの管理者に確認してください。"),
-    "library_newer": Text("the answer library {path} was made by a newer kijun (schema {version}); upgrade kijun to "
-                          "use it",
+                            "サーバーの管理者に確認してください。",
+                            api="{library} is not a kijun answer library; kijun has not changed it. Ask whoever runs "
+                                "the server"),
+    "library_newer": Text("{library} was made by a newer kijun (schema {version}); upgrade kijun to use it",
                           "回答ライブラリは新しい版の kijun で作られています。サーバーの管理者に kijun の更新を依頼してください。"),
-    "library_cannot_open": Text("cannot open the answer library {path}: {reason}",
+    "library_cannot_open": Text("cannot open {library}: {reason}",
                                 "回答ライブラリを開けません（{reason}）。サーバーの管理者に確認してください。"),
-    "library_missing": Text("there is no answer library at {path} yet; add a returned check sheet first",
+    "library_read_only": Text("{library} cannot be written ({reason}); nothing was changed. Searches and `kijun "
+                              "library export` still read it. To add or remove entries, make the file and its folder "
+                              "writable for this user, or set $KIJUN_LIBRARY to a copy",
+                              "回答ライブラリは読み取り専用のため、登録・削除できません（何も変更していません）。検索と書き出し"
+                              "には使えます。サーバーの管理者に確認してください。",
+                              api="{library} is read-only on the server, so nothing was changed; searches and the "
+                                  "export still read it. Ask whoever runs the server"),
+    "library_missing": Text("{library} does not exist yet; add a returned check sheet first",
                             "回答ライブラリはまだ空です。先に回答済みのチェックシートを登録してください。"),
-    "unknown_entry": Text("no entry {ids} in the answer library {path}; `kijun library list` shows the IDs",
-                          "回答ライブラリに {ids} はありません。一覧を読み込み直してください。"),
-    "unknown_entry_not_removed": Text("no entry {ids} in the answer library {path}; nothing was removed (`kijun "
-                                      "library list` shows the IDs)",
-                                      "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。"),
-    "library_busy": Text("the answer library {path} is busy ({detail}); try again in a moment",
+    "unknown_entry": Text("no entry {ids} in {library}; `kijun library list` shows the IDs",
+                          "回答ライブラリに {ids} はありません。一覧を読み込み直してください。",
+                          api="no entry {ids} in {library}; GET /api/library lists the IDs"),
+    "unknown_entry_not_removed": Text("no entry {ids} in {library}; nothing was removed (`kijun library list` shows "
+                                      "the IDs)",
+                                      "回答ライブラリに {ids} はありません（何も削除していません）。一覧を読み込み直してください。",
+                                      api="no entry {ids} in {library}; nothing was removed (GET /api/library lists "
+                                          "the IDs)"),
+    "library_busy": Text("{library} is busy ({detail}); try again in a moment",
                          "回答ライブラリが使用中です。少し待ってからもう一度お試しください。"),
     "duplicate_entry": Text("entry {id} appears twice in what is being added; nothing was added",
                             "登録しようとした内容に同じ項目（{id}）が二度あります。何も登録していません。"),
+    # the library's JSONL files (search.library.jsonl: an export, or graded queries)
+    "jsonl_too_large": Text("{filename}: {size_mb:.0f} MB is more than the {limit_mb} MB a library file may be; split it",
+                            "{filename} は {size_mb:.0f} MB あります（上限 {limit_mb} MB）。ファイルを分けてください。"),
+    "jsonl_not_utf8": Text("{filename}: not UTF-8 text (byte {byte}); save it as UTF-8",
+                           "{filename} は UTF-8 のテキストではありません（{byte} バイト目）。UTF-8 で保存し直してください。"),
+    "jsonl_too_many": Text("{filename}: more than {limit:,} entries; split the file",
+                           "{filename} の項目が {limit:,} 件を超えています。ファイルを分けてください。"),
+    "jsonl_empty": Text("{filename}: no entries (one JSON object a line, as `kijun library export` writes)",
+                        "{filename} に項目がありません（1 行に 1 つの JSON オブジェクトを書きます）。"),
+    "jsonl_line_too_long": Text("{filename}:{line}: the line is {length:,} characters; a library entry is at most "
+                                "{limit:,}",
+                                "{filename} の {line} 行目が {length:,} 文字あります（1 項目の上限 {limit:,} 文字）。"),
+    "jsonl_not_json": Text("{filename}:{line}: not valid JSON ({reason} at column {column})",
+                           "{filename} の {line} 行目は JSON として読めません（{column} 文字目: {reason}）。"),
+    "jsonl_too_deep": Text("{filename}:{line}: the JSON is nested too deeply to be a library entry",
+                           "{filename} の {line} 行目の JSON は入れ子が深すぎます（回答ライブラリの項目ではありません）。"),
+    "jsonl_not_text": Text("{filename}:{line}: holds {char}, half of a character (a lone surrogate), which is not text; "
+                           "write the whole character",
+                           "{filename} の {line} 行目に文字として成り立たないもの（{char}）があります。"),
+    "jsonl_not_object": Text("{filename}:{line}: expected a JSON object, got {kind}",
+                             "{filename} の {line} 行目は JSON オブジェクトではありません（{kind}）。"),
+    "jsonl_bad_line": Text("{filename}:{line}: {problem} (lines are entries as `kijun library export` writes them, or "
+                           'graded queries: "query" and "relevant", criterion IDs with their grades)',
+                           "{filename} の {line} 行目を回答ライブラリの項目として読めません（{problem}）。"),
+    "jsonl_unknown_criteria": Text("{filename}: entry {id} ({label}) names {ids}, which this document does not have; "
+                                   "nothing from this file was added",
+                                   "{filename} の項目 {id}（{label}）は、この文書にない基準 {ids} を挙げています。"
+                                   "このファイルからは何も登録していません。"),
+    # what adding a file does to earlier imports of its name (search.library.store.Plan)
+    "import_replaces": Text("replaces the earlier import of {file} from {imported_at} ({rows} entries): {shared} of "
+                            "the questions are shared, so it is the same sheet; {field[keep_both]} keeps both",
+                            "同じ名前のファイル（{imported_at} に登録、{rows} 問）は質問の {shared} が共通の同じシートと"
+                            "みなし、置き換えます。両方残す場合は{field[keep_both]}を選んでください。"),
+    "import_beside": Text("kept beside the earlier import of {file} from {imported_at} ({rows} entries): only {shared} "
+                          "of the questions are shared, so it is another sheet of the same name; {field[replace]} "
+                          "replaces it instead",
+                          "同じ名前の別のシート（{imported_at} に登録、{rows} 問、共通する質問は {shared}）は残し、"
+                          "並べて登録します。置き換える場合は{field[replace]}を選んでください。"),
+    "same_name_choice": Text("same_name must be replace or keep_both (blank: replace only the same sheet), got "
+                             "{value!r}",
+                             "同じ名前のファイルの扱いは「置き換える」か「両方残す」から選んでください（指定: {value}）。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
     # the library's memory (search.library.memory): rows worked out when entries are added
@@ -402,10 +474,160 @@ CATALOGUE: dict[str, Text] = {
     "returned_column_is_question": Text("{at}{control} {column!r} is the question column; name the column that holds "
                                         "the answers",
                                         "{at}「{column}」は質問の列です。{control}には回答が書かれた列を指定してください。"),
+    "criteria_unread": Text("{where}: the 該当基準 cell also says 「{unread}」, which was not read as criteria; "
+                            "kept {ids} — check them",
+                            "{where}: 該当基準の「{unread}」は基準として読んでいません（登録する基準: {ids}）。確かめてください。"),
     # why a returned sheet's question is not added to the library (search.questionnaire.returned.SKIP_*)
     "still_unconfirmed": Text("still 要確認 with no criterion", "要確認のまま（該当基準の記入なし）"),
     "no_criterion_given": Text("no criterion given", "該当基準の記入なし"),
     "unknown_criteria": Text("names criteria this document does not have: {ids}", "この文書にない基準を挙げている: {ids}"),
+
+    # ------------------------------------------------------------ documents a team adds (corpus.sources, the store)
+    "document_unreadable": Text("{filename}: cannot read it as a document ({reason})",
+                                "{filename} を文書として読めません（{reason}）。"),
+    "document_too_large": Text("{filename}: the file is {size_mb:.1f} MB; the limit is {limit_mb} MB — split the "
+                               "document into several files",
+                               "{filename} は {size_mb:.1f} MB あります（上限 {limit_mb} MB）。文書を複数のファイルに分けてください。"),
+    "document_package_too_large": Text("{filename}: its parts inflate to {size_mb:,.0f} MB; the limit is {limit_mb} MB "
+                                       "— save it again from Excel without the sheets and images it does not need",
+                                       "{filename} は展開すると {size_mb:,.0f} MB になります（上限 {limit_mb} MB）。不要な"
+                                       "シートや画像を除いて Excel で保存し直してください。"),
+    "document_too_many_cells": Text("{filename}: more than {limit:,} cells; split the document, or delete the sheets "
+                                    "and columns it does not need",
+                                    "{filename} のセルが {limit:,} 個を超えています。文書を分けるか、不要なシートや列を"
+                                    "削除してください。"),
+    "document_too_many_rows": Text("{filename}: more than {limit:,} rows; split the document into several files",
+                                   "{filename} の行が {limit:,} 行を超えています。文書を複数のファイルに分けてください。"),
+    "document_cell_too_long": Text("{filename}: {where} has a cell of {length:,} characters; the limit is {limit:,} "
+                                   "(Excel's) — shorten it",
+                                   "{filename} の {where}のセルが {length:,} 文字あります（上限 {limit:,} 文字）。"
+                                   "短くしてください。"),
+    "document_pdf": Text("{filename}: PDF files are not read; add its text extraction (.txt) or a table (.xlsx, "
+                         ".csv, .md, .jsonl)",
+                         "{filename}: PDF は読めません。テキストに書き出したもの（.txt）か表（.xlsx・.csv・.md・.jsonl）を"
+                         "選んでください。"),
+    "document_type": Text("{filename}: unsupported file type {suffix!r}; a document is .xlsx, .csv, .tsv, .md, "
+                          ".jsonl or .txt",
+                          "{filename}: この種類のファイル（{suffix}）は読めません。.xlsx・.csv・.tsv・.md・.jsonl・.txt の"
+                          "ファイルを選んでください。"),
+    "document_unknown_kind": Text("the kind must be one of {kinds}, got {kind!r}",
+                                  "種類は {kinds} のどれかです（指定: {kind}）。"),
+    "document_text_kind": Text("{filename}: a text extraction is a .txt file; this one is read as a table (leave "
+                               "{field[kind]} out, or give table)",
+                               "{filename}: テキスト抽出として読めるのは .txt ファイルだけです。{field[kind]}を表にして"
+                               "ください。"),
+    "document_no_id_column": Text("{filename}: no column of criterion IDs (実26, 監3, 実14-1) found; name it with "
+                                  "{field[id_column]}",
+                                  "{filename} に基準番号（実26・監3・実14-1 など）の列が見つかりません。"
+                                  "{field[id_column]}で指定してください。"),
+    "document_id_column_not_found": Text("{filename}: no column {column!r} holding criterion IDs; give the header of "
+                                         "the ID column, its number or its letter with {field[id_column]}",
+                                         "{filename} に基準番号の入った「{column}」という列がありません。"
+                                         "{field[id_column]}に基準番号の列の見出し・列番号・列記号を指定してください。"),
+    "document_not_an_id": Text("{filename}: {where}: {value!r} in the ID column is not a criterion ID (write IDs "
+                               "as 実26, 監3 or 実14-1); nothing from this file was added",
+                               "{filename} の {where}: 基準番号の列の「{value}」は基準番号ではありません（実26・監3・"
+                               "実14-1 のように書いてください）。このファイルからは何も登録していません。"),
+    "document_unknown_column": Text("{filename}: no column {column!r} to map with {field[fields]}; the columns are "
+                                    "{names}",
+                                    "{filename} に「{column}」という列はありません（列は {names}）。{field[fields]}を"
+                                    "直してください。"),
+    "document_fields_syntax": Text("{item!r} is not COLUMN=ROLE; the roles are {roles} (e.g. {field[fields]})",
+                                   "「{item}」は「列名=役割」の形ではありません。役割は {roles} です。"),
+    "document_unknown_role": Text("{role!r} is not a role; the roles are {roles}",
+                                  "「{role}」という役割はありません。役割は {roles} です。"),
+    "document_role_twice": Text("two columns, {columns}, are mapped to {role}; map only one",
+                                "{columns} の 2 つの列が同じ役割（{role}）になっています。1 つだけにしてください。"),
+    "document_empty": Text("{filename}: no criterion found in it; nothing was added",
+                           "{filename} に基準が 1 つもありません。何も登録していません。"),
+    "document_md_no_table": Text("{filename}: no pipe table with a column of criterion IDs (| 実26 | … |) found",
+                                 "{filename} に基準番号の列のある表（| 実26 | … |）が見つかりません。"),
+    "document_jsonl_line": Text("{filename}: {where}: not one JSON object ({reason}); nothing from this file was added",
+                                "{filename} の {where}: JSON のオブジェクトとして読めません（{reason}）。このファイルからは"
+                                "何も登録していません。"),
+    "document_jsonl_no_id": Text("{filename}: {where}: no \"id\" key; each line is one criterion: its \"id\" "
+                                 "(\"実26\") and its text fields",
+                                 "{filename} の {where}: \"id\" がありません。1 行に 1 つの基準を、\"id\"（\"実26\" など）と"
+                                 "本文の項目で書いてください。"),
+    "document_jsonl_value": Text("{filename}: {where}: {key!r} is neither text nor a list of texts",
+                                 "{filename} の {where}: 「{key}」の値が文字列でも文字列のリストでもありません。"),
+    "document_title_line": Text("{filename}: {where}: {value!r} does not start with a criterion ID; a title list has "
+                                "one 「実26 パスワードの管理」 a line",
+                                "{filename} の {where}: 「{value}」が基準番号で始まっていません。タイトル一覧は 1 行に"
+                                "「実26 パスワードの管理」の形で書いてください。"),
+    "document_title_missing": Text("{filename}: {where}: {id} has no title after it",
+                                   "{filename} の {where}: {id} のあとにタイトルがありません。"),
+    "document_title_twice": Text("{filename}: {where}: {id} is listed twice (first on line {first}); keep one",
+                                 "{filename} の {where}: {id} が 2 回あります（最初は {first} 行目）。1 つにしてください。"),
+    "document_no_titles": Text("{filename}: no line 「実26 パスワードの管理」 found",
+                               "{filename} に「実26 パスワードの管理」の形の行がありません。"),
+    "document_text_no_rows": Text("{filename}: not laid out like the bundled extraction: no row header such as "
+                                  "「実26 ◯ ◯ …」 found; add it as a table instead",
+                                  "{filename} は同梱の文書と同じ体裁ではありません（「実26 ◯ ◯ …」の行がありません）。"
+                                  "表として登録してください。"),
+    "document_text_empty_row": Text("{filename}: {where}: a row header with no text after it (a garbled or truncated "
+                                    "extraction?)",
+                                    "{filename} の {where}: 基準番号の行のあとに本文がありません（抽出が崩れているか、"
+                                    "途中で切れています）。"),
+    "document_text_twice": Text("{filename}: {where}: {id} appears twice (first on line {first})",
+                                "{filename} の {where}: {id} が 2 回あります（最初は {first} 行目）。"),
+    # what reading a document found worth saying (warnings, kept with it)
+    "document_headerless": Text("no header row above the first ID ({at}): the fields are named by their column "
+                                "letters", "最初の基準番号（{at}）の上に見出し行がないため、列記号を項目名にしました。"),
+    "document_rows_joined": Text("{n} criterion appears on rows apart, joined in order: {ids}",
+                                 "離れた行にある基準を順につなげました（{n} 件）: {ids}",
+                                 "{n} criteria appear on rows apart, joined in order: {ids}"),
+    "document_rows_skipped": Text("{n} row without an ID was skipped as a heading or note: {rows}",
+                                  "基準番号のない行を見出し・注記として読み飛ばしました（{n} 行）: {rows}",
+                                  "{n} rows without an ID were skipped as headings or notes: {rows}"),
+    "document_link_missing": Text("{n} link names a criterion the document does not have: {links}",
+                                  "文書にない基準を「同じ」としている箇所があります（{n} 件）: {links}",
+                                  "{n} links name criteria the document does not have: {links}"),
+    "document_sheet_ignored": Text("sheet {sheet!r} has no column of criterion IDs, so it was not read",
+                                   "シート「{sheet}」には基準番号の列がないため、読んでいません。"),
+    "document_edition_from_file": Text("the edition was taken from the file's own words: {edition} (give "
+                                       "{field[edition]} if it answers another)",
+                                       "版はファイルの記述から {edition} としました（違う場合は{field[edition]}で指定してください）。"),
+    "document_editions_in_file": Text("the file names several editions ({editions}), so none was assumed; give "
+                                      "{field[edition]}",
+                                      "ファイルに複数の版（{editions}）が書かれているため、版を決めていません。"
+                                      "{field[edition]}で指定してください。"),
+    "document_no_edition": Text("no edition given, so its IDs were not checked against one; give {field[edition]}",
+                                "版が指定されていないため、基準番号を版と照合していません。{field[edition]}で指定してください。"),
+    "document_edition_unknown": Text("kijun does not know which criteria {edition} has (it knows {known}), so the IDs "
+                                     "were not checked; add a title list for {edition} ({field[titles_kind]})",
+                                     "{edition} にどの基準があるかを kijun は知らないため（分かるのは {known}）、基準番号を"
+                                     "照合していません。{edition} のタイトル一覧を登録すると照合できます。"),
+    "document_ids_not_in_edition": Text("{n} ID it cites is not a criterion of {edition}: {ids} (as known from {sources}; "
+                                        "IDs are never mapped across editions)",
+                                        "{edition} にない基準番号を挙げています（{n} 件）: {ids}（{sources} による。版をまたいだ"
+                                        "読み替えはしていません）",
+                                        "{n} IDs it cites are not criteria of {edition}: {ids} (as known from {sources}; "
+                                        "IDs are never mapped across editions)"),
+    "document_defines_edition": Text("this title list defines which criteria {edition} has ({n} ID)",
+                                     "このタイトル一覧で {edition} の基準（{n} 件）を定義します。",
+                                     "this title list defines which criteria {edition} has ({n} IDs)"),
+    # the document store (search.documents.store)
+    "document_no_title": Text("a document needs a title: give {field[title]}", "{field[title]}を入力してください。"),
+    "document_id_invalid": Text("{id!r} cannot be a document ID: use 1–40 lower-case letters, digits and hyphens "
+                                "({field[document_id]})",
+                                "「{id}」は文書IDに使えません。英小文字・数字・ハイフンの 1〜40 文字にしてください。"),
+    "document_id_taken": Text("there is already a document {id!r}; choose another with {field[document_id]}",
+                              "文書ID「{id}」はもう使われています。{field[document_id]}で別の ID にしてください。"),
+    "document_already_added": Text("{filename} is already in the store as {id!r} (the same bytes); remove that one "
+                                   "first to add it again",
+                                   "{filename} は「{id}」としてすでに登録されています（同じ内容）。登録し直すには先にそれを"
+                                   "削除してください。"),
+    "unknown_document": Text("no document {id!r}; the documents are {ids}",
+                             "「{id}」という文書はありません（文書は {ids}）。"),
+    "document_bundled": Text("{id!r} is the bundled document; it cannot be removed",
+                             "「{id}」は同梱の文書のため、削除できません。"),
+    "document_damaged": Text("the document {path} cannot be read ({detail}); kijun has not changed it — add the "
+                             "original file again under another ID, or remove this one",
+                             "文書を読めません（{detail}）。kijun はこのファイルを変更していません。サーバーの管理者に"
+                             "確認してください。"),
+    "document_store_unwritable": Text("cannot write the document store {path}: {reason}",
+                                      "文書の保存先に書き込めません（{reason}）。サーバーの管理者に確認してください。"),
 
     # ------------------------------------------------------------ the server's refusals (search.app.web.refusals)
     "body_too_large": Text("the request body is larger than the {limit} limit; send fewer questions per request, or "
@@ -430,6 +652,10 @@ CATALOGUE: dict[str, Text] = {
                               "このサーバーを使うにはログインしてください。"),
     "proxy_not_authenticated": Text("authentication required: reach this server through the sign-in proxy",
                                     "このサーバーは社内のサインイン用プロキシ経由でのみ使えます。いつもの URL から開いてください。"),
+    "token_empty": Text("{source} is empty (or only spaces), so nobody could sign in; put the token in it (at least "
+                        "16 characters, e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))'), or unset "
+                        "it on a server that only this machine reaches",
+                        "トークン（{source}）が空です。このままでは誰もログインできないため、サーバーを起動しません。"),
     "wrong_token": Text("that is not the server's token; ask whoever runs the server for it",
                         "トークンが違います。サーバーの管理者に確認してください。"),
     "busy": Text("the server is answering other check sheets; try again in {retry} seconds",

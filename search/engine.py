@@ -90,7 +90,7 @@ class SearchResult:
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "match": self.match.to_dict() if self.match else None,
                 "hits": [h.to_dict() for h in self.hits], "above_floor": self.above_floor,
-                "library": [p.to_dict() for p in self.library], "warnings": [str(w) for w in self.warnings]}
+                "library": [p.to_dict() for p in self.library], "warnings": [w.text("api") for w in self.warnings]}
 
     @property
     def shown(self) -> tuple[Hit, ...]:

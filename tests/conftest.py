@@ -17,6 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # never the user's own answer library: every command a test runs reads an empty one of its own
 os.environ["KIJUN_LIBRARY"] = str(Path(tempfile.mkdtemp(prefix="kijun-test-library-")) / "library.sqlite3")
+# nor the user's own documents: an empty store of the session's
+os.environ["KIJUN_DOCUMENTS"] = str(Path(tempfile.mkdtemp(prefix="kijun-test-documents-")) / "documents")
 
 
 @pytest.fixture(scope="session")

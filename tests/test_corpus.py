@@ -19,6 +19,7 @@ import pytest
 
 from corpus.parser import SOURCE, SOURCE_SHA256, CorpusFormatError, parse, parse_file
 from corpus.records import UnknownCriterion, normalize_id, read_jsonl, write_jsonl
+from corpus.vocabulary import id_sort_key, ids_in
 
 ROOT = Path(__file__).resolve().parent.parent
 CRITERIA_JSONL = ROOT / "corpus" / "criteria.jsonl"
@@ -767,9 +768,33 @@ def test_read_jsonl_rejects_garbage(tmp_path):
 @pytest.mark.parametrize("raw, canonical", [
     ("実26", "実26"), ("実２６", "実26"), ("実 26", "実26"), (" 監3 ", "監3"), ("監　３", "監3"),
     ("foo", None), ("実", None), ("", None), ("26", None), ("実26a", None),
+    ("実14-1", "実14-1"), ("実103－1", "実103-1"), ("実１４‐０１", "実14-1"), ("実 14−1", "実14-1"), ("実-26", "実26"),
+    ("実14-", None), ("実14–16", None),
 ])
 def test_normalize_id(raw, canonical):
     assert normalize_id(raw) == canonical
+
+
+@pytest.mark.parametrize("text, ids", [
+    ("実14-1と実103-1は第13版の基準", ["実14-1", "実103-1"]),  # sub-numbered IDs of newer editions
+    ("実14-16", ["実14-16"]),  # a hyphen straight after the number is a sub-number, never a range
+    ("実1–実148", ["実1", "実148"]),  # an en dash is a range: its two ends
+    ("統20 3-(12)", ["統20"]),  # a change-history branch is not a sub-number
+    ("対応策は実 4 と同じ", ["実4"]),
+])
+def test_ids_in_text_with_sub_numbers(text, ids):
+    assert ids_in(text) == ids
+
+
+def test_sub_numbered_ids_sort_after_their_base():
+    assert sorted(["実15", "監1", "実14-1", "実14", "実2", "実14-2"], key=id_sort_key) == \
+        ["実2", "実14", "実14-1", "実14-2", "実15", "監1"]
+
+
+def test_a_sub_numbered_id_is_not_its_base_criterion(doc):
+    assert "実14-1" not in doc and "実14" in doc
+    with pytest.raises(UnknownCriterion, match="実14-1"):
+        doc.get("実14-1")
 
 
 @pytest.mark.parametrize("raw", ["実26", "実２６", "実 26"])

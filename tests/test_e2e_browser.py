@@ -410,7 +410,7 @@ def test_a_returned_sheet_is_previewed_added_and_then_recalled(chromium: Browser
         commit = page.locator("form.library-commit button")
         expect(commit).to_contain_text("ライブラリに登録する")
         commit.click()
-        page.wait_for_url(re.compile(r"/library\?added=\d+$"))
+        page.wait_for_url(re.compile(r"/library\?added=\d+&replaced=0$"))
         expect(page.locator("p.notice")).to_contain_text("件を登録しました")
 
         page.goto(s.base + "/?q=" + "データセンターの入退室をICカードで記録し、管理していますか。")

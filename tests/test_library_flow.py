@@ -3,6 +3,7 @@ person does in Excel, add the returned file, and ask the same questions again in
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from openpyxl import load_workbook
 
 import checksheets as cs
 from search.app import cli
-from search.library.store import ANSWERED, NOT_IN_DOCUMENT, Library
+from search.library.store import ANSWERED, NOT_IN_DOCUMENT, Entry, Library, Source, entry_id
 from verdicts import assert_clearly
 
 pytestmark = pytest.mark.scored
@@ -132,3 +133,121 @@ def test_rebuilding_the_indexes_leaves_the_library_untouched(returned, tmp_path)
                               env={"KIJUN_LIBRARY": str(library.path)})
     assert done.exit_code == 0, done.output
     assert hashlib.sha256(library.path.read_bytes()).hexdigest() == before and len(library) == 7
+
+
+# ------------------------------------------------------------------ round trips and sheets of one name
+
+
+def _add(runner: CliRunner, env: dict[str, str], *args: str) -> str:
+    done = runner.invoke(cli.main, ["library", "add", *args], env=env)
+    assert done.exit_code == 0, done.output
+    return done.stderr
+
+
+def test_answer_add_answer_add_stores_the_same_answers(tmp_path, data_root):
+    """kijun's own marks never pile up: the quote guarding a bullet answer in a CSV and the
+    「（過去の回答: …）」 line of a reused answer are taken off when the answered sheet is added back."""
+    library = Library(tmp_path / "library.sqlite3")
+    bullet = "- 基本方針を策定し、全従業員に周知しています。\n- 年1回見直しています。"
+    seed = Entry(entry_id("前回.xlsx", "シート", 5), cs.CSV_QUESTIONS[0], ("実1",), bullet, ANSWERED,
+                 Source("前回.xlsx", "シート", 5, "0" * 64, "2026-11-01T09:00:00+09:00"))
+    library.replace({"前回.xlsx": [seed]})  # the same question as row 2: its answer is reused (similarity ~1.0)
+    env = {"KIJUN_LIBRARY": str(library.path), "KIJUN_DATA_DIR": str(data_root)}
+    runner = CliRunner()
+    src = tmp_path / "plain.csv"
+    src.write_bytes(cs.plain_csv())
+    (tmp_path / "1").mkdir(), (tmp_path / "2").mkdir()
+    first, second = tmp_path / "1" / "plain_回答.csv", tmp_path / "2" / "plain_回答.csv"
+
+    done = runner.invoke(cli.main, ["answer", str(src), "-o", str(first)], env=env)
+    assert done.exit_code == 0, done.output
+    written = first.read_text(encoding="utf-8-sig")
+    assert "'- 基本方針を策定し" in written and "（過去の回答: 前回.xlsx「シート」5行目）" in written  # kijun's marks
+    _add(runner, env, str(first))
+    stored = {e.question: e.answer for e in library.entries() if e.source.file == "plain_回答.csv"}
+    assert stored[cs.CSV_QUESTIONS[0]] == bullet
+
+    done = runner.invoke(cli.main, ["answer", str(src), "-o", str(second)], env=env)
+    assert done.exit_code == 0, done.output
+    again = second.read_text(encoding="utf-8-sig")
+    assert again.count("（過去の回答:") >= len(stored)  # every confirmed row reused its past answer
+    out = _add(runner, env, str(second))
+    assert "replaces the earlier import of plain_回答.csv" in out  # the same sheet, answered again
+    assert {e.question: e.answer for e in library.entries() if e.source.file == "plain_回答.csv"} == stored
+    assert len(library) == 1 + len(stored)
+
+
+def _sheet(questions: list[str], criteria: str = "実26") -> bytes:
+    """A returned CSV sheet: 質問, 該当基準, 回答案 (as kijun writes them), one row a question."""
+    rows = ["質問,判定,該当基準,回答案", *(f"{q},回答候補あり,{criteria},回答{i}" for i, q in enumerate(questions, 1))]
+    return ("\n".join(rows) + "\n").encode("utf-8")
+
+
+CUSTOMER_A = ["データセンターの入退室を記録していますか。", "パスワードの最低文字数を定めていますか。",
+              "管理者権限に多要素認証を必須としていますか。", "ログを1年以上保存していますか。",
+              "保存データを暗号化していますか。"]
+CUSTOMER_B = ["委託先の監査報告書を毎年入手していますか。", "障害時の連絡体制を定めていますか。",
+              "バックアップの復元テストを行っていますか。", "パスワードの最低文字数を定めていますか。"]
+
+
+def test_two_different_sheets_of_one_name_are_both_kept(tmp_path):
+    library = Library(tmp_path / "library.sqlite3")
+    env = {"KIJUN_LIBRARY": str(library.path)}
+    runner = CliRunner()
+    a, b = tmp_path / "a" / "チェックシート_回答.csv", tmp_path / "b" / "チェックシート_回答.csv"
+    a.parent.mkdir(), b.parent.mkdir()
+    a.write_bytes(_sheet(CUSTOMER_A)), b.write_bytes(_sheet(CUSTOMER_B, "実27"))
+    _add(runner, env, str(a))
+    [earlier] = library.imports("チェックシート_回答.csv")
+    out = _add(runner, env, str(b))
+    when = earlier.imported_at[:16].replace("T", " ")
+    assert (f"kept beside the earlier import of チェックシート_回答.csv from {when} (5 entries): only 20% of the "
+            "questions are shared, so it is another sheet of the same name; --replace replaces it instead") in out
+    got = library.entries()
+    assert len(got) == 9 and {e.question for e in got} == set(CUSTOMER_A) | set(CUSTOMER_B)
+    assert len({e.id for e in got}) == 9  # the second sheet's rows took no place of the first's
+    assert sorted(e.criteria for e in got if e.question == CUSTOMER_A[1]) == [("実26",), ("実27",)]
+
+    # the first sheet corrected (one row's criteria) and added again replaces only itself
+    a.write_bytes(_sheet(CUSTOMER_A, "実59"))
+    out = _add(runner, env, str(a))
+    assert "replaces the earlier import of チェックシート_回答.csv" in out and "(5 entries): 100% of the questions" in out
+    assert "kept beside the earlier import of チェックシート_回答.csv" in out and "(4 entries): only 20%" in out
+    got = library.entries()
+    assert len(got) == 9 and {e.criteria for e in got if e.question in CUSTOMER_A[::2]} == {("実59",)}
+
+    # in doubt, the person decides: --replace replaces every import of the name, --keep-both none
+    out = _add(runner, env, "--dry-run", "--replace", str(b))
+    assert out.count("replaces the earlier import") == 2 and len(library) == 9
+    _add(runner, env, "--keep-both", str(a.parent / ".." / "a" / "チェックシート_回答.csv"))
+    assert len(library) == 9  # the very same bytes are the same file, whatever was asked
+    done = runner.invoke(cli.main, ["library", "add", "--replace", "--keep-both", str(a)], env=env)
+    assert done.exit_code == 2 and "not both" in done.output
+
+
+def test_a_cell_read_in_part_is_kept_with_its_warning_and_shown(tmp_path):
+    library = Library(tmp_path / "library.sqlite3")
+    env = {"KIJUN_LIBRARY": str(library.path)}
+    runner = CliRunner()
+    sheet = tmp_path / "注記つき.csv"
+    sheet.write_text("質問,該当基準,回答案\n"
+                     "入退室を記録していますか。,実59（注3参照）,記録しています。\n"
+                     "ログを保存していますか。,実26 他2件,保存しています。\n"
+                     "暗号化していますか。,実15 ※5年保存,暗号化しています。\n"
+                     "鍵を管理していますか。,実38（2024年改訂）,管理しています。\n"
+                     "パスワードを定めていますか。,26、27,定めています。\n", encoding="utf-8")
+    out = _add(runner, env, str(sheet))
+    by_row = {e.source.row: e for e in library.entries()}
+    assert {r: (e.criteria, e.unread) for r, e in by_row.items()} == {
+        2: (("実59",), ("(注3参照)",)), 3: (("実26",), ("他2件",)), 4: (("実15",), ("※5年保存",)),
+        5: (("実38",), ("(2024年改訂)",)), 6: (("実26", "実27"), ())}
+    assert "5 confirmed (5 answered, 0 該当なし), 0 skipped" in out
+    assert ("warning: row 2: the 該当基準 cell also says 「(注3参照)」, which was not read as criteria; kept 実59 — "
+            "check them") in out
+    assert out.count("warning: row") == 4
+    shown = runner.invoke(cli.main, ["library", "show", by_row[5].id], env=env)
+    assert shown.exit_code == 0 and "該当基準: 実38" in shown.output
+    assert "warning: row 5: the 該当基準 cell also says 「(2024年改訂)」" in shown.output
+    assert "warning" not in runner.invoke(cli.main, ["library", "show", by_row[6].id], env=env).output
+    assert json.loads(runner.invoke(cli.main, ["library", "show", by_row[3].id, "--format", "json"],
+                                    env=env).output)["unread"] == ["他2件"]

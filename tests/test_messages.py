@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _filled(code: str) -> dict[str, object]:
     entry = CATALOGUE[code]
-    names = placeholders(entry.en) | placeholders(entry.ja) | placeholders(entry.en_other or "")
+    names = placeholders(entry.en) | placeholders(entry.ja) | placeholders(entry.en_other or "") | \
+        placeholders(entry.api or "")
     return {n: (3 if n in ("n", "count", "limit", "length", "rows", "row", "max", "scan", "line", "limit_mb", "ratio",
                            "width")
                 else 1.5 if n == "size_mb" else "x") for n in names}
@@ -94,3 +95,14 @@ def test_the_examples_highlight_content_words_only(engine):
     r = engine.search("管理者の権限を定期的に見直していますか。")
     marked = {h.snippet[a:b] for h in r.hits for a, b in h.highlights}
     assert "者" not in marked and "ています" not in marked and "管理者" in marked
+
+
+def test_no_condition_is_written_twice():
+    """The catalogue is a dict literal: a second entry of one code would silently replace the first."""
+    import ast
+
+    tree = ast.parse((ROOT / "messages" / "catalogue.py").read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+            assert len(keys) == len(set(keys)), sorted({k for k in keys if keys.count(k) > 1})

@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from search.app.web import ServerSettings, create_app
-from search.app.web.auth import COOKIE, Authentication, networks, safe_target
+from search.app.web.auth import COOKIE, Authentication, configured_token, networks, safe_target
 from search.app.web.jobs import Busy, Job, JobPool
 from search.app.web.limits import MAX_FORM_BYTES, MAX_JSON_BYTES
 from search.app.web.protection import CSP, same_origin
@@ -208,6 +208,33 @@ def test_the_sign_in_proxy_is_believed_only_from_its_own_address(signed):
 def test_a_short_token_is_refused():
     with pytest.raises(ValueError, match="the token is 5 characters; use at least 16"):
         Authentication(token="abcde")
+
+
+def test_a_token_is_stripped_and_an_empty_one_refused(engine, tmp_path):
+    """A token pasted with a line break or a space signs in as typed (the form strips what is typed);
+    one of only spaces would start a server nobody can sign in to, so the server does not start."""
+    auth = Authentication(token=f" {TOKEN}\n")
+    assert auth.token == TOKEN
+    with TestClient(create_app(engine, settings=ServerSettings(auth=auth)), base_url=LOCAL) as c:
+        assert c.get("/api/search", params={"q": "x"}, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+        r = c.post("/login", data={"token": TOKEN, "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303
+    with pytest.raises(ValueError, match=r"the token is empty \(or only spaces\)"):
+        Authentication(token=" \t\n")
+    assert configured_token(f"  {TOKEN}  ", None) == TOKEN and configured_token(None, None) is None
+    assert configured_token(None, f"{TOKEN}\n", "token.txt") == TOKEN
+
+    from click.testing import CliRunner
+
+    from search.app import cli
+
+    empty = tmp_path / "token.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    for args, env in ((["--host", "0.0.0.0"], {"KIJUN_TOKEN": "   "}), (["--token-file", str(empty)], {}),
+                      ([], {"KIJUN_TOKEN": ""})):
+        done = CliRunner().invoke(cli.main, ["serve", "--data-dir", str(tmp_path / "none"), *args], env=env)
+        assert done.exit_code == 2 and "is empty (or only spaces), so nobody could sign in" in done.output
+        assert not (tmp_path / "none").exists()  # refused before anything was built
 
 
 # ------------------------------------------------------------------ the answering queue

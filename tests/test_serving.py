@@ -119,9 +119,11 @@ def test_20_queued_sheets_leave_search_fast_and_the_server_idle_soon_after_they_
 
 
 def test_a_server_beyond_loopback_needs_a_token(engine, data_root: Path, tmp_path: Path):
-    r = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--data-dir", str(data_root)], env={"KIJUN_TOKEN": ""})
+    r = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--data-dir", str(data_root)], env={"KIJUN_TOKEN": None})
     assert r.exit_code == 2 and "--host 0.0.0.0 lets anyone who can reach this machine read and upload" in r.output
     assert "KIJUN_TOKEN" in r.output and "Traceback" not in r.output
+    r = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--data-dir", str(data_root)], env={"KIJUN_TOKEN": " "})
+    assert r.exit_code == 2 and "$KIJUN_TOKEN is empty (or only spaces), so nobody could sign in" in r.output
     short = tmp_path / "token"
     short.write_text("abc\n")
     r = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--token-file", str(short)])

@@ -30,6 +30,7 @@ from search.query import DEFAULT_MODE, MAX_LIMIT, MODES
 from search.library.jsonl import LibraryFileError
 from search.library.store import LibraryError
 from search.questionnaire.checksheet import SheetError
+from search.app.cli_documents import documents_group
 
 if TYPE_CHECKING:
     from search.engine import Engine, SearchResult
@@ -410,12 +411,14 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     import uvicorn
 
     from search.app.web import ServerSettings, create_app
-    from search.app.web.auth import LOOPBACK_PROXIES, Authentication, AuthenticationError, networks
+    from search.app.web.auth import (LOOPBACK_PROXIES, Authentication, AuthenticationError, configured_token,
+                                     networks)
     from search.app.web.settings import allowed_hosts, is_loopback
 
-    token = Path(token_file).read_text(encoding="utf-8").strip() if token_file else os.environ.get("KIJUN_TOKEN")
     try:
-        auth = Authentication(token=token or None, proxy_header=trusted_proxy_header,
+        token = configured_token(os.environ.get("KIJUN_TOKEN"),
+                                 Path(token_file).read_text(encoding="utf-8") if token_file else None, token_file)
+        auth = Authentication(token=token, proxy_header=trusted_proxy_header,
                               trusted_proxies=networks(trusted_proxies or LOOPBACK_PROXIES))
     except AuthenticationError as e:
         raise click.UsageError(str(e)) from None
@@ -536,51 +539,66 @@ def library_group() -> None:
 @click.option("--criteria-column", default=None,
               help="The column naming the criteria (default: 該当基準); without one, criteria cited in the "
                    "answer ([実26]) count.")
-@click.option("--dry-run", is_flag=True, help="Show what would be added; change nothing.")
-def library_add(files: tuple[str, ...], data_dir: str | None, model: str | None, sheet: str | None,
-                header_row: int | None, column: str | None, answer_column: str | None, criteria_column: str | None,
+@click.option("--replace", "replace_all", is_flag=True,
+              help="Replace every earlier import of a file of the same name, whatever its questions.")
+@click.option("--keep-both", is_flag=True,
+              help="Keep earlier imports of the same name beside this one, even the same sheet (a file with the "
+                   "very same bytes still replaces itself).")
+@click.option("--dry-run", is_flag=True, help="Show what would be added and replaced; change nothing.")
+@data_dir_option
+@model_option
+def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | None, column: str | None,
+                answer_column: str | None, criteria_column: str | None, replace_all: bool, keep_both: bool,
                 dry_run: bool) -> None:
     """Add returned check sheets (.xlsx, .xlsm, .csv, .tsv) or JSONL (an export, or graded queries).
 
     A person's 該当基準 and 判定 are the truth (判定 該当なし / 対象外 / 回答不要 / N/A: not in this
     document); rows still 要確認 with no criterion are skipped and listed. Each file is one
-    transaction, all its rows or none; adding a file of the same name again replaces its entries.
-    Each new question's vector and profile are worked out before it is added (a bar shows them) and
-    stored beside the library, so searches only read them.
+    transaction, all its rows or none. A file replaces an earlier import only when it is the same
+    sheet — the same file name and mostly the same questions; another sheet of the same name is kept
+    beside it. What is replaced and what kept is printed; --replace or --keep-both decide otherwise.
+    An export is restored as it was (its entries keep their IDs). Each new question's vector and
+    profile are worked out before it is added (a bar shows them) and stored beside the library, so
+    searches only read them.
     """
     from search.library import jsonl
+    from search.library.store import KEEP_BOTH, REPLACE, SAME_SHEET, Incoming
     from search.questionnaire.returned import describe, read_returned, unknown_criteria
 
+    if replace_all and keep_both:
+        raise click.UsageError("give --replace or --keep-both, not both")
+    on_same_name = REPLACE if replace_all else KEEP_BOTH if keep_both else SAME_SHEET
     engine = _engine(data_dir, model, library=True, query_backend="onnx")
     library, doc, room = engine.library, engine.doc, engine.memory()
     for name in files:
         path = Path(name)
+        incoming: list[Incoming]
         if path.suffix.lower() in (".jsonl", ".json"):
-            entries = jsonl.read(path)
-            for e in entries:
+            incoming = jsonl.imports(path)
+            for e in (e for i in incoming for e in i.entries):
                 if unknown_criteria(e.criteria, doc):
-                    raise LibraryFileError(f"{path.name}: entry {e.id} ({e.source.label}) names "
-                                           f"{'、'.join(unknown_criteria(e.criteria, doc))}, which this document does "
-                                           "not have; nothing from this file was added")
-            by_file: dict[str, list[Any]] = {}
-            for e in entries:
-                by_file.setdefault(e.source.file, []).append(e)
-            click.echo(f"{path.name}: {len(entries)} entries from {len(by_file)} source file(s)", err=True)
+                    raise LibraryFileError("jsonl_unknown_criteria", filename=path.name, id=e.id, label=e.source.label,
+                                           ids=unknown_criteria(e.criteria, doc))
+            click.echo(f"{path.name}: {sum(len(i.entries) for i in incoming)} entries from {len(incoming)} "
+                       "import(s)", err=True)
         else:
             returned = read_returned(path, path.name, doc, sheet=sheet, header_row=header_row, column=column,
                                      answer_column=answer_column, criteria_column=criteria_column)
             for line in describe(returned):
                 click.echo(line, err=True)
-            by_file = {path.name: list(returned.entries)}
+            incoming = [returned.incoming]
         if dry_run:
-            continue
-        with _bar(f"{path.name}: worked out for searching", "question") as progress:
-            added = room.commit([e for es in by_file.values() for e in es], lambda: library.replace(by_file), progress)
-        for note in room.notes:
-            click.echo(f"kijun: {note}", err=True)
-        for source, (now, before) in added.items():
-            replaced = f" (replacing {before} from an earlier import)" if before else ""
-            click.echo(f"  → {now} entries from {source}{replaced}", err=True)
+            plans = [library.plan(i, on_same_name) for i in incoming]
+        else:
+            with _bar(f"{path.name}: worked out for searching", "question") as progress:
+                plans = room.commit([e for i in incoming for e in i.entries],
+                                    lambda: library.add(incoming, on_same_name), progress)
+            for note in room.notes:
+                click.echo(f"kijun: {note}", err=True)
+        for plan in plans:
+            click.echo(f"  → {plan.entries} entries from {plan.file}" + (" (dry run)" if dry_run else ""), err=True)
+            for message in plan.messages():
+                click.echo(f"    {message.text('cli')}", err=True)
     click.echo(f"answer library {library.path}: {len(library)} entries" + (" (dry run: nothing changed)"
                                                                             if dry_run else ""), err=True)
 
@@ -613,9 +631,12 @@ def library_show(entry_id: str, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(e.to_dict(), ensure_ascii=False, indent=1))
         return
+    from search.questionnaire.returned import unread_message
+
     click.echo("\n".join([f"ID: {e.id}", f"質問: {e.question}", f"判定: {VERDICT_LABELS[e.verdict]}",
                           f"該当基準: {'、'.join(e.criteria) or '-'}", f"回答: {e.answer or '-'}",
-                          f"出典: {e.source.label} (sha256 {e.source.sha256[:12]}…, {e.source.imported_at})"]))
+                          f"出典: {e.source.label} (sha256 {e.source.sha256[:12]}…, {e.source.imported_at})"]
+                         + ([f"warning: {unread_message(e).text('cli')}"] if e.unread else [])))
 
 
 @library_group.command("remove")
@@ -687,6 +708,8 @@ def shell(data_dir: str | None, model: str | None, mode: str, no_library: bool) 
         except QueryError as e:
             click.echo(f"! {e}")
 
+
+main.add_command(documents_group)
 
 if __name__ == "__main__":
     main()

@@ -38,14 +38,13 @@ dev-set figures are unchanged by it.
 """
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from search.library.store import Entry
+from search.library.store import Entry, question_key
 
 RANK_DECAY = 0.2  # the second confirmed criterion of an entry counts 1/1.2 of the first, …
 MAX_PRECEDENTS = 3  # past questions listed per search
@@ -69,11 +68,6 @@ class RecallParams:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RecallParams":
         return cls(**{k: float(v) for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-def question_key(text: str) -> str:
-    """A question as compared for identity: NFKC, runs of spaces collapsed."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
 def profile(fused: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ draft (and no quotes): only the candidates, for a person to check.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -64,6 +65,15 @@ ANSWER_COLUMNS = (VERDICT_COLUMN, CRITERIA_COLUMN, "確信度", DRAFT_COLUMN, "�
 FROM_DOCUMENT = "文書から引用"
 FROM_PAST = "過去の回答"
 PAST_MARK = "（過去の回答: {source}）"
+_PAST_MARK_AT_END = re.compile(r"\s*" + re.escape(PAST_MARK).replace(re.escape("{source}"), r"[^\n]*") + r"\s*$")
+
+
+def without_past_mark(text: str) -> str:
+    """An answer without the line(s) saying which past answer it reused (PAST_MARK, appended by
+    `_from_past`): the answer a person sent, as it was stored."""
+    while (m := _PAST_MARK_AT_END.search(text)) is not None:
+        text = text[:m.start()]
+    return text
 
 
 class QuestionnaireError(Explained, ValueError):

@@ -12,7 +12,6 @@ its form field).
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import unicodedata
@@ -21,16 +20,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from corpus import userfile
+from corpus.userfile import (MAX_CELL_CHARS, MAX_CELLS, MAX_COLUMNS, MAX_FILE_BYTES, OLE2_MAGIC, ZIP_MAGIC,
+                             FileRefused)
 from messages import Explained, Message
 from indexer import files
-from search.library.store import MAX_ANSWER_CHARS as MAX_CELL_CHARS  # Excel's limit for one cell
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 32 * 1024 * 1024  # every part of an .xlsx together, inflated (as its zip directory says)
-MAX_COMPRESSION_RATIO = 100  # a part that inflates more than this is a zip bomb, not a spreadsheet
-RATIO_CHECKED_FROM = 1024 * 1024  # parts smaller than this, inflated, cannot hurt whatever their ratio
-MAX_CELLS = 200_000  # cells of a workbook (counted in its sheets' XML, and as rows × columns read) or of a CSV
-MAX_COLUMNS = 16_384  # Excel's widest sheet (XFD)
 MAX_QUESTIONS = 2_000
 HEADER_SCAN_ROWS = 30
 MIN_QUESTION_CHARS = 8
@@ -48,8 +43,6 @@ REASON_AFTER = "after_table"
 EXCEL_FORMATS = ("xlsx", "xlsm")
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-ZIP_MAGIC = b"PK\x03\x04"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -254,47 +247,19 @@ def too_large(filename: str, size: int) -> FileTooLarge:
 
 
 def check_package(data: bytes, filename: str) -> None:
-    """Refuse an .xlsx that would make openpyxl inflate or build too much, before it opens the file:
-    the parts' sizes and compression ratios from the zip directory, then the cells in the sheets' XML
-    (counted while inflating, which is fast and holds one chunk at a time). A broken zip is left for
-    the reader to report."""
-    from zipfile import BadZipFile, ZipFile
-
+    """Refuse an .xlsx that would make openpyxl inflate or build too much, before it opens the file
+    (`corpus.userfile.check_package`, within this module's MAX_CELLS)."""
     try:
-        z = ZipFile(io.BytesIO(data))
-        infos = z.infolist()
-    except (BadZipFile, OSError, ValueError):
-        return
-    total = sum(i.file_size for i in infos)
-    if total > MAX_UNZIPPED_BYTES:
-        raise PackageTooLarge(filename=filename, size_mb=total / 1024 / 1024,
-                              limit_mb=MAX_UNZIPPED_BYTES // (1024 * 1024))
-    for i in infos:
-        ratio = i.file_size // max(i.compress_size, 1)
-        if i.file_size >= RATIO_CHECKED_FROM and ratio > MAX_COMPRESSION_RATIO:
-            raise PackageTooLarge("package_ratio", filename=filename, part=i.filename, ratio=ratio,
-                                  limit=MAX_COMPRESSION_RATIO)
-    cells = 0
-    for i in infos:
-        if i.filename.startswith("xl/worksheets/") and i.filename.endswith(".xml"):
-            cells += _count_cells(z, i)
-            if cells > MAX_CELLS:
-                raise too_many_cells(filename)
+        userfile.check_package(data, filename, max_cells=MAX_CELLS)
+    except FileRefused as e:
+        raise sheet_error(e) from None
 
 
-_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
-
-
-def _count_cells(z: Any, info: Any) -> int:
-    """The <c> elements of one sheet part; a tag cut by a chunk boundary is counted with the next chunk."""
-    n, tail = 0, b""
-    with z.open(info) as f:
-        while chunk := f.read(1 << 20):
-            buf = tail + chunk
-            cut = buf.rfind(b"<")
-            n += len(_CELL_TAG.findall(buf, 0, cut if cut >= 0 else len(buf)))
-            tail = buf[cut:] if cut >= 0 else b""
-    return n + len(_CELL_TAG.findall(tail + b" "))
+def sheet_error(e: FileRefused) -> SheetError:
+    """A refused file as the check sheet's error of that kind (the same condition and words)."""
+    kind = {"package_too_large": PackageTooLarge, "package_ratio": PackageTooLarge,
+            "too_many_cells": SheetTooLarge}.get(e.condition, UnreadableFile)
+    return kind(e.condition, **e.message.params)
 
 
 def too_many_cells(filename: str) -> SheetTooLarge:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from corpus.userfile import FileRefused, decode_text
 from messages import Message
-from search.questionnaire.checksheet import (FORMULA_START, HEADER_SCAN_ROWS, MAX_CELLS, MAX_COLUMNS, OLE2_MAGIC,
-                                             ZIP_MAGIC, UnreadableFile, cell_value, too_many_cells,
-                                             too_wide)
+from search.questionnaire.checksheet import (FORMULA_START, HEADER_SCAN_ROWS, MAX_CELLS, MAX_COLUMNS, UnreadableFile,
+                                             cell_value, sheet_error, too_many_cells, too_wide)
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,10 @@ def parse_text(data: bytes, filename: str) -> TextFile:
 
 
 def _decode(data: bytes, filename: str) -> tuple[str, str]:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError:
-            pass
-    if data.startswith(ZIP_MAGIC) or data.startswith(OLE2_MAGIC):
-        raise UnreadableFile("csv_is_workbook", filename=filename)
-    if b"\x00" in data[:8192]:
-        raise UnreadableFile("csv_binary", filename=filename)
-    for encoding in ("utf-8-sig", "cp932"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        controls = sum(1 for ch in text[:8192] if unicodedata.category(ch) in ("Cc", "Co")
-                       and ch not in "\t\r\n")
-        if controls > max(8, len(text[:8192]) // 100):
-            raise UnreadableFile("csv_binary", filename=filename)
-        if encoding == "utf-8-sig" and not data.startswith(b"\xef\xbb\xbf"):
-            encoding = "utf-8"
-        return text, encoding
-    raise UnreadableFile("csv_encoding", filename=filename)
+    try:
+        return decode_text(data, filename)
+    except FileRefused as e:
+        raise sheet_error(e) from None
 
 
 def _sniff_delimiter(lines: Sequence[str]) -> str:
@@ -102,6 +84,13 @@ def safe_csv_text(value: Any) -> str:
     text = str(text) if not isinstance(text, str) else text
     if unicodedata.normalize("NFKC", text[:1]).startswith(FORMULA_START):  # ＝ and ＋ start formulas too
         return "'" + text
+    return text
+
+
+def unguarded(text: str) -> str:
+    """A cell's text without the quote `safe_csv_text` put before a formula-like start: what was meant."""
+    if text.startswith("'") and unicodedata.normalize("NFKC", text[1:2]).startswith(FORMULA_START):
+        return text[1:]
     return text
 
 

@@ -12,6 +12,12 @@ Two kinds of sheet are read the same way, the question table found as `kijun ans
   (`criteria_column`) if it has one, and criteria cited in the answer text ([実26]). An answer
   that is only 該当なし (or N/A …) is a 該当なし entry.
 
+A criteria cell is read as a person writes it (`corpus.vocabulary.read_cell`): what it holds
+besides criteria (「実59（注3参照）」's note) is kept with the entry as a warning (`Entry.unread`).
+kijun's own marks are taken off what it wrote: the quote before a formula-like start in a CSV
+(`delimited.unguarded`) and the 「（過去の回答: …）」 line of a reused answer, so a sheet answered,
+added, answered again and added again stores the same answer.
+
 Nothing here writes: `search.library.store.Library.replace` stores what this reads, one
 transaction per file.
 """
@@ -25,13 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.records import Document
-from corpus.vocabulary import ids_in, ids_in_cell
+from corpus.vocabulary import ids_in, read_cell
 from search.answerability import NO_MATCH, STATUS_LABELS
 from search.query import MAX_QUESTION_CHARS
-from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, NOT_IN_DOCUMENT, Entry, Source,
-                                  entry_id, now)
-from search.questionnaire.answer import CRITERIA_COLUMN, DRAFT_COLUMN, VERDICT_COLUMN
-from messages import Message
+from search.library.store import (ANSWERED, MAX_ANSWER_CHARS, MAX_UNREAD_CHARS, MAX_UNREAD_PARTS, NOT_IN_DOCUMENT,
+                                  Entry, Incoming, Source, entry_id, fingerprint, now)
+from search.questionnaire.answer import CRITERIA_COLUMN, DRAFT_COLUMN, VERDICT_COLUMN, without_past_mark
+from search.questionnaire.delimited import unguarded
+from messages import Message, excerpt
 from search.questionnaire.checksheet import (Questionnaire, QuestionTable, SheetError, UnknownColumn, at, fold,
                                              load_bytes)
 from search.questionnaire.reader import read_questionnaire, resolve_column, row_cells
@@ -66,6 +73,7 @@ class Returned:
     questionnaire: Questionnaire
     entries: tuple[Entry, ...]
     skipped: tuple[SkippedQuestion, ...]
+    sha256: str = ""  # of the file's bytes
 
     @property
     def answered(self) -> int:
@@ -74,6 +82,18 @@ class Returned:
     @property
     def not_in_document(self) -> int:
         return len(self.entries) - self.answered
+
+    @property
+    def warned(self) -> tuple[Entry, ...]:
+        """The entries whose criteria cell held more than criteria (what was not read is their warning)."""
+        return tuple(e for e in self.entries if e.unread)
+
+    @property
+    def incoming(self) -> Incoming:
+        """The file as the library adds it: its entries, and every question row (skipped ones too), by
+        which an earlier import of the same name is told to be the same sheet or another."""
+        questions = frozenset(fingerprint(r.text[:MAX_QUESTION_CHARS]) for r in self.questionnaire.questions)
+        return Incoming(self.filename, self.sha256, self.entries, questions)
 
 
 def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, sheet: str | None = None,
@@ -90,16 +110,17 @@ def read_returned(source: Path | str | bytes, filename: str, doc: Document, *, s
         cols = _columns(table, filename, answer_column, criteria_column)
         for r in table.questions:
             row = cells.get((r.sheet, r.row), ())
-            value = {name: (row[c - 1] if c is not None and c - 1 < len(row) else "") for name, c in cols.items()}
+            value = {name: unguarded(row[c - 1] if c is not None and c - 1 < len(row) else "")
+                     for name, c in cols.items()}
             outcome = _outcome(value, doc)
             if isinstance(outcome, Message):
                 skipped.append(SkippedQuestion(r.sheet, r.row, r.text, outcome))
                 continue
-            verdict, criteria = outcome
+            verdict, criteria, unread = outcome
             entries.append(Entry(entry_id(filename, r.sheet, r.row), r.text[:MAX_QUESTION_CHARS], criteria,
-                                 value["answer"][:MAX_ANSWER_CHARS], verdict,
-                                 Source(filename, r.sheet, r.row, sha, imported_at)))
-    return Returned(filename, q, tuple(entries), tuple(skipped))
+                                 without_past_mark(value["answer"])[:MAX_ANSWER_CHARS], verdict,
+                                 Source(filename, r.sheet, r.row, sha, imported_at), unread))
+    return Returned(filename, q, tuple(entries), tuple(skipped), sha)
 
 
 def _columns(table: QuestionTable, filename: str, answer_column: str | None,
@@ -125,19 +146,20 @@ def _columns(table: QuestionTable, filename: str, answer_column: str | None,
     return cols
 
 
-def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...]] | Message:
-    """(verdict, criteria) for a confirmed row, or why it is skipped."""
+def _outcome(value: dict[str, str], doc: Document) -> tuple[str, tuple[str, ...], tuple[str, ...]] | Message:
+    """(verdict, criteria, what of the criteria cell was not read) for a confirmed row, or why it is skipped."""
     verdict, answer = value["verdict"], value["answer"]
-    if _says_not_in_document(verdict) or _says_not_in_document(answer):
-        return NOT_IN_DOCUMENT, ()
-    criteria = ids_in_cell(value["criteria"]) or ids_in(answer)
+    if any(_says_not_in_document(value[k]) for k in ("verdict", "criteria", "answer")):
+        return NOT_IN_DOCUMENT, (), ()
+    cell = read_cell(value["criteria"])
+    criteria = list(cell.ids) or ids_in(answer)
     if not criteria:
         unconfirmed = fold(verdict) == fold(STATUS_LABELS[NO_MATCH])
         return Message(SKIP_UNCONFIRMED if unconfirmed else SKIP_NO_CRITERION)
     unknown = unknown_criteria(criteria, doc)
     if unknown:
         return Message(SKIP_UNKNOWN, {"ids": unknown})
-    return ANSWERED, tuple(criteria)
+    return ANSWERED, tuple(criteria), tuple(excerpt(u, MAX_UNREAD_CHARS - 1) for u in cell.unread[:MAX_UNREAD_PARTS])
 
 
 def _says_not_in_document(text: str) -> bool:
@@ -158,7 +180,16 @@ def describe(returned: Returned) -> list[str]:
     for s in returned.skipped:
         where = f"sheet {s.sheet!r} row {s.row}" if s.sheet is not None else f"row {s.row}"
         lines.append(f"  skipped {where} ({s.reason}): {_short(s.question)}")
+    for e in returned.warned:
+        lines.append(f"  warning: {unread_message(e)}")
     return lines
+
+
+def unread_message(e: Entry) -> Message:
+    """An entry's warning: which criteria were read from its 該当基準 cell, and what else it held."""
+    where = (Message("where_sheet_row", {"sheet": e.source.sheet, "row": e.source.row}) if e.source.sheet
+             else Message("row_n", {"row": e.source.row}))
+    return Message("criteria_unread", {"where": where, "ids": list(e.criteria), "unread": list(e.unread)})
 
 
 def _short(text: str, n: int = 40) -> str:

@@ -25,6 +25,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from messages import render
 from search.app.web.refusals import (NOT_AUTHENTICATED, PROXY_NOT_AUTHENTICATED, WRONG_TOKEN, refusal_response,
                                      wants_json)
 
@@ -37,7 +38,22 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class AuthenticationError(ValueError):
-    """The authentication settings cannot be used (a token too short, a bad proxy address)."""
+    """The authentication settings cannot be used (a token too short or empty, a bad proxy address)."""
+
+
+def configured_token(environ_value: str | None, file_text: str | None, file_name: str | None = None) -> str | None:
+    """The shared token from --token-file (its text) or $KIJUN_TOKEN, without the spaces and line break
+    around it; None when neither is given. One given but empty (or only spaces) is refused: a server
+    started with it would let nobody sign in."""
+    if file_text is not None:
+        token, source = file_text.strip(), f"--token-file {file_name or ''}".strip()
+    elif environ_value is not None:
+        token, source = environ_value.strip(), "$KIJUN_TOKEN"
+    else:
+        return None
+    if not token:
+        raise AuthenticationError(render("token_empty", source=source))
+    return token
 
 
 def networks(addresses: Iterable[str]) -> tuple[Network, ...]:
@@ -61,6 +77,10 @@ class Authentication:
     trusted_proxies: tuple[Network, ...] = field(default_factory=lambda: networks(LOOPBACK_PROXIES))
 
     def __post_init__(self) -> None:
+        if self.token is not None:  # a token copied with a line break or a space would match nothing typed
+            object.__setattr__(self, "token", self.token.strip())
+            if not self.token:
+                raise AuthenticationError(render("token_empty", source="the token"))
         if self.token is not None and len(self.token) < MIN_TOKEN_CHARS:
             raise AuthenticationError(
                 f"the token is {len(self.token)} characters; use at least {MIN_TOKEN_CHARS}, e.g. "

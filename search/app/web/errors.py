@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from indexer.store import IndexCorrupted
-from messages import Message, code_of, text_of
+from messages import Message, code_of, excerpt, text_of
 from search.app.web.jobs import Busy, Cancelled
 from search.app.web.refusals import BUSY, RETRY_AFTER_S, refusal_response, validation_response, wants_json
 from search.app.web.templating import render
@@ -56,7 +56,7 @@ async def _invalid(request: Request, exc: Exception) -> Response:
         return validation_response(errors)
     first = errors[0] if errors else {}
     name = str(first.get("loc", ("", "?"))[-1])
-    message = Message("bad_parameter", {"name": name, "value": str(first.get("input", ""))})
+    message = Message("bad_parameter", {"name": excerpt(name), "value": excerpt(str(first.get("input", "")))})
     return page_error(request, "入力が正しくありません", message.text("web"), 400)
 
 

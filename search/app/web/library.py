@@ -8,7 +8,8 @@ filter and remove entries, export them; and the same as JSON under /api/library.
   GET  /library/export.jsonl       every entry, the backup `kijun library add` reads back
   GET  /api/library                the entries as JSON (an array, as `kijun library list --format json`)
   POST /api/library                multipart `file` (+ `answer_column`, `criteria_column`, `sheet`,
-                                   `header_row`, `column`, `dry_run`): what was (or would be) added
+                                   `header_row`, `column`, `same_name`, `dry_run`): what was (or would
+                                   be) added, and which earlier import of the same name it replaced
   DELETE /api/library/{id}         one entry removed
 
 Every write is a POST or DELETE, so `protection.SiteProtection` refuses it from another site; the
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from messages import Message
+from messages import Message, excerpt
 from search.app.web.deps import EngineDep
 from search.app.web.errors import api_error
 from search.app.web.jobs import JobPool
@@ -35,10 +36,10 @@ from search.app.web.templating import render
 from search.app.web.uploads import Upload, UploadExpired, UploadStore
 from search.engine import Engine
 from search.library import jsonl
-from search.library.store import Entry, Library, LibraryError
+from search.library.store import KEEP_BOTH, ON_SAME_NAME, REPLACE, SAME_SHEET, Entry, Library, LibraryError, Plan
 from search.questionnaire import checksheet
 from search.questionnaire.answer import QuestionnaireError
-from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned
+from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned, unread_message
 
 T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
@@ -55,11 +56,15 @@ class ImportSettings:
     column: str | None = None
     answer_column: str | None = None
     criteria_column: str | None = None
+    same_name: str = SAME_SHEET  # what becomes of an earlier import of the same name (store.ON_SAME_NAME)
 
     @classmethod
     def from_fields(cls, fields: dict[str, str]) -> "ImportSettings":
+        same_name = field(fields, "same_name") or SAME_SHEET
+        if same_name not in ON_SAME_NAME:
+            raise QuestionnaireError("same_name_choice", value=excerpt(same_name))
         return cls(field(fields, "sheet"), header_row_of(fields), field(fields, "column"),
-                   field(fields, "answer_column"), field(fields, "criteria_column"))
+                   field(fields, "answer_column"), field(fields, "criteria_column"), same_name)
 
     def read(self, data: bytes, filename: str, engine: Engine) -> Returned:
         return read_returned(data, filename, engine.doc, sheet=self.sheet, header_row=self.header_row,
@@ -80,13 +85,15 @@ def _matches(e: Entry, needle: str) -> bool:
 
 
 @router.get("/library", response_class=HTMLResponse)
-def library_page(request: Request, engine: EngineDep, q: str = "", added: str = "", removed: str = "") -> Response:
+def library_page(request: Request, engine: EngineDep, q: str = "", added: str = "", removed: str = "",
+                 replaced: str = "") -> Response:
     try:
         entries = _library(engine).entries()
     except LibraryError as e:
         return _page(request, engine, 503, q=q, error=e.text("web"))
     shown = [e for e in entries if not q.strip() or _matches(e, q.strip())]
-    return _page(request, engine, q=q, entries=shown, total=len(entries), added=added, removed=removed)
+    return _page(request, engine, q=q, entries=shown, total=len(entries), added=excerpt(added),
+                 removed=excerpt(removed), replaced=excerpt(replaced))
 
 
 # a sheet that can be read but not as asked (no such column, …) stays, to be read again with corrected fields
@@ -96,8 +103,8 @@ _REFUSED = (checksheet.SheetError, QuestionnaireError, UploadExpired, LibraryErr
 
 def _page(request: Request, engine: Engine, status: int = 200, **ctx: Any) -> Response:
     base: dict[str, Any] = {"q": "", "entries": [], "total": 0, "error": None, "preview": None, "added": "",
-                            "removed": "", "settings": ImportSettings(), "disabled": engine.library is None,
-                            "shown": SHOWN}
+                            "removed": "", "replaced": "", "settings": ImportSettings(),
+                            "disabled": engine.library is None, "shown": SHOWN, "choices": (REPLACE, KEEP_BOTH)}
     return render(request, "library.html", status, **(base | ctx))
 
 
@@ -117,7 +124,7 @@ async def library_preview(request: Request, engine: EngineDep) -> Response:
             if upload.filename is None:
                 raise checksheet.SheetError("no_file")
             returned = await jobs.run(job, request, _read_upload, settings, upload, engine)
-            before = sum(e.source.file == returned.filename for e in _library(engine).entries())
+            plan = _library(engine).plan(returned.incoming, settings.same_name)
         except _REFUSED as e:
             kept = upload is not None and isinstance(e, _KEPT)
             if upload is not None and not kept:
@@ -125,7 +132,8 @@ async def library_preview(request: Request, engine: EngineDep) -> Response:
             preview = {"returned": None, "token": upload.token, "filename": upload.filename} if kept else None
             return _page(request, engine, 400, error=e.text("web"), settings=settings, preview=preview)
     return _page(request, engine, settings=settings,
-                 preview={"returned": returned, "token": upload.token, "filename": upload.filename, "replaces": before})
+                 preview={"returned": returned, "token": upload.token, "filename": upload.filename, "plan": plan,
+                          "warnings": [unread_message(e) for e in returned.warned]})
 
 
 def _read_upload(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> Returned:
@@ -134,8 +142,9 @@ def _read_upload(settings: ImportSettings, upload: Upload, engine: Engine, *, pr
 
 @router.post("/library/add")
 async def library_add(request: Request, engine: EngineDep) -> Response:
-    """Commit a previewed upload: its entries replace those of a file of the same name, in one
-    transaction; the library's questions are embedded before the page comes back."""
+    """Commit a previewed upload in one transaction: it replaces an earlier import of the same name
+    that is the same sheet (or as the form chose); its questions' vectors and profiles are worked out
+    before, and searches read them from the moment it commits."""
     store: UploadStore = request.app.state.uploads
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
@@ -143,18 +152,18 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
             fields, _ = await form_fields(request)
             settings = ImportSettings.from_fields(fields)
             upload = store.get(fields.get("token", ""))
-            count = await jobs.run(job, request, _commit, settings, upload, engine)
+            plan = await jobs.run(job, request, _commit, settings, upload, engine)
         except _REFUSED as e:
             return _page(request, engine, 400, error=e.text("web"))
         store.discard(upload)
-    return RedirectResponse(f"/library?added={count}", status_code=303)
+    return RedirectResponse(f"/library?added={plan.entries}&replaced={plan.replaced_rows}", status_code=303)
 
 
-def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> int:
+def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> Plan:
     returned = settings.read(upload.source, upload.filename or "", engine)
-    _remembered(engine, returned.entries, lambda: _library(engine).replace({returned.filename: list(returned.entries)}),
-                progress)
-    return len(returned.entries)
+    [plan] = _remembered(engine, returned.entries,
+                         lambda: _library(engine).add([returned.incoming], settings.same_name), progress)
+    return plan
 
 
 def _remembered(engine: Engine, entries: Sequence[Entry], write: Callable[[], T], progress: Any = None) -> T:
@@ -201,8 +210,11 @@ def api_library(engine: EngineDep) -> Any:
 @api.post("/library", summary="Add a returned check sheet to the answer library (multipart `file`)")
 async def api_library_add(request: Request, engine: EngineDep) -> Any:
     """`file` (.xlsx, .xlsm, .csv, .tsv) and optional `sheet`, `header_row`, `column`, `answer_column`,
-    `criteria_column`, `dry_run` → `{"file", "added", "answered", "not_in_document", "replaced",
-    "skipped": [{"sheet", "row", "question", "reason"}]}`."""
+    `criteria_column`, `same_name` (blank: replace only the same sheet; `replace`; `keep_both`),
+    `dry_run` → `{"file", "added", "answered", "not_in_document", "replaced" (entries),
+    "replaced_imports": [{"file", "imported_at", "rows", "sha256", "shared"}], "kept_beside": [...],
+    "skipped": [{"sheet", "row", "question", "reason", "detail"}], "warnings": [{"sheet", "row",
+    "code", "detail", "unread"}]}`."""
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
         try:
@@ -222,14 +234,17 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
     returned = settings.read(data, filename, engine)
     library = _library(engine)
     if dry:
-        before = sum(e.source.file == filename for e in library.entries())
+        plan = library.plan(returned.incoming, settings.same_name)
     else:
-        _, before = _remembered(engine, returned.entries, lambda: library.replace({filename: list(returned.entries)}),
-                                progress)[filename]
+        [plan] = _remembered(engine, returned.entries, lambda: library.add([returned.incoming], settings.same_name),
+                             progress)
     return {"file": filename, "added": 0 if dry else len(returned.entries), "answered": returned.answered,
-            "not_in_document": returned.not_in_document, "replaced": before, "dry_run": dry,
+            "not_in_document": returned.not_in_document, "replaced": plan.replaced_rows, **plan.to_dict(),
+            "dry_run": dry,
             "skipped": [{"sheet": s.sheet, "row": s.row, "question": s.question, "reason": s.reason.code,
-                         "detail": str(s.reason)} for s in returned.skipped]}
+                         "detail": s.reason.text("api")} for s in returned.skipped],
+            "warnings": [{"sheet": e.source.sheet, "row": e.source.row, "unread": list(e.unread),
+                          **unread_message(e).to_dict("api")} for e in returned.warned]}
 
 
 @api.delete("/library/{entry_id}", summary="Remove one entry of the answer library")

@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 
+from messages import excerpt
 from search.app.web.limits import MAX_FORM_BYTES
 from search.engine import Engine
 from search.query import DEFAULT_MODE
@@ -101,22 +102,35 @@ def field(form: Any, name: str) -> str | None:
     return str(form.get(name) or "").strip() or None
 
 
+MAX_ROW_DIGITS = 7  # a row number: Excel's last row is 1,048,576
+
+
+def number_of(text: str, digits: int) -> int | None:
+    """A form field's whole number, or None when it is not one — read only when it has at most `digits`
+    digits, so a 5,000-digit value costs nothing (int() of it would refuse, or take time)."""
+    return int(text) if text.isdecimal() and len(text) <= digits else None
+
+
 def header_row_of(form: Any) -> int | None:
     """The form's header row (1-based), None to detect it."""
     header_row = field(form, "header_row")
-    if header_row is not None and not (header_row.isdecimal() and int(header_row) >= 1):
-        raise qa.QuestionnaireError("header_row_not_number", value=header_row)
-    return int(header_row) if header_row else None
+    if header_row is None:
+        return None
+    number = number_of(header_row, MAX_ROW_DIGITS)
+    if number is None or number < 1:
+        raise qa.QuestionnaireError("header_row_not_number", value=excerpt(header_row))
+    return number
 
 
 def settings_from(form: Any) -> Settings:
     """The form's settings; a blank field means "detect it" (or the default)."""
     top = field(form, "top") or "3"
-    if not top.isdecimal() or not 1 <= int(top) <= qa.MAX_TOP:
-        raise qa.QuestionnaireError(max=qa.MAX_TOP, value=top)
+    number = number_of(top, len(str(qa.MAX_TOP)))
+    if number is None or not 1 <= number <= qa.MAX_TOP:
+        raise qa.QuestionnaireError(max=qa.MAX_TOP, value=excerpt(top))
     return Settings(sheet=field(form, "sheet"), header_row=header_row_of(form), column=field(form, "column"),
                     answer_column=field(form, "answer_column"), mode=field(form, "mode") or DEFAULT_MODE,
-                    top=int(top))
+                    top=number)
 
 
 async def uploaded(form: Any) -> tuple[str, bytes] | None:

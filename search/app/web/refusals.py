@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from messages import render
+from messages import excerpt, render
 
 RETRY_AFTER_S = 15  # what a refused client is told to wait when the answering queue is full
 
@@ -71,9 +71,6 @@ async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal, h
     await refusal_response(scope, refusal, headers, **values)(scope, receive, send)
 
 
-MAX_ECHO_CHARS = 80  # of the input a validation error quotes back
-
-
 def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
     """422 with what is wrong where — each input quoted by a short excerpt, never whole (a 60 MB body
     must not come back as a 60 MB error)."""
@@ -82,6 +79,6 @@ def validation_response(errors: list[dict[str, Any]]) -> JSONResponse:
         item = {k: e[k] for k in ("type", "loc", "msg") if k in e}
         if "input" in e:
             text = e["input"] if isinstance(e["input"], str) else reprlib.repr(e["input"])
-            item["input"] = text[:MAX_ECHO_CHARS] + ("…" if len(text) > MAX_ECHO_CHARS else "")
+            item["input"] = excerpt(text)
         problems.append(item)
     return JSONResponse({"detail": problems, "code": INVALID_BODY.code}, INVALID_BODY.status)
