@@ -458,7 +458,8 @@ def test_a_read_only_library_is_read_and_says_it_cannot_be_written(tmp_path, mon
     from search.engine import Engine
 
     lib = Library(tmp_path / "library.sqlite3")
-    lib.replace({"a.xlsx": [entry("a.xlsx", 6, "データセンターへの入退室を記録していますか。", ("実59",))]})
+    added = [entry("a.xlsx", 6, "データセンターへの入退室を記録していますか。", ("実59",))]
+    Engine(data_dir=data_root, library=lib).memory().commit(added, lambda: lib.replace({"a.xlsx": added}))  # as an add
     before = sha(lib.path)
     monkeypatch.setattr(Library, "writable", property(lambda self: False))
     ro = Library(lib.path)

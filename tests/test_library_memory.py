@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import threading
 from dataclasses import replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from search.library.recall import RecallParams
 from search.library.store import ANSWERED, NOT_IN_DOCUMENT, Entry, Library, Source
 
 LOCAL = "http://localhost"
+ROOT = Path(__file__).resolve().parents[1]
 DC = "データセンターへの入退室を記録していますか。"
 PASSWORD = "パスワードの最低文字数を定めていますか。"
 LOG = "取得したログを1年以上保存していますか。"
@@ -114,6 +116,26 @@ def test_kijun_library_add_works_rows_out_and_remove_drops_them(engine, data_roo
     assert stored_ids(library) == []
 
 
+def test_a_sheet_kept_beside_another_of_its_name_gets_rows_under_the_ids_the_import_gave_it(engine, data_root,
+                                                                                           tmp_path):
+    library = Library(tmp_path / "library.sqlite3")
+    env = {"KIJUN_LIBRARY": str(library.path), "KIJUN_DATA_DIR": str(data_root)}
+    for k, (question, criteria) in enumerate([(DC, "実59、実38"), (PASSWORD, "実26")]):
+        folder = tmp_path / f"customer{k}"
+        folder.mkdir()
+        sheet = folder / "チェックシート_回答.csv"  # two customers' sheets, one file name
+        sheet.write_text(f"質問,該当基準,回答案\n{question},{criteria},回答{k}\n", encoding="utf-8")
+        done = CliRunner().invoke(cli.main, ["library", "add", str(sheet)], env=env)
+        assert done.exit_code == 0, done.output
+    entries = library.entries()
+    assert len(entries) == 2  # the second kept beside the first, its ID salted by the import
+    assert stored_ids(library) == sorted(e.id for e in entries)
+    from search.engine import Engine
+
+    result = Engine(data_dir=data_root, library=library).search(PASSWORD)
+    assert result.library[0].entry.question == PASSWORD and not result.warnings
+
+
 def test_re_importing_a_file_keeps_only_the_rows_of_its_new_entries(engine, added, data_root):
     from search.engine import Engine
 
@@ -194,6 +216,55 @@ def test_where_rows_cannot_be_stored_the_process_keeps_them_and_says_so(engine, 
     assert len(library) == 3  # the entries were added all the same
     result = e.search(DC)
     assert result.library[0].entry.id == ENTRIES[0].id and not result.warnings
+
+
+# As root, write permission is not checked (CAP_DAC_OVERRIDE): the probe runs without those capabilities.
+WITHOUT_OVERRIDES = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"] \
+    if os.geteuid() == 0 else []
+READ_ONLY_PROBE = """
+import json, sys
+from search.engine import Engine
+from search.library.store import Library
+engine = Engine(data_dir=sys.argv[2], library=Library(sys.argv[1]))
+first = engine.search(sys.argv[3])
+engine.warm()  # what `kijun serve` does at start-up
+settled = engine.memory().settled(300)
+second = engine.search(sys.argv[3])
+print(json.dumps({"first": [[w.code for w in first.warnings], [p.entry.id for p in first.library]],
+                  "settled": settled, "notes": [n.code for n in engine.memory().notes],
+                  "second": [[w.code for w in second.warnings], [p.entry.id for p in second.library]]}))
+"""
+
+
+def test_a_read_only_location_works_the_rows_out_for_the_process_and_never_crashes(engine, data_root, tmp_path):
+    """A library without rows (written before its memory existed) in a folder this user cannot write: a
+    search says the entries are not in memory; a server's start-up works them out for itself, with a
+    note that they cannot be stored, and its searches then recall them. Run without root's overrides."""
+    import json
+    import subprocess
+    import sys
+
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    library = Library(folder / "library.sqlite3")
+    library.replace({"returned.xlsx": ENTRIES})
+    library.entries()
+    before = hashlib.sha256(library.path.read_bytes()).hexdigest()
+    os.chmod(library.path, 0o444)
+    os.chmod(folder, 0o555)
+    try:
+        done = subprocess.run([*WITHOUT_OVERRIDES, sys.executable, "-c", READ_ONLY_PROBE, str(library.path),
+                               str(data_root), DC], capture_output=True, text=True, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert done.returncode == 0, done.stderr
+        out = json.loads(done.stdout.splitlines()[-1])
+    finally:
+        os.chmod(folder, 0o755)
+        os.chmod(library.path, 0o644)
+    assert out["first"] == [["library_not_in_memory"], []]
+    assert out["settled"] and out["notes"] == ["library_memory_not_stored"]
+    assert out["second"][0] == [] and out["second"][1][0] == ENTRIES[0].id
+    assert not Sidecar(library.path).dir.exists() and hashlib.sha256(library.path.read_bytes()).hexdigest() == before
 
 
 def test_kijun_index_refreshes_the_library_memory(engine, added, data_root, monkeypatch):

@@ -529,8 +529,6 @@ def library_group() -> None:
 
 @library_group.command("add")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@data_dir_option
-@model_option
 @click.option("--sheet", default=None, help="Read only this sheet.")
 @click.option("--header-row", type=click.IntRange(1, None), default=None, help="The header row (1 = first row).")
 @click.option("--column", default=None, help="Question column: header name, number or letter.")
@@ -549,7 +547,7 @@ def library_group() -> None:
 @model_option
 def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | None, column: str | None,
                 answer_column: str | None, criteria_column: str | None, replace_all: bool, keep_both: bool,
-                dry_run: bool) -> None:
+                dry_run: bool, data_dir: str | None, model: str | None) -> None:
     """Add returned check sheets (.xlsx, .xlsm, .csv, .tsv) or JSONL (an export, or graded queries).
 
     A person's 該当基準 and 判定 are the truth (判定 該当なし / 対象外 / 回答不要 / N/A: not in this

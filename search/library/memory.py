@@ -76,15 +76,19 @@ class Rows:
 
     @classmethod
     def join(cls, parts: Sequence["Rows | None"]) -> "Rows | None":
-        """The rows of every part, a later part's row replacing an earlier one's for the same ID."""
+        """The rows of every part, a later part's row replacing an earlier one's for the same entry ID
+        and question (an ID may come twice with two questions: the import that brings the second may
+        give its entry another ID; `covering` settles it)."""
         parts = [p for p in parts if p is not None and len(p)]
         if len(parts) <= 1:
             return parts[0] if parts else None
         ids = np.concatenate([p.ids for p in parts])
-        _, last = np.unique(ids[::-1], return_index=True)
+        questions = np.concatenate([p.questions for p in parts])
+        pairs = np.char.add(np.char.add(ids, "\t"), questions)
+        _, last = np.unique(pairs[::-1], return_index=True)
         keep = np.sort(len(ids) - 1 - last)
-        return cls(ids[keep], np.concatenate([p.questions for p in parts])[keep],
-                   np.concatenate([p.vectors for p in parts])[keep], np.concatenate([p.profiles for p in parts])[keep])
+        return cls(ids[keep], questions[keep], np.concatenate([p.vectors for p in parts])[keep],
+                   np.concatenate([p.profiles for p in parts])[keep])
 
     def take(self, rows: np.ndarray | Sequence[int]) -> "Rows":
         rows = np.asarray(rows, dtype=np.int64)
@@ -98,6 +102,28 @@ class Rows:
     def kept(self, wanted: Mapping[str, str]) -> "Rows":
         """Only the rows of these entries (ID → question hash), as they are now."""
         return self.take([n for n, (i, q) in enumerate(zip(self.ids, self.questions)) if wanted.get(str(i)) == q])
+
+    def covering(self, wanted: Mapping[str, str]) -> "Rows":
+        """A row for each of these entries (ID → question hash, in their order) that has one: its own,
+        else any row of the same question (an entry whose ID the import made, or that asks what
+        another asked), under its ID."""
+        by_question: dict[str, int] = {}
+        for n, q in enumerate(self.questions):
+            by_question.setdefault(str(q), n)
+        ids, questions, picked = [], [], []
+        for i, q in wanted.items():
+            n = self.row_of.get((i, q), by_question.get(q))
+            if n is not None:
+                ids.append(i)
+                questions.append(q)
+                picked.append(n)
+        at = np.array(picked, dtype=np.int64)
+        return Rows(np.array(ids, dtype=str), np.array(questions, dtype=str), self.vectors[at], self.profiles[at])
+
+    def same(self, other: "Rows | None") -> bool:
+        """The same entries, asking the same questions (so the same rows: nothing to write)."""
+        return other is not None and np.array_equal(self.ids, other.ids) and \
+            np.array_equal(self.questions, other.questions)
 
 
 class Sidecar:
@@ -149,8 +175,8 @@ class Sidecar:
         with self._locked():
             old = self.load(key)
             rows = Rows.join([old, add])
-            rows = rows.kept(wanted()) if rows is not None else None
-            if rows is not None and (old is None or add is not None or len(rows) != len(old)):
+            rows = rows.covering(wanted()) if rows is not None else None
+            if rows is not None and not rows.same(old):
                 write_whole(self.path(key), _npz(key=np.array(key), ids=rows.ids, questions=rows.questions,
                                                   vectors=rows.vectors, profiles=rows.profiles))
             elif rows is None and old is not None:
@@ -200,7 +226,7 @@ class Memory:
     vectors, profiles and confirmed documents, and how many entries are left out for want of rows."""
 
     def __init__(self, entries: Sequence[Entry], rows: Rows | None, support: Support, n_docs: int, *,
-                 key: str = "", revision: int = 0, rows_stamp: tuple[int, int] | None = None, missing: int = 0,
+                 key: str = "", revision: int = 0, rows_stamp: object = None, missing: int = 0,
                  stale: bool = False) -> None:
         self.entries = list(entries)
         self.vectors = rows.vectors if rows is not None else np.zeros((0, 0), dtype=np.float32)
@@ -267,6 +293,8 @@ class LibraryMemory:
         self._lock = threading.Lock()  # loads, stores and swaps of this process, one at a time
         self._loading = threading.Lock()  # at most one load in the background
         self._unstored: dict[str, Rows] = {}  # per key, rows worked out here that could not be stored
+        self._working: threading.Thread | None = None  # `warm`'s working out, for this process alone
+        self._unstored_changes = 0
 
     # ------------------------------------------------------------ searching
 
@@ -311,11 +339,14 @@ class LibraryMemory:
         """A server's start-up: load now; where rows are missing and the folder cannot be written
         (a read-only location), work them out in the background for this process alone."""
         memory = self.load()
-        if memory is not None and memory.missing and not self.sidecar.writable():
-            threading.Thread(target=self._refresh_quietly, name="kijun-library-memory", daemon=True).start()
+        if memory is not None and memory.missing and not (self.sidecar.writable() and self.library.writable):
+            self._working = threading.Thread(target=self._refresh_quietly, name="kijun-library-memory", daemon=True)
+            self._working.start()
 
     def _stamp(self, key: str) -> tuple[object, ...]:
-        return self.library.stamp(), self.sidecar.stamp(key)
+        """What changes when the library or its rows do: the library file's stamp, and the rows file's
+        with how often this process changed the rows it could not store."""
+        return self.library.stamp(), (self.sidecar.stamp(key), self._unstored_changes)
 
     def _load(self) -> Memory | None:
         key = self.derive.key()
@@ -333,25 +364,29 @@ class LibraryMemory:
         self._memory, self._seen = memory, stamp
         return memory
 
-    def _made(self, key: str, rows_stamp: tuple[int, int] | None) -> Memory:
+    def _made(self, key: str, rows_stamp: object) -> Memory:
         revision = self.library.revision()
         entries = self.library.entries()
         stored = self.sidecar.load(key)
         rows = Rows.join([stored, self._unstored.get(key)])
-        at = rows.row_of if rows is not None else {}
-        found = [(e, at.get((e.id, question_hash(e.question)))) for e in entries]
-        present = [(e, r) for e, r in found if r is not None]
-        ids = sorted({c for e, _ in present for c in e.criteria})
+        covered = rows.covering({e.id: question_hash(e.question) for e in entries}) if rows is not None else None
+        have = set(map(str, covered.ids)) if covered is not None else set()
+        present = [e for e in entries if e.id in have]  # in the order `covering` keeps: the entries'
+        ids = sorted({c for e in present for c in e.criteria})
         docs = dict(zip(ids, self.derive.docs(ids)))  # per criterion ID, its documents: looked up once
-        support = Support.of([[docs[c] for c in e.criteria] for e, _ in present])
+        support = Support.of([[docs[c] for c in e.criteria] for e in present])
         missing = len(entries) - len(present)
         stale = bool(missing) and stored is None and bool(self.sidecar.others(key))
-        return Memory([e for e, _ in present], rows.take([r for _, r in present]) if rows is not None else None,
-                      support, self.derive.n_docs, key=key, revision=revision, rows_stamp=rows_stamp, missing=missing,
-                      stale=stale)
+        return Memory(present, covered, support, self.derive.n_docs, key=key, revision=revision,
+                      rows_stamp=rows_stamp, missing=missing, stale=stale)
 
     def settled(self, timeout: float = 60.0) -> bool:
-        """Wait for a load in the background, if one is under way (False: still loading)."""
+        """Wait for what this process does in the background — a load, or `warm`'s working out — to
+        finish (False: still under way after `timeout` seconds each)."""
+        if self._working is not None:
+            self._working.join(timeout)
+            if self._working.is_alive():
+                return False
         if not self._loading.acquire(timeout=timeout):
             return False
         self._loading.release()
@@ -442,34 +477,21 @@ class LibraryMemory:
 
     @staticmethod
     def _lacking(known: Rows | None, entries: Sequence[Entry]) -> list[Entry]:
-        at = known.row_of if known is not None else {}
-        return [e for e in entries if (e.id, question_hash(e.question)) not in at]
+        """The entries whose question has no row yet (under any ID)."""
+        questions = set(map(str, known.questions)) if known is not None else set()
+        return [e for e in entries if question_hash(e.question) not in questions]
 
     def _worked_out(self, key: str, entries: Sequence[Entry], progress: Progress | None) -> Rows | None:
-        """Rows for those of these entries that lack them: copied where a row for the same question
-        is stored already (another file asked it too), else worked out, each distinct question once."""
-        if not entries:
+        """Rows for the questions of these entries that have none yet, each distinct question worked
+        out once; once stored, every entry asking it gets the row (`Rows.covering`), whatever ID the
+        library's transaction gives it."""
+        first: dict[str, Entry] = {}  # one entry per question
+        for e in self._lacking(self._known(key), entries) if entries else ():
+            first.setdefault(e.question, e)
+        if not first:
             return None
-        stored = self._known(key)
-        entries = self._lacking(stored, entries)
-        if not entries:
-            return None
-        by_question = {str(q): n for n, q in enumerate(stored.questions)} if stored is not None else {}
-        hashes = [question_hash(e.question) for e in entries]
-        texts = list(dict.fromkeys(e.question for e, h in zip(entries, hashes) if h not in by_question))
-        made = {t: n for n, t in enumerate(texts)}
-        new = np.array([made.get(e.question, -1) for e in entries], dtype=np.int64)
-        copied = np.array([by_question.get(h, -1) for h in hashes], dtype=np.int64)
-        vectors, profiles = self.derive.rows(texts, progress) if texts else (None, None)
-        parts = []
-        if texts:
-            parts.append((np.flatnonzero(new >= 0), np.asarray(vectors, dtype=np.float32)[new[new >= 0]],
-                          recall.stored_profiles(np.asarray(profiles)[new[new >= 0]])))
-        if stored is not None and (new < 0).any():
-            parts.append((np.flatnonzero(new < 0), stored.vectors[copied[new < 0]], stored.profiles[copied[new < 0]]))
-        order = np.argsort(np.concatenate([at for at, _, _ in parts]), kind="stable")
-        return Rows(np.array([e.id for e in entries], dtype=str), np.array(hashes, dtype=str),
-                    np.concatenate([v for _, v, _ in parts])[order], np.concatenate([p for _, _, p in parts])[order])
+        vectors, profiles = self.derive.rows(list(first), progress)
+        return Rows.of(list(first.values()), vectors, profiles)
 
     def _store(self, key: str, rows: Rows | None) -> None:
         """Rows into the sidecar (under this process's lock); where it cannot be written, kept here
@@ -481,6 +503,7 @@ class LibraryMemory:
             joined = Rows.join([self._unstored.get(key), rows])
             if joined is not None:
                 self._unstored = {key: joined}
+                self._unstored_changes += 1
             self.notes.append(Message("library_memory_not_stored", {"path": str(self.sidecar.dir),
                                                                      "reason": e.strerror or str(e)}))
 
