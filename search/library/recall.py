@@ -215,7 +215,7 @@ def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, support: 
              params: RecallParams, entries: Sequence[Entry] = (), rows: np.ndarray | None = None) -> Recalled:
     """What the `allowed` entries, at similarities `s` to a query, say about it; the closest are
     listed as precedents when `entries` are given (`kijun fit` needs only the numbers). `rows`: the
-    entries s, allowed and entries describe, as positions in `answered` and `support` (default: all)."""
+    entries s and allowed describe, as positions in `answered`, `support` and `entries` (default: all)."""
     w = np.where(allowed, closeness(s, params.threshold, params.steepness), 0.0)
     picked = np.arange(len(s)) if rows is None else np.asarray(rows)
     best, verdict = nearest(s, allowed, answered[picked])
@@ -223,7 +223,7 @@ def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, support: 
     order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS]
              if w[j] > 0] if len(entries) else []
     return Recalled(signal(w, support, n_docs, picked), best, verdict,
-                    tuple(Precedent(entries[j], float(s[j]), float(w[j]), reused and k == 0)
+                    tuple(Precedent(entries[picked[j]], float(s[j]), float(w[j]), reused and k == 0)
                           for k, j in enumerate(order)), reused=reused)
 
 
@@ -235,5 +235,4 @@ def recall_top(vectors: np.ndarray, profiles: np.ndarray, answered: np.ndarray, 
     (`search.library.memory.Memory`) and `kijun fit` (`search.fitting.DevLibrary`)."""
     rows, cosines = closest(vectors, v, k, allowed)
     s = _mixed(cosines, profiles[rows], prof, params.profile)
-    return recalled(s, np.ones(len(rows), dtype=bool), answered, support, n_docs, params,
-                    [entries[j] for j in rows] if len(entries) else (), rows=rows)
+    return recalled(s, np.ones(len(rows), dtype=bool), answered, support, n_docs, params, entries, rows=rows)
