@@ -330,9 +330,10 @@ def returned_sheet(entries: Sequence[Any]) -> bytes:
 
 
 def search_while_importing(data_dir: Path, library_path: Path, sheet: bytes, queries: list[str],
-                           clients: int = 4) -> dict[str, Any]:
-    """4 clients search (hybrid) while the sheet is imported through the API; every search that
-    overlapped the import, its latency."""
+                           clients: int = 4, before_s: float = 32.0) -> dict[str, Any]:
+    """4 clients search (hybrid) alone for `before_s` seconds (the first 2 not counted), then while the
+    sheet is imported through the API: the latency of every search that overlapped the import, beside
+    those of the same clients searching alone."""
     import http.client
     import urllib.parse
 
@@ -361,7 +362,8 @@ def search_while_importing(data_dir: Path, library_path: Path, sheet: bytes, que
         threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
         for t in threads:
             t.start()
-        time.sleep(2.0)  # searching before the import starts
+        time.sleep(before_s)  # searching alone first: the same clients' latencies without an import
+        began_alone = time.perf_counter() - before_s
         boundary = "kijun-bench-boundary"
         body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"import.csv\"\r\n"
                 "Content-Type: text/csv\r\n\r\n").encode() + sheet + f"\r\n--{boundary}--\r\n".encode()
@@ -377,12 +379,18 @@ def search_while_importing(data_dir: Path, library_path: Path, sheet: bytes, que
         for t in threads:
             t.join()
         check = json.loads(_get(s.base, "/api/search?" + urllib.parse.urlencode({"q": sheet_question(sheet)})))
+    alone = [(b - a) * 1000 for a, b in spans if a >= began_alone + 2.0 and b < began]
     during = [(b - a) * 1000 for a, b in spans if b >= began and a <= ended]
+    slowest = sorted(((b - a, a - began) for a, b in spans if b >= began and a <= ended), reverse=True)[:5]
     return {"import_s": round(ended - began, 1), "import_status": r.status, "added": answer.get("added"),
+            "slowest": [{"ms": round(d * 1000, 1), "started_s": round(at, 1)} for d, at in slowest],
             "searches_during": len(during), "longest_ms": round(max(during), 1) if during else None,
             "p50_ms": round(statistics.median(during), 1) if during else None,
             "p95_ms": round(percentile(during, 95), 1) if during else None, "errors": len(errors),
-            "new_entry_recalled_after": bool(check["library"]) and check["library"][0]["question"] == sheet_question(sheet)}
+            "new_entry_recalled_after": bool(check["library"]) and check["library"][0]["question"] == sheet_question(sheet),
+            "without_import": {"searches": len(alone), "longest_ms": round(max(alone), 1) if alone else None,
+                               "p50_ms": round(statistics.median(alone), 1) if alone else None,
+                               "p95_ms": round(percentile(alone, 95), 1) if alone else None}}
 
 
 def sheet_question(sheet: bytes) -> str:
@@ -435,6 +443,7 @@ def run(data_dir: Path, *, sizes: Sequence[int] = (1_000, 10_000, LARGEST), requ
 
 def table(report: dict[str, Any]) -> list[str]:
     w, c, i = report["warm"], report["cli"], report["import"]
+    a = i["without_import"]
     t = report.get("throughput")
     lines = ["| answer library | search p50 / p95 (hybrid, warm) | × no library | past answers shown | memory (rows) |",
              "|---:|---:|---:|---:|---:|"]
@@ -452,6 +461,8 @@ def table(report: dict[str, Any]) -> list[str]:
               f"| longest search while {i['added']:,} rows are imported through the API into {i['into']:,} entries, "
               f"4 clients | {i['longest_ms']:.0f} ms (p50 {i['p50_ms']:.0f}, p95 {i['p95_ms']:.0f} ms over "
               f"{i['searches_during']} searches, {i['errors']} errors); the import {i['import_s']:.0f} s |",
+              f"| the same 4 clients searching alone, 30 s before the import | longest {a['longest_ms']:.0f} ms "
+              f"(p50 {a['p50_ms']:.0f}, p95 {a['p95_ms']:.0f} ms over {a['searches']} searches) |",
               f"| batched vectors against the query encoder's (64 dev queries) | cosine ≥ {report['batch_vectors_min_cosine']} |"]
     return lines
 

@@ -101,29 +101,40 @@ class Rows:
 
     def kept(self, wanted: Mapping[str, str]) -> "Rows":
         """Only the rows of these entries (ID → question hash), as they are now."""
-        return self.take([n for n, (i, q) in enumerate(zip(self.ids, self.questions)) if wanted.get(str(i)) == q])
+        return self.take(np.flatnonzero(np.isin(_pairs(self.ids, self.questions),
+                                                _pairs(np.array(list(wanted), dtype=str),
+                                                       np.array(list(wanted.values()), dtype=str)))))
 
     def covering(self, wanted: Mapping[str, str]) -> "Rows":
         """A row for each of these entries (ID → question hash, in their order) that has one: its own,
-        else any row of the same question (an entry whose ID the import made, or that asks what
+        else the first row of the same question (an entry whose ID the import made, or that asks what
         another asked), under its ID."""
-        by_question: dict[str, int] = {}
-        for n, q in enumerate(self.questions):
-            by_question.setdefault(str(q), n)
-        ids, questions, picked = [], [], []
-        for i, q in wanted.items():
-            n = self.row_of.get((i, q), by_question.get(q))
-            if n is not None:
-                ids.append(i)
-                questions.append(q)
-                picked.append(n)
-        at = np.array(picked, dtype=np.int64)
-        return Rows(np.array(ids, dtype=str), np.array(questions, dtype=str), self.vectors[at], self.profiles[at])
+        ids = np.array(list(wanted), dtype=str)
+        questions = np.array(list(wanted.values()), dtype=str)
+        at = _first(_pairs(self.ids, self.questions), _pairs(ids, questions))
+        lacking = at < 0
+        if lacking.any():
+            at[lacking] = _first(self.questions, questions[lacking])
+        have = at >= 0
+        return Rows(ids[have], questions[have], self.vectors[at[have]], self.profiles[at[have]])
 
     def same(self, other: "Rows | None") -> bool:
         """The same entries, asking the same questions (so the same rows: nothing to write)."""
         return other is not None and np.array_equal(self.ids, other.ids) and \
             np.array_equal(self.questions, other.questions)
+
+
+def _pairs(ids: np.ndarray, questions: np.ndarray) -> np.ndarray:
+    return np.char.add(np.char.add(ids.astype(str), "\t"), questions.astype(str))
+
+
+def _first(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per wanted key, the first position of it among `keys` (-1: none), by sorting, not a loop."""
+    if not len(keys) or not len(wanted):
+        return np.full(len(wanted), -1, dtype=np.int64)
+    order = np.argsort(keys, kind="stable")
+    at = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    return np.where(keys[order][at] == wanted, order[at], -1).astype(np.int64)
 
 
 class Sidecar:
@@ -165,12 +176,14 @@ class Sidecar:
         folder = self.dir if self.dir.exists() else self.dir.parent
         return os.access(folder, os.W_OK)
 
-    def store(self, key: str, add: Rows | None, wanted: Callable[[], Mapping[str, str]]) -> Rows | None:
+    def store(self, key: str, add: Rows | None, wanted: Callable[[], Mapping[str, str]]
+              ) -> tuple[Rows | None, tuple[int, int] | None]:
         """This key's rows with `add`'s joined in, keeping only those of the library's entries as
         they are now (`wanted`, ID → question hash, read under the lock, after the commit), written
-        whole; other keys' files deleted. OSError: the folder cannot be written (nothing changed)."""
+        whole; other keys' files deleted. Returns the rows and the file's stamp as written. OSError:
+        the folder cannot be written (nothing changed)."""
         if add is None and not self.dir.exists():
-            return None  # nothing stored, nothing to store: no folder made for it
+            return None, None  # nothing stored, nothing to store: no folder made for it
         self.dir.mkdir(exist_ok=True)
         with self._locked():
             old = self.load(key)
@@ -183,7 +196,7 @@ class Sidecar:
                 self.path(key).unlink(missing_ok=True)
             for other in self.others(key):
                 other.unlink(missing_ok=True)
-        return rows
+            return rows, self.stamp(key)
 
     def prune(self, wanted: Callable[[], Mapping[str, str]]) -> None:
         """Every key's rows without those of entries the library no longer has (after a removal)."""
@@ -270,6 +283,17 @@ class Memory:
 
 
 @dataclass(frozen=True)
+class _Read:
+    """What a store read of the library (under the sidecar's lock) and wrote: enough to make the memory."""
+
+    library_stamp: object
+    revision: int
+    entries: list[Entry]
+    rows: Rows | None
+    rows_stamp: tuple[int, int] | None
+
+
+@dataclass(frozen=True)
 class Derivation:
     """How an entry's rows are worked out, from the engine (which can embed and rank a question)."""
 
@@ -348,26 +372,32 @@ class LibraryMemory:
         with how often this process changed the rows it could not store."""
         return self.library.stamp(), (self.sidecar.stamp(key), self._unstored_changes)
 
-    def _load(self) -> Memory | None:
+    def _load(self, fresh: _Read | None = None) -> Memory | None:
+        """The memory made current: unchanged if nothing changed, else made from `fresh` (what a
+        store just read and wrote) or from what is stored now."""
         key = self.derive.key()
         if key is None:
             return None
-        stamp = self._stamp(key)  # before reading: a change made meanwhile is seen at the next check
-        memory = self._memory
-        if memory is not None and memory.key == key:
-            if stamp == self._seen:
-                return memory
-            if stamp[1] == memory.rows_stamp and self.library.revision() == memory.revision:
-                self._seen = stamp
-                return memory
-        memory = self._made(key, stamp[1])
+        if fresh is not None:
+            stamp: tuple[object, ...] = (fresh.library_stamp, (fresh.rows_stamp, self._unstored_changes))
+        else:
+            stamp = self._stamp(key)  # before reading: a change made meanwhile is seen at the next check
+            memory = self._memory
+            if memory is not None and memory.key == key:
+                if stamp == self._seen:
+                    return memory
+                if stamp[1] == memory.rows_stamp and self.library.revision() == memory.revision:
+                    self._seen = stamp
+                    return memory
+        memory = self._made(key, stamp[1], fresh)
         self._memory, self._seen = memory, stamp
         return memory
 
-    def _made(self, key: str, rows_stamp: object) -> Memory:
-        revision = self.library.revision()
-        entries = self.library.entries()
-        stored = self.sidecar.load(key)
+    def _made(self, key: str, rows_stamp: object, fresh: _Read | None = None) -> Memory:
+        if fresh is not None:
+            revision, entries, stored = fresh.revision, fresh.entries, fresh.rows
+        else:
+            revision, entries, stored = self.library.revision(), self.library.entries(), self.sidecar.load(key)
         rows = Rows.join([stored, self._unstored.get(key)])
         covered = rows.covering({e.id: question_hash(e.question) for e in entries}) if rows is not None else None
         have = set(map(str, covered.ids)) if covered is not None else set()
@@ -422,10 +452,10 @@ class LibraryMemory:
         with self._lock:
             try:
                 if key is not None:
-                    self._store(key, rows)
+                    self._load(self._store(key, rows))
                 else:
                     self.sidecar.prune(self._wanted)
-                self._load()
+                    self._load()
             except (LibraryError, OSError):
                 pass  # committed: the next search finds what is stored, and says what is missing
         return result
@@ -458,11 +488,10 @@ class LibraryMemory:
             rows = self._worked_out(key, chunk, (lambda d, _t: progress(offset + d, len(todo))) if progress else None)
             done += len(chunk)
             with self._lock:
-                self._store(key, rows)
-        with self._lock:
-            if not todo:
-                self._store(key, None)
-            self._load()
+                self._load(self._store(key, rows))  # a process searching meanwhile gains them chunk by chunk
+        if not todo:
+            with self._lock:
+                self._load(self._store(key, None))  # rows of removed entries and of other keys go
         return len(todo), len(entries)
 
     def _refresh_quietly(self) -> None:
@@ -493,12 +522,22 @@ class LibraryMemory:
         vectors, profiles = self.derive.rows(list(first), progress)
         return Rows.of(list(first.values()), vectors, profiles)
 
-    def _store(self, key: str, rows: Rows | None) -> None:
+    def _store(self, key: str, rows: Rows | None) -> _Read | None:
         """Rows into the sidecar (under this process's lock); where it cannot be written, kept here
-        for this process, with a note."""
+        for this process, with a note. Returns what it read of the library and wrote (None: nothing),
+        from which the memory is made without reading them again."""
+        read: list[tuple[object, int, list[Entry]]] = []
+
+        def wanted() -> dict[str, str]:
+            stamp, revision = self.library.stamp(), self.library.revision()  # before the entries
+            entries = self.library.entries()
+            read.append((stamp, revision, entries))
+            return {e.id: question_hash(e.question) for e in entries}
+
         try:
-            self.sidecar.store(key, Rows.join([self._unstored.get(key), rows]), self._wanted)
+            stored, rows_stamp = self.sidecar.store(key, Rows.join([self._unstored.get(key), rows]), wanted)
             self._unstored.pop(key, None)
+            return _Read(*read[-1], stored, rows_stamp) if read else None
         except OSError as e:
             joined = Rows.join([self._unstored.get(key), rows])
             if joined is not None:
@@ -506,6 +545,7 @@ class LibraryMemory:
                 self._unstored_changes += 1
             self.notes.append(Message("library_memory_not_stored", {"path": str(self.sidecar.dir),
                                                                      "reason": e.strerror or str(e)}))
+            return None
 
     def _wanted(self) -> dict[str, str]:
         """Entry ID → question hash, for every entry the library has now."""
