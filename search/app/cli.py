@@ -434,6 +434,10 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     engine = _engine(data_dir, model, library=not no_library, query_backend="onnx")
     engine.build()
     engine.warm()
+    room = engine.memory()  # said at start-up as searches will say it: entries the library's memory lacks
+    memory = room.current() if room is not None else None
+    for warning in memory.warnings() if memory is not None else ():
+        click.echo(f"kijun: {warning}", err=True)
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)" + ("; sign-in required" if auth.configured else ""),
                err=True)
     if not is_loopback(host):
