@@ -5,12 +5,14 @@ library file, and only read by searches.
 Why beside the library and not inside it: the SQLite file is user data, whose bytes change only
 when a person adds or removes entries, while vectors and profiles are derived (from the model, the
 corpus and how it is indexed) and are worked out again when those change. Why not in ./data:
-`make clean` deletes it, and a team's 50,000 past questions take half an hour to work out again.
+`make clean` deletes it, and a team's 50,000 past questions take from a quarter of an hour to an
+hour to work out again on two cores.
 
 `<library>.memory/rows-<hash of the key>.npz` holds, per entry, its ID, a hash of its question
-(an entry re-imported with other words is worked out again), its vector (float32) and its profile
-(float16); the key itself (`Derivation.key`: model, corpus, analyzer, profile weights) is stored
-inside. A file is written whole (`indexer.files.write_whole`) under a lock on the folder, so two
+(an entry re-imported with other words is worked out again; one asking a question that has a row
+already — in another file, an export added back, under an ID the import's transaction gave it —
+shares that row), its vector (float32) and its profile (float16); the key itself
+(`Derivation.key`: model, corpus, analyzer, profile weights) is stored inside. A file is written whole (`indexer.files.write_whole`) under a lock on the folder, so two
 processes adding at once both keep their rows; it holds only rows of entries the library has, and
 storing one key's rows deletes the other keys' (rows for another model are never read again).
 
