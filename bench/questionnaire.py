@@ -4,11 +4,12 @@ The sheet: 300 distinct questions written the way check sheets ask (the dev set'
 items, and the same items with a request frame added). The library: every other line of the dev
 set (as `kijun library add` adds graded queries), so about half the sheet has a past answer close
 enough to reuse and half is drafted from the document.
-Timed after the model is loaded and the library's past questions are embedded (a server's
-state); read, answer and write separately. Then the same sheet uploaded to a warm `kijun serve`
-(no library), once through the API and once through the questionnaire page, each on a server of its
-own (so neither finds the other's questions cached): wall time, and the server's CPU time beside
-the in-process CPU time, which says what the web path adds whatever else the machine is doing.
+Timed after the model is loaded and the library's memory is read (a server's state; its rows
+were worked out when the entries were added); read, answer and write separately. Then the same
+sheet uploaded to a warm `kijun serve` (no library), once through the API and once through the
+questionnaire page, each on a server of its own (so neither finds the other's questions cached):
+wall time, and the server's CPU time beside the in-process CPU time, which says what the web path
+adds whatever else the machine is doing.
 
     python bench/questionnaire.py [--questions 300]
 """
@@ -120,12 +121,13 @@ def run(data_dir: Path, n: int = 300) -> dict[str, Any]:
     data = sheet(questions(n))
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(Path(tmp) / "library.sqlite3")
-        library.replace({DEV_SET.name: jsonl.read(DEV_SET)[::2]})
+        entries = jsonl.read(DEV_SET)[::2]
+        adding = Engine(data_dir=data_dir, query_backend="onnx", library=library)
+        adding.memory().commit(entries, lambda: library.replace({DEV_SET.name: entries}))  # as `kijun library add`
         out = {}
         for name, lib in (("no_library", None), ("library", library)):
             engine = Engine(data_dir=data_dir, query_backend="onnx", library=lib)
-            engine.warm()
-            engine.memory()  # the past questions embedded, as a running server has them
+            engine.warm()  # the library's memory read, as a running server has it
             answer_sheet_timed(engine, sheet(questions(10)))  # first-call costs out of the way
             out[name] = _in_process(engine, data)
         out["library"]["entries"] = len(library)

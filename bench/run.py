@@ -11,7 +11,9 @@ Everything runs offline on a fresh temporary data directory:
   6. a scale curve on synthetic corpora recombined from this document's passages, plotted; and 20 synthetic
      documents of 150 criteria searched beside the bundled one (what several documents cost);
   7. a bounded load test against `kijun serve` on 127.0.0.1;
-  8. a 300-question check sheet answered end to end, without and with an answer library.
+  8. a 300-question check sheet answered end to end, without and with an answer library;
+  9. the answer library at team scale (`bench/library_scale.py`): search with 0–50,000 past
+     answers, throughput, the first CLI search after an add, searches during an import.
 
 Every ratio compares figures measured in this one run: the machine is shared and its
 speed drifts, so absolute times from different runs do not compare.
@@ -40,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from bench import library_scale  # noqa: E402
 from bench.encoder import sgemm_gflops  # noqa: E402
 from bench.load import load_test, percentile  # noqa: E402
 from bench.questionnaire import run as questionnaire  # noqa: E402
@@ -396,6 +399,8 @@ def table(report: dict[str, Any]) -> str:
                 lines.append(f"| the same sheet, no library, {label} (warm server) | {s['total_s']:.1f} s; server CPU "
                              f"{s['server_cpu_s']:.1f} s (in process: {inproc['total_s']:.1f} s, CPU "
                              f"{inproc['cpu_s']:.1f} s) |")
+    if "library" in report:
+        lines += ["", *library_scale.table(report["library"])]
     if report.get("scale"):
         lines += ["", "| criteria | keyword build | embeddings build | bm25s build | keyword p50 | hybrid p50 "
                       "| bm25s p50 | index alone / bm25s alone |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -422,6 +427,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--documents", type=int, default=20, help="synthetic documents searched beside the bundled one "
                                                                 "(0 skips it)")
     ap.add_argument("--document-criteria", type=int, default=150, help="criteria in each synthetic document")
+    ap.add_argument("--library-sizes", type=int, nargs="*", default=[1000, 10000, 50000],
+                    help="answer library sizes (none: skip the library stage)")
     args = ap.parse_args(argv)
 
     queries = [q.query for q in load_eval_set(args.queries)]
@@ -450,6 +457,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.requests:
             say(f"load test ({args.requests} requests, {args.clients} clients)")
             report["load"] = load_test(data_dir, queries, requests=args.requests, clients=args.clients)
+        if args.library_sizes:
+            say(f"the answer library at {', '.join(f'{n:,}' for n in args.library_sizes)} entries")
+            report["library"] = library_scale.run(data_dir, sizes=args.library_sizes, requests=args.requests // 2,
+                                                  say=say)
         report["scale"] = []
         for n in args.sizes:
             say(f"scale: {n:,} criteria")

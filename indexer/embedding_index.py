@@ -80,42 +80,6 @@ def _npz(**arrays: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def cached_rows(root: Path, key: str, texts: Sequence[str],
-                compute: Callable[[list[str]], tuple[np.ndarray, ...]]) -> tuple[np.ndarray, ...]:
-    """Arrays with one row per text (e.g. a past question's vector and profile), each text's rows
-    computed once for a given `key` (what they depend on: model, corpus…) and kept in one .npz
-    under `root`; only texts it lacks are computed. A damaged or stale file only costs time."""
-    import hashlib
-
-    path = root / f"rows-{hashlib.sha256(key.encode('utf-8')).hexdigest()[:16]}.npz"
-    cached: dict[str, tuple[np.ndarray, ...]] = {}
-    try:
-        with np.load(path) as z:
-            parts = [z[f"rows{i}"] for i in range(int(z["count"]))]
-            cached = {str(k): tuple(p[i] for p in parts) for i, k in enumerate(z["keys"])}
-    except UNREADABLE_NPZ:
-        cached = {}  # missing, truncated or from another layout: computed again
-    keys = [hashlib.sha256(t.encode("utf-8")).hexdigest() for t in texts]
-    todo = list(dict.fromkeys(k for k in keys if k not in cached))
-    if todo:
-        text_of = dict(zip(keys, texts))
-        made = compute([text_of[k] for k in todo])
-        cached.update({k: tuple(m[i] for m in made) for i, k in enumerate(todo)})
-        names = sorted(cached)
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-            write_whole(path, _npz(keys=np.array(names), count=np.array(len(made)),
-                                   **{f"rows{i}": np.stack([cached[k][i] for k in names]) for i in range(len(made))}))
-        except OSError:
-            pass  # a read-only data directory: the rows are computed again next time
-        else:
-            for old in root.glob("rows-*.npz"):  # rows for another model or corpus are never read again
-                if old != path:
-                    old.unlink(missing_ok=True)
-    width = len(next(iter(cached.values()))) if cached else 0
-    return tuple(np.stack([cached[k][i] for k in keys]) for i in range(width))
-
-
 @dataclass(frozen=True)
 class Unit:
     """One embedded text of one document: a passage, or a sentence of one."""

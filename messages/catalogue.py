@@ -484,6 +484,31 @@ CATALOGUE: dict[str, Text] = {
                                   "いません）。登録した回答は下の一覧にあります。"),
     "library_not_used": Text("the answer library is not used for this search: {reason}",
                              "回答ライブラリを読めないため、この検索では使っていません（{reason}）。"),
+    # the library's memory (search.library.memory): rows worked out when entries are added
+    "library_not_in_memory": Text("{n:,} entry of the answer library is not in its memory yet (an add was interrupted, "
+                                  "or its rows could not be stored), so searches leave it out; run `kijun library "
+                                  "refresh`",
+                                  "回答ライブラリの {n:,} 件は、まだ検索に使える状態になっていないため、この検索では使っていません。"
+                                  "サーバーの管理者に「kijun library refresh」の実行を依頼してください。",
+                                  en_other="{n:,} entries of the answer library are not in its memory yet (an add was "
+                                           "interrupted, or their rows could not be stored), so searches leave them "
+                                           "out; run `kijun library refresh`"),
+    "library_loading": Text("the answer library's memory is being loaded, so this search does not use it; the next "
+                            "ones will",
+                            "回答ライブラリを読み込み中のため、この検索では使っていません（まもなく使われます）。"),
+    "library_memory_stale": Text("the answer library's memory was worked out for another model or index, so searches "
+                                 "leave its {n:,} entries out until `kijun library refresh` (which `kijun index` runs) "
+                                 "has worked them out again",
+                                 "検索モデルか索引が変わったため、回答ライブラリの {n:,} 件は計算し直すまで検索に使っていません。"
+                                 "サーバーの管理者に「kijun library refresh」の実行を依頼してください。"),
+    "library_memory_no_model": Text("the embedding model cannot be loaded, so the {n:,} entries were not worked out "
+                                    "for searching; once it loads, run `kijun library refresh`",
+                                    "検索モデルを読み込めないため、{n:,} 件を検索用に計算できませんでした。"
+                                    "サーバーの管理者に「kijun library refresh」の実行を依頼してください。"),
+    "library_memory_not_stored": Text("the answer library's memory cannot be stored in {path} ({reason}); this process "
+                                      "keeps it, others will not find it",
+                                      "回答ライブラリの検索用データを保存できませんでした（{reason}）。このサーバーでは使えますが、"
+                                      "再起動すると計算し直しになります。"),
     "returned_no_answer_columns": Text("{at}neither a 回答案 nor a 該当基準 column, so it is not a sheet kijun answered; "
                                        "name the answer column with {field[returned_answer_column]} (and the criteria "
                                        "column with {field[criteria_column]} if it has one)",

@@ -34,6 +34,7 @@ from search.answerability import (ANSWERED, FOUND_MEANING, FOUND_SYNONYMS, FOUND
                                   Models, judge, load_models)
 from search.errors import LimitOutOfRange, QueryError, UnknownDocumentFilter, UnknownFilter, UnknownMode
 from search.library import recall
+from search.library.memory import Derivation, LibraryMemory
 from search.library.store import Library, LibraryError
 from messages import Message
 from search.query import DEFAULT_MODE, MAX_LIMIT, MODES, ParsedQuery, parse_query
@@ -182,8 +183,8 @@ class Engine:
         self.thesaurus_files = tuple(Path(p) for p in thesaurus_files)
         self._token_texts: dict[int, str] = {}  # documents' mode-C words, where synonyms are looked for
         self._term_vectors: dict[str, np.ndarray] = {}  # thesaurus terms embedded (a bounded set: the rules')
-        self._memory: recall.Memory | None = None  # its entries as recall reads them, at one revision
-        self._memory_stamp: tuple[tuple[int, int], ...] | None = None  # the library file's stamp when last checked
+        self._memory: LibraryMemory | None = None  # its memory (`memory`), for this library
+        self._memory_key: tuple[Any, Any, str] | None = None  # (encoder, keyword index, the key its rows depend on)
         self._memory_lock = threading.Lock()
 
     # ------------------------------------------------------------ indexes
@@ -300,10 +301,17 @@ class Engine:
 
     def warm(self) -> None:
         """Pay the first-search costs now (a server at start-up): open both indexes, load the
-        model, and tokenise every passage for highlighting (static text, cached)."""
+        model and the answer library's memory, and tokenise every passage for highlighting (static
+        text, cached)."""
         self.keyword
         self.semantic()
         self.thesaurus
+        room = self.memory()
+        if room is not None:
+            try:
+                room.warm()
+            except LibraryError:
+                pass  # each search says why the library is not used
         for d in self.table:
             for _, text in d.display_passages:
                 snippet.word_places(text)
@@ -427,72 +435,64 @@ class Engine:
     # ------------------------------------------------------------ the answer library
 
     def recall(self, sig: Signals, warnings: list[Message], ignore_past: Collection[str] = ()) -> recall.Recalled | None:
-        """What the answer library says about a query (None: no library, an empty one, or no vector)."""
-        if self.library is None or sig.vector is None:
-            return None
-        memory = self.memory(warnings)
+        """What the answer library says about a query (None: no library, an empty one, or no vector);
+        read from its stored memory, never worked out here."""
+        room = self.memory() if sig.vector is not None else None
+        memory = room.current(warnings) if room is not None else None
         if memory is None or not len(memory):
             return None
         exclude = frozenset(recall.question_key(t) for t in ignore_past)
         return memory.recall(sig.vector, self.profile(sig), self.weights.library, exclude)
 
-    def memory(self, warnings: list[Message] | None = None) -> recall.Memory | None:
-        """The library's entries as recall reads them, rebuilt when the library changed (its revision)
-        or first asked for; None, with a warning, when the library cannot be read."""
+    def memory(self) -> LibraryMemory | None:
+        """The answer library's memory (None: no library): what searches recall from, and what
+        imports and `kijun library refresh` work out and store (`search.library.memory`)."""
+        room = self._memory
         if self.library is None:
             return None
-        try:
-            stamp = self.library.stamp()
-            if self._memory is not None and stamp == self._memory_stamp:
-                return self._memory
-            revision = self.library.revision()
+        if room is None or room.library is not self.library:
             with self._memory_lock:
-                if self._memory is None or self._memory.revision != revision:
-                    self._memory = self._remember(revision, self.library.entries())
-                self._memory_stamp = stamp
-                return self._memory
-        except LibraryError as e:
-            if warnings is not None:
-                warnings.append(Message("library_not_used", {"reason": e.message}))
-            return None
-
-    def _remember(self, revision: int, entries: Sequence[recall.Entry]) -> recall.Memory:
-        """Embed and profile every entry's question (cached by question and model: `embedding_index`'s
-        cache beside the document's), and find the documents of their criteria."""
-        index = self.semantic()
-        n = len(self.table)
-        if index is None or not entries:
-            dim = index.matrix.shape[1] if index is not None else 0
-            return recall.Memory(revision, [], np.zeros((0, dim), np.float32), np.zeros((0, n), np.float32), [], n)
-        questions = [e.question for e in entries]
-        vectors, profiles = embedding_index.cached_rows(
-            self.root / "library", self._recall_cache_key(), questions,
-            lambda texts: self._question_rows(texts))
-        return recall.Memory(revision, entries, vectors, profiles, [self.criterion_docs(e.criteria) for e in entries], n)
+                if self._memory is None or self._memory.library is not self.library:
+                    self._memory = LibraryMemory(self.library, Derivation(
+                        self._recall_cache_key, self._question_rows, self.criterion_docs, len(self.table)))
+                room = self._memory
+        return room
 
     def criterion_docs(self, criteria: Sequence[str]) -> list[list[int]]:
         """Per criterion ID, the positions of its documents in the table (a criterion's own, and
         its passages'): where a past answer's confirmed criteria are found in a ranking."""
         return [[self._position[d.key] for d in self.table.about(cid)] for cid in criteria]
 
-    def _recall_cache_key(self) -> str:
+    def _recall_cache_key(self) -> str | None:
         """What a past question's vector and profile depend on: the model, the corpus and how it is
-        indexed, and the profile's weights."""
+        indexed, and the profile's weights (None: the model cannot be loaded)."""
         from indexer.encoder import encoder_settings
 
-        return "|".join([json_key(encoder_settings(self._encoder)), self.table.corpus_hash,
-                         json_key(self.keyword.meta.get("analyzer")), json_key(fusion.PROFILE.to_dict())])
+        if self._encoder is None and self.semantic() is None:
+            return None
+        kw, cached = self._kw(), self._memory_key
+        if cached is None or cached[0] is not self._encoder or cached[1] is not kw:  # made once per model and index
+            cached = self._memory_key = (self._encoder, kw, "|".join([
+                json_key(encoder_settings(self._encoder)), self.table.corpus_hash, json_key(kw.meta.get("analyzer")),
+                json_key(fusion.PROFILE.to_dict())]))
+        return cached[2]
 
-    def _question_rows(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(vectors, profiles) of past questions, as a search for each would see it."""
-        vectors = self.encode_queries(texts)
+    def _question_rows(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(vectors, profiles) of past questions, as a search for each would see it; one question at a
+        time (a search waits for one question's encoding, not for all), `progress` after each."""
+        vectors = np.zeros((len(texts), self._encoder.dim if self._encoder is not None else 0), np.float32)
         profiles = np.zeros((len(texts), len(self.table)), np.float32)
-        for i, (text, v) in enumerate(zip(texts, vectors)):
+        for i, text in enumerate(texts):
+            vectors[i] = v = self.encode_query(text)
             try:
                 q = parse_query(text)
             except QueryError:
-                continue
-            profiles[i] = self.profile(self.signals(q, {}, "semantic", vector=v))
+                q = None
+            if q is not None:
+                profiles[i] = self.profile(self.signals(q, {}, "semantic", vector=v))
+            if progress is not None:
+                progress(i + 1, len(texts))
         return vectors, profiles
 
     def profile(self, sig: Signals) -> np.ndarray:

@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -459,14 +460,21 @@ class DevLibrary:
             ok &= ~np.isin(self.at, list(fold))
         return ok
 
+    @cached_property
+    def stored(self) -> tuple[np.ndarray, np.ndarray, recall.Support]:
+        """The entries' vectors, profiles and confirmed documents as a library's memory keeps them."""
+        return self.vectors[self.at], recall.stored_profiles(self.profiles[self.at]), recall.Support.of(self.entry_docs)
+
     def similarities(self, i: int, params: RecallParams) -> np.ndarray:
-        """s of query i to every entry."""
-        return recall.similarity(self.vectors[self.at], self.profiles[self.at], self.vectors[i], self.profiles[i],
-                                 params.profile)
+        """s of query i to every entry (all of them: what the closest one is, whatever TOP_K)."""
+        vectors, profiles, _ = self.stored
+        return recall.similarity(vectors, profiles, self.vectors[i], self.profiles[i], params.profile)
 
     def recalled(self, i: int, allowed: np.ndarray, params: RecallParams, n_docs: int) -> recall.Recalled:
-        """What the entries `allowed` say about query i (as `recall.Memory.recall` says it)."""
-        return recall.recalled(self.similarities(i, params), allowed, self.answered, self.entry_docs, n_docs, params)
+        """What the entries `allowed` say about query i, as a search's recall says it (`recall.recall_top`)."""
+        vectors, profiles, support = self.stored
+        return recall.recall_top(vectors, profiles, self.answered, support, n_docs, self.vectors[i], self.profiles[i],
+                                 params, allowed=allowed)
 
 
 def dev_library(engine: Engine, prepared: Sequence[Prepared]) -> DevLibrary:

@@ -333,9 +333,9 @@ def test_closeness_is_zero_below_the_threshold_and_one_for_the_same_question():
 def test_the_signal_is_each_documents_best_support_and_later_criteria_count_less():
     w = np.array([0.5, 1.0, 0.0])
     docs = [[[0], [2]], [[2, 3]], [[1]]]
-    got = recall.signal(w, docs, 5)
+    got = recall.signal(w, recall.Support.of(docs), 5)
     assert got.tolist() == pytest.approx([0.5, 0.0, 1.0, 1.0, 0.0])  # doc 1's entry is not close at all
-    assert recall.signal(np.array([1.0]), [[[0], [1]]], 2)[1] == pytest.approx(1 / (1 + recall.RANK_DECAY))
+    assert recall.signal(np.array([1.0]), recall.Support.of([[[0], [1]]]), 2)[1] == pytest.approx(1 / (1 + recall.RANK_DECAY))
 
 
 def test_nearest_says_which_verdict_the_closest_allowed_entry_had():
@@ -459,7 +459,8 @@ def test_a_read_only_library_is_read_and_says_it_cannot_be_written(tmp_path, mon
     from search.engine import Engine
 
     lib = Library(tmp_path / "library.sqlite3")
-    lib.replace({"a.xlsx": [entry("a.xlsx", 6, "データセンターへの入退室を記録していますか。", ("実59",))]})
+    added = [entry("a.xlsx", 6, "データセンターへの入退室を記録していますか。", ("実59",))]
+    Engine(data_dir=data_root, library=lib).memory().commit(added, lambda: lib.replace({"a.xlsx": added}))  # as an add
     before = sha(lib.path)
     monkeypatch.setattr(Library, "writable", property(lambda self: False))
     ro = Library(lib.path)

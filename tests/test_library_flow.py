@@ -142,7 +142,10 @@ def test_answer_add_answer_add_stores_the_same_answers(tmp_path, data_root):
     bullet = "- 基本方針を策定し、全従業員に周知しています。\n- 年1回見直しています。"
     seed = Entry(entry_id("前回.xlsx", "シート", 5), cs.CSV_QUESTIONS[0], ("実1",), bullet, ANSWERED,
                  Source("前回.xlsx", "シート", 5, "0" * 64, "2026-11-01T09:00:00+09:00"))
-    library.replace({"前回.xlsx": [seed]})  # the same question as row 2: its answer is reused (similarity ~1.0)
+    from search.engine import Engine
+
+    # the same question as row 2: its answer is reused (similarity ~1.0); added as an add does, rows and all
+    Engine(data_dir=data_root, library=library).memory().commit([seed], lambda: library.replace({"前回.xlsx": [seed]}))
     env = {"KIJUN_LIBRARY": str(library.path), "KIJUN_DATA_DIR": str(data_root)}
     runner = CliRunner()
     src = tmp_path / "plain.csv"

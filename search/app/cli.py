@@ -10,7 +10,8 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -192,6 +193,50 @@ def index(data_dir: str | None, model: str | None, rebuild: bool, keyword_only: 
         click.echo(f"embedding index: not built — {emb['error']}", err=True)
     else:
         click.echo(f"embedding index: {emb.get('distinct', '?')} distinct passages, model {emb['model']['name']}")
+        _refresh_memory(engine, quiet_if_empty=True)
+
+
+def _refresh_memory(engine: "Engine", *, quiet_if_empty: bool = False) -> None:
+    """`kijun library refresh`, also run by `kijun index`: work out the rows the library's entries lack
+    under this model and index (a bar while it works), and say what it did."""
+    from search.library.store import Library
+
+    if engine.library is None:
+        engine.library = Library()
+    room = engine.memory()
+    if room is None or (quiet_if_empty and not engine.library.exists):
+        return
+    try:
+        with _bar("Answer library memory", "question") as progress:
+            worked_out, total = room.refresh(progress)
+    except LibraryError as e:
+        if not quiet_if_empty:
+            raise
+        click.echo(f"kijun: the answer library was not refreshed: {e}", err=True)
+        return
+    for note in room.notes:
+        click.echo(f"kijun: {note}", err=True)
+    if total or not quiet_if_empty:
+        click.echo(f"answer library memory: {worked_out} of {total} entries worked out, in {room.sidecar.dir}",
+                   err=True)
+
+
+@contextmanager
+def _bar(desc: str, unit: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr for work reported as (done, total) (none when not on a terminal)."""
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit=unit, disable=None)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        bar.close()
 
 
 def _render_hits(result: "SearchResult", explain: bool, *, several: bool = False) -> str:
@@ -474,6 +519,10 @@ def serve(data_dir: str | None, model: str | None, host: str, port: int, token_f
     engine.build()
     engine.warm()
     live = LiveEngine(engine, store, loaded.stamp)
+    room = engine.memory()  # said at start-up as searches will say it: entries the library's memory lacks
+    memory = room.current() if room is not None else None
+    for warning in memory.warnings() if memory is not None else ():
+        click.echo(f"kijun: {warning}", err=True)
     click.echo(f"kijun: http://{host}:{port}/  (API docs at /docs)" + ("; sign-in required" if auth.configured else ""),
                err=True)
     if not is_loopback(host):
@@ -587,9 +636,11 @@ def library_group() -> None:
               help="Keep earlier imports of the same name beside this one, even the same sheet (a file with the "
                    "very same bytes still replaces itself).")
 @click.option("--dry-run", is_flag=True, help="Show what would be added and replaced; change nothing.")
+@data_dir_option
+@model_option
 def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | None, column: str | None,
                 answer_column: str | None, criteria_column: str | None, replace_all: bool, keep_both: bool,
-                dry_run: bool) -> None:
+                dry_run: bool, data_dir: str | None, model: str | None) -> None:
     """Add returned check sheets (.xlsx, .xlsm, .csv, .tsv) or JSONL (an export, or graded queries).
 
     A person's 該当基準 and 判定 are the truth (判定 該当なし / 対象外 / 回答不要 / N/A: not in this
@@ -597,20 +648,21 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
     transaction, all its rows or none. A file replaces an earlier import only when it is the same
     sheet — the same file name and mostly the same questions; another sheet of the same name is kept
     beside it. What is replaced and what kept is printed; --replace or --keep-both decide otherwise.
-    An export is restored as it was (its entries keep their IDs).
+    An export is restored as it was (its entries keep their IDs). Each new question's vector and
+    profile are worked out before it is added (a bar shows them) and stored beside the library, so
+    searches only read them.
     """
-    from corpus.records import BUNDLED_ID, BUNDLED_LABEL
     from search.library import jsonl
-    from search.library.store import KEEP_BOTH, REPLACE, SAME_SHEET, Incoming, Library
+    from search.library.store import KEEP_BOTH, REPLACE, SAME_SHEET, Incoming
     from search.questionnaire.returned import describe, read_returned, unknown_criteria
 
     if replace_all and keep_both:
         raise click.UsageError("give --replace or --keep-both, not both")
     on_same_name = REPLACE if replace_all else KEEP_BOTH if keep_both else SAME_SHEET
-    library, doc = Library(), parse_file()
-    sources = _loaded(True).sources  # a 該当基準 may name them (基盤 実8), and cite their IDs
-    labels = {BUNDLED_ID: BUNDLED_LABEL} | {s.id: s.label for s in sources}
-    known = {r.id for s in sources for r in s.document.records}
+    engine = _engine(data_dir, model, library=True, query_backend="onnx")
+    library, doc, room = engine.library, engine.doc, engine.memory()
+    labels = engine.document_labels()  # a 該当基準 may name the added documents (基盤 実8), and cite their IDs
+    known = {r.id for s in engine.sources for r in s.document.records}
     for name in files:
         path = Path(name)
         incoming: list[Incoming]
@@ -630,7 +682,14 @@ def library_add(files: tuple[str, ...], sheet: str | None, header_row: int | Non
             for line in describe(returned):
                 click.echo(line, err=True)
             incoming = [returned.incoming]
-        plans = [library.plan(i, on_same_name) for i in incoming] if dry_run else library.add(incoming, on_same_name)
+        if dry_run:
+            plans = [library.plan(i, on_same_name) for i in incoming]
+        else:
+            with _bar(f"{path.name}: worked out for searching", "question") as progress:
+                plans = room.commit([e for i in incoming for e in i.entries],
+                                    lambda: library.add(incoming, on_same_name), progress)
+            for note in room.notes:
+                click.echo(f"kijun: {note}", err=True)
         for plan in plans:
             click.echo(f"  → {plan.entries} entries from {plan.file}" + (" (dry run)" if dry_run else ""), err=True)
             for message in plan.messages():
@@ -681,12 +740,27 @@ def library_show(entry_id: str, fmt: str) -> None:
 @click.option("--source", default=None, help="Remove every entry imported from this file name.")
 def library_remove(entry_ids: tuple[str, ...], source: str | None) -> None:
     """Remove entries by ID (all or none), or every entry of one imported file."""
+    from search.library.memory import Sidecar, question_hash
     from search.library.store import Library
 
     if not entry_ids and source is None:
         raise click.UsageError("name the entries to remove (IDs from `kijun library list`) or --source FILE")
-    gone = Library().remove(entry_ids, source_file=source)
+    library = Library()
+    gone = library.remove(entry_ids, source_file=source)
+    try:  # their vectors and profiles go too
+        Sidecar(library.path).prune(lambda: {e.id: question_hash(e.question) for e in library.entries()})
+    except OSError:
+        pass
     click.echo(f"{gone} entries removed", err=True)
+
+
+@library_group.command("refresh")
+@data_dir_option
+@model_option
+def library_refresh(data_dir: str | None, model: str | None) -> None:
+    """Work out the vectors and profiles the library's entries lack (after a model or index change, or
+    an interrupted add), stored beside the library; searches leave such entries out until then."""
+    _refresh_memory(_engine(data_dir, model, library=True, query_backend="onnx"))
 
 
 @library_group.command("export")

@@ -1,8 +1,7 @@
 """Recalling past answers: which library entries are close to a query, and what they say about it.
 
-Pure functions over arrays, shared by the engine (every search) and `kijun fit` (which
-simulates libraries of the dev set's own questions), plus `Memory`: the library's entries
-with the arrays those functions read.
+Pure functions over arrays, shared by every search (`search.library.memory` holds the arrays
+they read) and `kijun fit` (which simulates libraries of the dev set's own questions).
 
 How close a past question e is to a query q:
 
@@ -29,6 +28,13 @@ past questions count much (below τ, none at all). What the library says about a
 
 β, τ, p, the weight and the similarity from which a past answer is reused as a draft are
 fitted by `kijun fit` (leave-source-out) and stored with the hybrid weights.
+
+Cost per query, whatever the library's size: one matrix-vector product over the entries' vectors
+(the floor), then only the TOP_K closest by vector are compared by profile and read for their
+criteria (`recall_top`). Every entry that counts at all has s > τ, so the result is the full
+computation's whenever those entries are among the TOP_K closest by vector (`tests/test_library.py`
+checks it against the brute-force oracle). Profiles are stored as float16 (`stored_profiles`): the
+dev-set figures are unchanged by it.
 """
 from __future__ import annotations
 
@@ -42,6 +48,8 @@ from search.library.store import Entry, question_key
 
 RANK_DECAY = 0.2  # the second confirmed criterion of an entry counts 1/1.2 of the first, …
 MAX_PRECEDENTS = 3  # past questions listed per search
+TOP_K = 256  # entries compared by profile per query: the closest by vector (see the module's docstring)
+PROFILE_DTYPE = np.float16  # a stored profile: 2 bytes a document
 
 
 @dataclass(frozen=True)
@@ -70,12 +78,45 @@ def profile(fused: np.ndarray) -> np.ndarray:
     return (x / norm).astype(np.float32) if norm > 0 else np.zeros(len(x), dtype=np.float32)
 
 
+def stored_profiles(profiles: np.ndarray) -> np.ndarray:
+    """Profiles as an entry keeps them (PROFILE_DTYPE); a query's own stays float32."""
+    return np.asarray(profiles).astype(PROFILE_DTYPE)
+
+
 def similarity(vectors: np.ndarray, profiles: np.ndarray, v: np.ndarray, prof: np.ndarray,
                beta: float) -> np.ndarray:
-    """s of the query (vector v, profile prof) to every entry (rows of vectors and profiles)."""
+    """s of the query (vector v, profile prof) to every entry (rows of vectors and profiles): the
+    brute-force computation `recall_top` takes a shortcut through."""
     if not len(vectors):
         return np.zeros(0, dtype=np.float64)
-    return (vectors @ v.astype(np.float32) + beta * (profiles @ prof)).astype(np.float64) / (1.0 + beta)
+    return _mixed(_cosines(vectors, v), profiles, prof, beta)
+
+
+def _cosines(rows: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Each row's dot product with v, in one thread: a multithreaded BLAS product waits for its second
+    thread to wake, which on a busy two-core server costs a scheduler tick (8 ms) a search."""
+    return np.vecdot(rows.astype(np.float32, copy=False), np.asarray(v, dtype=np.float32))
+
+
+def _mixed(cosines: np.ndarray, profiles: np.ndarray, prof: np.ndarray, beta: float) -> np.ndarray:
+    """s from the vectors' cosines and the profiles (rows matching the cosines)."""
+    return (cosines + beta * _cosines(profiles, prof)).astype(np.float64) / (1.0 + beta)
+
+
+def closest(vectors: np.ndarray, v: np.ndarray, k: int = TOP_K, allowed: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The (at most) k allowed entries whose vectors are closest to v, in entry order, and their
+    cosines: one matrix-vector product and an argpartition."""
+    cosines = _cosines(vectors, v) if len(vectors) else np.zeros(0, dtype=np.float32)
+    if allowed is not None:
+        cosines = np.where(allowed, cosines, -np.inf)
+    if k < len(cosines):
+        rows = np.sort(np.argpartition(-cosines, k - 1)[:k])
+    else:
+        rows = np.arange(len(cosines))
+    if allowed is not None:
+        rows = rows[allowed[rows]]
+    return rows, cosines[rows]
 
 
 def closeness(s: np.ndarray, threshold: float, steepness: float) -> np.ndarray:
@@ -83,14 +124,55 @@ def closeness(s: np.ndarray, threshold: float, steepness: float) -> np.ndarray:
     return np.clip((s - threshold) / (1.0 - threshold), 0.0, 1.0) ** steepness
 
 
-def signal(w: np.ndarray, entry_docs: Sequence[Sequence[Sequence[int]]], n_docs: int) -> np.ndarray:
+@dataclass(frozen=True)
+class Support:
+    """Which documents each entry's confirmed criteria are, flattened for array operations: entry j's
+    (document, divisor) pairs are at start[j]:start[j + 1], the divisor 1 + RANK_DECAY · r for the
+    criterion's place r in the entry."""
+
+    start: np.ndarray  # int64, one more than there are entries
+    docs: np.ndarray  # int64
+    divisor: np.ndarray  # float64
+
+    @classmethod
+    def of(cls, entry_docs: Sequence[Sequence[Sequence[int]]]) -> "Support":
+        """From per entry, per confirmed criterion, its documents' positions."""
+        docs: list[int] = []
+        divisor: list[float] = []
+        start = [0]
+        for criteria in entry_docs:
+            for r, positions in enumerate(criteria):
+                docs += positions
+                divisor += [1.0 + RANK_DECAY * r] * len(positions)
+            start.append(len(docs))
+        return cls(np.array(start, dtype=np.int64), np.array(docs, dtype=np.int64),
+                   np.array(divisor, dtype=np.float64))
+
+    def __len__(self) -> int:
+        return len(self.start) - 1
+
+
+def signal(w: np.ndarray, support: Support, n_docs: int, rows: np.ndarray | None = None) -> np.ndarray:
     """Per document, the best support any close entry gives it: max of w · 1 / (1 + RANK_DECAY · r)
-    over the entries confirming its criterion (r: that criterion's place in the entry)."""
+    over the entries confirming its criterion (r: that criterion's place in the entry). w[i] is the
+    closeness of entry rows[i] (of entry i without `rows`). Array operations only: the pairs of the
+    close entries gathered, sorted by document, and `np.maximum.reduceat`."""
     out = np.zeros(n_docs, dtype=np.float64)
-    for j in np.flatnonzero(w > 0):
-        for r, docs in enumerate(entry_docs[j]):
-            if docs:
-                np.maximum.at(out, list(docs), w[j] / (1.0 + RANK_DECAY * r))
+    close = np.flatnonzero(w > 0)
+    entries = close if rows is None else np.asarray(rows)[close]
+    begin = support.start[entries]
+    sizes = support.start[entries + 1] - begin
+    total = int(sizes.sum())
+    if not total:
+        return out
+    # the positions of every pair of every close entry: begin[i], begin[i] + 1, …, per entry in turn
+    pairs = np.repeat(begin - np.cumsum(sizes) + sizes, sizes) + np.arange(total)
+    values = np.repeat(w[close], sizes) / support.divisor[pairs]
+    docs = support.docs[pairs]
+    order = np.argsort(docs, kind="stable")
+    docs, values = docs[order], values[order]
+    starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+    out[docs[starts]] = np.maximum.reduceat(values, starts)
     return out
 
 
@@ -129,42 +211,28 @@ class Recalled:
     reused: bool = False  # the closest entry is close enough for its answer to be the draft (params.reuse)
 
 
-class Memory:
-    """The library's entries and the arrays recall reads: their vectors, profiles and the documents
-    of their confirmed criteria. Made by the engine (which can embed and rank the questions)."""
-
-    def __init__(self, revision: int, entries: Sequence[Entry], vectors: np.ndarray, profiles: np.ndarray,
-                 entry_docs: Sequence[Sequence[Sequence[int]]], n_docs: int) -> None:
-        self.revision = revision
-        self.entries = list(entries)
-        self.vectors = vectors
-        self.profiles = profiles
-        self.entry_docs = entry_docs
-        self.n_docs = n_docs
-        self.answered = np.array([e.answered for e in entries], dtype=bool)
-
-    def __len__(self) -> int:
-        return len(self.entries)
-
-    def recall(self, v: np.ndarray, prof: np.ndarray, params: RecallParams,
-               exclude: frozenset[str] = frozenset()) -> Recalled:
-        """What the library says about a query; entries whose question is one of `exclude` (as
-        `question_key` has it) are left out."""
-        s = similarity(self.vectors, self.profiles, v, prof, params.profile)
-        allowed = np.array([question_key(e.question) not in exclude for e in self.entries], dtype=bool) \
-            if exclude else np.ones(len(self.entries), dtype=bool)
-        return recalled(s, allowed, self.answered, self.entry_docs, self.n_docs, params, self.entries)
-
-
-def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, entry_docs: Sequence[Sequence[Sequence[int]]],
-             n_docs: int, params: RecallParams, entries: Sequence[Entry] = ()) -> Recalled:
+def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, support: Support, n_docs: int,
+             params: RecallParams, entries: Sequence[Entry] = (), rows: np.ndarray | None = None) -> Recalled:
     """What the `allowed` entries, at similarities `s` to a query, say about it; the closest are
-    listed as precedents when `entries` are given (`kijun fit` needs only the numbers)."""
+    listed as precedents when `entries` are given (`kijun fit` needs only the numbers). `rows`: the
+    entries s and allowed describe, as positions in `answered`, `support` and `entries` (default: all)."""
     w = np.where(allowed, closeness(s, params.threshold, params.steepness), 0.0)
-    best, verdict = nearest(s, allowed, answered)
+    picked = np.arange(len(s)) if rows is None else np.asarray(rows)
+    best, verdict = nearest(s, allowed, answered[picked])
     reused = bool(verdict) and best >= params.reuse
     order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS]
              if w[j] > 0] if len(entries) else []
-    return Recalled(signal(w, entry_docs, n_docs), best, verdict,
-                    tuple(Precedent(entries[j], float(s[j]), float(w[j]), reused and k == 0)
+    return Recalled(signal(w, support, n_docs, picked), best, verdict,
+                    tuple(Precedent(entries[picked[j]], float(s[j]), float(w[j]), reused and k == 0)
                           for k, j in enumerate(order)), reused=reused)
+
+
+def recall_top(vectors: np.ndarray, profiles: np.ndarray, answered: np.ndarray, support: Support, n_docs: int,
+               v: np.ndarray, prof: np.ndarray, params: RecallParams, *, allowed: np.ndarray | None = None,
+               entries: Sequence[Entry] = (), k: int = TOP_K) -> Recalled:
+    """What a library says about a query (vector v, profile prof): the k allowed entries closest by
+    vector, then s for those only (their profiles), then `recalled`. Shared by every search
+    (`search.library.memory.Memory`) and `kijun fit` (`search.fitting.DevLibrary`)."""
+    rows, cosines = closest(vectors, v, k, allowed)
+    s = _mixed(cosines, profiles[rows], prof, params.profile)
+    return recalled(s, np.ones(len(rows), dtype=bool), answered, support, n_docs, params, entries, rows=rows)

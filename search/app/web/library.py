@@ -14,13 +14,15 @@ filter and remove entries, export them; and the same as JSON under /api/library.
 
 Every write is a POST or DELETE, so `protection.SiteProtection` refuses it from another site; the
 upload between preview and commit is kept in the app's upload store under a random token. Reading
-a sheet and embedding its questions run as jobs (`jobs`), never in the pool that serves searches.
+a sheet and working out its questions' vectors and profiles run as jobs (`jobs`), never in the pool
+that serves searches; the memory searches read is replaced when the import commits.
 """
 from __future__ import annotations
 
 import io
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -43,6 +45,7 @@ from search.questionnaire import checksheet
 from search.questionnaire.answer import QuestionnaireError
 from search.questionnaire.returned import NoAnswerColumn, Returned, read_returned, unread_message
 
+T = TypeVar("T")
 router = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["api"])
 SHOWN = 200  # entries listed on the page at once (the filter finds the rest)
@@ -155,8 +158,8 @@ def _read_upload(settings: ImportSettings, upload: Upload, engine: Engine, *, pr
 @router.post("/library/add")
 async def library_add(request: Request, engine: EngineDep) -> Response:
     """Commit a previewed upload in one transaction: it replaces an earlier import of the same name
-    that is the same sheet (or as the form chose); the library's questions are embedded before the
-    page comes back."""
+    that is the same sheet (or as the form chose); its questions' vectors and profiles are worked out
+    before, and searches read them from the moment it commits."""
     store: UploadStore = request.app.state.uploads
     jobs: JobPool = request.app.state.jobs
     async with jobs.place(request) as job:
@@ -177,9 +180,16 @@ async def library_add(request: Request, engine: EngineDep) -> Response:
 
 def _commit(settings: ImportSettings, upload: Upload, engine: Engine, *, progress: Any) -> Plan:
     returned = settings.read(upload.source, upload.filename or "", engine)
-    [plan] = _library(engine).add([returned.incoming], settings.same_name)
-    engine.memory()  # the new questions embedded now, not by the next search
+    [plan] = _remembered(engine, returned.entries,
+                         lambda: _library(engine).add([returned.incoming], settings.same_name), progress)
     return plan
+
+
+def _remembered(engine: Engine, entries: Sequence[Entry], write: Callable[[], T], progress: Any = None) -> T:
+    """`write` (a change to the library) with the new entries' vectors and profiles worked out first, in
+    this job's thread, and the memory searches read replaced once it is committed (searches never wait)."""
+    room = engine.memory()
+    return room.commit(entries, write, progress) if room is not None else write()
 
 
 @router.post("/library/remove")
@@ -188,7 +198,7 @@ async def library_remove(request: Request, engine: EngineDep) -> Response:
         fields, _ = await form_fields(request)
         library = _library(engine)
         entry = _to_remove(library, fields.get("id", ""))
-        library.remove([entry.id])
+        _remembered(engine, (), lambda: library.remove([entry.id]))
     except (LibraryError, QuestionnaireError) as e:
         return _page(request, engine, 400, error=e.text("web"))
     said = Message("library_entry_removed", {"question": excerpt(" ".join(entry.question.split()), EXCERPT_CHARS)})
@@ -253,8 +263,8 @@ def _api_add(settings: ImportSettings, chosen: tuple[str, bytes], engine: Engine
     if dry:
         plan = library.plan(returned.incoming, settings.same_name)
     else:
-        [plan] = library.add([returned.incoming], settings.same_name)
-        engine.memory()
+        [plan] = _remembered(engine, returned.entries, lambda: library.add([returned.incoming], settings.same_name),
+                             progress)
     return {"file": filename, "added": 0 if dry else len(returned.entries), "answered": returned.answered,
             "not_in_document": returned.not_in_document, "replaced": plan.replaced_rows, **plan.to_dict(),
             "dry_run": dry,
@@ -272,7 +282,7 @@ def api_library_remove(engine: EngineDep, entry_id: str) -> Any:
     try:
         library = _library(engine)
         entry = _to_remove(library, entry_id)
-        library.remove([entry.id])
+        _remembered(engine, (), lambda: library.remove([entry.id]))
     except LibraryError as e:
         return api_error(e, 404 if e.condition.startswith("unknown_entry") else 503)
     return JSONResponse({"removed": entry_id, "question": entry.question})
