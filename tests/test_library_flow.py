@@ -253,14 +253,17 @@ TRAINING = "従業員に対して定期的なセキュリティ教育を実施�
 TRAINING_AGAIN = "全従業員を対象に、情報セキュリティに関する研修を年に一度以上実施していますか。"
 
 
-def _library_saying(tmp_path: Path, criteria: tuple[str, ...]) -> Library:
-    """A library holding one returned row for TRAINING: 該当なし (no criteria) or confirmed with `criteria`."""
+def _library_saying(tmp_path: Path, data_root: Path, criteria: tuple[str, ...]) -> Library:
+    """A library holding one returned row for TRAINING: 該当なし (no criteria) or confirmed with `criteria`,
+    added as an import adds it (its row worked out first)."""
+    from search.engine import Engine
+
     library = Library(tmp_path / "library.sqlite3")
     source = Source("教育_回答.xlsx", "チェックシート", 5, "0" * 64, "2026-12-07T10:00:00")
     entry = Entry(entry_id(source.file, source.sheet, source.row), TRAINING, criteria,
                   "当社規程によります。" if not criteria else "全従業員に年1回の研修を実施しています。",
                   ANSWERED if criteria else NOT_IN_DOCUMENT, source)
-    library.replace({source.file: [entry]})
+    Engine(data_dir=data_root, library=library).memory().commit([entry], lambda: library.replace({source.file: [entry]}))
     return library
 
 
@@ -272,7 +275,7 @@ def test_a_reused_past_answer_is_the_one_judgement_everywhere(tmp_path, data_roo
     from search.questionnaire.answer import answer_cells, answer_questions
 
     assert_clearly(engine, engine.search(TRAINING_AGAIN), "answered")  # the document alone: answered, 実31 first
-    remembering = Engine(data_dir=data_root, library=_library_saying(tmp_path, criteria))
+    remembering = Engine(data_dir=data_root, library=_library_saying(tmp_path, data_root, criteria))
     result = remembering.search(TRAINING_AGAIN)
     [past] = [p for p in result.library if p.reused]
     assert past.entry.question == TRAINING and result.match.past
