@@ -40,12 +40,14 @@ ENTRIES = [entry(6, DC, ("実59", "実38")), entry(9, PASSWORD, ("実26",)), ent
 
 
 def counting(engine) -> list[str]:
-    """Every text the engine embeds from now on."""
+    """Every text the engine embeds from now on, but the thesaurus's terms (a query's synonyms, embedded once
+    per engine beside it: a bounded set, not the library's)."""
     encoded: list[str] = []
     original = engine.encode_queries
+    terms = {t for r in engine.thesaurus.rules for t in (*r.terms, *r.targets)}
 
     def encode_queries(texts):
-        encoded.extend(texts)
+        encoded.extend(t for t in texts if t not in terms)
         return original(texts)
 
     engine.encode_queries = encode_queries
