@@ -431,6 +431,7 @@ ORIGINAL_SOURCE = "original"  # the source of dev queries that name none (the fi
 RECALL_GRID = {"profile": (0.3, 0.6, 1.0), "threshold": (0.8, 0.85, 0.9), "steepness": (1.0, 2.0, 3.0),
                "weight": (0.5, 1.0, 1.5, 2.0, 3.0)}
 REUSE_PRECISION = 0.9  # a past answer is reused from the similarity where the nearest past answer was right this often
+LIST_PRECISION = 0.6  # a past question is listed (近い質問) from the similarity where it was right this often
 REUSE_MIN_QUERIES = 5  # … over at least this many dev queries at or above it
 REUSE_CEILING = 0.97  # and never from lower than where that cannot be shown
 PAST_L2 = 1.0  # ridge penalty on the verdict term's coefficients
@@ -609,23 +610,26 @@ def agreement_curve(rows: Sequence[tuple[float, bool, bool]]) -> dict[str, float
     return {"intercept": float(bias - slope * mean[0]), "slope": slope}
 
 
-def reuse_threshold(rows: Sequence[tuple[float, bool, bool]], params: RecallParams) -> float:
-    """The lowest similarity from which the closest past answer was right at least REUSE_PRECISION
-    of the time over at least REUSE_MIN_QUERIES queries; REUSE_CEILING where the rows cannot show it."""
+def reuse_threshold(rows: Sequence[tuple[float, bool, bool]], params: RecallParams,
+                    precision: float = REUSE_PRECISION) -> float:
+    """The lowest similarity from which the closest past answer was right at least `precision` of the
+    time over at least REUSE_MIN_QUERIES queries; REUSE_CEILING where the rows cannot show it."""
     ranked = sorted(((s, right) for s, _, right in rows), reverse=True)
     best = REUSE_CEILING
     for n in range(REUSE_MIN_QUERIES, len(ranked) + 1):
-        if np.mean([r for _, r in ranked[:n]]) >= REUSE_PRECISION:
+        if np.mean([r for _, r in ranked[:n]]) >= precision:
             best = min(best, ranked[n - 1][0])
     return round(max(best, params.threshold), 4)
 
 
 def past_models(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
                 allowed: Callable[[int], np.ndarray]) -> tuple[RecallParams, dict[str, float]]:
-    """From the queries' closest past questions: the reuse similarity (into the parameters) and the
-    verdict's agreement curve."""
+    """From the queries' closest past questions: the similarities from which a past answer is reused
+    and a past question listed (into the parameters), and the verdict's agreement curve."""
     rows = nearest_rows(prepared, lib, params, queries, allowed)
-    return replace(params, reuse=reuse_threshold(rows, params)), agreement_curve(rows)
+    reuse = reuse_threshold(rows, params)
+    return replace(params, reuse=reuse, listed=min(reuse_threshold(rows, params, LIST_PRECISION), reuse)), \
+        agreement_curve(rows)
 
 
 def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, weights: fusion.Weights,
@@ -687,7 +691,8 @@ def fit_library(engine: Engine, prepared: Sequence[Prepared], weights: fusion.We
     params = fit_recall(engine, prepared, lib, weights, range(len(prepared)), [own_source_out, lib.allowed])
     params, curve = past_models(prepared, lib, params, range(len(prepared)), own_source_out)
     report["protocol"] = ("library parameters by grid search on the ranking objective; the reuse similarity where the "
-                          f"closest past answer was right ≥ {REUSE_PRECISION:.0%} of the time; the verdict's term by "
+                          f"closest past answer was right ≥ {REUSE_PRECISION:.0%} of the time, the listing similarity where ≥ "
+                          f"{LIST_PRECISION:.0%}; the verdict's term by "
                           "logistic regression of the closest past question's agreement on its similarity; "
                           "held out by leave-source-out (each source in turn, none of its questions in the library) "
                           f"and by 5-fold cross-validation (seed {SEED}; the library holds the other folds), base "

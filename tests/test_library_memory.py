@@ -387,3 +387,42 @@ def test_searches_answer_while_an_import_commits_and_see_it_once_it_has(data_roo
         assert answer["status"] == 200, answer["body"]
         r = c.get("/api/search", params={"q": PASSWORD})
         assert r.json()["library"][0]["question"] == PASSWORD
+
+
+def test_a_server_adding_a_document_works_out_the_librarys_memory_for_the_new_set(added, data_root, doc, tmp_path):
+    """A document added (on the web, or by `kijun documents add` beside a running server) makes a new set of
+    documents, for which the library has no rows: the server works them out itself, and its searches recall
+    the past answers again without anybody running `kijun library refresh`."""
+    from documents import MAPPING_MD
+
+    from search.documents.live import LiveEngine
+    from search.documents.store import DocumentStore
+    from search.engine import Engine
+
+    store = DocumentStore(tmp_path / "documents", bundled=doc)
+    live = LiveEngine(Engine(data_dir=data_root, library=added), store)
+    before = live.engine.search(PASSWORD)
+    assert [p.entry.question for p in before.library][:1] == [PASSWORD] and not before.warnings, before.warnings
+
+    store.add(MAPPING_MD.encode("utf-8"), "fisc-mapping.md", title="基盤 FISC対応表", label="基盤")
+    assert live.refresh(wait=600) and live.engine.sources and live.settled(600)
+    after = live.engine.search(PASSWORD)
+    assert [p.entry.question for p in after.library][:1] == [PASSWORD]
+    assert not [w for w in after.warnings if w.code.startswith("library")], after.warnings
+    rows = Sidecar(added.path).load(live.engine._recall_cache_key())
+    assert sorted(rows.ids) == sorted(e.id for e in ENTRIES) and rows.profiles.shape[1] == len(live.engine.table)
+
+
+def test_only_really_close_past_questions_are_listed_though_nearer_ones_count_in_ranking():
+    """s above τ counts a little in the ranking signal; only from `listed` is a past question shown as 近い質問."""
+    entries = [entry(row, f"質問{row}", ("実26",)) for row in range(3)]
+    support = recall.Support.of([[[0]], [[1]], [[2]]])
+    params = RecallParams(threshold=0.8, steepness=1.0, reuse=0.95, listed=0.9)
+    s = np.array([0.93, 0.85, 0.97])
+    got = recall.recalled(s, np.ones(3, dtype=bool), np.ones(3, dtype=bool), support, 3, params, entries)
+    assert [p.entry.question for p in got.precedents] == ["質問2", "質問0"]  # 0.85 is not listed …
+    assert got.signal[1] == pytest.approx(0.25)  # … yet counts: (0.85 − 0.8) / (1 − 0.8)
+    assert got.precedents[0].reused and not got.precedents[1].reused
+    never_above_reuse = recall.recalled(s, np.ones(3, dtype=bool), np.ones(3, dtype=bool), support, 3,
+                                        replace(params, listed=0.99), entries)
+    assert [p.entry.question for p in never_above_reuse.precedents] == ["質問2"]  # the reused one is always shown

@@ -12,6 +12,10 @@ from corpus.editions import edition_label
 from corpus.records import KINDS, DocumentError
 from search.documents.store import DocumentInfo, DocumentStore, DocumentStoreError
 
+NEW_SET = ("a new set of documents: `kijun index` builds its indexes and works out the answer library's memory for it "
+           "(else the first search builds them, and the library is left out until `kijun library refresh`; "
+           "a running `kijun serve` does both itself)")
+
 
 class _Group(click.Group):
     """Reports the store's and the readers' named errors as one line, never a traceback."""
@@ -72,6 +76,7 @@ def documents_add(file: str, title: str, publisher: str, edition: str | None, da
         click.echo(f"! {w.text('cli')}", err=True)
     if added.stored:
         click.echo(f"→ added as {info.id} in {store.path / info.id}", err=True)
+        click.echo(NEW_SET, err=True)
     else:
         click.echo(f"(dry run: nothing added; it would be {info.id})", err=True)
 
@@ -126,3 +131,4 @@ def documents_remove(doc_id: str) -> None:
     """Remove an added document (its file and record); the bundled one stays."""
     info = DocumentStore().remove(doc_id)
     click.echo(f"{doc_id} removed" + (f" ({info.title}, {info.file})" if info else ""), err=True)
+    click.echo(NEW_SET, err=True)

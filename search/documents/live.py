@@ -6,6 +6,11 @@ terminal), a new engine over the new set of documents is built on a thread of it
 index, its embedding index (only passages not embedded before: the cache is keyed by their text) — warmed, and
 swapped in by one assignment. Searches meanwhile, and those already running, use the old engine to the end.
 A rebuild that fails leaves the old engine serving and says why (`error`).
+
+An answer library's memory (`search.library.memory`) is derived from the set of documents too: a new set has
+none of its rows. After a swap a thread of its own works them out for the engine then serving, one refresh at a
+time (as `kijun library refresh` would); searches meanwhile recall from the entries worked out so far and say how
+many are left out, so nobody has to run a command on the server after adding a document on the web.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from messages import Message
 from search.documents.loaded import load
 from search.documents.store import DocumentDamaged, DocumentStore
 from search.engine import Engine
+from search.library.store import LibraryError
 
 CHECK_EVERY_S = 1.0
 
@@ -34,6 +40,7 @@ class LiveEngine:
         self._checked = time.monotonic()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._remembering: threading.Thread | None = None  # the answer library's memory worked out for a new set
         self.notify = notify or engine.notify
         self.error: Message | None = None  # why the last rebuild failed (the old engine still serves)
         self.problems: tuple[DocumentDamaged, ...] = ()  # stored documents the current engine could not read
@@ -76,6 +83,7 @@ class LiveEngine:
                 engine.warm()
                 with self._lock:
                     self._engine, self._stamp, self.problems, self.error = engine, loaded.stamp, loaded.problems, None
+                    self._remember()
                     if self.store.stamp() == loaded.stamp:
                         self._thread = None
                         return
@@ -85,3 +93,33 @@ class LiveEngine:
             with self._lock:
                 self._stamp = self.store.stamp()  # not again until the documents change again
                 self._thread = None
+
+    def _remember(self) -> None:
+        """Work out the answer library's memory for the engine serving now, on a thread of its own (under the lock)."""
+        if self._engine.library is None or (self._remembering is not None and self._remembering.is_alive()):
+            return  # the running refresh looks again at which engine serves when it is done
+        self._remembering = threading.Thread(target=self._refresh_memory, name="kijun-library-memory", daemon=True)
+        self._remembering.start()
+
+    def _refresh_memory(self) -> None:
+        """Refresh the serving engine's library memory until the engine it refreshed is still the one serving."""
+        while True:
+            engine = self._engine
+            room = engine.memory()
+            try:
+                if room is not None and engine.library is not None and engine.library.exists:
+                    room.refresh()
+            except LibraryError as e:  # searches say why the library is not used
+                self.notify(f"the answer library's memory was not worked out for the new documents: {e}")
+            with self._lock:
+                if self._engine is engine:
+                    self._remembering = None
+                    return
+
+    def settled(self, timeout: float = 600.0) -> bool:
+        """Wait for the answer library's memory of the engine serving now (False: still being worked out)."""
+        thread = self._remembering
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True

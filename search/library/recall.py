@@ -24,10 +24,12 @@ past questions count much (below τ, none at all). What the library says about a
 * for the verdict, the closest entry's similarity and verdict (`nearest`): from the
   similarity where past answers are reused as drafts, `search.answerability` moves the
   verdict toward the past one by the log-odds that the closest past answer is right;
-* for people, the closest entries themselves (`Precedent`), shown as 過去の回答.
+* for people, the closest entries themselves (`Precedent`), shown as 過去の回答 — only those
+  from the similarity `listed`, where the closest past answer was mostly right on the dev set: a
+  past question that counts a little in ranking (s just above τ) is often about something else.
 
-β, τ, p, the weight and the similarity from which a past answer is reused as a draft are
-fitted by `kijun fit` (leave-source-out) and stored with the hybrid weights.
+β, τ, p, the weight, the similarity from which a past answer is reused as a draft and the one
+from which a past question is listed are fitted by `kijun fit` (leave-source-out) and stored with the hybrid weights.
 
 Cost per query, whatever the library's size: one matrix-vector product over the entries' vectors
 (the floor), then only the TOP_K closest by vector are compared by profile and read for their
@@ -61,6 +63,7 @@ class RecallParams:
     steepness: float = 2.0  # p
     weight: float = 1.5  # of the library signal in the hybrid score
     reuse: float = 0.93  # from this similarity, the closest past answer is the draft
+    listed: float = 0.9  # from this similarity, a past question is shown as 近い質問 (at most `reuse`)
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -207,7 +210,7 @@ class Recalled:
     signal: np.ndarray  # per document, 0..1
     similarity: float  # s of the closest entry (0: none)
     verdict: float  # +1: the closest entry was answered, -1: 該当なし, 0: none
-    precedents: tuple[Precedent, ...]  # the closest entries, best first (closeness > 0)
+    precedents: tuple[Precedent, ...]  # the closest entries, best first (closeness > 0, similarity ≥ listed)
     reused: bool = False  # the closest entry is close enough for its answer to be the draft (params.reuse)
 
 
@@ -220,8 +223,9 @@ def recalled(s: np.ndarray, allowed: np.ndarray, answered: np.ndarray, support: 
     picked = np.arange(len(s)) if rows is None else np.asarray(rows)
     best, verdict = nearest(s, allowed, answered[picked])
     reused = bool(verdict) and best >= params.reuse
+    listed = min(params.listed, params.reuse)
     order = [j for j in np.argsort(-np.where(allowed, s, -np.inf), kind="stable")[:MAX_PRECEDENTS]
-             if w[j] > 0] if len(entries) else []
+             if w[j] > 0 and s[j] >= listed] if len(entries) else []
     return Recalled(signal(w, support, n_docs, picked), best, verdict,
                     tuple(Precedent(entries[picked[j]], float(s[j]), float(w[j]), reused and k == 0)
                           for k, j in enumerate(order)), reused=reused)
