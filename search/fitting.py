@@ -431,7 +431,7 @@ ORIGINAL_SOURCE = "original"  # the source of dev queries that name none (the fi
 RECALL_GRID = {"profile": (0.3, 0.6, 1.0), "threshold": (0.8, 0.85, 0.9), "steepness": (1.0, 2.0, 3.0),
                "weight": (0.5, 1.0, 1.5, 2.0, 3.0)}
 REUSE_PRECISION = 0.9  # a past answer is reused from the similarity where the nearest past answer was right this often
-LIST_PRECISION = 0.6  # a past question is listed (近い質問) from the similarity where it was right this often
+LIST_PRECISION = 0.7  # a past question is listed (近い質問) from the similarity where listed ones were relevant this often
 REUSE_MIN_QUERIES = 5  # … over at least this many dev queries at or above it
 REUSE_CEILING = 0.97  # and never from lower than where that cannot be shown
 PAST_L2 = 1.0  # ridge penalty on the verdict term's coefficients
@@ -600,6 +600,51 @@ def nearest_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallPa
     return rows
 
 
+def listing_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
+                 allowed: Callable[[int], np.ndarray]) -> list[tuple[float, bool, bool]]:
+    """Per query, its closest entries as 過去の回答 would list them (recall.MAX_PRECEDENTS, above τ): the
+    similarity, whether the verdicts agree, and whether the entry is relevant to the query (one of its
+    confirmed criteria answers it, or both are 該当なし) — what someone reading the list needs."""
+    rows = []
+    for i in queries:
+        p = prepared[i]
+        if p.parsed.only_ids or p.signals.vector is None:
+            continue
+        mask = allowed(i)
+        sims = np.where(mask, lib.similarities(i, params), -np.inf)
+        for k in np.argsort(-sims, kind="stable")[:recall.MAX_PRECEDENTS]:
+            if sims[k] <= params.threshold:
+                break
+            e = lib.entries[k]
+            relevant = any(p.query.relevant.get(c, 0) > 0 for c in e.criteria) if e.answered \
+                else not p.query.answerable
+            rows.append((float(sims[k]), e.answered == p.query.answerable, relevant))
+    return rows
+
+
+def listing_held_out(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams) -> dict[str, Any]:
+    """The listing similarity fitted without each source in turn, applied to that source's questions (the
+    library holding only other sources'): how many past questions would be listed, and how many of those
+    were relevant, beside all those above τ (what was listed before there was a listing similarity)."""
+    sources = sorted({lib.source[i] for i in range(len(prepared))})
+    listed = relevant = above = above_relevant = 0
+    for source in sources:
+        test = [i for i in range(len(prepared)) if lib.source[i] == source]
+        train = [i for i in range(len(prepared)) if lib.source[i] != source]
+        own_out = lambda i: lib.allowed(i, {lib.source[i]} | {source})  # noqa: E731
+        cut = min(reuse_threshold(listing_rows(prepared, lib, params, train, own_out), params, LIST_PRECISION),
+                  params.reuse)
+        rows = listing_rows(prepared, lib, params, test, lambda i: lib.allowed(i, {source}))
+        above += len(rows)
+        above_relevant += sum(r for _, _, r in rows)
+        kept = [r for s, _, r in rows if s >= cut]
+        listed += len(kept)
+        relevant += sum(kept)
+    return {"protocol": f"leave-source-out over {len(sources)} sources; listed: the closest "
+                        f"{recall.MAX_PRECEDENTS} per question above τ, from the listing similarity",
+            "listed": listed, "relevant": relevant, "above_threshold": above, "above_threshold_relevant": above_relevant}
+
+
 def agreement_curve(rows: Sequence[tuple[float, bool, bool]]) -> dict[str, float]:
     """intercept and slope of the log-odds that the closest past question's verdict agrees with the
     query's, as a function of its similarity (logistic regression over the rows)."""
@@ -628,8 +673,8 @@ def past_models(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallPar
     and a past question listed (into the parameters), and the verdict's agreement curve."""
     rows = nearest_rows(prepared, lib, params, queries, allowed)
     reuse = reuse_threshold(rows, params)
-    return replace(params, reuse=reuse, listed=min(reuse_threshold(rows, params, LIST_PRECISION), reuse)), \
-        agreement_curve(rows)
+    listed = reuse_threshold(listing_rows(prepared, lib, params, queries, allowed), params, LIST_PRECISION)
+    return replace(params, reuse=reuse, listed=min(listed, reuse)), agreement_curve(rows)
 
 
 def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: DevLibrary, weights: fusion.Weights,
@@ -690,9 +735,10 @@ def fit_library(engine: Engine, prepared: Sequence[Prepared], weights: fusion.We
     own_source_out = lambda i: lib.allowed(i, {lib.source[i]})  # noqa: E731
     params = fit_recall(engine, prepared, lib, weights, range(len(prepared)), [own_source_out, lib.allowed])
     params, curve = past_models(prepared, lib, params, range(len(prepared)), own_source_out)
+    report["listing"] = listing_held_out(prepared, lib, params)
     report["protocol"] = ("library parameters by grid search on the ranking objective; the reuse similarity where the "
                           f"closest past answer was right ≥ {REUSE_PRECISION:.0%} of the time, the listing similarity where ≥ "
-                          f"{LIST_PRECISION:.0%}; the verdict's term by "
+                          f"{LIST_PRECISION:.0%} of the past questions listed were relevant; the verdict's term by "
                           "logistic regression of the closest past question's agreement on its similarity; "
                           "held out by leave-source-out (each source in turn, none of its questions in the library) "
                           f"and by 5-fold cross-validation (seed {SEED}; the library holds the other folds), base "

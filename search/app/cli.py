@@ -426,6 +426,9 @@ def fit(file: str, data_dir: str | None, model: str | None, write: bool, keep_we
                + format_library_protocols({f"{short}: {name}": library[p][name]
                                            for p, short in (("leave-source-out", "LSO"), ("random folds", "random"))
                                            for name in ("none", "library")}, held_out=True))
+    shown = library["listing"]
+    click.echo(f"  近い質問 ({shown['protocol']}): {shown['listed']} listed, {shown['relevant']} relevant; "
+               f"above τ alone {shown['above_threshold']}, {shown['above_threshold_relevant']} relevant")
     click.echo(f"  shipped: {json.dumps(weights.library.to_dict())}; verdict term {json.dumps(models.past)}")
     if write:  # each file whole or not at all: both are written aside first, then swapped in
         pairs = ((fusion.WEIGHTS_FILE, weights.to_dict()), (answerability.MODEL_FILE, models.to_dict()))
