@@ -657,8 +657,9 @@ def agreement_curve(rows: Sequence[tuple[float, bool, bool]]) -> dict[str, float
 
 def reuse_threshold(rows: Sequence[tuple[float, bool, bool]], params: RecallParams,
                     precision: float = REUSE_PRECISION) -> float:
-    """The lowest similarity from which the closest past answer was right at least `precision` of the
-    time over at least REUSE_MIN_QUERIES queries; REUSE_CEILING where the rows cannot show it."""
+    """The lowest similarity from which the rows (s, agrees, right) were right at least `precision` of the
+    time over at least REUSE_MIN_QUERIES of them — the closest past answers (reuse), or the past questions
+    listed (`listing_rows`); REUSE_CEILING where the rows cannot show it."""
     ranked = sorted(((s, right) for s, _, right in rows), reverse=True)
     best = REUSE_CEILING
     for n in range(REUSE_MIN_QUERIES, len(ranked) + 1):

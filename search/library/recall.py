@@ -25,8 +25,9 @@ past questions count much (below τ, none at all). What the library says about a
   similarity where past answers are reused as drafts, `search.answerability` moves the
   verdict toward the past one by the log-odds that the closest past answer is right;
 * for people, the closest entries themselves (`Precedent`), shown as 過去の回答 — only those
-  from the similarity `listed`, where the closest past answer was mostly right on the dev set: a
-  past question that counts a little in ranking (s just above τ) is often about something else.
+  from the similarity `listed`, where most past questions listed were relevant on the dev set
+  (`search.fitting.LIST_PRECISION`): one that counts a little in ranking (s just above τ) is often
+  about something else.
 
 β, τ, p, the weight, the similarity from which a past answer is reused as a draft and the one
 from which a past question is listed are fitted by `kijun fit` (leave-source-out) and stored with the hybrid weights.
