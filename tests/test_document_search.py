@@ -382,3 +382,39 @@ def test_indexes_of_sets_of_documents_long_unused_are_removed_and_the_others_kep
     removed = index_store.prune_unused(sets, current)
     assert sorted(p.name for p in removed) == ["old", "unmarked"]
     assert sorted(p.name for p in sets.iterdir()) == ["current", "new", "recent"]
+
+
+def test_kijun_show_prints_what_each_added_document_says_of_a_criterion(store, monkeypatch):
+    """実8 with the bundled text first, then the mapping table's own (its MFA row), and only documents that have it;
+    an ID only an added document cites (実150, in the policy table) is shown from that document."""
+    from search.app.cli import main
+
+    monkeypatch.setenv("KIJUN_DOCUMENTS", str(store.path))
+    text = CliRunner().invoke(main, ["show", "実８"])
+    assert text.exit_code == 0, text.output
+    bundled, _, added = text.output.partition("── 基盤 FISC対応表 (fisc-mapping) ──")
+    assert bundled.startswith("基準番号: 実8") and BOILERPLATE in bundled
+    assert "共通統制環境の対策内容:\n  - シングルサインオン基盤で MFA（多要素認証）を有効化\n  - 管理者アカウント" in added
+    shown = json.loads(CliRunner().invoke(main, ["show", "実8", "--format", "json"]).output)
+    assert shown["id"] == "実8" and [d["document"] for d in shown["documents"]] == ["fisc-mapping"]
+    assert shown["documents"][0]["status"] == "addresses"
+    only_added = CliRunner().invoke(main, ["show", "実150"])
+    assert only_added.exit_code == 0 and only_added.output.startswith("実150: not in the bundled document")
+    assert "社内規程との対応" in only_added.output
+    nowhere = CliRunner().invoke(main, ["show", "実999"])
+    assert nowhere.exit_code == 1 and "no criterion '実999'" in nowhere.output
+
+
+def test_the_criterion_api_gives_every_documents_text_as_kijun_show_does(multi, store, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from search.app.cli import main
+    from search.app.web import create_app
+
+    monkeypatch.setenv("KIJUN_DOCUMENTS", str(store.path))
+    with TestClient(create_app(multi), base_url="http://localhost") as c:
+        eight = c.get("/api/criteria/実8").json()
+        assert eight == json.loads(CliRunner().invoke(main, ["show", "実8", "--format", "json"]).output)
+        assert [d["document"] for d in eight["documents"]] == ["fisc-mapping"]
+        assert c.get("/api/criteria/実150").json()["documents"][0]["title"] == "社内規程との対応"
+        assert c.get("/api/criteria/実999").status_code == 404

@@ -25,7 +25,8 @@ from indexer.store import IndexCorrupted
 from indexer.thesaurus import ThesaurusError
 from search.questionnaire.answer import MAX_TOP, QuestionnaireError
 from search.answerability import FOUND_MEANING
-from search.app.presentation import NO_MATCH_BANNER, PAST_HEADING, criterion_json, history_json, render_criterion, render_history
+from search.app.presentation import (NO_MATCH_BANNER, PAST_HEADING, history_json, render_criterion, render_history,
+                                     shown_criterion, shown_json)
 from messages import render
 from search.errors import QueryError
 from search.evaluation import EvalFileError
@@ -145,19 +146,27 @@ def parse(source: str, output: str, lenient: bool) -> None:
 @click.argument("criterion_id")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def show(criterion_id: str, fmt: str) -> None:
-    """Print one criterion (実26, 実２６, "実 26", 監3) with Japanese labels; an ID found only in the
-    change history (統20), its entries."""
+    """Print one criterion (実26, 実２６, "実 26", 監3) with Japanese labels, then what each document the team
+    added says of it; an ID found only in the change history (統20), its entries."""
+    from corpus.collection import collection_table
+    from corpus.vocabulary import normalize_id
+
     doc = parse_file()
     history = doc.history_only(criterion_id)  # 統20: only in the change history
     if history:
         click.echo(json.dumps(history_json(doc, history), ensure_ascii=False, indent=2) if fmt == "json"
                    else render_history(doc, history))
         return
-    c = doc.get(criterion_id)
+    table = collection_table(doc, _loaded(True).sources)
     if fmt == "json":
-        click.echo(json.dumps(criterion_json(doc, c), ensure_ascii=False, indent=2))
-    else:
-        click.echo(render_criterion(doc, c))
+        click.echo(json.dumps(shown_json(doc, table, criterion_id), ensure_ascii=False, indent=2))
+        return
+    c, others = shown_criterion(doc, table, criterion_id)
+    parts = [render_criterion(doc, c)] if c is not None else [f"{normalize_id(criterion_id)}: not in the bundled document"]
+    for o in others:
+        parts.append(f"── {o.title} ({o.document}) ──\n" + "\n".join(f"{label}:\n  " + text.replace("\n", "\n  ")
+                                                                    for label, text in o.fields))
+    click.echo("\n\n".join(parts))
 
 
 @main.command()

@@ -9,9 +9,11 @@ from collections import Counter
 from typing import Any
 
 from corpus.duplicates import shared_passages
-from corpus.records import Criterion, Document, Revision
-from corpus.vocabulary import ROLE_LABELS
+from corpus.documents import DocumentTable
+from corpus.records import Criterion, Document, Revision, UnknownCriterion
+from corpus.vocabulary import ROLE_LABELS, normalize_id
 from messages import render
+from search.compare import NOTHING, Column, columns
 from search.questionnaire.checksheet import (REASON_EMPTY, ColumnPlacement, Questionnaire, QuestionTable, SkippedRow,
                                              WriteReport, counted)
 from search.questionnaire.answer import FROM_PAST
@@ -33,6 +35,26 @@ PAST_HEADING = FROM_PAST
 """What the answer library's close past questions are called, on every front-end (and in a sheet's 回答の出典)."""
 
 MODE_LABELS: dict[str, str] = {"hybrid": "ハイブリッド", "keyword": "キーワード", "semantic": "意味検索"}
+
+
+def shown_criterion(doc: Document, table: DocumentTable, criterion_id: str) -> tuple[Criterion | None, list[Column]]:
+    """One ID as `kijun show` and /api/criteria/{id} show it: the bundled document's criterion (None if only an
+    added document has it) and what each added document that has it says; UnknownCriterion when none has it."""
+    cid = normalize_id(criterion_id) or criterion_id
+    others = [c for c in columns(table, cid)[1:] if c.status != NOTHING] if len(table.sources) > 1 else []
+    try:
+        return doc.get(criterion_id), others
+    except UnknownCriterion:
+        if not others:
+            raise
+        return None, others
+
+
+def shown_json(doc: Document, table: DocumentTable, criterion_id: str) -> dict[str, Any]:
+    """`shown_criterion` as JSON: `criterion_json` (or only the ID), and "documents" when documents were added."""
+    c, others = shown_criterion(doc, table, criterion_id)
+    out = criterion_json(doc, c) if c is not None else {"id": normalize_id(criterion_id) or criterion_id}
+    return out | ({"documents": [o.to_dict() for o in others]} if len(table.sources) > 1 else {})
 
 
 def criterion_json(doc: Document, c: Criterion) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from corpus.records import UnknownCriterion
 from search.questionnaire import answer as qa
 from search.questionnaire import checksheet
 from search.questionnaire import table
-from search.app.presentation import criterion_json, history_json
+from search.app.presentation import history_json, shown_json
 from search.app.web import examples
 from search.app.web.deps import EngineDep, blank
 from search.app.web.errors import api_error
@@ -73,17 +73,20 @@ def api_search(engine: EngineDep, q: str = Query(..., description="a word, phras
 
 
 @router.get("/criteria/{cid}", summary="One criterion (same JSON as `kijun show --format json`)",
-            responses=examples.json_200("The criterion; an ID only the change history has (統20) gives "
-                                        "`{\"id\", \"kind\": \"revision\", \"revisions\"}`")
+            responses=examples.json_200("The criterion; with documents added, `documents`: what each that has the "
+                                        "ID says of it (`{\"document\", \"title\", \"status\", \"key\", "
+                                        "\"edition\", \"fields\": [{\"label\", \"text\"}]}`); an ID only the change "
+                                        "history has (統20) gives `{\"id\", \"kind\": \"revision\", \"revisions\"}`")
             | examples.error(404, "unknown_criterion", "no criterion '実999' in the corpus; the corpus has 実1–実148, "
                              "監1–監5", "No such criterion"))
 def api_criterion(engine: EngineDep, cid: str) -> Any:
+    history = engine.doc.history_only(cid)
+    if history:
+        return history_json(engine.doc, history)
     try:
-        c = engine.doc.get(cid)
+        return shown_json(engine.doc, engine.table, cid)
     except UnknownCriterion as e:
-        history = engine.doc.history_only(cid)
-        return history_json(engine.doc, history) if history else api_error(e, 404)
-    return criterion_json(engine.doc, c)
+        return api_error(e, 404)
 
 
 @router.get("/duplicates", summary="Repeated passages and near-identical criteria",
