@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -578,26 +578,27 @@ def library_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
     return held, chosen
 
 
-def nearest_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
-                 allowed: Callable[[int], np.ndarray]) -> list[tuple[float, bool, bool]]:
-    """Per query (not a lookup by ID): the similarity of the closest entry it may recall, whether that
-    entry's verdict agrees with the query's, and whether its answer would be right (its first
-    criterion answers the query, or both are 該当なし)."""
-    rows = []
+def _closest(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
+             allowed: Callable[[int], np.ndarray], n: int) -> Iterator[tuple[Prepared, float, Entry]]:
+    """Per query (not a lookup by ID), the n closest entries it may recall, closest first, with their similarity."""
     for i in queries:
         p = prepared[i]
         if p.parsed.only_ids or p.signals.vector is None:
             continue
-        mask = allowed(i)
-        if not mask.any():
-            continue
-        sims = lib.similarities(i, params)
-        k = int(np.argmax(np.where(mask, sims, -np.inf)))
-        s, e = float(sims[k]), lib.entries[k]
-        agrees = e.answered == p.query.answerable
-        right = (p.query.relevant.get(e.criteria[0], 0) > 0) if e.answered else not p.query.answerable
-        rows.append((s, agrees, right))
-    return rows
+        sims = np.where(allowed(i), lib.similarities(i, params), -np.inf)
+        for k in np.argsort(-sims, kind="stable")[:n]:
+            if np.isfinite(sims[k]):
+                yield p, float(sims[k]), lib.entries[k]
+
+
+def nearest_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
+                 allowed: Callable[[int], np.ndarray]) -> list[tuple[float, bool, bool]]:
+    """Per query: the similarity of the closest entry it may recall, whether that entry's verdict agrees
+    with the query's, and whether its answer would be right (its first criterion answers the query, or
+    both are 該当なし)."""
+    return [(s, e.answered == p.query.answerable,
+             (p.query.relevant.get(e.criteria[0], 0) > 0) if e.answered else not p.query.answerable)
+            for p, s, e in _closest(prepared, lib, params, queries, allowed, 1)]
 
 
 def listing_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams, queries: Iterable[int],
@@ -605,21 +606,10 @@ def listing_rows(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallPa
     """Per query, its closest entries as 過去の回答 would list them (recall.MAX_PRECEDENTS, above τ): the
     similarity, whether the verdicts agree, and whether the entry is relevant to the query (one of its
     confirmed criteria answers it, or both are 該当なし) — what someone reading the list needs."""
-    rows = []
-    for i in queries:
-        p = prepared[i]
-        if p.parsed.only_ids or p.signals.vector is None:
-            continue
-        mask = allowed(i)
-        sims = np.where(mask, lib.similarities(i, params), -np.inf)
-        for k in np.argsort(-sims, kind="stable")[:recall.MAX_PRECEDENTS]:
-            if sims[k] <= params.threshold:
-                break
-            e = lib.entries[k]
-            relevant = any(p.query.relevant.get(c, 0) > 0 for c in e.criteria) if e.answered \
-                else not p.query.answerable
-            rows.append((float(sims[k]), e.answered == p.query.answerable, relevant))
-    return rows
+    return [(s, e.answered == p.query.answerable,
+             any(p.query.relevant.get(c, 0) > 0 for c in e.criteria) if e.answered else not p.query.answerable)
+            for p, s, e in _closest(prepared, lib, params, queries, allowed, recall.MAX_PRECEDENTS)
+            if s > params.threshold]
 
 
 def listing_held_out(prepared: Sequence[Prepared], lib: DevLibrary, params: RecallParams) -> dict[str, Any]:
