@@ -149,9 +149,7 @@ async def documents_preview(request: Request) -> Response:
         try:
             form, chosen = await form_fields(request)
             settings = AddSettings.from_fields(form)
-            upload = uploads.add(*chosen) if chosen is not None else uploads.get(form.get("token", ""))
-            if upload.filename is None:
-                raise checksheet.SheetError("no_file")
+            upload = uploads.file_of(chosen, form.get("token", ""))
             added = await jobs.run(job, request, _read, settings, _store(request), upload)
         except _REFUSED as e:
             kept = upload is not None and upload.filename is not None and isinstance(e, DocumentError)

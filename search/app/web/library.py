@@ -135,9 +135,7 @@ async def library_preview(request: Request, engine: EngineDep) -> Response:
         try:
             fields, chosen = await form_fields(request)
             settings = ImportSettings.from_fields(fields)
-            upload = store.add(*chosen) if chosen is not None else store.get(fields.get("token", ""))
-            if upload.filename is None:
-                raise checksheet.SheetError("no_file")
+            upload = store.file_of(chosen, fields.get("token", ""))
             returned = await jobs.run(job, request, _read_upload, settings, upload, engine)
             plan = _library(engine).plan(returned.incoming, settings.same_name)
         except _REFUSED as e:

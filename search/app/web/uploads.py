@@ -28,6 +28,7 @@ from typing import Any
 
 from messages import Explained
 from indexer.files import write_whole
+from search.questionnaire.checksheet import SheetError
 
 TTL_SECONDS = 3600.0
 MAX_STORE_BYTES = 256 * 1024 * 1024
@@ -97,6 +98,15 @@ class UploadStore:
             meta["used"] = self.clock()
             self._write_meta(d, meta)
             return Upload(token, meta.get("filename"), d, meta.get("done"))
+
+    def file_of(self, chosen: tuple[str, bytes] | None, token: str) -> Upload:
+        """The file a preview form sends: a new upload (`chosen`), else the one `token` keeps. SheetError
+        `no_file` when neither holds a file (a run of pasted questions): that run is discarded."""
+        upload = self.add(*chosen) if chosen is not None else self.get(token)
+        if upload.filename is None:
+            self.discard(upload)
+            raise SheetError("no_file")
+        return upload
 
     def put(self, upload: Upload, name: str, data: bytes, *, download_name: str) -> None:
         """Keep one output of a run (written whole: a temporary file, then a rename)."""
