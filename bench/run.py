@@ -152,6 +152,19 @@ def warm_latency(data_dir: Path, queries: list[str]) -> dict[str, Any]:
     return out
 
 
+def alternated(engines: dict[str, Any], queries: list[str], mode: str) -> dict[str, list[float]]:
+    """Each query searched by two engines in turn, which goes first alternating (the machine's drift hits both
+    alike): per engine's name, its latencies in ms."""
+    (a, first), (b, second) = engines.items()
+    times: dict[str, list[float]] = {a: [], b: []}
+    for k, q in enumerate(queries):
+        for name, e in ((a, first), (b, second)) if k % 2 else ((b, second), (a, first)):
+            started = time.perf_counter()
+            e.search(q, mode=mode)
+            times[name].append((time.perf_counter() - started) * 1000)
+    return times
+
+
 def thesaurus_cost(engine: Any, data_dir: Path, queries: list[str]) -> dict[str, Any]:
     """What query expansion costs: the same searches with the thesaurus and with an empty one,
     alternating query by query in this one run (the machine's drift falls on both alike), after one
@@ -165,12 +178,7 @@ def thesaurus_cost(engine: Any, data_dir: Path, queries: list[str]) -> dict[str,
         engine.search(q)
     out: dict[str, Any] = {}
     for mode in ("keyword", "hybrid"):
-        times: dict[str, list[float]] = {"with": [], "without": []}
-        for k, q in enumerate(queries):
-            for name, e in (("with", engine), ("without", bare)) if k % 2 else (("without", bare), ("with", engine)):
-                started = time.perf_counter()
-                e.search(q, mode=mode)
-                times[name].append((time.perf_counter() - started) * 1000)
+        times = alternated({"with": engine, "without": bare}, queries, mode)
         p50 = {name: statistics.median(v) for name, v in times.items()}
         out[mode] = {"with_p50_ms": round(p50["with"], 3), "without_p50_ms": round(p50["without"], 3),
                      "ratio": round(p50["with"] / p50["without"], 3)}
@@ -325,12 +333,7 @@ def several_documents(data_dir: Path, queries: list[str], documents: int, criter
         several.search(q)
         alone.search(q)
     for mode in ("keyword", "hybrid"):
-        times: dict[str, list[float]] = {"several": [], "alone": []}
-        for k, q in enumerate(queries):
-            for name, e in (("several", several), ("alone", alone)) if k % 2 else (("alone", alone), ("several", several)):
-                begun = time.perf_counter()
-                e.search(q, mode=mode)
-                times[name].append((time.perf_counter() - begun) * 1000)
+        times = alternated({"several": several, "alone": alone}, queries, mode)
         out[mode] = {name: {"p50_ms": round(statistics.median(v), 3), "p95_ms": round(percentile(v, 95), 3)}
                      for name, v in times.items()}
         out[mode]["p50_ratio"] = round(out[mode]["several"]["p50_ms"] / out[mode]["alone"]["p50_ms"], 2)
