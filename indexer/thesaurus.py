@@ -14,7 +14,8 @@ indexed, so a new file changes results with no rebuild.
 
 Each term is analysed by the documents' own analyzer (Sudachi mode C words, normalised:
 `indexer.analyzer.tokenize`), so a Japanese term of several words is a sequence of tokens and
-2要素認証 matches 「2 要素認証」. A query is matched left to right, longest term first (a query's
+2要素認証 matches 「2 要素認証」; an English word is matched by its singular (`singular`), so
+*data centers* finds the rule for *data center*. A query is matched left to right, longest term first (a query's
 バックアップ電源 is that term, not also バックアップ), and each matched word is reported with the
 synonyms it is also searched by (`Expansion`). What to do with them — score them below the
 user's own words, embed them — is the ranker's (`search.engine`).
@@ -42,6 +43,8 @@ MAX_FILE_BYTES = 5_000_000  # a thesaurus is text a person writes: far below thi
 MAX_TERM_CHARS = 100
 MAX_EXPANDED_WORDS = 12  # query words expanded per query: a long paste is bounded
 MAX_TERMS_PER_WORD = 16  # synonyms searched per query word
+
+MATCHING = "singular-1"  # how terms are matched (`matched_tokens`): part of the analysed terms' cache key
 
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
 
@@ -181,11 +184,11 @@ def compile_entries(rules: Sequence[Rule]) -> list[_Entry]:
     by_tokens: dict[tuple[str, ...], tuple[list[str], list[str]]] = {}
     for rule in rules:
         for term in rule.terms:
-            key = term_tokens(term)
+            key = matched_tokens(term)
             if not key:
                 continue
             targets, labels = by_tokens.setdefault(key, ([], []))
-            targets += [t for t in rule.targets if term_tokens(t) != key and t not in targets]
+            targets += [t for t in rule.targets if matched_tokens(t) != key and t not in targets]
             labels.append(rule.label)
     return [_Entry(k, tuple(t), tuple(dict.fromkeys(r))) for k, (t, r) in by_tokens.items() if t]
 
@@ -212,7 +215,7 @@ class Thesaurus:
         synonyms; at most MAX_EXPANDED_WORDS words, MAX_TERMS_PER_WORD synonyms each."""
         if not self._entries or not text.strip():
             return ()
-        tokens = _tokens_with_offsets(text)
+        tokens = _matched_with_offsets(text)
         out: list[Expansion] = []
         i = 0
         while i < len(tokens) and len(out) < MAX_EXPANDED_WORDS:
@@ -236,9 +239,35 @@ def term_tokens(term: str) -> tuple[str, ...]:
     return tuple(t.text for t in SudachiTokenizer("C")(term))
 
 
+def singular(word: str) -> str:
+    """An English word's singular, lower-cased, by a light rule (Harman's S-stemmer, with -ches, -shes,
+    -sses, -xes losing -es): policies → policy, patches → patch, keys → key; access, status,
+    analysis and words of three letters or fewer (IDs) as they are."""
+    w = word.lower()
+    if len(w) <= 3 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
+        return w
+    if w.endswith("ies") and len(w) > 4 and w[-4] not in "ae":
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes")):
+        return w[:-2]
+    return w[:-1]
+
+
+def matched_tokens(term: str) -> tuple[str, ...]:
+    """A term's tokens as rules are matched: `term_tokens`, an English word's token its singular's."""
+    return tuple(t for t, _, _ in _matched_with_offsets(term))
+
+
 @text_cache(16 * 1024 * 1024)
-def _tokens_with_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
-    return tuple((t.text, t.startchar, t.endchar) for t in SudachiTokenizer("C")(text, chars=True))
+def _matched_with_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
+    out = []
+    for t in SudachiTokenizer("C")(text, chars=True):
+        token, surface = t.text, text[t.startchar:t.endchar]
+        if surface.isascii() and surface.isalpha() and singular(surface) != surface.lower():
+            alone = term_tokens(singular(surface))
+            token = alone[0] if len(alone) == 1 else token
+        out.append((token, t.startchar, t.endchar))
+    return tuple(out)
 
 
 def load(extra: Iterable[str | Path] = (), *, shipped: bool = True, cache: Path | None = None) -> Thesaurus:
@@ -255,7 +284,7 @@ def load(extra: Iterable[str | Path] = (), *, shipped: bool = True, cache: Path 
     files = [p.name if p == SHIPPED else str(p) for p in paths]
     if cache is None:
         return Thesaurus(rules, files)
-    key = hashlib.sha256(json.dumps([analyzer_settings(modes=("C",)), files, texts], ensure_ascii=False,
+    key = hashlib.sha256(json.dumps([analyzer_settings(modes=("C",)), MATCHING, files, texts], ensure_ascii=False,
                                     sort_keys=True).encode()).hexdigest()[:24]
     path = cache / f"{key}.json"
     try:

@@ -42,6 +42,20 @@ def test_words_are_matched_as_the_analyzer_reads_them_longest_first():
     assert th.expand("パスワード") == ()
 
 
+def test_an_english_word_is_matched_by_its_singular():
+    th = T.Thesaurus(T.parse_rules("data center, データセンター\nencryption key, 暗号鍵\npolicy, 方針\n"
+                                   "patch, 修正プログラム\naccess control, アクセス制御\n", "t.txt")[0])
+    assert [(e.word, e.terms) for e in th.expand("Where are your data centers?")] == [("data centers", ("データセンター",))]
+    assert [(e.word, e.terms) for e in th.expand("How are Encryption Keys rotated")] == [
+        ("Encryption Keys", ("暗号鍵",))]
+    assert [e.word for e in th.expand("policies and patches")] == ["policies", "patches"]
+    assert [e.word for e in th.expand("access controls")] == ["access controls"]  # access stays access
+    assert th.expand("the data") == ()  # part of a term is not the term
+    assert [T.singular(w) for w in ("policies", "patches", "keys", "processes", "access", "status", "analysis",
+                                    "IDs", "days")] == ["policy", "patch", "key", "process", "access", "status",
+                                                        "analysis", "ids", "day"]
+
+
 def test_one_way_rules_do_not_expand_back():
     th = T.Thesaurus(T.parse_rules("ランサムウェア => マルウェア\n", "t.txt")[0])
     assert [e.terms for e in th.expand("ランサムウェア")] == [("マルウェア",)]
