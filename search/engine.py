@@ -618,8 +618,8 @@ class Engine:
         """Per table document: for a term (at most MAX_TERM_WORDS words, `word_runs`), does it hold every
         word of it in a row, as written (監査記録, not 監査 … 記録)? All False for a longer text."""
         out = np.zeros(len(self.table), dtype=bool)
-        runs = keyword_index.word_runs(text)
-        if not runs or len(runs) > MAX_TERM_WORDS:
+        runs = term_runs(text)
+        if not runs:
             return out
         ix = self._kw()
         order = self._table_order(ix)
@@ -707,6 +707,11 @@ class Engine:
             return []
         return [self._position[d.key] for cid in reused.entry.criteria for d in self.table.about(cid)
                 if d.kind == CRITERION and sig.allowed[self._position[d.key]]]
+
+    def keyword_signals(self, q: ParsedQuery, sig: Signals) -> Signals:
+        """The signals as keyword ranking reads them: without semantic scores, with the documents that
+        hold one of the query's words."""
+        return replace(sig, dense=None, words=self.containing_words(q.positive_text))
 
     def containing_words(self, text: str) -> np.ndarray:
         """Per table document: does it contain one of the query's words (`KeywordIndex.containing_words`)?"""
@@ -841,8 +846,8 @@ class Engine:
         FOUND_WORDS when one hit holds each word (its words in a row, or most of its characters in a
         row: a typo), FOUND_SYNONYMS when one holds each word or a synonym of it, FOUND_MEANING when
         none holds any (found by meaning alone); None for a longer text, or some words only."""
-        runs = keyword_index.word_runs(text)
-        if not runs or len(runs) > MAX_TERM_WORDS:
+        runs = term_runs(text)
+        if not runs:
             return None
         seen = False
         via_synonyms = False
@@ -859,8 +864,8 @@ class Engine:
     def strange(self, text: str, sig: Signals) -> float:
         """For a term (at most MAX_TERM_WORDS words): the share of its words that neither a document holds
         nor the thesaurus knows (社員食堂: not a word of this domain); 0.0 for a longer text."""
-        runs = keyword_index.word_runs(text)
-        if not runs or len(runs) > MAX_TERM_WORDS:
+        runs = term_runs(text)
+        if not runs:
             return 0.0
         spans = [(f.expansion.start, f.expansion.end) for f in sig.expansion.found] if sig.expansion else []
         known = [self.phrase_df(r.tokens) > 0 or any(a < r.end and r.start < b for a, b in spans) for r in runs]
@@ -888,24 +893,30 @@ class Engine:
         text = "".join(self._normalized_text(n).split())
         return any(word[i:i + need] in text for i in range(len(word) - need + 1))
 
-    def evidence(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray) -> Evidence | None:
+    def evidence(self, q: ParsedQuery, sig: Signals, scores: np.ndarray, candidates: np.ndarray,
+                 weights: fusion.Weights | None = None) -> Evidence | None:
         """What the answerability judgement reads about a ranked result: its best document, a
-        criterion or a change-history entry (None: nothing to judge)."""
+        criterion or a change-history entry (None: nothing to judge); for a term ranked with semantic
+        scores, also what keyword ranking under the same weights saw (`Evidence.by_keyword`)."""
         if not candidates.any():
             return None
         top = int(np.argmax(np.where(candidates, scores, -np.inf)))
         text = q.positive_text
+        term = bool(term_runs(text))
         cov = self._coverage(text, top, sig.expansion) if text else keyword_index.Coverage(0, 0, 0, 0)
         words = len(keyword_index.query_tokens(text)["c"]) if text else 0
         base = {"coverage": cov.share, "unknown": cov.unknown, "missing": cov.missing,
                 "keyword_strength": float(sig.keyword[top]) / cov.idf_total if cov.idf_total else 0.0,
                 "words": float(np.log1p(words)), "latin": float(sig.shape == "latin"),
                 "found_by": self.found_by(text, sig, top_k(scores, FOUND_IN, candidates)) if text else None,
-                "strange": self.strange(text, sig) if text else 0.0}
+                "strange": self.strange(text, sig) if text else 0.0, "term": term}
         if sig.recalled is not None and sig.recalled.reused:
             base |= {"past_similarity": sig.recalled.similarity, "past_verdict": sig.recalled.verdict}
         if sig.dense is None:
             return Evidence(**base)
+        if term:
+            seen = self.keyword_signals(q, sig)
+            base["by_keyword"] = self.evidence(q, seen, *self.rank_scores(seen, "keyword", weights or self.weights))
         cos = sig.dense.cosines
         passage = sig.dense.passage
         finite = np.sort(passage[np.isfinite(passage)])[::-1]
@@ -1095,3 +1106,10 @@ def json_key(value: Any) -> str:
     import json
 
     return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
+
+
+def term_runs(text: str) -> tuple[keyword_index.Run, ...]:
+    """A term's words (`word_runs`), or () for a text of more than MAX_TERM_WORDS words: a term is judged
+    on whether the hits hold its words, a longer text on what it means."""
+    runs = keyword_index.word_runs(text)
+    return runs if len(runs) <= MAX_TERM_WORDS else ()

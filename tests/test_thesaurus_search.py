@@ -36,6 +36,20 @@ def test_mfa_finds_the_two_factor_criteria(engine):
     assert any(t == "2要素認証" for _, t in r.hits[0].synonyms)
 
 
+@pytest.mark.parametrize("term", ["社員食堂", "育児休業の取得状況"])
+def test_a_terms_verdict_reads_its_words_in_hybrid_mode_too(engine, term):
+    """A term the document does not address: hybrid mode judges it as keyword mode does (the keyword
+    model on keyword ranking's evidence), since none of the hits shown holds its words."""
+    hybrid, keyword = engine.search(term), engine.search(term, mode="keyword")
+    assert hybrid.match.found_by == "meaning" and hybrid.match.score == keyword.match.score
+    assert_clearly(engine, hybrid, "no_match")
+
+
+def test_an_english_plural_finds_the_rule_for_its_singular(engine):
+    r = engine.search("Where are your data centers located?")
+    assert [s.word for s in r.synonyms] == ["data centers"] and "データセンター" in r.synonyms[0].terms
+
+
 def test_keyword_mode_lists_documents_holding_a_synonym(engine):
     r = engine.search("入退室", mode="keyword")  # no document writes 入退室: each hit holds a synonym of it
     assert r.hits and r.ids[0] in PHYSICAL_ACCESS

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 
+from search.engine import term_runs
+from search.query import parse_query
+
 MARGIN = 0.5
 """Log-odds between a verdict's score and its threshold for the case to count as clear (near the
 threshold, ~0.12 in probability; machines differ by ~0.01 in log-odds)."""
@@ -32,6 +35,7 @@ def assert_clear(status: str, score: float, threshold: float, expected: str) -> 
 
 def assert_clearly(engine, result, expected: str) -> None:
     """`assert_clear` for a SearchResult of `engine` (the threshold of the model that judged it)."""
-    model = engine.answerability.keyword if result.mode == "keyword" else engine.answerability.semantic
+    model = engine.answerability.model_for(semantic=result.mode != "keyword",
+                                           term=bool(term_runs(parse_query(result.query).positive_text)))
     assert result.match is not None, "a lookup by ID is not judged"
     assert_clear(result.match.status, result.match.score, model.threshold, expected)
