@@ -15,9 +15,9 @@ indexed, so a new file changes results with no rebuild.
 Each term is analysed by the documents' own analyzer (Sudachi mode C words, normalised:
 `indexer.analyzer.tokenize`), so a Japanese term of several words is a sequence of tokens and
 2要素認証 matches 「2 要素認証」; an English word is matched by its singular (`singular`), so
-*data centers* finds the rule for *data center*. A query is matched left to right, longest term first (a query's
-バックアップ電源 is that term, not also バックアップ), and each matched word is reported with the
-synonyms it is also searched by (`Expansion`). What to do with them — score them below the
+*data centers* finds the rule for *data center*. A query is matched left to right, longest term
+first (a query's バックアップ電源 is that term, not also バックアップ), and each matched word is
+reported with the synonyms it is also searched by (`Expansion`). What to do with them — score them below the
 user's own words, embed them — is the ranker's (`search.engine`).
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.analyzer import SudachiTokenizer, analyzer_settings
+from indexer.analyzer import SudachiTokenizer, analyzer_settings, normalize
 from indexer.files import write_whole
 from indexer.text_cache import text_cache
 from messages import Explained
@@ -44,7 +44,7 @@ MAX_TERM_CHARS = 100
 MAX_EXPANDED_WORDS = 12  # query words expanded per query: a long paste is bounded
 MAX_TERMS_PER_WORD = 16  # synonyms searched per query word
 
-MATCHING = "singular-1"  # how terms are matched (`matched_tokens`): part of the analysed terms' cache key
+MATCHING = "singular-2"  # how terms are matched (`matched_tokens`): part of the analysed terms' cache key
 
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
 
@@ -262,9 +262,9 @@ def matched_tokens(term: str) -> tuple[str, ...]:
 def _matched_with_offsets(text: str) -> tuple[tuple[str, int, int], ...]:
     out = []
     for t in SudachiTokenizer("C")(text, chars=True):
-        token, surface = t.text, text[t.startchar:t.endchar]
-        if surface.isascii() and surface.isalpha() and singular(surface) != surface.lower():
-            alone = term_tokens(singular(surface))
+        token, word = t.text, normalize(text[t.startchar:t.endchar])  # ＰＯＬＩＣＩＥＳ as policies
+        if word.isascii() and word.isalpha() and singular(word) != word:
+            alone = term_tokens(singular(word))
             token = alone[0] if len(alone) == 1 else token
         out.append((token, t.startchar, t.endchar))
     return tuple(out)

@@ -49,6 +49,7 @@ def test_an_english_word_is_matched_by_its_singular():
     assert [(e.word, e.terms) for e in th.expand("How are Encryption Keys rotated")] == [
         ("Encryption Keys", ("暗号鍵",))]
     assert [e.word for e in th.expand("policies and patches")] == ["policies", "patches"]
+    assert [e.terms for e in th.expand("ＰＯＬＩＣＩＥＳ")] == [("方針",)]  # width and case first
     assert [e.word for e in th.expand("access controls")] == ["access controls"]  # access stays access
     assert th.expand("the data") == ()  # part of a term is not the term
     assert [T.singular(w) for w in ("policies", "patches", "keys", "processes", "access", "status", "analysis",
