@@ -242,7 +242,8 @@ def term_tokens(term: str) -> tuple[str, ...]:
 def singular(word: str) -> str:
     """An English word's singular, lower-cased, by a light rule (Harman's S-stemmer, with -ches, -shes,
     -sses, -xes losing -es): policies → policy, patches → patch, keys → key; access, status,
-    analysis and words of three letters or fewer (IDs) as they are."""
+    analysis and words of three letters or fewer (IDs) as they are. Both sides go through it, so a
+    rule's own plural always matches; a few singulars are missed (caches → cach, movies → movy)."""
     w = word.lower()
     if len(w) <= 3 or not w.endswith("s") or w.endswith(("ss", "us", "is")):
         return w

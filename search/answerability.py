@@ -61,7 +61,7 @@ class Evidence:
     past_verdict: float = 0.0  # +1: it was confirmed answered, -1: 該当なし, 0: none that close
     found_by: str | None = None  # a term: FOUND_WORDS, FOUND_SYNONYMS, FOUND_MEANING (None: a longer text)
     strange: float = 0.0  # a term: the share of its words neither a document nor the thesaurus knows
-    term: bool = False  # a query of a few words (engine.MAX_TERM_WORDS)
+    term: bool = False  # a query of at most engine.MAX_TERM_WORDS runs of content words (`engine.term_runs`)
     by_keyword: "Evidence | None" = None  # a term with semantic scores: what keyword ranking saw (None: nothing)
 
     @property
@@ -84,13 +84,15 @@ class Match:
     score: float  # 0..1, higher: more likely the document answers the query
     found_by: str | None = None  # a term: how the hits hold its words (Evidence.found_by)
     past: bool = False  # the verdict is a past answer's, reused (the answer library): what the person said
+    threshold: float | None = None  # what the score was judged against (the judging model's; None: not modelled)
 
     @property
     def answered(self) -> bool:
         return self.status == ANSWERED
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"score": round(self.score, 4)}
+        threshold = round(self.threshold, 4) if self.threshold is not None else None
+        return asdict(self) | {"score": round(self.score, 4), "threshold": threshold}
 
 
 @dataclass(frozen=True)
@@ -180,20 +182,23 @@ def judge(evidence: Evidence, models: Models) -> Match:
     """The verdict for one search.
 
     A term is judged by the keyword model on keyword ranking's evidence, with the terms' threshold, in
-    either mode: held out on the dev set's 167 terms (5-fold × 5 seeds), hybrid search then flags 83 %
-    of the unanswerable ones and 4.9 % of the answerable, AUC 0.971, where the semantic model flagged
-    78 % and 7.2 %, AUC 0.948."""
+    either mode: held out on the dev set's terms it tells the covered from the rest better than the
+    semantic model (README, Quality). A past answer's term (`Models.past`) was fitted on the semantic
+    model's logit, so it moves that model's verdicts only."""
     model, read = models.judging(evidence)
     p = 0.0
     if read is not None:
         z = model.logit(read.vector(model.features))
-        if evidence.semantic:
+        if evidence.semantic and not evidence.term:
             z += models.past_logit(evidence)
         p = sigmoid(z)
-    p = effective(p, model.threshold, evidence.found_by, read.found_by if read is not None else None)
+    seen = read.found_by if read is not None else None
+    p = effective(p, model.threshold, evidence.found_by, seen)
+    # how the words were found: the hits shown, else keyword ranking's hits (no "not in the document" then)
+    found_by = seen if evidence.found_by not in FOUND_IN_TEXT and seen in FOUND_IN_TEXT else evidence.found_by
     if p < model.threshold:
-        return Match(NO_MATCH, "low", p, evidence.found_by)
-    return Match(ANSWERED, "high" if p >= model.high else "medium", p, evidence.found_by)
+        return Match(NO_MATCH, "low", p, found_by, threshold=model.threshold)
+    return Match(ANSWERED, "high" if p >= model.high else "medium", p, found_by, threshold=model.threshold)
 
 
 def effective(p: float, threshold: float, *found_by: str | None) -> float:

@@ -399,7 +399,7 @@ class Engine:
         match = None if q.only_ids else judge(evidence, self.answerability) if evidence else Match(NO_MATCH, "low", 0.0)
         reused = self._reused(sig)
         if match is not None and reused is not None:  # one judgement per question: what the person said
-            match = Match(ANSWERED if reused.entry.answered else NO_MATCH, "high", match.score, match.found_by, past=True)
+            match = replace(match, status=ANSWERED if reused.entry.answered else NO_MATCH, confidence="high", past=True)
         ranking = grouping.ranking(order, self.table)
         # hybrid lists what stands above the fitted floor and folds the rest (all but the closest few when
         # the document does not answer: near-equal scores all pass a relative floor); named IDs always stand above

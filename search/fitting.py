@@ -13,6 +13,7 @@ ones; the weights written to `search/weights.json` are then fitted on every quer
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
@@ -330,7 +331,9 @@ MODES = {"hybrid": SEMANTIC_FEATURES, "keyword": KEYWORD_FEATURES}  # each mode'
 
 def fit_models(evidence: Mapping[str, Sequence[Evidence | None]], y: np.ndarray, train: np.ndarray) -> Models:
     """The judgement models fitted on the training queries that found something: the semantic one on
-    hybrid evidence, the keyword one on keyword ranking's, and the terms' threshold for it (`fit_term`)."""
+    hybrid evidence, the keyword one on keyword ranking's, and the terms' threshold for it (`fit_term`).
+    Each is fitted on every query, terms too, though the semantic one never judges a term: fitted on the
+    longer texts alone it flagged more answerable ones held out (7.8 % against 5.4 % of all, dev set)."""
     fitted = []
     for mode, features in MODES.items():
         ev = evidence[mode]
@@ -359,10 +362,11 @@ def fit_term(keyword: Logistic, hybrid: Sequence[Evidence | None], y: np.ndarray
 
 def scored(evidence: Evidence | None, models: Models) -> tuple[float, float]:
     """A verdict's score and the threshold it was judged against (a search that found nothing is "no
-    match" with score 0, below any threshold)."""
+    match" with score 0, whatever a threshold says: +inf)."""
     if evidence is None:
-        return 0.0, models.keyword.threshold
-    return judge(evidence, models).score, models.judging(evidence)[0].threshold
+        return 0.0, math.inf
+    match = judge(evidence, models)
+    return match.score, float(match.threshold)
 
 
 def logistic_regression(x: np.ndarray, y: np.ndarray, l2: float = L2, steps: int = 50
@@ -427,7 +431,7 @@ def judgement_report(runs: Sequence[tuple[np.ndarray, np.ndarray]], answerable: 
 
 def fit_answerability(engine: Engine, prepared: Sequence[Prepared], weights: fusion.Weights,
                       original: int = ORIGINAL_QUERIES) -> tuple[Models, dict[str, Any]]:
-    """Both judgement models (semantic and keyword-only), cross-validated, then fitted on every query.
+    """The judgement models (`fit_models`), cross-validated, then fitted on every query.
 
     Lookups by ID are never judged, so they are left out; a query that finds nothing is judged
     "no match" with score 0 without the model, so it is scored so but not trained on."""
@@ -713,7 +717,7 @@ def verdict_cross_validation(engine: Engine, prepared: Sequence[Prepared], lib: 
                              protocol: str, chosen: Sequence[RecallParams], seed: int = SEED
                              ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Held-out verdict scores and thresholds without and with the library, per judged query: the
-    semantic model, the reuse similarity and the agreement curve all fitted without the fold."""
+    judgement models, the reuse similarity and the agreement curve all fitted without the fold."""
     judged = [i for i, p in enumerate(prepared) if not p.parsed.only_ids]
     where = {i: k for k, i in enumerate(judged)}
     y = np.array([prepared[i].query.answerable for i in judged], dtype=float)

@@ -109,7 +109,7 @@ def test_pick_sentences_by_specific_words_in_document_order():
 
 def test_password_policy_is_answered_with_a_verbatim_cited_draft(engine, doc):
     [a] = qa.answer_questions(engine, [PASSWORD])
-    assert_clear(a.status, a.score, engine.answerability.semantic.threshold, "answered")
+    assert_clear(a.status, a.score, engine.search(PASSWORD).match.threshold, "answered")
     assert a.status_label == "回答候補あり"
     assert a.candidates[0].ids == ("実26",) and a.candidates[0].citation == "[実26]"
     aws_part, customer_part = a.draft.split("\n")
@@ -136,7 +136,7 @@ def test_the_verdict_is_the_engines(engine):
 
 def test_out_of_scope_question_is_flagged(engine):
     [a] = qa.answer_questions(engine, [CANTEEN])
-    assert_clear(a.status, a.score, engine.answerability.semantic.threshold, "no_match")
+    assert_clear(a.status, a.score, engine.search(CANTEEN).match.threshold, "no_match")
     assert (a.status_label, a.draft) == ("要確認", "")
 
 

@@ -274,7 +274,7 @@ def test_a_reused_past_answer_is_the_one_judgement_everywhere(tmp_path, data_roo
     from search.engine import Engine
     from search.questionnaire.answer import answer_cells, answer_questions
 
-    assert_clearly(engine, engine.search(TRAINING_AGAIN), "answered")  # the document alone: answered, 実31 first
+    assert_clearly(engine.search(TRAINING_AGAIN), "answered")  # the document alone: answered, 実31 first
     remembering = Engine(data_dir=data_root, library=_library_saying(tmp_path, data_root, criteria))
     result = remembering.search(TRAINING_AGAIN)
     [past] = [p for p in result.library if p.reused]

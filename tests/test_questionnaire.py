@@ -56,9 +56,9 @@ def test_the_verdicts_these_tests_read_from_the_cloud_sheet_are_clear_cases(engi
     password = next(q for q in questions if q.startswith("パスワードの最低文字数"))
     canteen = next(q for q in questions if q.startswith("社員食堂"))
     r = engine.search(password)
-    assert_clearly(engine, r, "answered")
+    assert_clearly(r, "answered")
     assert r.ids[0] == "実26"
-    assert_clearly(engine, engine.search(canteen), "no_match")
+    assert_clearly(engine.search(canteen), "no_match")
 
 
 # ------------------------------------------------------------------ the user's own workbook

@@ -293,7 +293,7 @@ def test_keyword_mode_lists_only_what_holds_the_words(engine):
 def test_a_result_of_change_history_entries_is_judged_on_them(engine):
     r = engine.search("準拠法", series="変更履歴")
     assert r.ids[:3] == ["統20", "統21", "統24"]
-    assert_clearly(engine, r, "answered")
+    assert_clearly(r, "answered")
 
 
 def test_a_nonnumeric_limit_is_a_named_error(engine):
@@ -302,10 +302,10 @@ def test_a_nonnumeric_limit_is_a_named_error(engine):
 
 
 def test_the_no_match_verdict_on_questions_the_document_does_not_answer(engine):
-    assert_clearly(engine, engine.search("パスワード"), "answered")
-    assert_clearly(engine, engine.search("社員食堂のメニューを公開していますか。"), "no_match")
+    assert_clearly(engine.search("パスワード"), "answered")
+    assert_clearly(engine.search("社員食堂のメニューを公開していますか。"), "no_match")
     r = engine.search("How are encryption keys managed?")
-    assert_clearly(engine, r, "no_match")
+    assert_clearly(r, "no_match")
     from indexer.analyzer import ENGLISH_STOP_WORDS
 
     marked = {h.snippet[a:b].lower() for h in r.hits for a, b in h.highlights}
@@ -462,15 +462,15 @@ def test_a_question_the_document_does_not_answer_lists_only_the_closest_few_unfo
     from search.engine import NO_MATCH_SHOWN
 
     r = engine.search("サイバー保険に加入していますか。", limit=20)
-    assert_clearly(engine, r, "no_match")
+    assert_clearly(r, "no_match")
     assert len(r.hits) > NO_MATCH_SHOWN
     assert len(r.shown) == NO_MATCH_SHOWN and r.shown + r.folded == r.hits
     # a flagged question that the document does answer keeps its best criterion in view
     r = engine.search("建物の中で、働く人が入れる場所を人ごとに区切っているか", limit=20)
-    assert_clearly(engine, r, "no_match")
+    assert_clearly(r, "no_match")
     assert {"実49", "実50", "実56", "実57", "実58"} & {h.id for h in r.shown}  # the access-zone criteria
     answered = engine.search("アクセスログを取得していますか。", limit=20)  # answered: the fitted floor alone folds
-    assert_clearly(engine, answered, "answered")
+    assert_clearly(answered, "answered")
     assert len(answered.shown) > NO_MATCH_SHOWN
 
 

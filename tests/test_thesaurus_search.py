@@ -18,7 +18,7 @@ TWO_FACTOR = {"実35", "実49", "実50", "実56", "実57", "実58"}  # 「2 要�
 def test_a_staff_word_finds_the_documents_word(engine):
     r = engine.search("入退室")
     assert r.ids[0] in PHYSICAL_ACCESS
-    assert_clearly(engine, r, "answered")
+    assert_clearly(r, "answered")
     assert r.match.found_by == "synonyms"
     assert [(s.word, "物理的アクセス" in s.terms) for s in r.synonyms] == [("入退室", True)]
     assert ("入退室", "物理的アクセス") in r.hits[0].synonyms
@@ -42,7 +42,7 @@ def test_a_terms_verdict_reads_its_words_in_hybrid_mode_too(engine, term):
     model on keyword ranking's evidence), since none of the hits shown holds its words."""
     hybrid, keyword = engine.search(term), engine.search(term, mode="keyword")
     assert hybrid.match.found_by == "meaning" and hybrid.match.score == keyword.match.score
-    assert_clearly(engine, hybrid, "no_match")
+    assert_clearly(hybrid, "no_match")
 
 
 def test_an_english_plural_finds_the_rule_for_its_singular(engine):

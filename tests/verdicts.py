@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import math
 
-from search.engine import term_runs
-from search.query import parse_query
-
 MARGIN = 0.5
 """Log-odds between a verdict's score and its threshold for the case to count as clear (near the
 threshold, ~0.12 in probability; machines differ by ~0.01 in log-odds)."""
@@ -33,9 +30,8 @@ def assert_clear(status: str, score: float, threshold: float, expected: str) -> 
                                    "assert a clearer case, or set the verdict (conftest's `judged`)")
 
 
-def assert_clearly(engine, result, expected: str) -> None:
-    """`assert_clear` for a SearchResult of `engine` (the threshold of the model that judged it)."""
-    model = engine.answerability.model_for(semantic=result.mode != "keyword",
-                                           term=bool(term_runs(parse_query(result.query).positive_text)))
+def assert_clearly(result, expected: str) -> None:
+    """`assert_clear` for a SearchResult (against the threshold of the model that judged it)."""
     assert result.match is not None, "a lookup by ID is not judged"
-    assert_clear(result.match.status, result.match.score, model.threshold, expected)
+    assert result.match.threshold is not None, "found nothing: no model judged it"
+    assert_clear(result.match.status, result.match.score, result.match.threshold, expected)
