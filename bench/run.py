@@ -237,6 +237,18 @@ def encoder(engine: Any, queries: list[str]) -> dict[str, Any]:
             "p50_floor_ratio": round(lat["p50_ms"] / floor_ms, 2)}
 
 
+def timed_build(engine: Any) -> tuple[float, float]:
+    """Seconds to build the keyword index, then the embeddings; the engine is left warm."""
+    started = time.perf_counter()
+    engine.build(semantic=False)
+    keyword_s = time.perf_counter() - started
+    started = time.perf_counter()
+    engine.semantic()
+    embeddings_s = time.perf_counter() - started
+    engine.warm()
+    return keyword_s, embeddings_s
+
+
 def scale_point(n: int, workdir: Path, cache_from: Path, queries: list[str]) -> dict[str, Any]:
     """Build both indexes over a synthetic corpus of n criteria and time queries on it.
 
@@ -251,13 +263,7 @@ def scale_point(n: int, workdir: Path, cache_from: Path, queries: list[str]) -> 
     root = workdir / f"scale-{n}"
     shutil.copytree(cache_from, root / "embeddings" / "index" / "cache")
     engine = Engine(data_dir=root, document=doc, query_backend="onnx")
-    started = time.perf_counter()
-    engine.build(semantic=False)
-    keyword_s = time.perf_counter() - started
-    started = time.perf_counter()
-    engine.semantic()
-    embeddings_s = time.perf_counter() - started
-    engine.warm()
+    keyword_s, embeddings_s = timed_build(engine)
     ref = Bm25sReference.build(doc)
     tokens = [ref.tokens(q) for q in queries]
     point = {"criteria": n, "keyword_build_s": round(keyword_s, 2), "embeddings_build_s": round(embeddings_s, 2),
@@ -320,13 +326,7 @@ def several_documents(data_dir: Path, queries: list[str], documents: int, criter
     alone = Engine(data_dir=data_dir, query_backend="onnx")
     alone.warm()
     several = alone.with_sources(sources)
-    started = time.perf_counter()
-    several.build(semantic=False)
-    keyword_s = time.perf_counter() - started
-    started = time.perf_counter()
-    several.semantic()
-    embeddings_s = time.perf_counter() - started
-    several.warm()
+    keyword_s, embeddings_s = timed_build(several)
     out: dict[str, Any] = {"documents": documents + 1, "criteria": len(several.table), "keyword_build_s":
                            round(keyword_s, 2), "embeddings_build_s": round(embeddings_s, 2)}
     for q in queries[:5]:  # as a warm server: each synonym embedded once
