@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 SEARCH: dict[str, Any] = {
     "query": "入退室", "mode": "hybrid",
-    "match": {"status": "answered", "confidence": "high", "score": 0.9998, "found_by": "synonyms", "past": False,
+    "match": {"status": "answered", "confidence": "high", "score": 0.9902, "found_by": "synonyms", "past": False,
               "threshold": 0.5131},
     "hits": [{"id": "実35", "score": 1.405134, "kind": "criterion", "series": "実務基準", "aws_role": "primary",
               "customer_role": "primary", "field": "aws_status",
